@@ -1,0 +1,73 @@
+#include "base/coding.h"
+
+namespace lakemesh {
+
+void PutVarint64(std::string* dst, uint64_t v) {
+  while (v >= 0x80) {
+    dst->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  dst->push_back(static_cast<char>(v));
+}
+
+void PutFixed64(std::string* dst, uint64_t v) {
+  for (int i = 0; i < 8; ++i) dst->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void PutLengthPrefixed(std::string* dst, std::string_view s) {
+  PutVarint64(dst, s.size());
+  dst->append(s);
+}
+
+bool Decoder::GetVarint64(uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && !in_.empty(); shift += 7) {
+    uint64_t byte = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  in_ = {};
+  return false;
+}
+
+bool Decoder::GetVarintSigned(int64_t* v) {
+  uint64_t u;
+  if (!GetVarint64(&u)) return false;
+  *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  return true;
+}
+
+bool Decoder::GetFixed64(uint64_t* v) {
+  if (in_.size() < 8) return false;
+  uint64_t r = 0;
+  for (int i = 0; i < 8; ++i) r |= static_cast<uint64_t>(static_cast<uint8_t>(in_[i])) << (8 * i);
+  in_.remove_prefix(8);
+  *v = r;
+  return true;
+}
+
+bool Decoder::GetLengthPrefixed(std::string_view* s) {
+  uint64_t n;
+  if (!GetVarint64(&n)) return false;
+  return GetBytes(n, s);
+}
+
+bool Decoder::GetBytes(size_t n, std::string_view* s) {
+  if (in_.size() < n) return false;
+  *s = in_.substr(0, n);
+  in_.remove_prefix(n);
+  return true;
+}
+
+bool Decoder::GetByte(uint8_t* b) {
+  if (in_.empty()) return false;
+  *b = static_cast<uint8_t>(in_[0]);
+  in_.remove_prefix(1);
+  return true;
+}
+
+}  // namespace lakemesh

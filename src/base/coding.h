@@ -1,0 +1,37 @@
+// Binary encoding helpers in the LevelDB style: varints and length-prefixed strings appended to a
+// std::string, and a bounds-checked Decoder over a string_view that never reads past its end.
+// Used by every on-disk format of lakemesh (tree nodes, commits, staged entries).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace lakemesh {
+
+void PutVarint64(std::string* dst, uint64_t v);
+void PutFixed64(std::string* dst, uint64_t v);
+void PutLengthPrefixed(std::string* dst, std::string_view s);
+inline void PutVarintSigned(std::string* dst, int64_t v) {
+  PutVarint64(dst, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+// Reads what the Put* functions wrote. Every Get returns false (and leaves the decoder failed) on
+// truncated or malformed input; callers turn that into a kInternal "corrupt ..." status.
+class Decoder {
+ public:
+  explicit Decoder(std::string_view in) : in_(in) {}
+  bool GetVarint64(uint64_t* v);
+  bool GetVarintSigned(int64_t* v);
+  bool GetFixed64(uint64_t* v);
+  bool GetLengthPrefixed(std::string_view* s);
+  bool GetBytes(size_t n, std::string_view* s);
+  bool GetByte(uint8_t* b);
+  bool empty() const { return in_.empty(); }
+  size_t remaining() const { return in_.size(); }
+
+ private:
+  std::string_view in_;
+};
+
+}  // namespace lakemesh

@@ -1,0 +1,109 @@
+#include "base/hash.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "base/status.h"
+
+namespace lakemesh {
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.resize(bytes.size() * 2);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto b = static_cast<uint8_t>(bytes[i]);
+    out[2 * i] = kDigits[b >> 4];
+    out[2 * i + 1] = kDigits[b & 0xf];
+  }
+  return out;
+}
+
+static int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  out.resize(hex.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
+bool IsLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+struct Hasher::Impl {
+  EVP_MD_CTX* ctx = nullptr;
+};
+
+Hasher::Hasher(Kind kind) : impl_(std::make_unique<Impl>()) {
+  impl_->ctx = EVP_MD_CTX_new();
+  LM_CHECK(impl_->ctx != nullptr);
+  const EVP_MD* md = kind == Kind::kSha256 ? EVP_sha256() : EVP_md5();
+  LM_CHECK(EVP_DigestInit_ex(impl_->ctx, md, nullptr) == 1);
+}
+
+Hasher::~Hasher() {
+  if (impl_ && impl_->ctx) EVP_MD_CTX_free(impl_->ctx);
+}
+Hasher::Hasher(Hasher&&) noexcept = default;
+Hasher& Hasher::operator=(Hasher&&) noexcept = default;
+
+void Hasher::Update(std::string_view data) {
+  LM_CHECK(EVP_DigestUpdate(impl_->ctx, data.data(), data.size()) == 1);
+}
+
+std::string Hasher::Finish() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  LM_CHECK(EVP_DigestFinal_ex(impl_->ctx, out, &n) == 1);
+  return std::string(reinterpret_cast<char*>(out), n);
+}
+
+std::string Sha256(std::string_view data) {
+  Hasher h(Hasher::Kind::kSha256);
+  h.Update(data);
+  return h.Finish();
+}
+
+std::string Md5(std::string_view data) {
+  Hasher h(Hasher::Kind::kMd5);
+  h.Update(data);
+  return h.Finish();
+}
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  LM_CHECK(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
+                &n) != nullptr);
+  return std::string(reinterpret_cast<char*>(out), n);
+}
+
+uint64_t Hash64(std::string_view data, uint64_t seed) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ (seed * 0x9e3779b97f4a7c15ULL);
+  for (char c : data) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 0x100000001b3ULL;
+  }
+  h += 0x9e3779b97f4a7c15ULL;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+}  // namespace lakemesh

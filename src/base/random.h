@@ -1,0 +1,17 @@
+// Cryptographically strong random identifiers (OpenSSL RAND_bytes). Thread-safe.
+#pragma once
+
+#include <string>
+
+namespace lakemesh {
+
+std::string RandomBytes(size_t n);
+std::string RandomHex(size_t n_bytes);
+// Random text from [A-Za-z0-9], for secrets and tokens.
+std::string RandomAlnum(size_t n);
+// Random uppercase [A-Z0-9], the alphabet of access key ids.
+std::string RandomUpperAlnum(size_t n);
+// RFC 4122 version 4 UUID, lowercase.
+std::string NewUuid();
+
+}  // namespace lakemesh

@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include "base/coding.h"
+#include "base/hash.h"
+#include "base/random.h"
+#include "base/status.h"
+#include "base/time.h"
+
+namespace lakemesh {
+namespace {
+
+Result<int> Half(int x) {
+  if (x % 2) return InvalidArgument("odd");
+  return x / 2;
+}
+
+Status Quarter(int x, int* out) {
+  LM_ASSIGN_OR_RETURN(int h, Half(x));
+  LM_ASSIGN_OR_RETURN(*out, Half(h));
+  return Status::OK();
+}
+
+TEST(Status, PropagatesWithContext) {
+  int v = 0;
+  EXPECT_TRUE(Quarter(8, &v).ok());
+  EXPECT_EQ(v, 2);
+  Status s = Quarter(6, &v);
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.WithContext("quartering 6").ToString(), "InvalidArgument: quartering 6: odd");
+}
+
+TEST(Coding, VarintRoundTripAndTruncation) {
+  std::string buf;
+  for (uint64_t v : {0ULL, 1ULL, 127ULL, 128ULL, 300ULL, ~0ULL}) PutVarint64(&buf, v);
+  PutVarintSigned(&buf, -5);
+  PutLengthPrefixed(&buf, "hello");
+  Decoder d(buf);
+  for (uint64_t want : {0ULL, 1ULL, 127ULL, 128ULL, 300ULL, ~0ULL}) {
+    uint64_t got;
+    ASSERT_TRUE(d.GetVarint64(&got));
+    EXPECT_EQ(got, want);
+  }
+  int64_t sv;
+  ASSERT_TRUE(d.GetVarintSigned(&sv));
+  EXPECT_EQ(sv, -5);
+  std::string_view s;
+  ASSERT_TRUE(d.GetLengthPrefixed(&s));
+  EXPECT_EQ(s, "hello");
+  EXPECT_TRUE(d.empty());
+  // A length that runs past the end fails instead of reading out of bounds.
+  std::string bad;
+  PutVarint64(&bad, 100);
+  bad += "abc";
+  Decoder d2(bad);
+  EXPECT_FALSE(d2.GetLengthPrefixed(&s));
+}
+
+TEST(Hash, KnownDigests) {
+  EXPECT_EQ(ToHex(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(ToHex(Md5("")), "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(ToHex(HmacSha256("key", "The quick brown fox jumps over the lazy dog")),
+            "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+  EXPECT_EQ(FromHex("0aFf").value(), std::string("\x0a\xff", 2));
+  EXPECT_FALSE(FromHex("0g").has_value());
+  EXPECT_FALSE(FromHex("abc").has_value());
+  EXPECT_NE(Hash64("a", 1), Hash64("a", 2));
+}
+
+TEST(Time, Rfc3339) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(ParseRfc3339("2026-11-01T00:00:00Z").value(), 1793491200LL * 1000000);
+  EXPECT_EQ(ParseRfc3339("2026-11-01").value(), 1793491200LL * 1000000);
+  EXPECT_EQ(ParseRfc3339("2026-11-01T01:00:00+01:00").value(), 1793491200LL * 1000000);
+  EXPECT_EQ(ParseRfc3339("2026-11-01T00:00:00.5Z").value(), 1793491200LL * 1000000 + 500000);
+  int64_t now = NowMicros();
+  EXPECT_EQ(ParseRfc3339(FormatRfc3339(now)).value(), now);
+  EXPECT_FALSE(ParseRfc3339("2026-13-01").has_value());
+  EXPECT_FALSE(ParseRfc3339("yesterday").has_value());
+  EXPECT_FALSE(ParseRfc3339("2026-11-01T00:00:00Zjunk").has_value());
+}
+
+TEST(Random, Shapes) {
+  EXPECT_EQ(RandomHex(8).size(), 16u);
+  std::string u = NewUuid();
+  EXPECT_EQ(u.size(), 36u);
+  EXPECT_EQ(u[14], '4');
+  EXPECT_NE(RandomAlnum(20), RandomAlnum(20));
+}
+
+}  // namespace
+}  // namespace lakemesh

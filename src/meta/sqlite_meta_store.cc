@@ -1,0 +1,282 @@
+#include "meta/sqlite_meta_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <mutex>
+#include <vector>
+
+#include "base/random.h"
+
+namespace lakemesh::meta {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+Status SqliteError(sqlite3* db, std::string_view what) {
+  int code = sqlite3_extended_errcode(db);
+  std::string m = std::string(what) + ": " + sqlite3_errmsg(db);
+  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
+    return Unavailable("metadata store busy: " + m);
+  }
+  if ((code & 0xff) == SQLITE_FULL) return ResourceExhausted(m);
+  if ((code & 0xff) == SQLITE_CORRUPT) return Internal("metadata store corrupt: " + m);
+  return IoError(m);
+}
+
+class Stmt {
+ public:
+  Stmt() = default;
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Status Prepare(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr) != SQLITE_OK) {
+      return SqliteError(db, "preparing statement");
+    }
+    return Status::OK();
+  }
+  sqlite3_stmt* get() { return s_; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+// Resets a statement on scope exit.
+struct Reset {
+  sqlite3_stmt* s;
+  ~Reset() {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+  }
+};
+
+void BindBlob(sqlite3_stmt* s, int i, std::string_view v) {
+  // An empty key or value must still bind as a (zero-length) blob, not NULL.
+  sqlite3_bind_blob64(s, i, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC);
+}
+
+std::string ColumnBlob(sqlite3_stmt* s, int i) {
+  const void* p = sqlite3_column_blob(s, i);
+  int n = sqlite3_column_bytes(s, i);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+// Owns the connection handle. Declared before the statements in Conn so that, members being
+// destroyed in reverse order, every statement is finalized before the connection closes.
+struct DbHandle {
+  sqlite3* db = nullptr;
+  ~DbHandle() { sqlite3_close_v2(db); }
+};
+
+struct Conn {
+  DbHandle handle;
+  sqlite3*& db = handle.db;
+  Stmt get, put, del, scan, scan_to, del_range, del_range_to;
+  Stmt begin, begin_immediate, commit, rollback;
+
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "unknown error";
+      sqlite3_free(err);
+      return IoError(std::string("sqlite: ") + m + " in: " + sql);
+    }
+    return Status::OK();
+  }
+
+  Status Step(Stmt& st, std::string_view what) {
+    sqlite3_stmt* s = st.get();
+    Reset r{s};
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqliteError(db, what);
+    return Status::OK();
+  }
+};
+
+class SqliteTxn final : public MetaTxn {
+ public:
+  SqliteTxn(Conn& c, bool writable) : c_(c), writable_(writable) {}
+
+  Result<std::optional<std::string>> Get(std::string_view key) override {
+    sqlite3_stmt* s = c_.get.get();
+    Reset r{s};
+    BindBlob(s, 1, key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) return std::optional<std::string>(ColumnBlob(s, 0));
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    return SqliteError(c_.db, "reading metadata");
+  }
+
+  Result<std::vector<KeyValue>> Scan(std::string_view start, std::string_view end,
+                                     size_t limit) override {
+    sqlite3_stmt* s = end.empty() ? c_.scan.get() : c_.scan_to.get();
+    Reset r{s};
+    BindBlob(s, 1, start);
+    int limit_idx = 2;
+    if (!end.empty()) {
+      BindBlob(s, 2, end);
+      limit_idx = 3;
+    }
+    sqlite3_bind_int64(s, limit_idx, limit == 0 ? -1 : static_cast<sqlite3_int64>(limit));
+    std::vector<KeyValue> out;
+    while (true) {
+      int rc = sqlite3_step(s);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(c_.db, "scanning metadata");
+      out.push_back(KeyValue{ColumnBlob(s, 0), ColumnBlob(s, 1)});
+    }
+    return out;
+  }
+
+  Status Put(std::string_view key, std::string_view value) override {
+    if (!writable_) return Internal("Put in a read-only metadata transaction");
+    sqlite3_stmt* s = c_.put.get();
+    BindBlob(s, 1, key);
+    BindBlob(s, 2, value);
+    return c_.Step(c_.put, "writing metadata");
+  }
+
+  Status Delete(std::string_view key) override {
+    if (!writable_) return Internal("Delete in a read-only metadata transaction");
+    BindBlob(c_.del.get(), 1, key);
+    return c_.Step(c_.del, "deleting metadata");
+  }
+
+  Status DeleteRange(std::string_view start, std::string_view end) override {
+    if (!writable_) return Internal("DeleteRange in a read-only metadata transaction");
+    if (end.empty()) {
+      BindBlob(c_.del_range.get(), 1, start);
+      return c_.Step(c_.del_range, "deleting metadata");
+    }
+    BindBlob(c_.del_range_to.get(), 1, start);
+    BindBlob(c_.del_range_to.get(), 2, end);
+    return c_.Step(c_.del_range_to, "deleting metadata");
+  }
+
+ private:
+  Conn& c_;
+  bool writable_;
+};
+
+}  // namespace
+
+struct SqliteMetaStore::Pool {
+  std::string path;
+  std::mutex mu;
+  std::vector<std::unique_ptr<Conn>> free;  // GUARDED_BY(mu)
+
+  Result<std::unique_ptr<Conn>> NewConn() {
+    auto c = std::make_unique<Conn>();
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                SQLITE_OPEN_URI;
+    if (sqlite3_open_v2(path.c_str(), &c->db, flags, nullptr) != SQLITE_OK) {
+      std::string m = c->db ? sqlite3_errmsg(c->db) : "out of memory";
+      return IoError("opening metadata database '" + path + "': " + m);
+    }
+    sqlite3_busy_timeout(c->db, 30000);
+    LM_TRY(c->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
+                   "PRAGMA cache_size=-65536;"));
+    return c;
+  }
+
+  Status PrepareAll(Conn& c) {
+    LM_TRY(c.get.Prepare(c.db, "SELECT v FROM kv WHERE k = ?1"));
+    LM_TRY(c.put.Prepare(c.db, "INSERT OR REPLACE INTO kv(k, v) VALUES (?1, ?2)"));
+    LM_TRY(c.del.Prepare(c.db, "DELETE FROM kv WHERE k = ?1"));
+    LM_TRY(c.scan.Prepare(c.db, "SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2"));
+    LM_TRY(c.scan_to.Prepare(
+        c.db, "SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3"));
+    LM_TRY(c.del_range.Prepare(c.db, "DELETE FROM kv WHERE k >= ?1"));
+    LM_TRY(c.del_range_to.Prepare(c.db, "DELETE FROM kv WHERE k >= ?1 AND k < ?2"));
+    LM_TRY(c.begin.Prepare(c.db, "BEGIN"));
+    LM_TRY(c.begin_immediate.Prepare(c.db, "BEGIN IMMEDIATE"));
+    LM_TRY(c.commit.Prepare(c.db, "COMMIT"));
+    LM_TRY(c.rollback.Prepare(c.db, "ROLLBACK"));
+    return Status::OK();
+  }
+
+  Result<std::unique_ptr<Conn>> Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!free.empty()) {
+        auto c = std::move(free.back());
+        free.pop_back();
+        return c;
+      }
+    }
+    LM_ASSIGN_OR_RETURN(auto c, NewConn());
+    LM_TRY(PrepareAll(*c));
+    return c;
+  }
+
+  void Release(std::unique_ptr<Conn> c) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (free.size() < 32) free.push_back(std::move(c));
+  }
+};
+
+SqliteMetaStore::SqliteMetaStore(std::unique_ptr<Pool> pool) : pool_(std::move(pool)) {}
+SqliteMetaStore::~SqliteMetaStore() = default;
+
+Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string& path) {
+  auto pool = std::make_unique<Pool>();
+  if (path == ":memory:") {
+    // A named shared-cache in-memory database, so that every pooled connection sees the same data.
+    pool->path = "file:lakemesh-" + RandomHex(8) + "?mode=memory&cache=shared";
+  } else {
+    pool->path = path;
+  }
+  LM_ASSIGN_OR_RETURN(auto first, pool->NewConn());
+  if (path != ":memory:") ::chmod(path.c_str(), 0600);  // holds credentials
+  LM_TRY(first->Exec(
+      "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
+      "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"));
+  {
+    Stmt s;
+    LM_TRY(s.Prepare(first->db, "SELECT max(version) FROM schema_version"));
+    int rc = sqlite3_step(s.get());
+    int version = rc == SQLITE_ROW ? sqlite3_column_int(s.get(), 0) : 0;
+    if (version > kSchemaVersion) {
+      return InvalidArgument("metadata database '" + path + "' has schema version " +
+                             std::to_string(version) + ", newer than this lakemesh understands (" +
+                             std::to_string(kSchemaVersion) + "); upgrade lakemesh");
+    }
+    if (version < kSchemaVersion) {
+      LM_TRY(first->Exec("DELETE FROM schema_version; INSERT INTO schema_version VALUES (1);"));
+    }
+  }
+  LM_TRY(pool->PrepareAll(*first));
+  // For an in-memory database the first connection keeps it alive.
+  pool->free.push_back(std::move(first));
+  return std::unique_ptr<SqliteMetaStore>(new SqliteMetaStore(std::move(pool)));
+}
+
+Status SqliteMetaStore::Read(const std::function<Status(MetaTxn&)>& fn) {
+  LM_ASSIGN_OR_RETURN(auto c, pool_->Acquire());
+  LM_TRY(c->Step(c->begin, "beginning read"));
+  SqliteTxn txn(*c, false);
+  Status st = fn(txn);
+  Status end = c->Step(c->commit, "ending read");
+  pool_->Release(std::move(c));
+  LM_TRY(st);
+  return end;
+}
+
+Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
+  LM_ASSIGN_OR_RETURN(auto c, pool_->Acquire());
+  LM_TRY(c->Step(c->begin_immediate, "beginning write"));
+  SqliteTxn txn(*c, true);
+  Status st = fn(txn);
+  if (!st.ok()) {
+    c->Step(c->rollback, "rolling back").IgnoreError();
+    pool_->Release(std::move(c));
+    return st;
+  }
+  Status commit = c->Step(c->commit, "committing");
+  if (!commit.ok()) c->Step(c->rollback, "rolling back").IgnoreError();
+  pool_->Release(std::move(c));
+  return commit;
+}
+
+}  // namespace lakemesh::meta

@@ -1,0 +1,29 @@
+// SqliteMetaStore: the embedded MetaStore. One SQLite database in WAL mode with synchronous=FULL,
+// so every acknowledged transaction survives a crash; readers never block the writer. A small pool
+// of connections serves concurrent transactions; writers are serialized by BEGIN IMMEDIATE.
+// Schema versions are kept in `schema_version` and migrated forward at Open().
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "meta/meta_store.h"
+
+namespace lakemesh::meta {
+
+class SqliteMetaStore final : public MetaStore {
+ public:
+  // `path` is a file path, or ":memory:" for a private in-memory database (tests).
+  static Result<std::unique_ptr<SqliteMetaStore>> Open(const std::string& path);
+  ~SqliteMetaStore() override;
+
+  Status Read(const std::function<Status(MetaTxn&)>& fn) override;
+  Status Write(const std::function<Status(MetaTxn&)>& fn) override;
+
+ private:
+  struct Pool;
+  explicit SqliteMetaStore(std::unique_ptr<Pool> pool);
+  std::unique_ptr<Pool> pool_;
+};
+
+}  // namespace lakemesh::meta

@@ -1,0 +1,142 @@
+// Contract tests: every MetaStore implementation must pass the same suite.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "meta/sqlite_meta_store.h"
+
+namespace lakemesh::meta {
+namespace {
+
+struct Factory {
+  std::string name;
+  std::function<std::unique_ptr<MetaStore>(const std::string& dir)> make;
+};
+
+class MetaStoreContract : public ::testing::TestWithParam<Factory> {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lm-meta-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    store_ = GetParam().make(dir_);
+  }
+  void TearDown() override {
+    store_.reset();
+    ASSERT_EQ(std::system(("rm -rf " + dir_).c_str()), 0);
+  }
+  std::string dir_;
+  std::unique_ptr<MetaStore> store_;
+};
+
+TEST_P(MetaStoreContract, PutGetDelete) {
+  ASSERT_TRUE(store_->Put("a", "1").ok());
+  EXPECT_EQ(store_->Get("a")->value(), "1");
+  EXPECT_FALSE(store_->Get("b")->has_value());
+  ASSERT_TRUE(store_->Write([](MetaTxn& t) { return t.Delete("a"); }).ok());
+  EXPECT_FALSE(store_->Get("a")->has_value());
+  // Binary keys and values, including NUL bytes and empty values.
+  std::string k("k\0\xff", 3), v("\0\0", 2);
+  ASSERT_TRUE(store_->Put(k, v).ok());
+  ASSERT_TRUE(store_->Put("empty", "").ok());
+  EXPECT_EQ(store_->Get(k)->value(), v);
+  EXPECT_EQ(store_->Get("empty")->value(), "");
+}
+
+TEST_P(MetaStoreContract, ScanIsOrderedAndBounded) {
+  for (const char* k : {"p/c", "p/a", "q/x", "p/b", "o"}) ASSERT_TRUE(store_->Put(k, k).ok());
+  auto all = store_->Scan("p/", PrefixEnd("p/"), 0);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].key, "p/a");
+  EXPECT_EQ((*all)[2].key, "p/c");
+  auto two = store_->Scan("p/", PrefixEnd("p/"), 2);
+  EXPECT_EQ(two->size(), 2u);
+  auto to_end = store_->Scan("p/c", "", 0);
+  EXPECT_EQ(to_end->size(), 2u);
+}
+
+TEST_P(MetaStoreContract, FailedWriteRollsBack) {
+  ASSERT_TRUE(store_->Put("x", "old").ok());
+  Status s = store_->Write([](MetaTxn& t) -> Status {
+    LM_TRY(t.Put("x", "new"));
+    LM_TRY(t.Put("y", "new"));
+    return Conflict("changed my mind");
+  });
+  EXPECT_EQ(s.code(), ErrorCode::kConflict);
+  EXPECT_EQ(store_->Get("x")->value(), "old");
+  EXPECT_FALSE(store_->Get("y")->has_value());
+}
+
+TEST_P(MetaStoreContract, DeleteRange) {
+  for (const char* k : {"s/1/a", "s/1/b", "s/2/a"}) ASSERT_TRUE(store_->Put(k, "v").ok());
+  ASSERT_TRUE(store_->Write([](MetaTxn& t) { return t.DeleteRange("s/1/", PrefixEnd("s/1/")); })
+                  .ok());
+  EXPECT_EQ(store_->Scan("s/", PrefixEnd("s/"), 0)->size(), 1u);
+}
+
+TEST_P(MetaStoreContract, ReadOnlyTransactionRejectsWrites) {
+  Status s = store_->Read([](MetaTxn& t) { return t.Put("a", "b"); });
+  EXPECT_EQ(s.code(), ErrorCode::kInternal);
+}
+
+TEST_P(MetaStoreContract, ConcurrentIncrementsAreSerializable) {
+  ASSERT_TRUE(store_->Put("counter", "0").ok());
+  constexpr int kThreads = 4, kPer = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPer; ++i) {
+        Status s = store_->Write([](MetaTxn& txn) -> Status {
+          LM_ASSIGN_OR_RETURN(auto v, txn.Get("counter"));
+          return txn.Put("counter", std::to_string(std::stoi(*v) + 1));
+        });
+        if (!s.ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->Get("counter")->value(), std::to_string(kThreads * kPer));
+}
+
+TEST_P(MetaStoreContract, PrefixEnd) {
+  EXPECT_EQ(PrefixEnd("ab"), "ac");
+  EXPECT_EQ(PrefixEnd(std::string("a\xff", 2)), "b");
+  EXPECT_EQ(PrefixEnd(std::string("\xff", 1)), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, MetaStoreContract,
+    ::testing::Values(Factory{"sqlite_file",
+                              [](const std::string& dir) -> std::unique_ptr<MetaStore> {
+                                auto s = SqliteMetaStore::Open(dir + "/meta.db");
+                                LM_CHECK(s.ok());
+                                return std::move(*s);
+                              }},
+                      Factory{"sqlite_memory",
+                              [](const std::string&) -> std::unique_ptr<MetaStore> {
+                                auto s = SqliteMetaStore::Open(":memory:");
+                                LM_CHECK(s.ok());
+                                return std::move(*s);
+                              }}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(SqliteMetaStore, DataSurvivesReopen) {
+  char tmpl[] = "/tmp/lm-meta-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  {
+    auto s = SqliteMetaStore::Open(dir + "/m.db");
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->Put("k", "v").ok());
+  }
+  auto s = SqliteMetaStore::Open(dir + "/m.db");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->Get("k")->value(), "v");
+  ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
+}
+
+}  // namespace
+}  // namespace lakemesh::meta
