@@ -3,6 +3,9 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <mutex>
 #include <vector>
 
@@ -163,6 +166,9 @@ class SqliteTxn final : public MetaTxn {
 
 struct SqliteMetaStore::Pool {
   std::string path;
+  bool temporary = false;  // delete the file (and its WAL) on close
+  // Writers are serialized here rather than by SQLite's busy handler, which sleeps and retries.
+  std::mutex write_mu;
   std::mutex mu;
   std::vector<std::unique_ptr<Conn>> free;  // GUARDED_BY(mu)
 
@@ -214,6 +220,13 @@ struct SqliteMetaStore::Pool {
     std::lock_guard<std::mutex> lock(mu);
     if (free.size() < 32) free.push_back(std::move(c));
   }
+
+  ~Pool() {
+    free.clear();
+    if (temporary) {
+      for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+    }
+  }
 };
 
 SqliteMetaStore::SqliteMetaStore(std::unique_ptr<Pool> pool) : pool_(std::move(pool)) {}
@@ -222,13 +235,17 @@ SqliteMetaStore::~SqliteMetaStore() = default;
 Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string& path) {
   auto pool = std::make_unique<Pool>();
   if (path == ":memory:") {
-    // A named shared-cache in-memory database, so that every pooled connection sees the same data.
-    pool->path = "file:lakemesh-" + RandomHex(8) + "?mode=memory&cache=shared";
+    // A private temporary file rather than SQLite's shared-cache memory mode, whose table locks
+    // fail concurrent transactions instead of giving them WAL snapshots.
+    const char* tmpdir = std::getenv("TMPDIR");
+    pool->path = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/lakemesh-meta-" +
+                 RandomHex(8) + ".db";
+    pool->temporary = true;
   } else {
     pool->path = path;
   }
   LM_ASSIGN_OR_RETURN(auto first, pool->NewConn());
-  if (path != ":memory:") ::chmod(path.c_str(), 0600);  // holds credentials
+  ::chmod(pool->path.c_str(), 0600);  // holds credentials
   LM_TRY(first->Exec(
       "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"));
@@ -247,7 +264,6 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string
     }
   }
   LM_TRY(pool->PrepareAll(*first));
-  // For an in-memory database the first connection keeps it alive.
   pool->free.push_back(std::move(first));
   return std::unique_ptr<SqliteMetaStore>(new SqliteMetaStore(std::move(pool)));
 }
@@ -264,6 +280,7 @@ Status SqliteMetaStore::Read(const std::function<Status(MetaTxn&)>& fn) {
 }
 
 Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
+  std::lock_guard<std::mutex> write_lock(pool_->write_mu);
   LM_ASSIGN_OR_RETURN(auto c, pool_->Acquire());
   LM_TRY(c->Step(c->begin_immediate, "beginning write"));
   SqliteTxn txn(*c, true);

@@ -13,7 +13,8 @@ namespace lakemesh::meta {
 
 class SqliteMetaStore final : public MetaStore {
  public:
-  // `path` is a file path, or ":memory:" for a private in-memory database (tests).
+  // `path` is a file path, or ":memory:" for a private database in a temporary file that is
+  // removed when the store is destroyed (tests).
   static Result<std::unique_ptr<SqliteMetaStore>> Open(const std::string& path);
   ~SqliteMetaStore() override;
 

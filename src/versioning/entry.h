@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "base/coding.h"
+
 namespace lakemesh::versioning {
 
 struct Entry {
@@ -22,5 +24,10 @@ struct Entry {
 // BlobStore key of content-addressed bytes with the given lowercase hex SHA-256:
 // "objects/ab/cd/abcd...". Two levels of fan-out keep directories small.
 std::string ContentAddress(const std::string& sha256_hex);
+
+// Binary form used in tree nodes and staged changes (docs/formats.md). Content addresses and
+// hex MD5 ETags are stored as raw digest bytes. DecodeEntry returns false on malformed input.
+void EncodeEntry(std::string* dst, const Entry& e);
+bool DecodeEntry(Decoder& d, Entry* e);
 
 }  // namespace lakemesh::versioning
