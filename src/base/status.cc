@@ -22,6 +22,13 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "Unknown";
 }
 
+ErrorCode ErrorCodeFromName(std::string_view name) {
+  for (int c = 0; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
+    if (ErrorCodeName(static_cast<ErrorCode>(c)) == name) return static_cast<ErrorCode>(c);
+  }
+  return ErrorCode::kInternal;
+}
+
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return *this;
   std::string m(context);

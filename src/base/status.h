@@ -32,6 +32,8 @@ enum class ErrorCode {
 
 // Stable text for an ErrorCode ("NotFound", "Conflict", ...), used in JSON error bodies and logs.
 std::string_view ErrorCodeName(ErrorCode code);
+// The inverse of ErrorCodeName; kInternal for an unknown name.
+ErrorCode ErrorCodeFromName(std::string_view name);
 
 class [[nodiscard]] Status {
  public:

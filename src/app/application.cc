@@ -1,0 +1,171 @@
+#include "app/application.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "app/demo.h"
+#include "base/files.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "governance/credentials.h"
+#include "meta/sqlite_meta_store.h"
+#include "protocols/api/api.h"
+#include "protocols/pgwire/pg_listener.h"
+#include "protocols/s3/s3.h"
+#include "server/http_server.h"
+#include "storage/local_blob_store.h"
+#include "versioning/repository.h"
+
+namespace lakemesh::app {
+
+// Declaration order is construction order; members are destroyed in reverse, so the listeners
+// go before the services they call, and the services before the stores.
+struct Application::Parts {
+  config::ServeOptions opts;
+  int lock_fd = -1;
+  std::unique_ptr<meta::MetaStore> meta;
+  std::unique_ptr<storage::BlobStore> blobs;
+  std::unique_ptr<versioning::Repositories> repos;
+  std::unique_ptr<governance::Credentials> credentials;
+  server::Metrics metrics;
+  std::unique_ptr<api::Services> services;
+  std::unique_ptr<server::HttpServer> http;
+  std::unique_ptr<server::HttpServer> s3;
+  std::unique_ptr<pgwire::PgListener> pg;
+  bool stopped = false;
+
+  ~Parts() {
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+};
+
+namespace {
+
+// The CLI reads its server URL and key from this file when the environment does not say.
+std::string CliConfigPath() {
+  if (const char* p = std::getenv("LAKEMESH_CONFIG"); p && *p) return p;
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.config/lakemesh/config.json";
+}
+
+void OfferCliConfig(const governance::AccessKey& key, const std::string& http_addr) {
+  std::string path = CliConfigPath();
+  if (PathExists(path)) return;
+  auto slash = path.find_last_of('/');
+  if (slash != std::string::npos && !MakeDirs(path.substr(0, slash), 0700).ok()) return;
+  nlohmann::json j{{"url", "http://" + http_addr},
+                   {"access_key_id", key.id},
+                   {"secret_access_key", key.secret}};
+  if (WriteFileAtomic(path, j.dump(2) + "\n", 0600).ok()) {
+    log::Info("wrote CLI credentials", {{"path", path}});
+  }
+}
+
+}  // namespace
+
+Application::Application(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Application::~Application() {
+  if (!Stop()) std::_Exit(1);  // threads still use the services: do not destroy them
+}
+
+Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptions& opts) {
+  const int64_t t0 = MonotonicMicros();
+  LM_TRY(opts.Validate());
+  auto p = std::make_unique<Parts>();
+  p->opts = opts;
+  const std::string& dir = opts.data_dir;
+  LM_TRY(MakeDirs(dir, 0700));
+  std::string lock_path = dir + "/lakemesh.lock";
+  p->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (p->lock_fd < 0) return ErrnoStatus("opening", lock_path, errno);
+  if (::flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return Unavailable("data directory '" + dir + "' is in use by another lakemesh process");
+  }
+
+  LM_ASSIGN_OR_RETURN(p->meta, meta::SqliteMetaStore::Open(dir + "/meta.db"));
+  LM_ASSIGN_OR_RETURN(p->blobs, storage::LocalBlobStore::Open(dir + "/blobs"));
+  p->repos = std::make_unique<versioning::Repositories>(*p->meta, *p->blobs);
+  p->credentials = std::make_unique<governance::Credentials>(*p->meta);
+  p->services = std::make_unique<api::Services>(api::Services{*p->repos, *p->credentials, p->metrics});
+
+  const char* env_id = std::getenv("LAKEMESH_ACCESS_KEY_ID");
+  const char* env_secret = std::getenv("LAKEMESH_SECRET_ACCESS_KEY");
+  LM_ASSIGN_OR_RETURN(auto created,
+                      p->credentials->Bootstrap(env_id ? env_id : "", env_secret ? env_secret : ""));
+
+  if (opts.demo) {
+    LM_ASSIGN_OR_RETURN(auto existing, p->repos->ListRepos("", 1));
+    if (existing.empty()) {
+      LM_TRY_CTX(LoadDemo(*p->repos), "loading the demo mesh");
+      log::Info("loaded demo mesh", {{"repositories", {"sales", "customers", "marketing"}}});
+    }
+  }
+
+  LM_ASSIGN_OR_RETURN(auto http_hp, server::ParseHostPort(opts.http));
+  LM_ASSIGN_OR_RETURN(auto s3_hp, server::ParseHostPort(opts.s3));
+  LM_ASSIGN_OR_RETURN(auto pg_hp, server::ParseHostPort(opts.pg));
+  server::ListenOptions http_opts;
+  http_opts.host = http_hp.first;
+  http_opts.port = http_hp.second;
+  http_opts.api = "http";
+  LM_ASSIGN_OR_RETURN(p->http, server::HttpServer::Listen(
+                                   http_opts, api::MakeHttpHandler(*p->services), p->metrics));
+  server::ListenOptions s3_opts = http_opts;
+  s3_opts.host = s3_hp.first;
+  s3_opts.port = s3_hp.second;
+  s3_opts.api = "s3";
+  LM_ASSIGN_OR_RETURN(p->s3, server::HttpServer::Listen(s3_opts, s3::MakeS3Handler(), p->metrics));
+  LM_ASSIGN_OR_RETURN(p->pg, pgwire::PgListener::Listen(pg_hp.first, pg_hp.second));
+
+  nlohmann::json ports{{"http", p->http->address()}, {"s3", p->s3->address()},
+                       {"pg", p->pg->address()}};
+  LM_TRY(WriteFileAtomic(dir + "/ports.json", ports.dump() + "\n", 0644));
+  p->http->Start();
+  p->s3->Start();
+  p->pg->Start();
+
+  if (created) {
+    std::printf(
+        "\nlakemesh generated an admin access key. It is shown only this once:\n\n"
+        "  export LAKEMESH_URL=http://%s\n"
+        "  export LAKEMESH_ACCESS_KEY_ID=%s\n"
+        "  export LAKEMESH_SECRET_ACCESS_KEY=%s\n\n",
+        p->http->address().c_str(), created->id.c_str(), created->secret.c_str());
+    std::fflush(stdout);
+    OfferCliConfig(*created, p->http->address());
+  }
+  log::Info("lakemesh ready",
+            {{"http", p->http->address()},
+             {"s3", p->s3->address()},
+             {"pg", p->pg->address()},
+             {"data", dir},
+             {"startup_ms", static_cast<double>(MonotonicMicros() - t0) / 1000.0}});
+  return std::unique_ptr<Application>(new Application(std::move(p)));
+}
+
+bool Application::Stop() {
+  if (!parts_ || parts_->stopped) return true;
+  parts_->stopped = true;
+  auto drain = std::chrono::seconds(parts_->opts.shutdown_timeout_seconds);
+  log::Info("shutting down: no new connections, finishing in-flight requests");
+  parts_->pg->Stop();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(drain);
+  bool drained = parts_->s3->Stop(ms);
+  drained = parts_->http->Stop(ms) && drained;
+  if (!drained) {
+    log::Warn("shutdown timeout: requests still running were cut off",
+              {{"timeout_s", parts_->opts.shutdown_timeout_seconds}});
+    return false;
+  }
+  log::Info("stopped");
+  return true;
+}
+
+}  // namespace lakemesh::app

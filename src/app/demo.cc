@@ -1,0 +1,108 @@
+#include "app/demo.h"
+
+#include <string>
+
+namespace lakemesh::app {
+namespace {
+
+using versioning::CommitOptions;
+using versioning::Repositories;
+
+Status Put(Repositories& repos, const std::string& repo, const std::string& branch,
+           const std::string& path, const std::string& data, const std::string& type) {
+  LM_ASSIGN_OR_RETURN(auto up, repos.NewUpload());
+  LM_TRY(up->Append(data));
+  return repos.PutObject(repo, branch, path, std::move(up), {type, {{"source", "demo"}}}).status();
+}
+
+Status Commit(Repositories& repos, const std::string& repo, const std::string& branch,
+              const std::string& message) {
+  return repos.CommitBranch(repo, branch, CommitOptions{message, "demo", {}, false}).status();
+}
+
+// Deterministic pseudo-random numbers so the demo is the same everywhere.
+uint32_t Next(uint32_t* s) {
+  *s = *s * 1664525u + 1013904223u;
+  return *s >> 8;
+}
+
+std::string Orders(int month, int first_id, int n) {
+  uint32_t s = static_cast<uint32_t>(month * 7919 + first_id);
+  std::string csv = "order_id,customer_id,product_id,quantity,amount,ordered_at\n";
+  for (int i = 0; i < n; ++i) {
+    int day = 1 + static_cast<int>(Next(&s) % 28);
+    int qty = 1 + static_cast<int>(Next(&s) % 5);
+    int cents = 500 + static_cast<int>(Next(&s) % 20000);
+    csv += std::to_string(first_id + i) + "," + std::to_string(1 + Next(&s) % 40) + "," +
+           std::to_string(1 + Next(&s) % 12) + "," + std::to_string(qty) + "," +
+           std::to_string(cents / 100) + "." + (cents % 100 < 10 ? "0" : "") +
+           std::to_string(cents % 100) + ",2026-" + (month < 10 ? "0" : "") +
+           std::to_string(month) + "-" + (day < 10 ? "0" : "") + std::to_string(day) +
+           "T10:00:00Z\n";
+  }
+  return csv;
+}
+
+std::string Customers() {
+  static const char* kFirst[] = {"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Leslie",
+                                 "Frances"};
+  static const char* kLast[] = {"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth",
+                                "Lamport", "Allen"};
+  static const char* kRegions[] = {"emea", "amer", "apac"};
+  std::string csv = "customer_id,name,email,region,signed_up\n";
+  uint32_t s = 42;
+  for (int i = 1; i <= 40; ++i) {
+    std::string first = kFirst[Next(&s) % 8], last = kLast[Next(&s) % 8];
+    std::string email = first + "." + last + std::to_string(i) + "@example.com";
+    for (auto& c : email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    csv += std::to_string(i) + "," + first + " " + last + "," + email + "," +
+           kRegions[Next(&s) % 3] + ",2025-" + std::to_string(1 + Next(&s) % 9) + "-01\n";
+  }
+  return csv;
+}
+
+}  // namespace
+
+Status LoadDemo(Repositories& repos) {
+  // sales: orders by month, a product catalogue, a dev branch with work in progress, a tag.
+  LM_TRY(repos.CreateRepo("sales", "main", "demo").status());
+  LM_TRY(Put(repos, "sales", "main", "raw/products.json",
+             "[{\"product_id\":1,\"name\":\"Lake pass\",\"price\":19.0},"
+             "{\"product_id\":2,\"name\":\"Mesh kit\",\"price\":49.5},"
+             "{\"product_id\":3,\"name\":\"Data cube\",\"price\":7.25}]\n",
+             "application/json"));
+  LM_TRY(Put(repos, "sales", "main", "raw/orders/2026-09.csv", Orders(9, 1, 60), "text/csv"));
+  LM_TRY(Commit(repos, "sales", "main", "Load product catalogue and September orders"));
+  LM_TRY(Put(repos, "sales", "main", "raw/orders/2026-10.csv", Orders(10, 61, 80), "text/csv"));
+  LM_TRY(Commit(repos, "sales", "main", "Load October orders"));
+  LM_TRY(repos.CreateTag("sales", "v1", "main").status());
+  LM_TRY(repos.CreateBranch("sales", "dev", "main").status());
+  LM_TRY(Put(repos, "sales", "dev", "raw/orders/2026-11.csv", Orders(11, 141, 90), "text/csv"));
+  LM_TRY(Commit(repos, "sales", "dev", "Load November orders (to review)"));
+
+  // customers: the customer register and regions.
+  LM_TRY(repos.CreateRepo("customers", "main", "demo").status());
+  LM_TRY(Put(repos, "customers", "main", "raw/customers.csv", Customers(), "text/csv"));
+  LM_TRY(Put(repos, "customers", "main", "raw/regions.csv",
+             "region,name\nemea,Europe Middle East Africa\namer,Americas\napac,Asia Pacific\n",
+             "text/csv"));
+  LM_TRY(Commit(repos, "customers", "main", "Initial customer register"));
+
+  // marketing: campaigns and their attribution to orders.
+  LM_TRY(repos.CreateRepo("marketing", "main", "demo").status());
+  LM_TRY(Put(repos, "marketing", "main", "raw/campaigns.csv",
+             "campaign_id,name,channel,start,end,budget\n"
+             "1,Autumn lakes,email,2026-09-01,2026-09-30,5000\n"
+             "2,Mesh week,social,2026-10-10,2026-10-17,12000\n"
+             "3,Winter data,search,2026-11-01,2026-11-30,8000\n",
+             "text/csv"));
+  LM_TRY(Commit(repos, "marketing", "main", "Add campaign list"));
+  std::string attribution = "order_id,campaign_id,touch\n";
+  for (int i = 1; i <= 140; i += 3) {
+    attribution += std::to_string(i) + "," + std::to_string(1 + (i / 3) % 3) + ",last\n";
+  }
+  LM_TRY(Put(repos, "marketing", "main", "raw/attribution/2026-q4.csv", attribution, "text/csv"));
+  return Commit(repos, "marketing", "main", "Attribute orders to campaigns");
+}
+
+}  // namespace lakemesh::app

@@ -1,0 +1,31 @@
+#include "config/serve_options.h"
+
+namespace lakemesh::config {
+
+Status ServeOptions::Validate() const {
+  if (data_dir.empty()) return InvalidArgument("--data must name a directory");
+  if (log_level != "debug" && log_level != "info" && log_level != "warn" && log_level != "error") {
+    return InvalidArgument("--log-level must be debug, info, warn or error");
+  }
+  if (log_format != "auto" && log_format != "text" && log_format != "json") {
+    return InvalidArgument("--log-format must be auto, text or json");
+  }
+  if (shutdown_timeout_seconds < 0) return InvalidArgument("--shutdown-timeout must be >= 0");
+  return Status::OK();
+}
+
+const std::vector<OptionDoc>& ServeOptionDocs() {
+  static const std::vector<OptionDoc> docs = {
+      {"--data", "directory for metadata (SQLite) and blobs; created if missing"},
+      {"--http", "HOST:PORT for the REST API, /healthz and /metrics (port 0 picks a free port)"},
+      {"--s3", "HOST:PORT for the S3 API"},
+      {"--pg", "HOST:PORT for the PostgreSQL wire protocol"},
+      {"--demo", "on a new data directory, load a small demo mesh (sales, customers, marketing)"},
+      {"--log-level", "debug, info, warn or error"},
+      {"--log-format", "auto (text on a terminal, JSON otherwise), text or json"},
+      {"--shutdown-timeout", "seconds to let in-flight requests finish on SIGTERM/SIGINT"},
+  };
+  return docs;
+}
+
+}  // namespace lakemesh::config

@@ -1,0 +1,33 @@
+// Every option of `lakemesh serve`, declared once with its default and its help text. The CLI
+// builds its flags from this table; Validate() checks values before anything starts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace lakemesh::config {
+
+struct ServeOptions {
+  std::string data_dir = "./lakemesh-data";
+  std::string http = "127.0.0.1:8080";
+  std::string s3 = "127.0.0.1:9000";
+  std::string pg = "127.0.0.1:5433";
+  bool demo = false;
+  std::string log_level = "info";
+  std::string log_format = "auto";
+  int shutdown_timeout_seconds = 30;
+
+  Status Validate() const;
+};
+
+struct OptionDoc {
+  const char* flag;
+  const char* help;
+};
+
+// Help text for each flag, in the order --help shows them.
+const std::vector<OptionDoc>& ServeOptionDocs();
+
+}  // namespace lakemesh::config

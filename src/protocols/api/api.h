@@ -1,0 +1,34 @@
+// The JSON REST API under /api/v1: repositories, branches, tags, commits, objects, diff, merge,
+// credentials, garbage collection. Every request is authenticated (Basic with an access key, or a
+// bearer token) before it reaches a handler; errors are {"error": {"code", "message"}} with the
+// HTTP status from the one mapping in errors.cc. Reference: docs/api.md.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "governance/credentials.h"
+#include "server/http.h"
+#include "server/metrics.h"
+#include "server/router.h"
+#include "versioning/repository.h"
+
+namespace lakemesh::api {
+
+struct Services {
+  versioning::Repositories& repos;
+  governance::Credentials& credentials;
+  server::Metrics& metrics;
+};
+
+using ApiHandler =
+    std::function<server::Response(Services&, server::Request&, const governance::Principal&)>;
+
+// Builds the handler for the HTTP port: /api/v1/..., /healthz, /metrics.
+server::Handler MakeHttpHandler(Services& services);
+
+// Authenticates a request from its Authorization header (Basic or Bearer).
+Result<governance::Principal> Authenticate(governance::Credentials& creds,
+                                           const server::Request& req);
+
+}  // namespace lakemesh::api

@@ -1,0 +1,87 @@
+// HTTP request and response as handlers see them: no Beast or socket types. A request body is
+// pulled through BodyReader as the handler needs it (so uploads stream); a response body is a
+// string or a BodySource that is streamed out (a local file goes by sendfile).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+namespace lakemesh::server {
+
+// Header names compare case-insensitively; order and repeats are kept.
+class Headers {
+ public:
+  void Add(std::string name, std::string value) { h_.emplace_back(std::move(name), std::move(value)); }
+  void Set(const std::string& name, std::string value);
+  std::optional<std::string_view> Get(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& all() const { return h_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> h_;
+};
+
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Reads up to n bytes of the request body; 0 at its end. Errors if the client stalls or
+  // breaks off.
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  // The declared length, if the client sent Content-Length.
+  virtual std::optional<uint64_t> content_length() const = 0;
+  virtual uint64_t bytes_read() const = 0;
+};
+
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+  virtual uint64_t size() const = 0;
+  // A local file descriptor and offset to send with sendfile instead of Read.
+  virtual std::optional<std::pair<int, uint64_t>> LocalFile() const { return std::nullopt; }
+};
+
+struct Request {
+  std::string method;
+  std::string target;        // as received: path and query
+  std::string path;          // percent-encoded, without the query
+  std::string query_string;  // without '?'
+  std::vector<std::pair<std::string, std::string>> query;  // decoded
+  Headers headers;
+  BodyReader* body = nullptr;
+  std::string remote;
+  std::map<std::string, std::string> params;  // route parameters, decoded
+  std::string principal;                      // who, for logs; set by authentication
+
+  std::optional<std::string> Query(std::string_view name) const;
+  std::optional<std::string_view> Header(std::string_view name) const { return headers.Get(name); }
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+  std::unique_ptr<BodySource> stream;      // used instead of `body` when set
+  bool head = false;                       // send headers only (HEAD)
+  std::optional<uint64_t> content_length;  // for HEAD: the length the body would have
+
+  static Response Text(int status, std::string text, std::string content_type = "text/plain");
+};
+
+using Handler = std::function<Response(Request&)>;
+
+// %XX and (in queries) '+' decoding. nullopt on a malformed escape.
+std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space);
+// Encodes everything but unreserved characters (and '/' when keep_slash).
+std::string PercentEncode(std::string_view s, bool keep_slash);
+std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view qs);
+
+}  // namespace lakemesh::server

@@ -1,0 +1,492 @@
+#include "server/http_server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "base/log.h"
+#include "base/time.h"
+
+namespace lakemesh::server {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+// A connected socket as a Beast SyncReadStream/SyncWriteStream with a timeout on every wait.
+class FdStream {
+ public:
+  FdStream(int fd, std::chrono::milliseconds timeout) : fd_(fd), timeout_(timeout) {}
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers) {
+    beast::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers, beast::error_code& ec) {
+    ec = {};
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers);
+         ++it) {
+      net::mutable_buffer b = *it;
+      if (b.size() == 0) continue;
+      while (true) {
+        ssize_t n = ::recv(fd_, b.data(), b.size(), 0);
+        if (n > 0) {
+          bytes_in_ += static_cast<uint64_t>(n);
+          return static_cast<size_t>(n);
+        }
+        if (n == 0) {
+          ec = net::error::eof;
+          return 0;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          ec = beast::error_code(errno, beast::system_category());
+          return 0;
+        }
+        if (!Wait(POLLIN, ec)) return 0;
+      }
+    }
+    return 0;
+  }
+
+  template <class ConstBufferSequence>
+  size_t write_some(const ConstBufferSequence& buffers) {
+    beast::error_code ec;
+    size_t n = write_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+  template <class ConstBufferSequence>
+  size_t write_some(const ConstBufferSequence& buffers, beast::error_code& ec) {
+    ec = {};
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers);
+         ++it) {
+      net::const_buffer b = *it;
+      if (b.size() == 0) continue;
+      return WriteRaw(b.data(), b.size(), ec);
+    }
+    return 0;
+  }
+
+  size_t WriteRaw(const void* data, size_t len, beast::error_code& ec) {
+    while (true) {
+      ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL);
+      if (n >= 0) {
+        bytes_out_ += static_cast<uint64_t>(n);
+        return static_cast<size_t>(n);
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec = beast::error_code(errno, beast::system_category());
+        return 0;
+      }
+      if (!Wait(POLLOUT, ec)) return 0;
+    }
+  }
+
+  bool WriteAll(const void* data, size_t len, beast::error_code& ec) {
+    const char* p = static_cast<const char*>(data);
+    while (len > 0) {
+      size_t n = WriteRaw(p, len, ec);
+      if (ec) return false;
+      p += n;
+      len -= n;
+    }
+    return true;
+  }
+
+  bool SendFile(int in_fd, uint64_t offset, uint64_t len, beast::error_code& ec) {
+    auto off = static_cast<off_t>(offset);
+    while (len > 0) {
+      ssize_t n = ::sendfile(fd_, in_fd, &off, std::min<uint64_t>(len, 1 << 30));
+      if (n > 0) {
+        bytes_out_ += static_cast<uint64_t>(n);
+        len -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0) {
+        ec = net::error::eof;
+        return false;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) {
+        ec = beast::error_code(errno, beast::system_category());
+        return false;
+      }
+      if (!Wait(POLLOUT, ec)) return false;
+    }
+    return true;
+  }
+
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_out() const { return bytes_out_; }
+
+ private:
+  bool Wait(short events, beast::error_code& ec) {
+    pollfd p{fd_, events, 0};
+    int rc;
+    do {
+      rc = ::poll(&p, 1, static_cast<int>(timeout_.count()));
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0) {
+      ec = net::error::timed_out;
+      return false;
+    }
+    if (rc < 0) {
+      ec = beast::error_code(errno, beast::system_category());
+      return false;
+    }
+    return true;
+  }
+
+  int fd_;
+  std::chrono::milliseconds timeout_;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+};
+
+using Parser = http::request_parser<http::buffer_body>;
+
+class ParserBody final : public BodyReader {
+ public:
+  ParserBody(FdStream& s, beast::flat_buffer& buf, Parser& p, bool expect_continue)
+      : s_(s), buf_(buf), p_(p), expect_continue_(expect_continue) {}
+
+  Result<size_t> Read(char* out, size_t n) override {
+    if (p_.is_done() || n == 0) return size_t{0};
+    if (expect_continue_) {
+      expect_continue_ = false;
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      beast::error_code ec;
+      if (!s_.WriteAll(kContinue, sizeof(kContinue) - 1, ec)) {
+        return IoError("client connection lost: " + ec.message());
+      }
+    }
+    while (true) {
+      p_.get().body().data = out;
+      p_.get().body().size = n;
+      beast::error_code ec;
+      http::read(s_, buf_, p_, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        if (ec == net::error::timed_out) return IoError("timed out reading the request body");
+        return InvalidArgument("bad request body: " + ec.message());
+      }
+      size_t got = n - p_.get().body().size;
+      if (got > 0 || p_.is_done()) {
+        read_ += got;
+        return got;
+      }
+    }
+  }
+
+  std::optional<uint64_t> content_length() const override {
+    auto cl = p_.content_length();
+    if (cl) return static_cast<uint64_t>(*cl);
+    return std::nullopt;
+  }
+  uint64_t bytes_read() const override { return read_; }
+  bool expect_continue_pending() const { return expect_continue_; }
+
+ private:
+  FdStream& s_;
+  beast::flat_buffer& buf_;
+  Parser& p_;
+  bool expect_continue_;
+  uint64_t read_ = 0;
+};
+
+// Drains the rest of a small request body so the connection can be reused.
+bool DrainBody(ParserBody& body) {
+  auto cl = body.content_length();
+  if (!cl || *cl - body.bytes_read() > (1 << 20)) return false;
+  char buf[16384];
+  while (true) {
+    auto n = body.Read(buf, sizeof(buf));
+    if (!n.ok()) return false;
+    if (*n == 0) return true;
+  }
+}
+
+std::string HttpDate() {
+  time_t t = time(nullptr);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text) {
+  auto bad = [&] {
+    return InvalidArgument("invalid address '" + text + "': use HOST:PORT, e.g. 127.0.0.1:8080");
+  };
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return bad();
+  std::string host = text.substr(0, colon);
+  std::string port_s = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "127.0.0.1";
+  if (port_s.empty() || port_s.size() > 5) return bad();
+  int port = 0;
+  for (char c : port_s) {
+    if (c < '0' || c > '9') return bad();
+    port = port * 10 + (c - '0');
+  }
+  if (port > 65535) return bad();
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+HttpServer::HttpServer(ListenOptions opts, Handler handler, Metrics& metrics, int fd,
+                       std::string address)
+    : opts_(std::move(opts)),
+      handler_(std::move(handler)),
+      metrics_(metrics),
+      listen_fd_(fd),
+      address_(std::move(address)) {}
+
+HttpServer::~HttpServer() {
+  Stop(std::chrono::milliseconds(0));
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Listen(const ListenOptions& opts, Handler handler,
+                                                       Metrics& metrics) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(opts.port);
+  int rc = ::getaddrinfo(opts.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return InvalidArgument("cannot resolve listen address '" + opts.host + "': " +
+                           gai_strerror(rc));
+  }
+  int fd = -1;
+  std::string err;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 1024) == 0) break;
+    err = std::strerror(errno);
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(res);
+  if (fd < 0) {
+    return Unavailable("cannot listen on " + opts.host + ":" + port + " for " + opts.api + ": " +
+                       err + " (is another server using that port? pick another, or port 0)");
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  char host[INET6_ADDRSTRLEN] = {0};
+  uint16_t bound = 0;
+  std::string address;
+  if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    bound = ntohs(a->sin6_port);
+    address = "[" + std::string(host) + "]:" + std::to_string(bound);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    bound = ntohs(a->sin_port);
+    address = std::string(host) + ":" + std::to_string(bound);
+  }
+  return std::unique_ptr<HttpServer>(
+      new HttpServer(opts, std::move(handler), metrics, fd, std::move(address)));
+}
+
+void HttpServer::Start() { acceptor_ = std::thread([this] { AcceptLoop(); }); }
+
+void HttpServer::AcceptLoop() {
+  while (!stopping_) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    int rc = ::poll(&p, 1, 100);
+    if (rc <= 0) continue;
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
+                       SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) continue;
+    char host[INET6_ADDRSTRLEN] = {0};
+    if (ss.ss_family == AF_INET6) {
+      ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, host, sizeof(host));
+    } else {
+      ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, host, sizeof(host));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (active_ >= opts_.max_connections) {
+        ::close(fd);
+        continue;
+      }
+      ++active_;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    std::thread([this, fd, remote = std::string(host)] {
+      metrics_.ConnectionOpened(opts_.api);
+      Serve(fd, remote);
+      ::close(fd);
+      metrics_.ConnectionClosed(opts_.api);
+      std::lock_guard<std::mutex> lock(mu_);
+      --active_;
+      cv_.notify_all();
+    }).detach();
+  }
+}
+
+void HttpServer::Serve(int fd, std::string remote) {
+  FdStream stream(fd, opts_.io_timeout);
+  beast::flat_buffer buf;
+  int64_t idle_since = MonotonicMicros();
+  while (!stopping_) {
+    if (buf.size() == 0) {
+      // Wait for the next request in short slices so that shutdown closes idle connections.
+      pollfd p{fd, POLLIN, 0};
+      int rc = ::poll(&p, 1, 100);
+      if (rc < 0 && errno != EINTR) return;
+      if (rc <= 0) {
+        if (MonotonicMicros() - idle_since > opts_.idle_timeout.count() * 1000000) return;
+        continue;
+      }
+    }
+    const int64_t start = MonotonicMicros();
+    const uint64_t in0 = stream.bytes_in(), out0 = stream.bytes_out();
+    Parser parser;
+    parser.header_limit(64 * 1024);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // uploads may be any size
+    beast::error_code ec;
+    http::read_header(stream, buf, parser, ec);
+    if (ec) {
+      log::Debug("connection ended", {{"api", opts_.api}, {"remote", remote}, {"reason", ec.message()}});
+      if (ec != net::error::eof && ec != net::error::timed_out && ec != net::error::connection_reset) {
+        std::string msg = "Bad request: " + ec.message() + "\n";
+        std::string resp = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: "
+                           "close\r\nContent-Length: " + std::to_string(msg.size()) + "\r\n\r\n" + msg;
+        beast::error_code wec;
+        stream.WriteAll(resp.data(), resp.size(), wec);
+      }
+      return;
+    }
+    auto& hdr = parser.get();
+    Request req;
+    req.method = std::string(hdr.method_string());
+    req.target = std::string(hdr.target());
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) {
+      req.query_string = req.target.substr(q + 1);
+      req.query = ParseQuery(req.query_string);
+    }
+    for (const auto& f : hdr) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    req.remote = remote;
+    bool expect_continue = false;
+    if (auto e = req.headers.Get("Expect")) expect_continue = beast::iequals(beast::string_view(e->data(), e->size()), "100-continue");
+    ParserBody body(stream, buf, parser, expect_continue);
+    req.body = &body;
+
+    Response res;
+    try {
+      res = handler_(req);
+    } catch (const std::exception& e) {
+      log::Error("handler threw", {{"error", e.what()}, {"path", req.path}});
+      res = Response::Text(500, "internal error\n");
+    }
+
+    bool keep_alive = parser.keep_alive() && !stopping_;
+    if (!parser.is_done()) {
+      // An unread body: skip it when small, else close (the client may still be sending it).
+      if (body.expect_continue_pending() || !DrainBody(body)) keep_alive = false;
+    }
+
+    http::response<http::empty_body> out{static_cast<http::status>(res.status), 11};
+    out.set(http::field::server, "lakemesh");
+    out.set(http::field::date, HttpDate());
+    for (const auto& [k, v] : res.headers.all()) out.insert(k, v);
+    uint64_t length = res.stream ? res.stream->size() : res.body.size();
+    if (res.content_length) length = *res.content_length;
+    bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
+    if (!no_body) out.content_length(length);
+    out.keep_alive(keep_alive);
+    http::response_serializer<http::empty_body> sr{out};
+    http::write_header(stream, sr, ec);
+    bool ok = !ec;
+    if (ok && !res.head && !no_body) {
+      if (res.stream) {
+        if (auto lf = res.stream->LocalFile()) {
+          ok = stream.SendFile(lf->first, lf->second, length, ec);
+        } else {
+          std::string chunk(256 * 1024, '\0');
+          uint64_t left = length;
+          while (ok && left > 0) {
+            auto n = res.stream->Read(chunk.data(), std::min<uint64_t>(chunk.size(), left));
+            if (!n.ok() || *n == 0) {
+              ok = false;  // cannot finish the promised length: close the connection
+              break;
+            }
+            ok = stream.WriteAll(chunk.data(), *n, ec);
+            left -= *n;
+          }
+        }
+      } else if (!res.body.empty()) {
+        ok = stream.WriteAll(res.body.data(), res.body.size(), ec);
+      }
+    }
+    double secs = static_cast<double>(MonotonicMicros() - start) / 1e6;
+    uint64_t bytes_in = stream.bytes_in() - in0, bytes_out = stream.bytes_out() - out0;
+    metrics_.ObserveRequest(opts_.api, req.method, res.status, secs, bytes_in, bytes_out);
+    log::Info("request", {{"api", opts_.api},
+                          {"method", req.method},
+                          {"path", req.path},
+                          {"status", res.status},
+                          {"ms", std::round(secs * 1e5) / 100},
+                          {"in", bytes_in},
+                          {"out", bytes_out},
+                          {"principal", req.principal},
+                          {"remote", remote}});
+    if (!ok || !keep_alive) return;
+    idle_since = MonotonicMicros();
+  }
+}
+
+bool HttpServer::Stop(std::chrono::milliseconds drain) {
+  if (stopping_.exchange(true)) return true;
+  if (acceptor_.joinable()) acceptor_.join();
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, drain, [&] { return active_ == 0; });
+}
+
+}  // namespace lakemesh::server

@@ -1,0 +1,67 @@
+// HttpServer: one listening socket and the connections it accepts. Each connection is served by
+// its own thread with blocking I/O under poll() timeouts (so a stalled client cannot hold a
+// thread forever); Beast parses requests and serializes responses. Handlers run on the
+// connection's thread and may block on disk or metadata.
+//
+// Stop() stops accepting, lets in-flight requests finish (idle keep-alive connections are closed
+// at once), and returns when every connection thread has ended or the drain timeout passed.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/status.h"
+#include "server/http.h"
+#include "server/metrics.h"
+
+namespace lakemesh::server {
+
+struct ListenOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;   // 0 picks a free port
+  std::string api;     // label for metrics and logs: "http", "s3", ...
+  std::chrono::seconds idle_timeout{60};  // keep-alive connection with no request
+  std::chrono::seconds io_timeout{60};    // no progress within a request
+  size_t max_connections = 4096;
+};
+
+// "HOST:PORT" -> (host, port). Accepts "[::1]:9000", ":9000" (127.0.0.1), "0.0.0.0:0".
+Result<std::pair<std::string, uint16_t>> ParseHostPort(const std::string& text);
+
+class HttpServer {
+ public:
+  // Binds and listens; serving starts with Start().
+  static Result<std::unique_ptr<HttpServer>> Listen(const ListenOptions& opts, Handler handler,
+                                                    Metrics& metrics);
+  ~HttpServer();
+
+  void Start();
+  // Returns false if connections were still busy when `drain` ran out.
+  bool Stop(std::chrono::milliseconds drain);
+  // "127.0.0.1:8080" with the port actually bound.
+  const std::string& address() const { return address_; }
+
+ private:
+  HttpServer(ListenOptions opts, Handler handler, Metrics& metrics, int fd, std::string address);
+  void AcceptLoop();
+  void Serve(int fd, std::string remote);
+
+  ListenOptions opts_;
+  Handler handler_;
+  Metrics& metrics_;
+  int listen_fd_;
+  std::string address_;
+  std::atomic<bool> stopping_{false};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t active_ = 0;  // GUARDED_BY(mu_): connection threads running
+};
+
+}  // namespace lakemesh::server
