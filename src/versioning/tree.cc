@@ -200,16 +200,29 @@ class Rebuilder {
 
   Result<NodeId> Run(EditMap edits) {
     int root_level = -1;
+    std::string root_last_key;
     if (!root_.empty()) {
       LM_ASSIGN_OR_RETURN(auto r, nodes_.Load(root_));
       root_level = r->level;
+      root_last_key = r->keys.back();
     }
     for (int level = 0;; ++level) {
       LevelResult res;
       if (level <= root_level) {
         LM_ASSIGN_OR_RETURN(res, RebuildLevel(level, edits));
       } else {
-        res = ChunkAll(level, edits);
+        // Above the old root. The level just above it holds one item, the old root itself:
+        // edits may leave it in place (when it was rebuilt unchanged) and only add beside it.
+        EditMap items;
+        if (level == root_level + 1 && !root_.empty()) items[root_last_key] = Item{root_last_key, Entry{}, root_};
+        for (auto& [key, item] : edits) {
+          if (item) {
+            items[key] = std::move(*item);
+          } else {
+            items.erase(key);
+          }
+        }
+        res = ChunkAll(level, items);
       }
       if (level >= root_level) {
         int64_t count = (level == root_level ? 1 : 0) - static_cast<int64_t>(res.consumed) +
@@ -225,7 +238,6 @@ class Rebuilder {
     }
   }
 
- private:
   // The canonical root is the lowest level with a single node.
   Result<NodeId> Collapse(NodeId id) {
     while (true) {
@@ -329,13 +341,11 @@ class Rebuilder {
     return res;
   }
 
-  // A level above the old root: the new items are exactly the additions.
-  LevelResult ChunkAll(int level, const EditMap& edits) {
+  // A level above the old root: cuts `items` (all present) into nodes.
+  LevelResult ChunkAll(int level, const EditMap& items) {
     LevelResult res;
     Chunker chunker(nodes_, batch_, level);
-    for (const auto& [key, item] : edits) {
-      if (item) chunker.Add(*item);
-    }
+    for (const auto& [key, item] : items) chunker.Add(*item);
     chunker.Finish();
     res.produced = std::move(chunker.produced());
     for (const auto& p : res.produced) res.next_edits[p.last_key] = Item{p.last_key, Entry{}, p.id};

@@ -314,6 +314,41 @@ TEST_F(RepositoryTest, RacingCommitsNeverLoseWork) {
   EXPECT_EQ(repos_->Changes("sales", "main", {})->changes.size(), 0u);
 }
 
+// Uploads staged while commits run must all end up committed, none lost.
+TEST_F(RepositoryTest, CommitsConcurrentWithUploadsLoseNothing) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0};
+  std::vector<std::thread> uploaders;
+  for (int w = 0; w < 3; ++w) {
+    uploaders.emplace_back([&, w] {
+      for (int i = 0; i < 150; ++i) {
+        char path[32];
+        std::snprintf(path, sizeof(path), "w%d/%05d.bin", w, i);
+        auto up = repos_->NewUpload();
+        ASSERT_TRUE((*up)->Append(path).ok());
+        ASSERT_TRUE(repos_->PutObject("sales", "main", path, std::move(*up), {}).ok());
+        ++acked;
+      }
+    });
+  }
+  std::thread committer([&] {
+    size_t last = 0;
+    while (!stop) {
+      auto c = repos_->CommitBranch("sales", "main", {"batch", "c", {}, true});
+      ASSERT_TRUE(c.ok()) << c.status().ToString();
+      auto l = repos_->ListObjects("sales", c->id, {"", "", "", 100000});
+      ASSERT_GE(l->objects.size(), last) << "a commit lost committed objects";
+      last = l->objects.size();
+    }
+  });
+  for (auto& t : uploaders) t.join();
+  stop = true;
+  committer.join();
+  ASSERT_TRUE(repos_->CommitBranch("sales", "main", {"last", "c", {}, true}).ok());
+  EXPECT_EQ(repos_->ListObjects("sales", "main~0", {"", "", "", 100000})->objects.size(),
+            static_cast<size_t>(acked.load()));
+}
+
 TEST_F(RepositoryTest, GarbageCollectionKeepsWhatIsReachable) {
   Put("main", "kept", "committed bytes");
   MustCommit("main", "one");

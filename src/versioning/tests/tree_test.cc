@@ -136,6 +136,100 @@ TEST_F(TreeTest, RandomEditsMatchModelAndAreHistoryIndependent) {
   EXPECT_FALSE(GetEntry(*nodes_, root, "d0/f")->has_value());
 }
 
+// Small batches appended near the end of the key space, as concurrent uploaders produce: this
+// once lost early entries when the tree grew a level.
+TEST_F(TreeTest, SmallAppendBatchesKeepEveryEntry) {
+  std::map<std::string, Entry> model;
+  NodeId root;
+  std::mt19937 rng(3);
+  int next[3] = {0, 0, 0};
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<Mutation> muts;
+    int n = 1 + static_cast<int>(rng() % 3);
+    for (int i = 0; i < n; ++i) {
+      int w = static_cast<int>(rng() % 3);
+      char key[32];
+      std::snprintf(key, sizeof(key), "w%d/%05d.bin", w, next[w]++);
+      muts.push_back(Mutation{key, MakeEntry(key, round)});
+      model[key] = *muts.back().entry;
+    }
+    root = Apply(root, muts);
+    if (round % 100 == 99 || round < 200) {
+      ASSERT_EQ(Scan(root).size(), model.size()) << "round " << round;
+      ASSERT_EQ(root, Fresh(model)) << "round " << round;
+    }
+  }
+}
+
+// Regression: a root whose last key is a boundary, rebuilt unchanged while a new node is added
+// beside it, was dropped from the level above (all its entries lost).
+TEST_F(TreeTest, AppendAfterABoundaryTerminatedRootKeepsTheRoot) {
+  std::vector<std::string> keys;
+  for (int i = 0;; ++i) {
+    char k[16];
+    std::snprintf(k, sizeof(k), "k%05d", i);
+    keys.push_back(k);
+    if (IsBoundary(k, 0)) break;  // the first boundary: one leaf ending with it
+  }
+  std::map<std::string, Entry> model;
+  for (const auto& k : keys) model[k] = MakeEntry(k, 1);
+  NodeId root = Fresh(model);
+  ASSERT_EQ((*nodes_->Load(root))->level, 0);
+  model["zzz"] = MakeEntry("zzz", 1);
+  root = Apply(root, {Mutation{"zzz", model["zzz"]}});
+  EXPECT_EQ(Scan(root), model);
+  EXPECT_EQ(root, Fresh(model));
+}
+
+// Appending one key at a time grows the tree through every level transition.
+TEST_F(TreeTest, AppendingOneKeyAtATimeKeepsEverything) {
+  std::map<std::string, Entry> model;
+  NodeId root;
+  for (int i = 0; i < 6000; ++i) {
+    char k[16];
+    std::snprintf(k, sizeof(k), "a%06d", i);
+    model[k] = MakeEntry(k, i);
+    root = Apply(root, {Mutation{k, model[k]}});
+    if (i % 500 == 499) {
+      ASSERT_EQ(Scan(root).size(), model.size()) << i;
+      ASSERT_EQ(root, Fresh(model)) << i;
+    } else {
+      ASSERT_TRUE(GetEntry(*nodes_, root, "a000000")->has_value()) << i;
+    }
+  }
+}
+
+// Tiny random batches of inserts and deletes, each result compared with a fresh build.
+TEST_F(TreeTest, TinyRandomBatchesStayCanonical) {
+  std::mt19937 rng(11);
+  std::map<std::string, Entry> model;
+  NodeId root;
+  for (int round = 0; round < 800; ++round) {
+    std::map<std::string, std::optional<Entry>> batch;
+    int n = 1 + static_cast<int>(rng() % 4);
+    for (int i = 0; i < n; ++i) {
+      std::string key = "k" + std::to_string(rng() % 1000);
+      if (rng() % 5 == 0 && !model.empty()) {
+        batch[key] = std::nullopt;
+      } else {
+        batch[key] = MakeEntry(key, round);
+      }
+    }
+    std::vector<Mutation> muts;
+    for (auto& [k, v] : batch) {
+      muts.push_back(Mutation{k, v});
+      if (v) {
+        model[k] = *v;
+      } else {
+        model.erase(k);
+      }
+    }
+    root = Apply(root, muts);
+    ASSERT_EQ(root, Fresh(model)) << "round " << round;
+  }
+  ASSERT_EQ(Scan(root), model);
+}
+
 TEST_F(TreeTest, DeletingEverythingInBatchesEmptiesTheTree) {
   std::map<std::string, Entry> model;
   for (int i = 0; i < 5000; ++i) model["k" + std::to_string(i)] = MakeEntry("k", i);
