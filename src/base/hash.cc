@@ -38,6 +38,39 @@ std::optional<std::string> FromHex(std::string_view hex) {
   return out;
 }
 
+bool AppendFromLowerHex(std::string* dst, std::string_view hex) {
+  if (hex.size() % 2 != 0) return false;
+  size_t start = dst->size();
+  dst->resize(start + hex.size() / 2);
+  char* out = dst->data() + start;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    auto v = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    int hi = v(hex[i]), lo = v(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      dst->resize(start);
+      return false;
+    }
+    out[i / 2] = static_cast<char>((hi << 4) | lo);
+  }
+  return true;
+}
+
+void AppendHex(std::string* dst, std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  size_t start = dst->size();
+  dst->resize(start + bytes.size() * 2);
+  char* out = dst->data() + start;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto b = static_cast<uint8_t>(bytes[i]);
+    out[2 * i] = kDigits[b >> 4];
+    out[2 * i + 1] = kDigits[b & 0xf];
+  }
+}
+
 bool IsLowerHex(std::string_view s) {
   for (char c : s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;

@@ -15,6 +15,10 @@ std::string ToHex(std::string_view bytes);
 // Lowercase or uppercase hex to bytes; nullopt on odd length or a non-hex character.
 std::optional<std::string> FromHex(std::string_view hex);
 bool IsLowerHex(std::string_view s);
+// Appends the bytes of lowercase `hex` to *dst; false (dst unchanged) if it is not lowercase hex.
+bool AppendFromLowerHex(std::string* dst, std::string_view hex);
+// Appends the lowercase hex of `bytes` to *dst.
+void AppendHex(std::string* dst, std::string_view bytes);
 
 // Incremental digest. Kind decides the algorithm.
 class Hasher {

@@ -6,89 +6,114 @@
 namespace lakemesh::versioning {
 
 std::string ContentAddress(const std::string& hex) {
-  return "objects/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex;
+  std::string a;
+  a.reserve(14 + hex.size());
+  a += "objects/";
+  a.append(hex, 0, 2);
+  a += '/';
+  a.append(hex, 2, 2);
+  a += '/';
+  a += hex;
+  return a;
 }
 
 namespace {
 
-// An address of the form ContentAddress(hex) is stored as its 32 digest bytes.
+enum : uint8_t {
+  kContentAddressed = 1,  // address is ContentAddress(hex): 32 digest bytes follow
+  kHexEtag = 2,           // etag is 32 lowercase hex characters: 16 bytes follow
+  kSameContentType = 4,   // content type equals the previous entry's
+  kHasMetadata = 8,       // user metadata follows
+};
+
+constexpr size_t kAddressLen = 8 + 3 + 3 + 64;  // "objects/ab/cd/" + 64 hex
+
 bool IsContentAddress(const std::string& a) {
-  if (a.size() != 8 + 3 + 3 + 64 || a.compare(0, 8, "objects/") != 0) return false;
-  std::string_view hex(a.data() + 14, 64);
-  return IsLowerHex(hex) && a[10] == '/' && a[13] == '/' && a.compare(8, 2, a, 14, 2) == 0 &&
-         a.compare(11, 2, a, 16, 2) == 0;
-}
-
-void PutTaggedHex(std::string* dst, const std::string& s, size_t hex_len) {
-  if (s.size() == hex_len && IsLowerHex(s)) {
-    dst->push_back(1);
-    dst->append(*FromHex(s));
-  } else {
-    dst->push_back(0);
-    PutLengthPrefixed(dst, s);
-  }
-}
-
-bool GetTaggedHex(Decoder& d, size_t hex_len, std::string* out) {
-  uint8_t tag;
-  if (!d.GetByte(&tag)) return false;
-  std::string_view v;
-  if (tag == 1) {
-    if (!d.GetBytes(hex_len / 2, &v)) return false;
-    *out = ToHex(v);
-    return true;
-  }
-  if (tag != 0 || !d.GetLengthPrefixed(&v)) return false;
-  *out = std::string(v);
-  return true;
+  if (a.size() != kAddressLen || a.compare(0, 8, "objects/") != 0) return false;
+  return a[10] == '/' && a[13] == '/' && a[8] == a[14] && a[9] == a[15] && a[11] == a[16] &&
+         a[12] == a[17] && IsLowerHex(std::string_view(a).substr(14));
 }
 
 }  // namespace
 
-void EncodeEntry(std::string* dst, const Entry& e) {
-  if (IsContentAddress(e.address)) {
-    dst->push_back(1);
-    dst->append(*FromHex(std::string_view(e.address).substr(14)));
+void EncodeEntry(std::string* dst, const Entry& e, const Entry* prev) {
+  uint8_t flags = 0;
+  bool cas = IsContentAddress(e.address);
+  if (cas) flags |= kContentAddressed;
+  if (e.etag.size() == 32 && IsLowerHex(e.etag)) flags |= kHexEtag;
+  if (prev && prev->content_type == e.content_type) flags |= kSameContentType;
+  if (!e.metadata.empty()) flags |= kHasMetadata;
+  dst->push_back(static_cast<char>(flags));
+  if (cas) {
+    AppendFromLowerHex(dst, std::string_view(e.address).substr(14));
   } else {
-    dst->push_back(0);
     PutLengthPrefixed(dst, e.address);
   }
   PutVarint64(dst, e.size);
-  PutTaggedHex(dst, e.etag, 32);
-  PutVarintSigned(dst, e.mtime_micros);
-  PutLengthPrefixed(dst, e.content_type);
-  PutVarint64(dst, e.metadata.size());
-  for (const auto& [k, v] : e.metadata) {
-    PutLengthPrefixed(dst, k);
-    PutLengthPrefixed(dst, v);
+  if (flags & kHexEtag) {
+    AppendFromLowerHex(dst, e.etag);
+  } else {
+    PutLengthPrefixed(dst, e.etag);
+  }
+  PutVarintSigned(dst, e.mtime_micros - (prev ? prev->mtime_micros : 0));
+  if (!(flags & kSameContentType)) PutLengthPrefixed(dst, e.content_type);
+  if (flags & kHasMetadata) {
+    PutVarint64(dst, e.metadata.size());
+    for (const auto& [k, v] : e.metadata) {
+      PutLengthPrefixed(dst, k);
+      PutLengthPrefixed(dst, v);
+    }
   }
 }
 
-bool DecodeEntry(Decoder& d, Entry* e) {
-  uint8_t tag;
+bool DecodeEntry(Decoder& d, Entry* e, const Entry* prev) {
+  uint8_t flags;
   std::string_view v;
-  if (!d.GetByte(&tag)) return false;
-  if (tag == 1) {
+  if (!d.GetByte(&flags) || flags > 15) return false;
+  if ((flags & kSameContentType) && !prev) return false;
+  if (flags & kContentAddressed) {
     if (!d.GetBytes(32, &v)) return false;
-    e->address = ContentAddress(ToHex(v));
+    e->address.clear();
+    e->address.reserve(kAddressLen);
+    e->address += "objects/";
+    AppendHex(&e->address, v.substr(0, 1));
+    e->address += '/';
+    AppendHex(&e->address, v.substr(1, 1));
+    e->address += '/';
+    AppendHex(&e->address, v);
   } else {
-    if (tag != 0 || !d.GetLengthPrefixed(&v)) return false;
-    e->address = std::string(v);
+    if (!d.GetLengthPrefixed(&v)) return false;
+    e->address.assign(v);
   }
-  uint64_t n;
-  if (!d.GetVarint64(&e->size) || !GetTaggedHex(d, 32, &e->etag) ||
-      !d.GetVarintSigned(&e->mtime_micros) || !d.GetLengthPrefixed(&v)) {
-    return false;
+  if (!d.GetVarint64(&e->size)) return false;
+  if (flags & kHexEtag) {
+    if (!d.GetBytes(16, &v)) return false;
+    e->etag.clear();
+    AppendHex(&e->etag, v);
+  } else {
+    if (!d.GetLengthPrefixed(&v)) return false;
+    e->etag.assign(v);
   }
-  e->content_type = std::string(v);
-  if (!d.GetVarint64(&n) || n > d.remaining()) return false;
-  for (uint64_t i = 0; i < n; ++i) {
-    std::string_view k, val;
-    if (!d.GetLengthPrefixed(&k) || !d.GetLengthPrefixed(&val)) return false;
-    e->metadata.emplace(std::string(k), std::string(val));
+  int64_t mtime;
+  if (!d.GetVarintSigned(&mtime)) return false;
+  e->mtime_micros = mtime + (prev ? prev->mtime_micros : 0);
+  if (flags & kSameContentType) {
+    e->content_type = prev->content_type;
+  } else {
+    if (!d.GetLengthPrefixed(&v)) return false;
+    e->content_type.assign(v);
+  }
+  e->metadata.clear();
+  if (flags & kHasMetadata) {
+    uint64_t n;
+    if (!d.GetVarint64(&n) || n == 0 || n > d.remaining()) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string_view k, val;
+      if (!d.GetLengthPrefixed(&k) || !d.GetLengthPrefixed(&val)) return false;
+      e->metadata.emplace(std::string(k), std::string(val));
+    }
   }
   return true;
 }
-
 
 }  // namespace lakemesh::versioning

@@ -676,6 +676,27 @@ Result<Commit> Repositories::CommitBranch(const std::string& repo, const std::st
   return c;
 }
 
+Result<Commit> Repositories::CommitChanges(const std::string& repo, const std::string& branch,
+                                           const std::vector<Mutation>& changes,
+                                           const CommitOptions& opts) {
+  if (opts.message.empty()) return InvalidArgument("commit message is empty");
+  for (size_t i = 0; i < changes.size(); ++i) {
+    LM_TRY(ValidatePath(changes[i].path));
+    if (i > 0 && changes[i - 1].path >= changes[i].path) {
+      return InvalidArgument("changes must be sorted by path without duplicates");
+    }
+  }
+  LM_ASSIGN_OR_RETURN(auto br, GetBranch(repo, branch));
+  LM_ASSIGN_OR_RETURN(auto head, LoadCommit(nullptr, repo, br.head));
+  if (changes.empty() && !opts.allow_empty) {
+    return PreconditionFailed("nothing to commit on branch '" + branch + "'");
+  }
+  NodeBatch batch;
+  LM_ASSIGN_OR_RETURN(NodeId root, ApplyMutations(nodes_, TreeId(head), changes, &batch));
+  return WriteCommitOnBranch(repo, branch, head.id, NewCommit(head, {head.id}, root, opts), batch,
+                             /*require_clean=*/false);
+}
+
 Result<std::vector<Commit>> Repositories::Log(const std::string& repo, const std::string& ref,
                                               const std::string& path, const std::string& after,
                                               size_t limit, bool* more) {

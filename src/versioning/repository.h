@@ -191,6 +191,11 @@ class Repositories {
   // allow_empty); kConflict if the branch moved or was reset meanwhile (retry).
   Result<Commit> CommitBranch(const std::string& repo, const std::string& branch,
                               const CommitOptions& opts);
+  // Commits `changes` (sorted by path, no duplicates) to `branch` directly, as one atomic commit,
+  // leaving its staged changes alone: how tables and bulk imports commit. kConflict if the
+  // branch moved meanwhile (retry); kInvalidArgument for an unsorted list or a bad path.
+  Result<Commit> CommitChanges(const std::string& repo, const std::string& branch,
+                               const std::vector<Mutation>& changes, const CommitOptions& opts);
   // Commits reachable from `ref`, newest first. With `path`, only commits that changed that
   // path (or, ending in '/', anything under it). Continues after commit id `after`.
   Result<std::vector<Commit>> Log(const std::string& repo, const std::string& ref,

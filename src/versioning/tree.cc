@@ -32,7 +32,7 @@ std::string EncodeNode(const Node& node) {
     PutVarint64(&out, shared);
     PutLengthPrefixed(&out, std::string_view(key).substr(shared));
     if (node.level == 0) {
-      EncodeEntry(&out, node.entries[i]);
+      EncodeEntry(&out, node.entries[i], i > 0 ? &node.entries[i - 1] : nullptr);
     } else {
       out.append(node.children[i]);
     }
@@ -68,7 +68,9 @@ Result<Node> DecodeNode(std::string_view data) {
     key.append(suffix);
     if (i > 0 && key <= prev) return Internal("corrupt tree node: keys out of order");
     if (level == 0) {
-      if (!DecodeEntry(d, &node.entries[i])) return Internal("corrupt tree node entry");
+      if (!DecodeEntry(d, &node.entries[i], i > 0 ? &node.entries[i - 1] : nullptr)) {
+        return Internal("corrupt tree node entry");
+      }
     } else {
       std::string_view child;
       if (!d.GetBytes(kIdSize, &child)) return Internal("corrupt tree node child");

@@ -34,7 +34,8 @@ namespace lakemesh::versioning {
 
 using NodeId = std::string;  // 32 raw bytes, or empty for the empty tree
 
-inline constexpr uint64_t kTargetFanout = 64;
+// Mean items per node. Smaller nodes rewrite less per change; larger ones make shallower trees.
+inline constexpr uint64_t kTargetFanout = 32;
 
 struct Node {
   int level = 0;

@@ -349,6 +349,28 @@ TEST_F(RepositoryTest, CommitsConcurrentWithUploadsLoseNothing) {
             static_cast<size_t>(acked.load()));
 }
 
+TEST_F(RepositoryTest, CommitChangesIsAtomicAndLeavesStagingAlone) {
+  Put("main", "staged.csv", "staged");
+  Entry e;
+  e.address = "tables/t1/data-1.parquet";
+  e.size = 10;
+  auto c = repos_->CommitChanges("sales", "main",
+                                 {Mutation{"tables/t1/data-1.parquet", e},
+                                  Mutation{"tables/t1/metadata.json", e}},
+                                 {"table commit", "alice", {}, false});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(repos_->StatObject("sales", c->id, "tables/t1/metadata.json")->entry.size, 10u);
+  EXPECT_EQ(repos_->StatObject("sales", c->id, "staged.csv").status().code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(Read("main", "staged.csv"), "staged");  // still staged, still visible
+  EXPECT_EQ(repos_->CommitChanges("sales", "main", {Mutation{"b", e}, Mutation{"a", e}},
+                                  {"x", "a", {}, false}).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(repos_->CommitChanges("sales", "main", {Mutation{"../x", e}}, {"x", "a", {}, false})
+                .status().code(),
+            ErrorCode::kInvalidArgument);
+}
+
 TEST_F(RepositoryTest, GarbageCollectionKeepsWhatIsReachable) {
   Put("main", "kept", "committed bytes");
   MustCommit("main", "one");

@@ -1,0 +1,105 @@
+// In-process micro-benchmarks of the tree (Google Benchmark): applying a batch of changes to a
+// large tree, and diffing two trees, with the node cache warm.
+//
+//   build/bench/tree_bench [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include "base/hash.h"
+#include "meta/sqlite_meta_store.h"
+#include "versioning/tree.h"
+
+using namespace lakemesh;              // NOLINT(build/namespaces)
+using namespace lakemesh::versioning;  // NOLINT(build/namespaces)
+
+namespace {
+
+Entry EntryOf(int i, int version) {
+  Entry e;
+  e.address = ContentAddress(ToHex(Sha256(std::to_string(i) + "/" + std::to_string(version))));
+  e.size = 1000 + static_cast<uint64_t>(i % 5000);
+  e.etag = ToHex(Md5(std::to_string(i) + "/" + std::to_string(version)));
+  e.mtime_micros = 1790000000000000 + version;
+  e.content_type = "application/vnd.apache.parquet";
+  return e;
+}
+
+std::string PathOf(int i) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "data/d%04d/f%06d.parquet", i / 1000, i);
+  return buf;
+}
+
+struct Fixture {
+  std::unique_ptr<meta::MetaStore> meta;
+  std::unique_ptr<NodeStore> nodes;
+  NodeId root;
+  explicit Fixture(int n) {
+    meta = std::move(*meta::SqliteMetaStore::Open(":memory:"));
+    nodes = std::make_unique<NodeStore>(*meta, 1 << 22);
+    std::vector<Mutation> muts;
+    for (int i = 0; i < n; ++i) muts.push_back(Mutation{PathOf(i), EntryOf(i, 0)});
+    std::sort(muts.begin(), muts.end(),
+              [](const Mutation& a, const Mutation& b) { return a.path < b.path; });
+    NodeBatch batch;
+    root = *ApplyMutations(*nodes, NodeId(), muts, &batch);
+  }
+};
+
+// One tree per size, built on first use.
+Fixture& TreeOf(int n) {
+  static std::map<int, std::unique_ptr<Fixture>> trees;
+  auto& f = trees[n];
+  if (!f) f = std::make_unique<Fixture>(n);
+  return *f;
+}
+
+std::vector<Mutation> RandomChanges(int n, int count, int version) {
+  std::mt19937 rng(version);
+  std::vector<Mutation> muts;
+  for (int k = 0; k < count; ++k) {
+    int i = static_cast<int>(rng() % static_cast<uint32_t>(n));
+    muts.push_back(Mutation{PathOf(i), EntryOf(i, version)});
+  }
+  std::sort(muts.begin(), muts.end(),
+            [](const Mutation& a, const Mutation& b) { return a.path < b.path; });
+  muts.erase(std::unique(muts.begin(), muts.end(),
+                         [](const Mutation& a, const Mutation& b) { return a.path == b.path; }),
+             muts.end());
+  return muts;
+}
+
+void BM_Apply1000Changes(benchmark::State& state) {
+  Fixture& f = TreeOf(static_cast<int>(state.range(0)));
+  int version = 1;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto muts = RandomChanges(static_cast<int>(state.range(0)), 1000, version++);
+    state.ResumeTiming();
+    NodeBatch batch;
+    benchmark::DoNotOptimize(ApplyMutations(*f.nodes, f.root, muts, &batch));
+  }
+}
+BENCHMARK(BM_Apply1000Changes)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
+
+void BM_Diff1000Changes(benchmark::State& state) {
+  Fixture& f = TreeOf(static_cast<int>(state.range(0)));
+  NodeBatch batch;
+  NodeId other = *ApplyMutations(*f.nodes, f.root, RandomChanges(static_cast<int>(state.range(0)),
+                                                                 1000, 7), &batch);
+  for (auto _ : state) {
+    size_t n = 0;
+    benchmark::DoNotOptimize(DiffTrees(*f.nodes, f.root, other, "", "", [&](const Change&) {
+      ++n;
+      return true;
+    }));
+  }
+}
+BENCHMARK(BM_Diff1000Changes)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
