@@ -28,6 +28,7 @@ run: build
 	@$(BUILD_DIR)/lakemesh serve --demo --data $(DATA)
 
 bench: build
+	@scripts/install-deps.sh --bench
 	@bench/run.sh
 
 clean:

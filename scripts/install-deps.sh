@@ -4,6 +4,7 @@
 #
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --run    only what building and running needs
+#   scripts/install-deps.sh --bench  also the baselines benchmarks compare against (nginx)
 #
 # DuckDB is not in Debian: its C header comes from the `duckdb` npm package and libduckdb.so from
 # `@duckdb/node-bindings-linux-x64`. Both tarballs are fetched with `npm pack`, checked against the
@@ -21,6 +22,7 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest pyt
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" != "--run" ]; then pkgs+=("${test_pkgs[@]}"); fi
+if [ "$mode" = "--bench" ]; then pkgs+=(nginx); fi
 
 missing=()
 for p in "${pkgs[@]}"; do

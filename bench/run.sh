@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints each figure beside its baseline. Record results in
+# docs/performance.md with the command that produced them.
+#   bench/run.sh            full sizes (1,000,000 objects; git with 100,000 files)
+#   QUICK=1 bench/run.sh    small sizes, for a smoke run
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+build="${BUILD_DIR:-$here/build}"
+command -v nginx >/dev/null || echo "bench: nginx not installed; startup figures print no reference"
+echo "== startup and memory"
+/usr/bin/python3 "$here/bench/startup_bench.py" --bin "$build/lakemesh"
+echo
+echo "== versioning"
+if [ -n "${QUICK:-}" ]; then
+  "$build/bench/versioning_bench" --objects 100000 --git-files 10000 --rounds 3
+else
+  "$build/bench/versioning_bench" --objects 1000000 --git-files 100000 --rounds 7
+fi
+echo
+echo "== tree (in-process, warm cache)"
+"$build/bench/tree_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
