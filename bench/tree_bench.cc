@@ -10,6 +10,7 @@
 
 #include "base/hash.h"
 #include "meta/sqlite_meta_store.h"
+#include "storage/memory_blob_store.h"
 #include "versioning/tree.h"
 
 using namespace lakemesh;              // NOLINT(build/namespaces)
@@ -35,11 +36,12 @@ std::string PathOf(int i) {
 
 struct Fixture {
   std::unique_ptr<meta::MetaStore> meta;
+  storage::MemoryBlobStore blobs;
   std::unique_ptr<NodeStore> nodes;
   NodeId root;
   explicit Fixture(int n) {
     meta = std::move(*meta::SqliteMetaStore::Open(":memory:"));
-    nodes = std::make_unique<NodeStore>(*meta, 1 << 22);
+    nodes = std::make_unique<NodeStore>(*meta, blobs);
     std::vector<Mutation> muts;
     for (int i = 0; i < n; ++i) muts.push_back(Mutation{PathOf(i), EntryOf(i, 0)});
     std::sort(muts.begin(), muts.end(),

@@ -38,23 +38,34 @@ std::optional<std::string> FromHex(std::string_view hex) {
   return out;
 }
 
+namespace {
+// Value of a lowercase hex digit, or 0xff.
+struct LowerHexTable {
+  uint8_t v[256];
+  constexpr LowerHexTable() : v() {
+    for (int i = 0; i < 256; ++i) v[i] = 0xff;
+    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<uint8_t>(i);
+    for (int i = 0; i < 6; ++i) v['a' + i] = static_cast<uint8_t>(10 + i);
+  }
+};
+constexpr LowerHexTable kLowerHex;
+}  // namespace
+
 bool AppendFromLowerHex(std::string* dst, std::string_view hex) {
   if (hex.size() % 2 != 0) return false;
   size_t start = dst->size();
   dst->resize(start + hex.size() / 2);
   char* out = dst->data() + start;
+  uint8_t bad = 0;
   for (size_t i = 0; i < hex.size(); i += 2) {
-    auto v = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    int hi = v(hex[i]), lo = v(hex[i + 1]);
-    if (hi < 0 || lo < 0) {
-      dst->resize(start);
-      return false;
-    }
-    out[i / 2] = static_cast<char>((hi << 4) | lo);
+    uint8_t hi = kLowerHex.v[static_cast<uint8_t>(hex[i])];
+    uint8_t lo = kLowerHex.v[static_cast<uint8_t>(hex[i + 1])];
+    bad |= (hi | lo) & 0xf0;
+    out[i / 2] = static_cast<char>((hi << 4) | (lo & 0x0f));
+  }
+  if (bad) {
+    dst->resize(start);
+    return false;
   }
   return true;
 }
@@ -72,10 +83,9 @@ void AppendHex(std::string* dst, std::string_view bytes) {
 }
 
 bool IsLowerHex(std::string_view s) {
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
+  uint8_t bad = 0;
+  for (char c : s) bad |= kLowerHex.v[static_cast<uint8_t>(c)] & 0xf0;
+  return bad == 0;
 }
 
 struct Hasher::Impl {

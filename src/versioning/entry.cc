@@ -22,41 +22,39 @@ namespace {
 enum : uint8_t {
   kContentAddressed = 1,  // address is ContentAddress(hex): 32 digest bytes follow
   kHexEtag = 2,           // etag is 32 lowercase hex characters: 16 bytes follow
-  kSameContentType = 4,   // content type equals the previous entry's
-  kHasMetadata = 8,       // user metadata follows
+  kHasMetadata = 4,       // user metadata follows
 };
 
 constexpr size_t kAddressLen = 8 + 3 + 3 + 64;  // "objects/ab/cd/" + 64 hex
 
-bool IsContentAddress(const std::string& a) {
-  if (a.size() != kAddressLen || a.compare(0, 8, "objects/") != 0) return false;
-  return a[10] == '/' && a[13] == '/' && a[8] == a[14] && a[9] == a[15] && a[11] == a[16] &&
-         a[12] == a[17] && IsLowerHex(std::string_view(a).substr(14));
+// The shape of ContentAddress(hex), without checking that the digest is hex.
+bool LooksContentAddressed(const std::string& a) {
+  return a.size() == kAddressLen && a.compare(0, 8, "objects/") == 0 && a[10] == '/' &&
+         a[13] == '/' && a[8] == a[14] && a[9] == a[15] && a[11] == a[16] && a[12] == a[17];
 }
 
 }  // namespace
 
-void EncodeEntry(std::string* dst, const Entry& e, const Entry* prev) {
+void EncodeEntry(std::string* dst, const Entry& e) {
+  size_t flags_at = dst->size();
+  dst->push_back(0);
   uint8_t flags = 0;
-  bool cas = IsContentAddress(e.address);
-  if (cas) flags |= kContentAddressed;
-  if (e.etag.size() == 32 && IsLowerHex(e.etag)) flags |= kHexEtag;
-  if (prev && prev->content_type == e.content_type) flags |= kSameContentType;
-  if (!e.metadata.empty()) flags |= kHasMetadata;
-  dst->push_back(static_cast<char>(flags));
-  if (cas) {
-    AppendFromLowerHex(dst, std::string_view(e.address).substr(14));
+  if (LooksContentAddressed(e.address) &&
+      AppendFromLowerHex(dst, std::string_view(e.address).substr(14))) {
+    flags |= kContentAddressed;
   } else {
     PutLengthPrefixed(dst, e.address);
   }
   PutVarint64(dst, e.size);
-  if (flags & kHexEtag) {
-    AppendFromLowerHex(dst, e.etag);
+  if (e.etag.size() == 32 && AppendFromLowerHex(dst, e.etag)) {
+    flags |= kHexEtag;
   } else {
     PutLengthPrefixed(dst, e.etag);
   }
-  PutVarintSigned(dst, e.mtime_micros - (prev ? prev->mtime_micros : 0));
-  if (!(flags & kSameContentType)) PutLengthPrefixed(dst, e.content_type);
+  if (!e.metadata.empty()) flags |= kHasMetadata;
+  (*dst)[flags_at] = static_cast<char>(flags);
+  PutVarintSigned(dst, e.mtime_micros);
+  PutLengthPrefixed(dst, e.content_type);
   if (flags & kHasMetadata) {
     PutVarint64(dst, e.metadata.size());
     for (const auto& [k, v] : e.metadata) {
@@ -66,11 +64,10 @@ void EncodeEntry(std::string* dst, const Entry& e, const Entry* prev) {
   }
 }
 
-bool DecodeEntry(Decoder& d, Entry* e, const Entry* prev) {
+bool DecodeEntry(Decoder& d, Entry* e) {
   uint8_t flags;
   std::string_view v;
-  if (!d.GetByte(&flags) || flags > 15) return false;
-  if ((flags & kSameContentType) && !prev) return false;
+  if (!d.GetByte(&flags) || flags > 7) return false;
   if (flags & kContentAddressed) {
     if (!d.GetBytes(32, &v)) return false;
     e->address.clear();
@@ -94,15 +91,8 @@ bool DecodeEntry(Decoder& d, Entry* e, const Entry* prev) {
     if (!d.GetLengthPrefixed(&v)) return false;
     e->etag.assign(v);
   }
-  int64_t mtime;
-  if (!d.GetVarintSigned(&mtime)) return false;
-  e->mtime_micros = mtime + (prev ? prev->mtime_micros : 0);
-  if (flags & kSameContentType) {
-    e->content_type = prev->content_type;
-  } else {
-    if (!d.GetLengthPrefixed(&v)) return false;
-    e->content_type.assign(v);
-  }
+  if (!d.GetVarintSigned(&e->mtime_micros) || !d.GetLengthPrefixed(&v)) return false;
+  e->content_type.assign(v);
   e->metadata.clear();
   if (flags & kHasMetadata) {
     uint64_t n;
@@ -111,6 +101,26 @@ bool DecodeEntry(Decoder& d, Entry* e, const Entry* prev) {
       std::string_view k, val;
       if (!d.GetLengthPrefixed(&k) || !d.GetLengthPrefixed(&val)) return false;
       e->metadata.emplace(std::string(k), std::string(val));
+    }
+  }
+  return true;
+}
+
+bool SkipEntry(Decoder& d) {
+  uint8_t flags;
+  std::string_view v;
+  uint64_t u;
+  int64_t i;
+  if (!d.GetByte(&flags) || flags > 7) return false;
+  if (!((flags & kContentAddressed) ? d.GetBytes(32, &v) : d.GetLengthPrefixed(&v))) return false;
+  if (!d.GetVarint64(&u)) return false;
+  if (!((flags & kHexEtag) ? d.GetBytes(16, &v) : d.GetLengthPrefixed(&v))) return false;
+  if (!d.GetVarintSigned(&i) || !d.GetLengthPrefixed(&v)) return false;
+  if (flags & kHasMetadata) {
+    uint64_t n;
+    if (!d.GetVarint64(&n) || n == 0 || n > d.remaining()) return false;
+    for (uint64_t k = 0; k < 2 * n; ++k) {
+      if (!d.GetLengthPrefixed(&v)) return false;
     }
   }
   return true;

@@ -26,10 +26,10 @@ struct Entry {
 std::string ContentAddress(const std::string& sha256_hex);
 
 // Binary form used in tree nodes and staged changes (docs/formats.md). Content addresses and
-// hex MD5 ETags are stored as raw digest bytes; with `prev` (the entry before it in a node), the
-// modification time is stored as a difference and a repeated content type as a flag.
-// DecodeEntry must be given the same `prev`; it returns false on malformed input.
-void EncodeEntry(std::string* dst, const Entry& e, const Entry* prev = nullptr);
-bool DecodeEntry(Decoder& d, Entry* e, const Entry* prev = nullptr);
+// hex MD5 ETags are stored as raw digest bytes. Each encoding stands alone, so a rebuilt node can
+// copy an unchanged entry's bytes. DecodeEntry and SkipEntry return false on malformed input.
+void EncodeEntry(std::string* dst, const Entry& e);
+bool DecodeEntry(Decoder& d, Entry* e);
+bool SkipEntry(Decoder& d);
 
 }  // namespace lakemesh::versioning

@@ -234,7 +234,7 @@ Status ObjectUpload::Append(std::string_view data) {
 }
 
 Repositories::Repositories(meta::MetaStore& meta, storage::BlobStore& blobs)
-    : meta_(meta), blobs_(blobs), nodes_(meta) {}
+    : meta_(meta), blobs_(blobs), nodes_(meta, blobs) {}
 
 // ---------------------------------------------------------------------------------------------
 // Repositories
@@ -599,6 +599,7 @@ Result<Commit> Repositories::WriteCommitOnBranch(const std::string& repo,
                                                  const std::string& expected_head, Commit commit,
                                                  const NodeBatch& batch, bool require_clean) {
   SealCommit(&commit);
+  LM_ASSIGN_OR_RETURN(auto prepared, nodes_.PrepareBatch(batch));
   LM_TRY(meta_.Write([&](MetaTxn& txn) -> Status {
     LM_ASSIGN_OR_RETURN(auto br, LoadBranch(txn, repo, branch));
     if (br.head != expected_head) {
@@ -613,7 +614,7 @@ Result<Commit> Repositories::WriteCommitOnBranch(const std::string& repo,
                                   "' has uncommitted changes; commit or reset them first");
       }
     }
-    LM_TRY(nodes_.WriteBatch(txn, batch));
+    LM_TRY(nodes_.WriteBatch(txn, prepared));
     LM_TRY(txn.Put(CommitKey(repo, commit.id), EncodeCommitBody(commit)));
     br.head = commit.id;
     return txn.Put(BranchKey(repo, branch), br.Encode());
@@ -653,12 +654,13 @@ Result<Commit> Repositories::CommitBranch(const std::string& repo, const std::st
   LM_ASSIGN_OR_RETURN(NodeId root, ApplyMutations(nodes_, TreeId(head), muts, &batch));
   Commit c = NewCommit(head, {head.id}, root, opts);
   SealCommit(&c);
+  LM_ASSIGN_OR_RETURN(auto prepared, nodes_.PrepareBatch(batch));
   LM_TRY(meta_.Write([&](MetaTxn& txn) -> Status {
     LM_ASSIGN_OR_RETURN(auto cur, LoadBranch(txn, repo, branch));
     if (cur.head != br.head || cur.staging != br.staging) {
       return Conflict("branch '" + branch + "' changed while committing; retry the commit");
     }
-    LM_TRY(nodes_.WriteBatch(txn, batch));
+    LM_TRY(nodes_.WriteBatch(txn, prepared));
     LM_TRY(txn.Put(CommitKey(repo, c.id), EncodeCommitBody(c)));
     cur.head = c.id;
     LM_TRY(txn.Put(BranchKey(repo, branch), cur.Encode()));

@@ -4,6 +4,7 @@
 
 #include "base/coding.h"
 #include "base/hash.h"
+#include "base/random.h"
 
 namespace lakemesh::versioning {
 
@@ -15,7 +16,8 @@ constexpr size_t kIdSize = 32;
 }  // namespace
 
 bool IsBoundary(std::string_view key, int level) {
-  return (Hash64(key, static_cast<uint64_t>(level) + 1) & (kTargetFanout - 1)) == 0;
+  uint64_t fanout = level == 0 ? kLeafFanout : kInternalFanout;
+  return (Hash64(key, static_cast<uint64_t>(level) + 1) & (fanout - 1)) == 0;
 }
 
 std::string EncodeNode(const Node& node) {
@@ -32,7 +34,7 @@ std::string EncodeNode(const Node& node) {
     PutVarint64(&out, shared);
     PutLengthPrefixed(&out, std::string_view(key).substr(shared));
     if (node.level == 0) {
-      EncodeEntry(&out, node.entries[i], i > 0 ? &node.entries[i - 1] : nullptr);
+      EncodeEntry(&out, node.entries[i]);
     } else {
       out.append(node.children[i]);
     }
@@ -68,9 +70,7 @@ Result<Node> DecodeNode(std::string_view data) {
     key.append(suffix);
     if (i > 0 && key <= prev) return Internal("corrupt tree node: keys out of order");
     if (level == 0) {
-      if (!DecodeEntry(d, &node.entries[i], i > 0 ? &node.entries[i - 1] : nullptr)) {
-        return Internal("corrupt tree node entry");
-      }
+      if (!DecodeEntry(d, &node.entries[i])) return Internal("corrupt tree node entry");
     } else {
       std::string_view child;
       if (!d.GetBytes(kIdSize, &child)) return Internal("corrupt tree node child");
@@ -85,50 +85,181 @@ Result<Node> DecodeNode(std::string_view data) {
 
 std::string NodeKey(const NodeId& id) { return "n/" + id; }
 
-std::shared_ptr<const Node> NodeStore::Lookup(const NodeId& id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = index_.find(id);
-  if (it == index_.end()) return nullptr;
-  lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->second;
+// Approximate memory of a decoded node.
+static size_t NodeBytes(const Node& n) {
+  size_t b = sizeof(Node) + n.keys.size() * (sizeof(std::string) + 24);
+  for (const auto& k : n.keys) b += k.size();
+  for (const auto& e : n.entries) {
+    b += sizeof(Entry) + e.address.size() + e.etag.size() + e.content_type.size();
+    for (const auto& [mk, mv] : e.metadata) b += 64 + mk.size() + mv.size();
+  }
+  b += n.children.size() * (sizeof(std::string) + 32);
+  return b;
 }
 
-void NodeStore::AddToCache(const NodeId& id, std::shared_ptr<const Node> node) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = index_.find(id);
-  if (it != index_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second);
-    return;
-  }
-  lru_.emplace_front(id, std::move(node));
-  index_[id] = lru_.begin();
-  while (lru_.size() > capacity_) {
-    index_.erase(lru_.back().first);
-    lru_.pop_back();
-  }
+void NodeStore::AddEncoded(const NodeId& id, std::shared_ptr<const std::string> encoded) {
+  size_t bytes = encoded->size() + 96;
+  encoded_.Put(id, std::move(encoded), bytes);
 }
+
+Result<std::shared_ptr<const std::string>> NodeStore::LoadEncoded(const NodeId& id) {
+  if (auto enc = encoded_.Get(id)) return enc;
+  LM_ASSIGN_OR_RETURN(auto enc, Fetch(id));
+  encoded_.Put(id, enc, enc->size() + 96);
+  return enc;
+}
+
+// Index row: u8 kind | kInline: node bytes | kPacked: varint offset, varint length, pack key.
+namespace {
+constexpr uint8_t kInline = 0;
+constexpr uint8_t kPacked = 1;
+}  // namespace
 
 Result<std::shared_ptr<const Node>> NodeStore::Load(const NodeId& id) {
-  if (auto n = Lookup(id)) return n;
-  LM_ASSIGN_OR_RETURN(auto data, meta_.Get(NodeKey(id)));
-  if (!data) return Internal("tree node " + ToHex(id) + " is missing");
-  LM_ASSIGN_OR_RETURN(Node node, DecodeNode(*data));
+  if (auto n = decoded_.Get(id)) return n;
+  LM_ASSIGN_OR_RETURN(auto enc, LoadEncoded(id));
+  LM_ASSIGN_OR_RETURN(Node node, DecodeNode(*enc));
   auto shared = std::make_shared<const Node>(std::move(node));
-  AddToCache(id, shared);
+  decoded_.Put(id, shared, NodeBytes(*shared));
   return std::shared_ptr<const Node>(shared);
 }
 
-Status NodeStore::WriteBatch(meta::MetaTxn& txn, const NodeBatch& batch) {
-  for (const auto& [id, data] : batch) LM_TRY(txn.Put(NodeKey(id), data));
+Result<std::shared_ptr<const std::string>> NodeStore::Fetch(const NodeId& id) {
+  LM_ASSIGN_OR_RETURN(auto row, meta_.Get(NodeKey(id)));
+  if (!row || row->empty()) return Internal("tree node " + ToHex(id) + " is missing");
+  std::string packed;
+  std::string_view data;
+  if (static_cast<uint8_t>((*row)[0]) == kInline) {
+    data = std::string_view(*row).substr(1);
+  } else {
+    Decoder d(std::string_view(*row).substr(1));
+    uint64_t offset, length;
+    if (static_cast<uint8_t>((*row)[0]) != kPacked || !d.GetVarint64(&offset) ||
+        !d.GetVarint64(&length) || length > (64u << 20)) {
+      return Internal("corrupt index row of tree node " + ToHex(id));
+    }
+    std::string_view key;
+    d.GetBytes(d.remaining(), &key);
+    LM_ASSIGN_OR_RETURN(auto reader, blobs_.Open(std::string(key), offset, length));
+    packed.resize(length);
+    size_t got = 0;
+    while (got < length) {
+      LM_ASSIGN_OR_RETURN(size_t n, reader->Read(packed.data() + got, length - got));
+      if (n == 0) return Internal("pack of tree node " + ToHex(id) + " is truncated");
+      got += n;
+    }
+    data = packed;
+  }
+  if (Sha256(data) != id) return Internal("tree node " + ToHex(id) + " is corrupt");
+  return std::make_shared<const std::string>(data);
+}
+
+Result<PreparedNodes> NodeStore::PrepareBatch(const NodeBatch& batch) {
+  PreparedNodes out;
+  out.rows.reserve(batch.size());
+  size_t total = 0;
+  for (const auto& [id, data] : batch) total += data->size();
+  if (total <= kInlineLimit) {
+    for (const auto& [id, data] : batch) {
+      std::string row(1, static_cast<char>(kInline));
+      row += *data;
+      out.rows.push_back(meta::KeyValue{NodeKey(id), std::move(row)});
+    }
+    return out;
+  }
+  std::string uuid = NewUuid();
+  std::string key = "packs/" + uuid.substr(0, 2) + "/" + uuid;
+  LM_ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
+  uint64_t offset = 0;
+  std::string buf;
+  for (const auto& [id, data] : batch) {
+    buf += *data;
+    if (buf.size() >= (1 << 20)) {
+      LM_TRY(writer->Append(buf));
+      buf.clear();
+    }
+    std::string row(1, static_cast<char>(kPacked));
+    PutVarint64(&row, offset);
+    PutVarint64(&row, data->size());
+    row += key;
+    out.rows.push_back(meta::KeyValue{NodeKey(id), std::move(row)});
+    offset += data->size();
+  }
+  LM_TRY(writer->Append(buf));
+  LM_TRY(writer->Commit(key));  // durable before any index row points into it
+  return out;
+}
+
+Status NodeStore::WriteBatch(meta::MetaTxn& txn, const PreparedNodes& prepared) {
+  for (const auto& row : prepared.rows) LM_TRY(txn.Put(row.key, row.value));
   return Status::OK();
 }
 
 namespace {
 
+// A node parsed only as far as a rebuild needs: its keys and the bytes of each item (an encoded
+// entry, or a 32-byte child id), which are copied into the new node without being decoded.
+struct RawNode {
+  int level = 0;
+  std::shared_ptr<const std::string> buf;  // owns the bytes `items` point into
+  std::string key_bytes;                   // every key, back to back; `keys` point into it
+  std::vector<std::string_view> keys;
+  std::vector<std::string_view> items;
+  size_t size() const { return keys.size(); }
+};
+
+// Built in place: `keys` point into `key_bytes`, which must never move (a short string would be
+// copied out of its inline buffer by a move).
+Result<std::shared_ptr<const RawNode>> ParseRaw(std::shared_ptr<const std::string> buf) {
+  auto out = std::make_shared<RawNode>();
+  RawNode& n = *out;
+  n.buf = std::move(buf);
+  Decoder d(*n.buf);
+  uint8_t format;
+  uint64_t level, count;
+  if (!d.GetByte(&format) || format != kNodeFormat || !d.GetVarint64(&level) || level > 64 ||
+      !d.GetVarint64(&count) || count > d.remaining()) {
+    return Internal("corrupt tree node header");
+  }
+  n.level = static_cast<int>(level);
+  n.items.reserve(count);
+  std::vector<std::pair<size_t, size_t>> spans;  // (offset, length) in key_bytes
+  spans.reserve(count);
+  n.key_bytes.reserve(n.buf->size());
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t shared;
+    std::string_view suffix;
+    if (!d.GetVarint64(&shared) || (i > 0 && shared > spans.back().second) || (i == 0 && shared) ||
+        !d.GetLengthPrefixed(&suffix)) {
+      return Internal("corrupt tree node key");
+    }
+    size_t start = n.key_bytes.size();
+    if (i > 0) n.key_bytes.append(n.key_bytes, spans.back().first, shared);
+    n.key_bytes.append(suffix);
+    spans.emplace_back(start, n.key_bytes.size() - start);
+    size_t before = d.remaining();
+    std::string_view rest = std::string_view(*n.buf).substr(n.buf->size() - before);
+    if (level == 0) {
+      if (!SkipEntry(d)) return Internal("corrupt tree node entry");
+    } else {
+      std::string_view child;
+      if (!d.GetBytes(kIdSize, &child)) return Internal("corrupt tree node child");
+    }
+    n.items.push_back(rest.substr(0, before - d.remaining()));
+  }
+  n.keys.reserve(count);
+  for (const auto& [off, len] : spans) n.keys.emplace_back(n.key_bytes.data() + off, len);
+  return std::shared_ptr<const RawNode>(std::move(out));
+}
+
+// An edited item of a level being rebuilt: its key and encoding (an entry, or a child id).
+// Unchanged items are not copied into Items: their bytes go from the source node to the chunker.
 struct Item {
   std::string key;
-  Entry entry;    // level 0
-  NodeId child;   // level > 0
+  std::string bytes;
+
+  static Item Owned(std::string key, std::string bytes) { return Item{std::move(key), std::move(bytes)}; }
+  std::string_view data() const { return bytes; }
 };
 
 using EditMap = std::map<std::string, std::optional<Item>>;
@@ -138,53 +269,59 @@ struct Produced {
   NodeId id;
 };
 
-// Cuts a sequence of items of one level into nodes at boundary keys.
+// Cuts a sequence of items of one level into nodes at boundary keys, encoding them directly.
 class Chunker {
  public:
   Chunker(NodeStore& nodes, NodeBatch* batch, int level)
       : nodes_(nodes), batch_(batch), level_(level) {}
 
-  void Add(Item item) {
-    bool boundary = IsBoundary(item.key, level_);
-    buf_.push_back(std::move(item));
-    if (boundary) Emit();
+  void Add(std::string_view key, std::string_view data) {
+    if (count_ == 0) {
+      out_.clear();
+      prev_.clear();
+    }
+    size_t shared = 0;
+    while (shared < prev_.size() && shared < key.size() && prev_[shared] == key[shared]) ++shared;
+    PutVarint64(&body_, shared);
+    PutLengthPrefixed(&body_, key.substr(shared));
+    body_.append(data);
+    prev_ = key;
+    ++count_;
+    if (IsBoundary(key, level_)) Emit();
   }
-  bool open() const { return !buf_.empty(); }
+  bool open() const { return count_ > 0; }
   void Finish() {
-    if (!buf_.empty()) Emit();
+    if (count_ > 0) Emit();
   }
   std::vector<Produced>& produced() { return produced_; }
 
  private:
   void Emit() {
-    Node node;
-    node.level = level_;
-    node.keys.reserve(buf_.size());
-    for (auto& item : buf_) {
-      node.keys.push_back(std::move(item.key));
-      if (level_ == 0) {
-        node.entries.push_back(std::move(item.entry));
-      } else {
-        node.children.push_back(std::move(item.child));
-      }
-    }
-    buf_.clear();
-    std::string enc = EncodeNode(node);
-    NodeId id = Sha256(enc);
-    produced_.push_back(Produced{node.keys.back(), id});
-    nodes_.AddToCache(id, std::make_shared<const Node>(std::move(node)));
+    out_.push_back(static_cast<char>(kNodeFormat));
+    PutVarint64(&out_, static_cast<uint64_t>(level_));
+    PutVarint64(&out_, count_);
+    out_.append(body_);
+    auto enc = std::make_shared<const std::string>(std::move(out_));
+    NodeId id = Sha256(*enc);
+    produced_.push_back(Produced{prev_, id});
+    nodes_.AddEncoded(id, enc);
     (*batch_)[id] = std::move(enc);
+    out_ = std::string();
+    out_.reserve(body_.size() + 16);
+    body_.clear();
+    count_ = 0;
   }
 
   NodeStore& nodes_;
   NodeBatch* batch_;
   int level_;
-  std::vector<Item> buf_;
+  std::string out_, body_, prev_;
+  uint64_t count_ = 0;
   std::vector<Produced> produced_;
 };
 
 struct Located {
-  std::shared_ptr<const Node> node;  // null when there is no such node
+  std::shared_ptr<const RawNode> node;  // null when there is no such node
   NodeId id;
   bool is_last = true;  // the last node of its level
 };
@@ -204,9 +341,9 @@ class Rebuilder {
     int root_level = -1;
     std::string root_last_key;
     if (!root_.empty()) {
-      LM_ASSIGN_OR_RETURN(auto r, nodes_.Load(root_));
+      LM_ASSIGN_OR_RETURN(auto r, Load(root_));
       root_level = r->level;
-      root_last_key = r->keys.back();
+      root_last_key = std::string(r->keys.back());
     }
     for (int level = 0;; ++level) {
       LevelResult res;
@@ -216,7 +353,9 @@ class Rebuilder {
         // Above the old root. The level just above it holds one item, the old root itself:
         // edits may leave it in place (when it was rebuilt unchanged) and only add beside it.
         EditMap items;
-        if (level == root_level + 1 && !root_.empty()) items[root_last_key] = Item{root_last_key, Entry{}, root_};
+        if (level == root_level + 1 && !root_.empty()) {
+          items[root_last_key] = Item::Owned(root_last_key, root_);
+        }
         for (auto& [key, item] : edits) {
           if (item) {
             items[key] = std::move(*item);
@@ -240,12 +379,25 @@ class Rebuilder {
     }
   }
 
+ private:
+  // Parsed nodes are kept for the whole run: every edit's descent passes the same upper nodes.
+  Result<std::shared_ptr<const RawNode>> Load(const NodeId& id) {
+    auto it = parsed_.find(id);
+    if (it != parsed_.end()) return it->second;
+    LM_ASSIGN_OR_RETURN(auto enc, nodes_.LoadEncoded(id));
+    LM_ASSIGN_OR_RETURN(auto node, ParseRaw(std::move(enc)));
+    if (node->level > 0) parsed_.emplace(id, node);
+    return node;
+  }
+
+  static NodeId ChildId(const RawNode& n, size_t i) { return NodeId(n.items[i]); }
+
   // The canonical root is the lowest level with a single node.
   Result<NodeId> Collapse(NodeId id) {
     while (true) {
-      LM_ASSIGN_OR_RETURN(auto n, nodes_.Load(id));
+      LM_ASSIGN_OR_RETURN(auto n, Load(id));
       if (n->level == 0 || n->size() != 1) return id;
-      id = n->children[0];
+      id = ChildId(*n, 0);
     }
   }
 
@@ -253,14 +405,14 @@ class Rebuilder {
   Result<Located> FindCovering(int level, const std::string& key) {
     Located loc;
     loc.id = root_;
-    LM_ASSIGN_OR_RETURN(loc.node, nodes_.Load(root_));
+    LM_ASSIGN_OR_RETURN(loc.node, Load(root_));
     while (loc.node->level > level) {
       const auto& keys = loc.node->keys;
       size_t i = std::lower_bound(keys.begin(), keys.end(), key) - keys.begin();
       if (i >= keys.size()) i = keys.size() - 1;
       if (i + 1 < keys.size()) loc.is_last = false;
-      loc.id = loc.node->children[i];
-      LM_ASSIGN_OR_RETURN(loc.node, nodes_.Load(loc.id));
+      loc.id = ChildId(*loc.node, i);
+      LM_ASSIGN_OR_RETURN(loc.node, Load(loc.id));
     }
     return loc;
   }
@@ -269,27 +421,16 @@ class Rebuilder {
   Result<Located> NextNode(int level, const std::string& after) {
     Located loc;
     loc.id = root_;
-    LM_ASSIGN_OR_RETURN(loc.node, nodes_.Load(root_));
+    LM_ASSIGN_OR_RETURN(loc.node, Load(root_));
     while (loc.node->level > level) {
       const auto& keys = loc.node->keys;
       size_t i = std::upper_bound(keys.begin(), keys.end(), after) - keys.begin();
       if (i >= keys.size()) return Located{};
       if (i + 1 < keys.size()) loc.is_last = false;
-      loc.id = loc.node->children[i];
-      LM_ASSIGN_OR_RETURN(loc.node, nodes_.Load(loc.id));
+      loc.id = ChildId(*loc.node, i);
+      LM_ASSIGN_OR_RETURN(loc.node, Load(loc.id));
     }
     return loc;
-  }
-
-  static Item ItemAt(const Node& n, size_t i) {
-    Item item;
-    item.key = n.keys[i];
-    if (n.level == 0) {
-      item.entry = n.entries[i];
-    } else {
-      item.child = n.children[i];
-    }
-    return item;
   }
 
   Result<LevelResult> RebuildLevel(int level, const EditMap& edits) {
@@ -300,9 +441,9 @@ class Rebuilder {
     while (it != edits.end()) {
       LM_ASSIGN_OR_RETURN(Located loc, FindCovering(level, it->first));
       while (true) {
-        const Node& node = *loc.node;
+        const RawNode& node = *loc.node;
         ++res.consumed;
-        removed[node.keys.back()] = loc.id;
+        removed[std::string(node.keys.back())] = loc.id;
         // Merge the node's items with the edits that fall in its range.
         auto edit_in_range = [&] {
           return it != edits.end() && (loc.is_last || it->first <= node.keys.back());
@@ -314,16 +455,16 @@ class Rebuilder {
           if (!have_item && !have_edit) break;
           if (have_edit && (!have_item || it->first <= node.keys[i])) {
             if (have_item && it->first == node.keys[i]) ++i;  // replaced or removed
-            if (it->second) chunker.Add(*it->second);
+            if (it->second) chunker.Add(it->first, it->second->data());
             ++it;
           } else {
-            chunker.Add(ItemAt(node, i));
+            chunker.Add(node.keys[i], node.items[i]);
             ++i;
           }
         }
         if (!chunker.open() || loc.is_last) break;
         // The node's closing boundary was removed: its tail joins the next node.
-        LM_ASSIGN_OR_RETURN(loc, NextNode(level, node.keys.back()));
+        LM_ASSIGN_OR_RETURN(loc, NextNode(level, std::string(node.keys.back())));
         if (!loc.node) break;
       }
     }
@@ -339,7 +480,7 @@ class Rebuilder {
       }
       res.next_edits[key] = std::nullopt;
     }
-    for (auto& [key, id] : added) res.next_edits[key] = Item{key, Entry{}, id};
+    for (auto& [key, id] : added) res.next_edits[key] = Item::Owned(key, id);
     return res;
   }
 
@@ -347,16 +488,17 @@ class Rebuilder {
   LevelResult ChunkAll(int level, const EditMap& items) {
     LevelResult res;
     Chunker chunker(nodes_, batch_, level);
-    for (const auto& [key, item] : items) chunker.Add(*item);
+    for (const auto& [key, item] : items) chunker.Add(key, item->data());
     chunker.Finish();
     res.produced = std::move(chunker.produced());
-    for (const auto& p : res.produced) res.next_edits[p.last_key] = Item{p.last_key, Entry{}, p.id};
+    for (const auto& p : res.produced) res.next_edits[p.last_key] = Item::Owned(p.last_key, p.id);
     return res;
   }
 
   NodeStore& nodes_;
   NodeId root_;
   NodeBatch* batch_;
+  std::unordered_map<NodeId, std::shared_ptr<const RawNode>> parsed_;
 };
 
 }  // namespace
@@ -367,7 +509,9 @@ Result<NodeId> ApplyMutations(NodeStore& nodes, const NodeId& root,
   EditMap edits;
   for (const auto& m : mutations) {
     if (m.entry) {
-      edits[m.path] = Item{m.path, *m.entry, NodeId()};
+      std::string enc;
+      EncodeEntry(&enc, *m.entry);
+      edits[m.path] = Item::Owned(m.path, std::move(enc));
     } else {
       edits[m.path] = std::nullopt;
     }
@@ -409,39 +553,38 @@ Status TreeCursor::Seek(std::string_view target) {
   }
 }
 
-Status TreeCursor::DescendLeftmost() {
-  while (!frames_.empty() && frames_.back().node->level > 0) {
-    const Frame& f = frames_.back();
-    LM_ASSIGN_OR_RETURN(auto child, nodes_.Load(f.node->children[f.idx]));
-    frames_.push_back(Frame{std::move(child), 0});
-  }
-  return Status::OK();
-}
-
-Status TreeCursor::AdvanceAt(size_t depth) {
+void TreeCursor::AdvanceAt(size_t depth) {
   frames_.resize(depth + 1);
   while (!frames_.empty()) {
     Frame& f = frames_.back();
-    if (++f.idx < f.node->size()) break;
+    if (++f.idx < f.node->size()) return;
     frames_.pop_back();
   }
-  return DescendLeftmost();
 }
 
-Status TreeCursor::Next() { return AdvanceAt(frames_.size() - 1); }
-
-std::vector<std::pair<size_t, NodeId>> TreeCursor::SubtreesStartingHere() const {
-  std::vector<std::pair<size_t, NodeId>> out;
-  if (frames_.empty() || frames_.back().idx != 0) return out;
-  for (size_t d = frames_.size() - 1; d-- > 0;) {
-    out.emplace_back(d, frames_[d].node->children[frames_[d].idx]);
-    if (frames_[d].idx != 0) break;
-  }
-  std::reverse(out.begin(), out.end());
-  return out;
+Status TreeCursor::DescendOne() {
+  const Frame& f = frames_.back();
+  LM_ASSIGN_OR_RETURN(auto child, nodes_.Load(f.node->children[f.idx]));
+  frames_.push_back(Frame{std::move(child), 0});
+  return Status::OK();
 }
 
-Status TreeCursor::SkipSubtree(size_t depth) { return AdvanceAt(depth); }
+Status TreeCursor::Materialize() {
+  while (pending()) LM_TRY(DescendOne());
+  return Status::OK();
+}
+
+Status TreeCursor::NextLazy() {
+  AdvanceAt(frames_.size() - 1);
+  return Status::OK();
+}
+
+void TreeCursor::SkipPending() { AdvanceAt(frames_.size() - 1); }
+
+Status TreeCursor::Next() {
+  AdvanceAt(frames_.size() - 1);
+  return Materialize();
+}
 
 Status DiffTrees(NodeStore& nodes, const NodeId& left, const NodeId& right,
                  std::string_view prefix, std::string_view after,
@@ -459,56 +602,58 @@ Status DiffTrees(NodeStore& nodes, const NodeId& left, const NodeId& right,
     return c.Valid() && c.path().compare(0, prefix.size(), prefix) == 0;
   };
   while (true) {
+    // Skip what both trees share without loading it: two cursors before unloaded subtrees with
+    // the same id stand at the same position (equal subtrees start with the same path).
+    while (a.Valid() && b.Valid() && (a.pending() || b.pending())) {
+      if (a.pending() && b.pending() && a.pending_level() == b.pending_level()) {
+        if (a.pending_id() == b.pending_id()) {
+          a.SkipPending();
+          b.SkipPending();
+        } else {
+          LM_TRY(a.DescendOne());
+          LM_TRY(b.DescendOne());
+        }
+      } else if (a.pending() && (!b.pending() || a.pending_level() > b.pending_level())) {
+        LM_TRY(a.DescendOne());
+      } else {
+        LM_TRY(b.DescendOne());
+      }
+    }
+    LM_TRY(a.Materialize());
+    LM_TRY(b.Materialize());
     bool av = in_range(a), bv = in_range(b);
     if (!av && !bv) return Status::OK();
     if (av && bv) {
       int cmp = a.path().compare(b.path());
       if (cmp == 0) {
-        bool skipped = false;
-        auto sa = a.SubtreesStartingHere();
-        if (!sa.empty()) {
-          auto sb = b.SubtreesStartingHere();
-          for (const auto& [da, ida] : sa) {
-            for (const auto& [db, idb] : sb) {
-              if (ida == idb) {
-                LM_TRY(a.SkipSubtree(da));
-                LM_TRY(b.SkipSubtree(db));
-                skipped = true;
-                break;
-              }
-            }
-            if (skipped) break;
-          }
-        }
-        if (skipped) continue;
         if (!(a.entry() == b.entry())) {
           if (!fn(Change{a.path(), ChangeType::kChanged, a.entry(), b.entry()})) {
             return Status::OK();
           }
         }
-        LM_TRY(a.Next());
-        LM_TRY(b.Next());
+        LM_TRY(a.NextLazy());
+        LM_TRY(b.NextLazy());
       } else if (cmp < 0) {
         if (!fn(Change{a.path(), ChangeType::kRemoved, a.entry(), std::nullopt})) {
           return Status::OK();
         }
-        LM_TRY(a.Next());
+        LM_TRY(a.NextLazy());
       } else {
         if (!fn(Change{b.path(), ChangeType::kAdded, std::nullopt, b.entry()})) {
           return Status::OK();
         }
-        LM_TRY(b.Next());
+        LM_TRY(b.NextLazy());
       }
     } else if (av) {
       if (!fn(Change{a.path(), ChangeType::kRemoved, a.entry(), std::nullopt})) {
         return Status::OK();
       }
-      LM_TRY(a.Next());
+      LM_TRY(a.NextLazy());
     } else {
       if (!fn(Change{b.path(), ChangeType::kAdded, std::nullopt, b.entry()})) {
         return Status::OK();
       }
-      LM_TRY(b.Next());
+      LM_TRY(b.NextLazy());
     }
   }
 }

@@ -2,15 +2,17 @@
 //
 // Shape. Level 0 nodes (leaves) hold entries; a level k+1 node holds, for each child, the child's
 // last key and its NodeId. A node ends after an item whose key is a *boundary* at that level
-// (a 64-bit hash of the key, seeded by the level, is 0 modulo kTargetFanout) or at the end of the
+// (a 64-bit hash of the key, seeded by the level, is 0 modulo the level's fanout) or at the end of the
 // level. Boundaries depend only on keys, so the tree for a given set of entries is unique whatever
 // history built it ("history independence", as in prolly trees). Hence equal subtrees have equal
 // ids in any two trees, a diff skips them without reading them, and a change of N entries rewrites
 // about N leaves plus their ancestors.
 //
 // NodeId is the SHA-256 of the node's encoding (32 raw bytes); the empty tree is the empty NodeId.
-// Nodes are stored in the MetaStore under "n/<id>" by whoever commits the NodeBatch that
-// ApplyMutations fills. Format: docs/formats.md.
+// The MetaStore indexes every node under "n/<id>": small batches of new nodes are stored inline in
+// their index rows; a large batch (a big commit) is written as one *pack* blob in the BlobStore
+// before its index rows are committed, so a commit costs one sequential write instead of many
+// B-tree inserts. Format: docs/formats.md.
 //
 // Thread-safety: NodeStore is thread-safe (its cache is locked); cursors are single-threaded.
 #pragma once
@@ -26,16 +28,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/lru_cache.h"
 #include "base/status.h"
 #include "meta/meta_store.h"
+#include "storage/blob_store.h"
 #include "versioning/entry.h"
 
 namespace lakemesh::versioning {
 
 using NodeId = std::string;  // 32 raw bytes, or empty for the empty tree
 
-// Mean items per node. Smaller nodes rewrite less per change; larger ones make shallower trees.
-inline constexpr uint64_t kTargetFanout = 32;
+// Mean items per node, as a power of two. Small leaves keep the bytes rewritten per changed path
+// low; internal items are cheap (a key and an id), so internal nodes are wider.
+inline constexpr uint64_t kLeafFanout = 16;
+inline constexpr uint64_t kInternalFanout = 32;
 
 struct Node {
   int level = 0;
@@ -51,31 +57,47 @@ Result<Node> DecodeNode(std::string_view data);
 bool IsBoundary(std::string_view key, int level);
 
 // New nodes produced by a mutation, by id, encoded. Written by the caller in its transaction.
-using NodeBatch = std::map<NodeId, std::string>;
+using NodeBatch = std::map<NodeId, std::shared_ptr<const std::string>>;
 
 std::string NodeKey(const NodeId& id);  // MetaStore key "n/<id>"
 
-// Reads nodes from the MetaStore through an LRU cache of decoded nodes.
+// Index rows for a batch of new nodes, ready to be written in a metadata transaction.
+struct PreparedNodes {
+  std::vector<meta::KeyValue> rows;
+};
+
+// Reads and writes nodes through two caches: encoded nodes (compact, about 50 bytes an entry, so
+// a tree of millions of objects stays in memory) and, in front of them, a smaller cache of
+// decoded nodes. Thread-safe.
 class NodeStore {
  public:
-  explicit NodeStore(meta::MetaStore& meta, size_t cache_nodes = 65536)
-      : meta_(meta), capacity_(cache_nodes) {}
+  // `cache_bytes` bounds the memory of both caches together (approximately).
+  NodeStore(meta::MetaStore& meta, storage::BlobStore& blobs, size_t cache_bytes = 256u << 20)
+      : meta_(meta), blobs_(blobs), decoded_(cache_bytes / 4), encoded_(cache_bytes - cache_bytes / 4) {}
 
   // kInternal if the node is missing or corrupt (a tree never points at a node that is not there).
   Result<std::shared_ptr<const Node>> Load(const NodeId& id);
-  // Makes freshly built nodes visible to Load before their batch is written (used within a
-  // single operation, e.g. to read back a tree just built).
-  void AddToCache(const NodeId& id, std::shared_ptr<const Node> node);
-  Status WriteBatch(meta::MetaTxn& txn, const NodeBatch& batch);
+  // The verified encoding of a node (what rebuilds work on, without decoding entries).
+  Result<std::shared_ptr<const std::string>> LoadEncoded(const NodeId& id);
+  // Makes a freshly built node visible to Load before its batch is written.
+  void AddEncoded(const NodeId& id, std::shared_ptr<const std::string> encoded);
+  // Step one of writing a batch, outside any transaction: a large batch is written durably to a
+  // pack blob now. Step two, WriteBatch, writes the index rows in the caller's transaction. A
+  // pack whose transaction never commits is garbage, invisible to readers.
+  Result<PreparedNodes> PrepareBatch(const NodeBatch& batch);
+  Status WriteBatch(meta::MetaTxn& txn, const PreparedNodes& prepared);
+
+  // Batches larger than this many encoded bytes go to a pack blob.
+  static constexpr size_t kInlineLimit = 256 * 1024;
 
  private:
-  std::shared_ptr<const Node> Lookup(const NodeId& id);
+  // The verified encoding of `id` from the index row (inline) or its pack.
+  Result<std::shared_ptr<const std::string>> Fetch(const NodeId& id);
 
   meta::MetaStore& meta_;
-  size_t capacity_;
-  std::mutex mu_;
-  std::list<std::pair<NodeId, std::shared_ptr<const Node>>> lru_;  // GUARDED_BY(mu_)
-  std::unordered_map<NodeId, decltype(lru_)::iterator> index_;     // GUARDED_BY(mu_)
+  storage::BlobStore& blobs_;
+  LruCache<Node> decoded_;
+  LruCache<std::string> encoded_;
 };
 
 // A change to one path: set it to `entry`, or remove it when entry is nullopt.
@@ -93,6 +115,11 @@ Result<std::optional<Entry>> GetEntry(NodeStore& nodes, const NodeId& root,
                                       std::string_view path);
 
 // Iterates a tree's entries in path order.
+//
+// Besides the usual Seek/Next/path/entry, a cursor can stand *before an unloaded subtree*
+// ("pending"): NextLazy() and SkipPending() move without loading the next subtree, and
+// DescendOne() loads one level. DiffTrees uses this to skip subtrees two trees share without
+// reading them. path() and entry() need a materialized cursor (Materialize()).
 class TreeCursor {
  public:
   TreeCursor(NodeStore& nodes, NodeId root) : nodes_(nodes), root_(std::move(root)) {}
@@ -105,10 +132,16 @@ class TreeCursor {
   const Entry& entry() const { return leaf().entries[frames_.back().idx]; }
   Status Next();
 
-  // Ids of the subtrees (by depth, root-most first) whose first entry is the current one.
-  std::vector<std::pair<size_t, NodeId>> SubtreesStartingHere() const;
-  // Moves past every entry of the subtree at `depth` listed by SubtreesStartingHere.
-  Status SkipSubtree(size_t depth);
+  // Lazy movement.
+  bool pending() const { return !frames_.empty() && frames_.back().node->level > 0; }
+  int pending_level() const { return frames_.back().node->level - 1; }
+  const NodeId& pending_id() const {
+    return frames_.back().node->children[frames_.back().idx];
+  }
+  Status NextLazy();     // like Next(), but stops before the next unloaded subtree
+  void SkipPending();    // moves past the pending subtree without loading it
+  Status DescendOne();   // loads the pending subtree's root
+  Status Materialize();  // descends to the first entry of the pending subtree
 
  private:
   struct Frame {
@@ -116,10 +149,8 @@ class TreeCursor {
     size_t idx;
   };
   const Node& leaf() const { return *frames_.back().node; }
-  // From frames_.back() (an internal node) down to a leaf, always taking the first child.
-  Status DescendLeftmost();
-  // Advances frame `depth` to its next item, popping exhausted frames; then descends.
-  Status AdvanceAt(size_t depth);
+  // Advances frame `depth` to its next item, popping exhausted frames.
+  void AdvanceAt(size_t depth);
 
   NodeStore& nodes_;
   NodeId root_;
