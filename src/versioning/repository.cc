@@ -187,7 +187,7 @@ class MergedIter {
           return Status::OK();
         }
       }
-      path_ = tree_.path();
+      path_.assign(tree_.path());
       entry_ = tree_.entry();
       from_stage_ = false;
       valid_ = true;
@@ -1140,11 +1140,11 @@ Result<GcReport> Repositories::CollectGarbage(const GcOptions& opts) {
   std::function<Status(const NodeId&)> mark_tree = [&](const NodeId& id) -> Status {
     if (id.empty() || !visited_nodes.insert(id).second) return Status::OK();
     LM_ASSIGN_OR_RETURN(auto node, nodes_.Load(id));
-    if (node->level == 0) {
-      for (const auto& e : node->entries) live.insert(e.address);
+    if (node->level() == 0) {
+      for (size_t i = 0; i < node->size(); ++i) live.insert(node->entry(i).address);
       return Status::OK();
     }
-    for (const auto& child : node->children) LM_TRY(mark_tree(child));
+    for (size_t i = 0; i < node->size(); ++i) LM_TRY(mark_tree(node->child(i)));
     return Status::OK();
   };
 

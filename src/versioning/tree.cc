@@ -85,28 +85,73 @@ Result<Node> DecodeNode(std::string_view data) {
 
 std::string NodeKey(const NodeId& id) { return "n/" + id; }
 
-// Approximate memory of a decoded node.
-static size_t NodeBytes(const Node& n) {
-  size_t b = sizeof(Node) + n.keys.size() * (sizeof(std::string) + 24);
-  for (const auto& k : n.keys) b += k.size();
-  for (const auto& e : n.entries) {
-    b += sizeof(Entry) + e.address.size() + e.etag.size() + e.content_type.size();
-    for (const auto& [mk, mv] : e.metadata) b += 64 + mk.size() + mv.size();
+Result<std::shared_ptr<const ParsedNode>> ParsedNode::Parse(
+    std::shared_ptr<const std::string> encoded) {
+  std::shared_ptr<ParsedNode> out(new ParsedNode());
+  ParsedNode& n = *out;
+  n.encoded_ = std::move(encoded);
+  const std::string& buf = *n.encoded_;
+  Decoder d(buf);
+  uint8_t format;
+  uint64_t level, count;
+  if (!d.GetByte(&format) || format != kNodeFormat || !d.GetVarint64(&level) || level > 64 ||
+      !d.GetVarint64(&count) || count == 0 || count > d.remaining()) {
+    return Internal("corrupt tree node header");
   }
-  b += n.children.size() * (sizeof(std::string) + 32);
-  return b;
+  n.level_ = static_cast<int>(level);
+  n.items_.reserve(count);
+  std::vector<std::pair<size_t, size_t>> spans;  // (offset, length) in key_bytes_
+  spans.reserve(count);
+  n.key_bytes_.reserve(buf.size());
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t shared;
+    std::string_view suffix;
+    if (!d.GetVarint64(&shared) || (i == 0 ? shared != 0 : shared > spans.back().second) ||
+        !d.GetLengthPrefixed(&suffix)) {
+      return Internal("corrupt tree node key");
+    }
+    size_t start = n.key_bytes_.size();
+    if (i > 0) n.key_bytes_.append(n.key_bytes_, spans.back().first, shared);
+    n.key_bytes_.append(suffix);
+    spans.emplace_back(start, n.key_bytes_.size() - start);
+    if (i > 0) {
+      std::string_view kb(n.key_bytes_);
+      if (kb.substr(start) <= kb.substr(spans[i - 1].first, spans[i - 1].second)) {
+        return Internal("corrupt tree node: keys out of order");
+      }
+    }
+    size_t before = d.remaining();
+    if (level == 0) {
+      if (!SkipEntry(d)) return Internal("corrupt tree node entry");
+    } else {
+      std::string_view child;
+      if (!d.GetBytes(kIdSize, &child)) return Internal("corrupt tree node child");
+    }
+    n.items_.push_back(std::string_view(buf).substr(buf.size() - before, before - d.remaining()));
+  }
+  if (!d.empty()) return Internal("corrupt tree node: trailing bytes");
+  n.keys_.reserve(count);
+  for (const auto& [off, len] : spans) n.keys_.emplace_back(n.key_bytes_.data() + off, len);
+  return std::shared_ptr<const ParsedNode>(std::move(out));
 }
 
-void NodeStore::AddEncoded(const NodeId& id, std::shared_ptr<const std::string> encoded) {
-  size_t bytes = encoded->size() + 96;
-  encoded_.Put(id, std::move(encoded), bytes);
+Entry ParsedNode::entry(size_t i) const {
+  Entry e;
+  Decoder d(items_[i]);
+  LM_CHECK(DecodeEntry(d, &e));  // Parse checked every entry
+  return e;
 }
 
-Result<std::shared_ptr<const std::string>> NodeStore::LoadEncoded(const NodeId& id) {
-  if (auto enc = encoded_.Get(id)) return enc;
-  LM_ASSIGN_OR_RETURN(auto enc, Fetch(id));
-  encoded_.Put(id, enc, enc->size() + 96);
-  return enc;
+size_t ParsedNode::memory() const {
+  return sizeof(ParsedNode) + encoded_->size() + key_bytes_.capacity() +
+         (keys_.capacity() + items_.capacity()) * sizeof(std::string_view) + 64;
+}
+
+Status NodeStore::AddEncoded(const NodeId& id, std::shared_ptr<const std::string> encoded) {
+  LM_ASSIGN_OR_RETURN(auto node, ParsedNode::Parse(std::move(encoded)));
+  size_t bytes = node->memory();
+  cache_.Put(id, std::move(node), bytes);
+  return Status::OK();
 }
 
 // Index row: u8 kind | kInline: node bytes | kPacked: varint offset, varint length, pack key.
@@ -115,13 +160,12 @@ constexpr uint8_t kInline = 0;
 constexpr uint8_t kPacked = 1;
 }  // namespace
 
-Result<std::shared_ptr<const Node>> NodeStore::Load(const NodeId& id) {
-  if (auto n = decoded_.Get(id)) return n;
-  LM_ASSIGN_OR_RETURN(auto enc, LoadEncoded(id));
-  LM_ASSIGN_OR_RETURN(Node node, DecodeNode(*enc));
-  auto shared = std::make_shared<const Node>(std::move(node));
-  decoded_.Put(id, shared, NodeBytes(*shared));
-  return std::shared_ptr<const Node>(shared);
+Result<std::shared_ptr<const ParsedNode>> NodeStore::Load(const NodeId& id) {
+  if (auto n = cache_.Get(id)) return n;
+  LM_ASSIGN_OR_RETURN(auto enc, Fetch(id));
+  LM_ASSIGN_OR_RETURN(auto node, ParsedNode::Parse(std::move(enc)));
+  cache_.Put(id, node, node->memory());
+  return node;
 }
 
 Result<std::shared_ptr<const std::string>> NodeStore::Fetch(const NodeId& id) {
@@ -197,61 +241,6 @@ Status NodeStore::WriteBatch(meta::MetaTxn& txn, const PreparedNodes& prepared) 
 
 namespace {
 
-// A node parsed only as far as a rebuild needs: its keys and the bytes of each item (an encoded
-// entry, or a 32-byte child id), which are copied into the new node without being decoded.
-struct RawNode {
-  int level = 0;
-  std::shared_ptr<const std::string> buf;  // owns the bytes `items` point into
-  std::string key_bytes;                   // every key, back to back; `keys` point into it
-  std::vector<std::string_view> keys;
-  std::vector<std::string_view> items;
-  size_t size() const { return keys.size(); }
-};
-
-// Built in place: `keys` point into `key_bytes`, which must never move (a short string would be
-// copied out of its inline buffer by a move).
-Result<std::shared_ptr<const RawNode>> ParseRaw(std::shared_ptr<const std::string> buf) {
-  auto out = std::make_shared<RawNode>();
-  RawNode& n = *out;
-  n.buf = std::move(buf);
-  Decoder d(*n.buf);
-  uint8_t format;
-  uint64_t level, count;
-  if (!d.GetByte(&format) || format != kNodeFormat || !d.GetVarint64(&level) || level > 64 ||
-      !d.GetVarint64(&count) || count > d.remaining()) {
-    return Internal("corrupt tree node header");
-  }
-  n.level = static_cast<int>(level);
-  n.items.reserve(count);
-  std::vector<std::pair<size_t, size_t>> spans;  // (offset, length) in key_bytes
-  spans.reserve(count);
-  n.key_bytes.reserve(n.buf->size());
-  for (uint64_t i = 0; i < count; ++i) {
-    uint64_t shared;
-    std::string_view suffix;
-    if (!d.GetVarint64(&shared) || (i > 0 && shared > spans.back().second) || (i == 0 && shared) ||
-        !d.GetLengthPrefixed(&suffix)) {
-      return Internal("corrupt tree node key");
-    }
-    size_t start = n.key_bytes.size();
-    if (i > 0) n.key_bytes.append(n.key_bytes, spans.back().first, shared);
-    n.key_bytes.append(suffix);
-    spans.emplace_back(start, n.key_bytes.size() - start);
-    size_t before = d.remaining();
-    std::string_view rest = std::string_view(*n.buf).substr(n.buf->size() - before);
-    if (level == 0) {
-      if (!SkipEntry(d)) return Internal("corrupt tree node entry");
-    } else {
-      std::string_view child;
-      if (!d.GetBytes(kIdSize, &child)) return Internal("corrupt tree node child");
-    }
-    n.items.push_back(rest.substr(0, before - d.remaining()));
-  }
-  n.keys.reserve(count);
-  for (const auto& [off, len] : spans) n.keys.emplace_back(n.key_bytes.data() + off, len);
-  return std::shared_ptr<const RawNode>(std::move(out));
-}
-
 // An edited item of a level being rebuilt: its key and encoding (an entry, or a child id).
 // Unchanged items are not copied into Items: their bytes go from the source node to the chunker.
 struct Item {
@@ -293,6 +282,8 @@ class Chunker {
   void Finish() {
     if (count_ > 0) Emit();
   }
+  // Not OK if a node this chunker built does not parse back (a bug).
+  const Status& status() const { return status_; }
   std::vector<Produced>& produced() { return produced_; }
 
  private:
@@ -304,7 +295,7 @@ class Chunker {
     auto enc = std::make_shared<const std::string>(std::move(out_));
     NodeId id = Sha256(*enc);
     produced_.push_back(Produced{prev_, id});
-    nodes_.AddEncoded(id, enc);
+    if (status_.ok()) status_ = nodes_.AddEncoded(id, enc);
     (*batch_)[id] = std::move(enc);
     out_ = std::string();
     out_.reserve(body_.size() + 16);
@@ -318,10 +309,11 @@ class Chunker {
   std::string out_, body_, prev_;
   uint64_t count_ = 0;
   std::vector<Produced> produced_;
+  Status status_;
 };
 
 struct Located {
-  std::shared_ptr<const RawNode> node;  // null when there is no such node
+  std::shared_ptr<const ParsedNode> node;  // null when there is no such node
   NodeId id;
   bool is_last = true;  // the last node of its level
 };
@@ -341,9 +333,9 @@ class Rebuilder {
     int root_level = -1;
     std::string root_last_key;
     if (!root_.empty()) {
-      LM_ASSIGN_OR_RETURN(auto r, Load(root_));
-      root_level = r->level;
-      root_last_key = std::string(r->keys.back());
+      LM_ASSIGN_OR_RETURN(auto r, nodes_.Load(root_));
+      root_level = r->level();
+      root_last_key = std::string(r->keys().back());
     }
     for (int level = 0;; ++level) {
       LevelResult res;
@@ -363,7 +355,7 @@ class Rebuilder {
             items.erase(key);
           }
         }
-        res = ChunkAll(level, items);
+        LM_ASSIGN_OR_RETURN(res, ChunkAll(level, items));
       }
       if (level >= root_level) {
         int64_t count = (level == root_level ? 1 : 0) - static_cast<int64_t>(res.consumed) +
@@ -380,24 +372,12 @@ class Rebuilder {
   }
 
  private:
-  // Parsed nodes are kept for the whole run: every edit's descent passes the same upper nodes.
-  Result<std::shared_ptr<const RawNode>> Load(const NodeId& id) {
-    auto it = parsed_.find(id);
-    if (it != parsed_.end()) return it->second;
-    LM_ASSIGN_OR_RETURN(auto enc, nodes_.LoadEncoded(id));
-    LM_ASSIGN_OR_RETURN(auto node, ParseRaw(std::move(enc)));
-    if (node->level > 0) parsed_.emplace(id, node);
-    return node;
-  }
-
-  static NodeId ChildId(const RawNode& n, size_t i) { return NodeId(n.items[i]); }
-
   // The canonical root is the lowest level with a single node.
   Result<NodeId> Collapse(NodeId id) {
     while (true) {
-      LM_ASSIGN_OR_RETURN(auto n, Load(id));
-      if (n->level == 0 || n->size() != 1) return id;
-      id = ChildId(*n, 0);
+      LM_ASSIGN_OR_RETURN(auto n, nodes_.Load(id));
+      if (n->level() == 0 || n->size() != 1) return id;
+      id = n->child(0);
     }
   }
 
@@ -405,14 +385,14 @@ class Rebuilder {
   Result<Located> FindCovering(int level, const std::string& key) {
     Located loc;
     loc.id = root_;
-    LM_ASSIGN_OR_RETURN(loc.node, Load(root_));
-    while (loc.node->level > level) {
-      const auto& keys = loc.node->keys;
+    LM_ASSIGN_OR_RETURN(loc.node, nodes_.Load(root_));
+    while (loc.node->level() > level) {
+      const auto& keys = loc.node->keys();
       size_t i = std::lower_bound(keys.begin(), keys.end(), key) - keys.begin();
       if (i >= keys.size()) i = keys.size() - 1;
       if (i + 1 < keys.size()) loc.is_last = false;
-      loc.id = ChildId(*loc.node, i);
-      LM_ASSIGN_OR_RETURN(loc.node, Load(loc.id));
+      loc.id = loc.node->child(i);
+      LM_ASSIGN_OR_RETURN(loc.node, nodes_.Load(loc.id));
     }
     return loc;
   }
@@ -421,14 +401,14 @@ class Rebuilder {
   Result<Located> NextNode(int level, const std::string& after) {
     Located loc;
     loc.id = root_;
-    LM_ASSIGN_OR_RETURN(loc.node, Load(root_));
-    while (loc.node->level > level) {
-      const auto& keys = loc.node->keys;
+    LM_ASSIGN_OR_RETURN(loc.node, nodes_.Load(root_));
+    while (loc.node->level() > level) {
+      const auto& keys = loc.node->keys();
       size_t i = std::upper_bound(keys.begin(), keys.end(), after) - keys.begin();
       if (i >= keys.size()) return Located{};
       if (i + 1 < keys.size()) loc.is_last = false;
-      loc.id = ChildId(*loc.node, i);
-      LM_ASSIGN_OR_RETURN(loc.node, Load(loc.id));
+      loc.id = loc.node->child(i);
+      LM_ASSIGN_OR_RETURN(loc.node, nodes_.Load(loc.id));
     }
     return loc;
   }
@@ -441,34 +421,35 @@ class Rebuilder {
     while (it != edits.end()) {
       LM_ASSIGN_OR_RETURN(Located loc, FindCovering(level, it->first));
       while (true) {
-        const RawNode& node = *loc.node;
+        const ParsedNode& node = *loc.node;
         ++res.consumed;
-        removed[std::string(node.keys.back())] = loc.id;
+        removed[std::string(node.keys().back())] = loc.id;
         // Merge the node's items with the edits that fall in its range.
         auto edit_in_range = [&] {
-          return it != edits.end() && (loc.is_last || it->first <= node.keys.back());
+          return it != edits.end() && (loc.is_last || it->first <= node.keys().back());
         };
         size_t i = 0;
         while (true) {
           bool have_item = i < node.size();
           bool have_edit = edit_in_range();
           if (!have_item && !have_edit) break;
-          if (have_edit && (!have_item || it->first <= node.keys[i])) {
-            if (have_item && it->first == node.keys[i]) ++i;  // replaced or removed
+          if (have_edit && (!have_item || it->first <= node.key(i))) {
+            if (have_item && it->first == node.key(i)) ++i;  // replaced or removed
             if (it->second) chunker.Add(it->first, it->second->data());
             ++it;
           } else {
-            chunker.Add(node.keys[i], node.items[i]);
+            chunker.Add(node.key(i), node.item(i));
             ++i;
           }
         }
         if (!chunker.open() || loc.is_last) break;
         // The node's closing boundary was removed: its tail joins the next node.
-        LM_ASSIGN_OR_RETURN(loc, NextNode(level, std::string(node.keys.back())));
+        LM_ASSIGN_OR_RETURN(loc, NextNode(level, std::string(node.keys().back())));
         if (!loc.node) break;
       }
     }
     chunker.Finish();
+    LM_TRY(chunker.status());
     res.produced = std::move(chunker.produced());
     std::map<std::string, NodeId> added;
     for (const auto& p : res.produced) added[p.last_key] = p.id;
@@ -485,11 +466,12 @@ class Rebuilder {
   }
 
   // A level above the old root: cuts `items` (all present) into nodes.
-  LevelResult ChunkAll(int level, const EditMap& items) {
+  Result<LevelResult> ChunkAll(int level, const EditMap& items) {
     LevelResult res;
     Chunker chunker(nodes_, batch_, level);
     for (const auto& [key, item] : items) chunker.Add(key, item->data());
     chunker.Finish();
+    LM_TRY(chunker.status());
     res.produced = std::move(chunker.produced());
     for (const auto& p : res.produced) res.next_edits[p.last_key] = Item::Owned(p.last_key, p.id);
     return res;
@@ -498,7 +480,6 @@ class Rebuilder {
   NodeStore& nodes_;
   NodeId root_;
   NodeBatch* batch_;
-  std::unordered_map<NodeId, std::shared_ptr<const RawNode>> parsed_;
 };
 
 }  // namespace
@@ -525,35 +506,42 @@ Result<std::optional<Entry>> GetEntry(NodeStore& nodes, const NodeId& root,
   if (root.empty()) return std::optional<Entry>();
   LM_ASSIGN_OR_RETURN(auto node, nodes.Load(root));
   while (true) {
-    const auto& keys = node->keys;
+    const auto& keys = node->keys();
     size_t i = std::lower_bound(keys.begin(), keys.end(), path) - keys.begin();
     if (i >= keys.size()) return std::optional<Entry>();
-    if (node->level == 0) {
+    if (node->level() == 0) {
       if (keys[i] != path) return std::optional<Entry>();
-      return std::optional<Entry>(node->entries[i]);
+      return std::optional<Entry>(node->entry(i));
     }
-    LM_ASSIGN_OR_RETURN(node, nodes.Load(node->children[i]));
+    LM_ASSIGN_OR_RETURN(node, nodes.Load(node->child(i)));
   }
 }
 
 Status TreeCursor::Seek(std::string_view target) {
   frames_.clear();
   if (root_.empty()) return Status::OK();
+  current_.reset();
   LM_ASSIGN_OR_RETURN(auto node, nodes_.Load(root_));
   while (true) {
-    const auto& keys = node->keys;
+    const auto& keys = node->keys();
     size_t i = std::lower_bound(keys.begin(), keys.end(), target) - keys.begin();
     if (i >= keys.size()) {
       frames_.clear();  // every key is < target
       return Status::OK();
     }
     frames_.push_back(Frame{node, i});
-    if (node->level == 0) return Status::OK();
-    LM_ASSIGN_OR_RETURN(node, nodes_.Load(node->children[i]));
+    if (node->level() == 0) return Status::OK();
+    LM_ASSIGN_OR_RETURN(node, nodes_.Load(node->child(i)));
   }
 }
 
+const Entry& TreeCursor::entry() const {
+  if (!current_) current_ = leaf().entry(frames_.back().idx);
+  return *current_;
+}
+
 void TreeCursor::AdvanceAt(size_t depth) {
+  current_.reset();
   frames_.resize(depth + 1);
   while (!frames_.empty()) {
     Frame& f = frames_.back();
@@ -564,7 +552,7 @@ void TreeCursor::AdvanceAt(size_t depth) {
 
 Status TreeCursor::DescendOne() {
   const Frame& f = frames_.back();
-  LM_ASSIGN_OR_RETURN(auto child, nodes_.Load(f.node->children[f.idx]));
+  LM_ASSIGN_OR_RETURN(auto child, nodes_.Load(f.node->child(f.idx)));
   frames_.push_back(Frame{std::move(child), 0});
   return Status::OK();
 }
@@ -626,31 +614,31 @@ Status DiffTrees(NodeStore& nodes, const NodeId& left, const NodeId& right,
     if (av && bv) {
       int cmp = a.path().compare(b.path());
       if (cmp == 0) {
-        if (!(a.entry() == b.entry())) {
-          if (!fn(Change{a.path(), ChangeType::kChanged, a.entry(), b.entry()})) {
+        if (a.raw_entry() != b.raw_entry()) {
+          if (!fn(Change{std::string(a.path()), ChangeType::kChanged, a.entry(), b.entry()})) {
             return Status::OK();
           }
         }
         LM_TRY(a.NextLazy());
         LM_TRY(b.NextLazy());
       } else if (cmp < 0) {
-        if (!fn(Change{a.path(), ChangeType::kRemoved, a.entry(), std::nullopt})) {
+        if (!fn(Change{std::string(a.path()), ChangeType::kRemoved, a.entry(), std::nullopt})) {
           return Status::OK();
         }
         LM_TRY(a.NextLazy());
       } else {
-        if (!fn(Change{b.path(), ChangeType::kAdded, std::nullopt, b.entry()})) {
+        if (!fn(Change{std::string(b.path()), ChangeType::kAdded, std::nullopt, b.entry()})) {
           return Status::OK();
         }
         LM_TRY(b.NextLazy());
       }
     } else if (av) {
-      if (!fn(Change{a.path(), ChangeType::kRemoved, a.entry(), std::nullopt})) {
+      if (!fn(Change{std::string(a.path()), ChangeType::kRemoved, a.entry(), std::nullopt})) {
         return Status::OK();
       }
       LM_TRY(a.NextLazy());
     } else {
-      if (!fn(Change{b.path(), ChangeType::kAdded, std::nullopt, b.entry()})) {
+      if (!fn(Change{std::string(b.path()), ChangeType::kAdded, std::nullopt, b.entry()})) {
         return Status::OK();
       }
       LM_TRY(b.NextLazy());

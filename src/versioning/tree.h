@@ -54,6 +54,33 @@ struct Node {
 
 std::string EncodeNode(const Node& node);
 Result<Node> DecodeNode(std::string_view data);
+
+// A node as stored, parsed only as far as navigation needs: its keys and each item's encoded
+// bytes (an entry, or a 32-byte child id). Entries are decoded on demand; equal entries have
+// equal bytes, so comparisons and rebuilds need no decoding. Immutable, shared by the cache.
+class ParsedNode {
+ public:
+  // kInternal for malformed bytes. Every entry is checked, so entry(i) cannot fail afterwards.
+  static Result<std::shared_ptr<const ParsedNode>> Parse(
+      std::shared_ptr<const std::string> encoded);
+
+  int level() const { return level_; }
+  size_t size() const { return keys_.size(); }
+  const std::vector<std::string_view>& keys() const { return keys_; }
+  std::string_view key(size_t i) const { return keys_[i]; }
+  std::string_view item(size_t i) const { return items_[i]; }  // level 0: an encoded entry
+  NodeId child(size_t i) const { return NodeId(items_[i]); }   // level > 0
+  Entry entry(size_t i) const;                                 // level 0: decodes
+  size_t memory() const;                                       // approximate bytes held
+
+ private:
+  ParsedNode() = default;
+  int level_ = 0;
+  std::shared_ptr<const std::string> encoded_;  // owns the bytes `items_` point into
+  std::string key_bytes_;                       // owns the bytes `keys_` point into; never moved
+  std::vector<std::string_view> keys_;
+  std::vector<std::string_view> items_;
+};
 bool IsBoundary(std::string_view key, int level);
 
 // New nodes produced by a mutation, by id, encoded. Written by the caller in its transaction.
@@ -66,21 +93,18 @@ struct PreparedNodes {
   std::vector<meta::KeyValue> rows;
 };
 
-// Reads and writes nodes through two caches: encoded nodes (compact, about 50 bytes an entry, so
-// a tree of millions of objects stays in memory) and, in front of them, a smaller cache of
-// decoded nodes. Thread-safe.
+// Reads and writes nodes through a cache of parsed nodes (about twice their encoded size, so a
+// tree of millions of objects stays in memory). Thread-safe.
 class NodeStore {
  public:
-  // `cache_bytes` bounds the memory of both caches together (approximately).
+  // `cache_bytes` bounds the memory of cached nodes (approximately).
   NodeStore(meta::MetaStore& meta, storage::BlobStore& blobs, size_t cache_bytes = 256u << 20)
-      : meta_(meta), blobs_(blobs), decoded_(cache_bytes / 4), encoded_(cache_bytes - cache_bytes / 4) {}
+      : meta_(meta), blobs_(blobs), cache_(cache_bytes) {}
 
   // kInternal if the node is missing or corrupt (a tree never points at a node that is not there).
-  Result<std::shared_ptr<const Node>> Load(const NodeId& id);
-  // The verified encoding of a node (what rebuilds work on, without decoding entries).
-  Result<std::shared_ptr<const std::string>> LoadEncoded(const NodeId& id);
+  Result<std::shared_ptr<const ParsedNode>> Load(const NodeId& id);
   // Makes a freshly built node visible to Load before its batch is written.
-  void AddEncoded(const NodeId& id, std::shared_ptr<const std::string> encoded);
+  Status AddEncoded(const NodeId& id, std::shared_ptr<const std::string> encoded);
   // Step one of writing a batch, outside any transaction: a large batch is written durably to a
   // pack blob now. Step two, WriteBatch, writes the index rows in the caller's transaction. A
   // pack whose transaction never commits is garbage, invisible to readers.
@@ -96,8 +120,7 @@ class NodeStore {
 
   meta::MetaStore& meta_;
   storage::BlobStore& blobs_;
-  LruCache<Node> decoded_;
-  LruCache<std::string> encoded_;
+  LruCache<ParsedNode> cache_;
 };
 
 // A change to one path: set it to `entry`, or remove it when entry is nullopt.
@@ -128,16 +151,17 @@ class TreeCursor {
   // Positions at the first entry with path >= target.
   Status Seek(std::string_view target);
   bool Valid() const { return !frames_.empty(); }
-  const std::string& path() const { return leaf().keys[frames_.back().idx]; }
-  const Entry& entry() const { return leaf().entries[frames_.back().idx]; }
+  std::string_view path() const { return leaf().key(frames_.back().idx); }
+  // The current entry, decoded on first use.
+  const Entry& entry() const;
+  // The current entry's encoding: equal bytes, equal entries.
+  std::string_view raw_entry() const { return leaf().item(frames_.back().idx); }
   Status Next();
 
   // Lazy movement.
-  bool pending() const { return !frames_.empty() && frames_.back().node->level > 0; }
-  int pending_level() const { return frames_.back().node->level - 1; }
-  const NodeId& pending_id() const {
-    return frames_.back().node->children[frames_.back().idx];
-  }
+  bool pending() const { return !frames_.empty() && frames_.back().node->level() > 0; }
+  int pending_level() const { return frames_.back().node->level() - 1; }
+  std::string_view pending_id() const { return frames_.back().node->item(frames_.back().idx); }
   Status NextLazy();     // like Next(), but stops before the next unloaded subtree
   void SkipPending();    // moves past the pending subtree without loading it
   Status DescendOne();   // loads the pending subtree's root
@@ -145,16 +169,17 @@ class TreeCursor {
 
  private:
   struct Frame {
-    std::shared_ptr<const Node> node;
+    std::shared_ptr<const ParsedNode> node;
     size_t idx;
   };
-  const Node& leaf() const { return *frames_.back().node; }
+  const ParsedNode& leaf() const { return *frames_.back().node; }
   // Advances frame `depth` to its next item, popping exhausted frames.
   void AdvanceAt(size_t depth);
 
   NodeStore& nodes_;
   NodeId root_;
   std::vector<Frame> frames_;
+  mutable std::optional<Entry> current_;  // entry() of the current position, once decoded
 };
 
 enum class ChangeType { kAdded, kRemoved, kChanged };

@@ -54,8 +54,8 @@ class TreeTest : public ::testing::Test {
     std::string prev;
     while (c.Valid()) {
       EXPECT_LT(prev, c.path());
-      prev = c.path();
-      out[c.path()] = c.entry();
+      prev.assign(c.path());
+      out[std::string(c.path())] = c.entry();
       EXPECT_TRUE(c.Next().ok());
     }
     return out;
@@ -179,7 +179,7 @@ TEST_F(TreeTest, AppendAfterABoundaryTerminatedRootKeepsTheRoot) {
   std::map<std::string, Entry> model;
   for (const auto& k : keys) model[k] = MakeEntry(k, 1);
   NodeId root = Fresh(model);
-  ASSERT_EQ((*nodes_->Load(root))->level, 0);
+  ASSERT_EQ((*nodes_->Load(root))->level(), 0);
   model["zzz"] = MakeEntry("zzz", 1);
   root = Apply(root, {Mutation{"zzz", model["zzz"]}});
   EXPECT_EQ(Scan(root), model);
