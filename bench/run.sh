@@ -19,3 +19,6 @@ fi
 echo
 echo "== tree (in-process, warm cache)"
 "$build/bench/tree_bench" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+echo
+echo "== through the server (REST API)"
+/usr/bin/python3 "$here/bench/api_bench.py" --bin "$build/lakemesh"
