@@ -9,6 +9,7 @@
 #include <random>
 
 #include "base/hash.h"
+#include "bench/bench_data.h"
 #include "meta/sqlite_meta_store.h"
 #include "storage/memory_blob_store.h"
 #include "versioning/tree.h"
@@ -18,21 +19,10 @@ using namespace lakemesh::versioning;  // NOLINT(build/namespaces)
 
 namespace {
 
-Entry EntryOf(int i, int version) {
-  Entry e;
-  e.address = ContentAddress(ToHex(Sha256(std::to_string(i) + "/" + std::to_string(version))));
-  e.size = 1000 + static_cast<uint64_t>(i % 5000);
-  e.etag = ToHex(Md5(std::to_string(i) + "/" + std::to_string(version)));
-  e.mtime_micros = 1790000000000000 + version;
-  e.content_type = "application/vnd.apache.parquet";
-  return e;
-}
+using lakemesh::bench::EntryOf;
+using lakemesh::bench::PathOf;
 
-std::string PathOf(int i) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "data/d%04d/f%06d.parquet", i / 1000, i);
-  return buf;
-}
+
 
 struct Fixture {
   std::unique_ptr<meta::MetaStore> meta;

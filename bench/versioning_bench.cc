@@ -17,6 +17,7 @@
 
 #include "base/files.h"
 #include "base/hash.h"
+#include "bench/bench_data.h"
 #include "base/time.h"
 #include "meta/sqlite_meta_store.h"
 #include "storage/local_blob_store.h"
@@ -26,6 +27,9 @@ using namespace lakemesh;              // NOLINT(build/namespaces)
 using namespace lakemesh::versioning;  // NOLINT(build/namespaces)
 
 namespace {
+
+using lakemesh::bench::EntryOf;
+using lakemesh::bench::PathOf;
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -46,21 +50,7 @@ void Check(const Status& s, const char* what) {
   }
 }
 
-std::string PathOf(int i) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "data/d%04d/f%06d.parquet", i / 1000, i);
-  return buf;
-}
 
-Entry EntryOf(int i, int version) {
-  Entry e;
-  e.address = ContentAddress(ToHex(Sha256(std::to_string(i) + "/" + std::to_string(version))));
-  e.size = 1000 + static_cast<uint64_t>(i % 5000);
-  e.etag = ToHex(Md5(std::to_string(i) + "/" + std::to_string(version)));
-  e.mtime_micros = 1790000000000000 + version;
-  e.content_type = "application/vnd.apache.parquet";
-  return e;
-}
 
 int Sh(const std::string& cmd) { return std::system(cmd.c_str()); }
 

@@ -38,15 +38,7 @@ void AddBranch(CLI::App& app, Cli& cli) {
   list->callback([&cli, a] {
     cli.action = [&cli, a]() -> Status {
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      nlohmann::json all = nlohmann::json::array();
-      std::string after;
-      while (true) {
-        LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", "/api/v1/repositories/" + Seg(a->repo) +
-                                                      "/branches", {{"after", after}}));
-        for (auto& x : r["results"]) all.push_back(x);
-        if (!r["pagination"]["has_more"].get<bool>()) break;
-        after = r["pagination"]["next_after"];
-      }
+      LM_ASSIGN_OR_RETURN(auto all, c.ListAll("/api/v1/repositories/" + Seg(a->repo) + "/branches"));
       if (cli.json) {
         PrintJson(all);
         return Status::OK();
@@ -121,15 +113,7 @@ void AddTag(CLI::App& app, Cli& cli) {
   list->callback([&cli, a] {
     cli.action = [&cli, a]() -> Status {
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      nlohmann::json all = nlohmann::json::array();
-      std::string after;
-      while (true) {
-        LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", "/api/v1/repositories/" + Seg(a->repo) +
-                                                      "/tags", {{"after", after}}));
-        for (auto& x : r["results"]) all.push_back(x);
-        if (!r["pagination"]["has_more"].get<bool>()) break;
-        after = r["pagination"]["next_after"];
-      }
+      LM_ASSIGN_OR_RETURN(auto all, c.ListAll("/api/v1/repositories/" + Seg(a->repo) + "/tags"));
       if (cli.json) {
         PrintJson(all);
         return Status::OK();

@@ -164,6 +164,17 @@ Result<json> Client::Call(const std::string& method, const std::string& path, co
   return j;
 }
 
+Result<json> Client::ListAll(const std::string& path, Query query) {
+  json all = json::array();
+  query.emplace_back("after", "");
+  while (true) {
+    LM_ASSIGN_OR_RETURN(auto page, Call("GET", path, query));
+    for (auto& r : page["results"]) all.push_back(std::move(r));
+    if (!page["pagination"]["has_more"].get<bool>()) return all;
+    query.back().second = page["pagination"]["next_after"].get<std::string>();
+  }
+}
+
 Result<json> Client::Upload(const std::string& path, const Query& query,
                             const std::string& local_file, const std::string& content_type,
                             const Progress& progress) {

@@ -28,6 +28,9 @@ class Client {
   Result<nlohmann::json> Upload(const std::string& path, const Query& query,
                                 const std::string& local_file, const std::string& content_type,
                                 const Progress& progress);
+  // GETs every page of a paginated listing (following pagination.next_after) and returns all
+  // results in one array.
+  Result<nlohmann::json> ListAll(const std::string& path, Query query = {});
   // Streams the response body to `sink`; returns the number of bytes.
   Result<uint64_t> Download(const std::string& path, const Query& query,
                             const std::function<bool(const char*, size_t)>& sink,

@@ -37,28 +37,17 @@ char ChangeMark(const std::string& type) {
   return type == "added" ? '+' : type == "removed" ? '-' : '~';
 }
 
-// Pages through a changes listing and prints it (or collects it for --json).
+// Prints every page of a changes listing (or all of it as JSON).
 Status PrintChanges(Client& c, const std::string& path, const std::string& prefix, bool json) {
-  nlohmann::json all = nlohmann::json::array();
-  std::string after;
-  size_t n = 0;
-  while (true) {
-    LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", path, {{"prefix", prefix}, {"after", after}}));
-    for (auto& ch : r["results"]) {
-      ++n;
-      if (json) {
-        all.push_back(ch);
-      } else {
-        std::printf("%c %s\n", ChangeMark(ch["type"]), ch["path"].get<std::string>().c_str());
-      }
-    }
-    if (!r["pagination"]["has_more"].get<bool>()) break;
-    after = r["pagination"]["next_after"];
-  }
+  LM_ASSIGN_OR_RETURN(auto all, c.ListAll(path, {{"prefix", prefix}}));
   if (json) {
     PrintJson(all);
-  } else if (n == 0) {
+  } else if (all.empty()) {
     std::printf("no changes\n");
+  } else {
+    for (const auto& ch : all) {
+      std::printf("%c %s\n", ChangeMark(ch["type"]), ch["path"].get<std::string>().c_str());
+    }
   }
   return Status::OK();
 }

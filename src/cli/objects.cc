@@ -80,17 +80,8 @@ uint64_t FileSize(const std::string& p) {
 }
 
 // Every object under a prefix (recursive listing, all pages).
-Result<std::vector<nlohmann::json>> ListAll(Client& c, const Uri& u) {
-  std::vector<nlohmann::json> out;
-  std::string after;
-  while (true) {
-    LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", RefPath(u) + "/objects/ls",
-                                       {{"prefix", u.path}, {"after", after}}));
-    for (auto& o : r["results"]) out.push_back(o);
-    if (!r["pagination"]["has_more"].get<bool>()) break;
-    after = r["pagination"]["next_after"];
-  }
-  return out;
+Result<nlohmann::json> ListAll(Client& c, const Uri& u) {
+  return c.ListAll(RefPath(u) + "/objects/ls", {{"prefix", u.path}});
 }
 
 Status DownloadTo(Client& c, const Uri& u, const std::string& object, const std::string& local,
@@ -137,16 +128,9 @@ void AddObjects(CLI::App& app, Cli& cli) {
     cli.action = [&cli, a]() -> Status {
       LM_ASSIGN_OR_RETURN(auto u, ParseUri(a->uri));
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      std::vector<nlohmann::json> all;
-      std::string after;
-      while (true) {
-        Query q{{"prefix", u.path}, {"after", after}};
-        if (!a->recursive) q.emplace_back("delimiter", "/");
-        LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", RefPath(u) + "/objects/ls", q));
-        for (auto& o : r["results"]) all.push_back(o);
-        if (!r["pagination"]["has_more"].get<bool>()) break;
-        after = r["pagination"]["next_after"];
-      }
+      Query q{{"prefix", u.path}};
+      if (!a->recursive) q.emplace_back("delimiter", "/");
+      LM_ASSIGN_OR_RETURN(auto all, c.ListAll(RefPath(u) + "/objects/ls", q));
       if (cli.json) {
         PrintJson(all);
         return Status::OK();

@@ -32,15 +32,7 @@ void AddRepo(CLI::App& app, Cli& cli) {
   list->callback([&cli] {
     cli.action = [&cli]() -> Status {
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      nlohmann::json all = nlohmann::json::array();
-      std::string after;
-      while (true) {
-        LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", "/api/v1/repositories",
-                                           {{"after", after}, {"limit", "1000"}}));
-        for (auto& x : r["results"]) all.push_back(x);
-        if (!r["pagination"]["has_more"].get<bool>()) break;
-        after = r["pagination"]["next_after"];
-      }
+      LM_ASSIGN_OR_RETURN(auto all, c.ListAll("/api/v1/repositories"));
       if (cli.json) {
         PrintJson(all);
         return Status::OK();

@@ -1096,10 +1096,11 @@ Result<Commit> Repositories::Revert(const std::string& repo, const std::string& 
   LM_ASSIGN_OR_RETURN(auto head, LoadCommit(nullptr, repo, br_info.head));
   std::vector<Mutation> muts;
   std::vector<std::string> conflicts;
-  Status st = DiffTrees(nodes_, TreeId(c), TreeId(parent), "", "", [&](const Change& ch) {
+  Status lookup;  // a failure inside the callback, which can only stop the walk
+  LM_TRY(DiffTrees(nodes_, TreeId(c), TreeId(parent), "", "", [&](const Change& ch) {
     auto now = GetEntry(nodes_, TreeId(head), ch.path);
     if (!now.ok()) {
-      st = now.status();
+      lookup = now.status();
       return false;
     }
     if (*now != ch.left) {
@@ -1108,8 +1109,8 @@ Result<Commit> Repositories::Revert(const std::string& repo, const std::string& 
       muts.push_back(Mutation{ch.path, ch.right});
     }
     return true;
-  });
-  LM_TRY(st);
+  }));
+  LM_TRY(lookup);
   if (!conflicts.empty()) {
     std::string list;
     for (size_t i = 0; i < conflicts.size() && i < 10; ++i) list += (i ? ", " : "") + conflicts[i];

@@ -611,38 +611,21 @@ Status DiffTrees(NodeStore& nodes, const NodeId& left, const NodeId& right,
     LM_TRY(b.Materialize());
     bool av = in_range(a), bv = in_range(b);
     if (!av && !bv) return Status::OK();
-    if (av && bv) {
-      int cmp = a.path().compare(b.path());
-      if (cmp == 0) {
-        if (a.raw_entry() != b.raw_entry()) {
-          if (!fn(Change{std::string(a.path()), ChangeType::kChanged, a.entry(), b.entry()})) {
-            return Status::OK();
-          }
-        }
-        LM_TRY(a.NextLazy());
-        LM_TRY(b.NextLazy());
-      } else if (cmp < 0) {
-        if (!fn(Change{std::string(a.path()), ChangeType::kRemoved, a.entry(), std::nullopt})) {
-          return Status::OK();
-        }
-        LM_TRY(a.NextLazy());
-      } else {
-        if (!fn(Change{std::string(b.path()), ChangeType::kAdded, std::nullopt, b.entry()})) {
-          return Status::OK();
-        }
-        LM_TRY(b.NextLazy());
-      }
-    } else if (av) {
-      if (!fn(Change{std::string(a.path()), ChangeType::kRemoved, a.entry(), std::nullopt})) {
-        return Status::OK();
-      }
+    int cmp = av && bv ? a.path().compare(b.path()) : (av ? -1 : 1);
+    bool more;
+    if (cmp == 0) {
+      more = a.raw_entry() == b.raw_entry() ||
+             fn(Change{std::string(a.path()), ChangeType::kChanged, a.entry(), b.entry()});
+      LM_TRY(a.NextLazy());
+      LM_TRY(b.NextLazy());
+    } else if (cmp < 0) {
+      more = fn(Change{std::string(a.path()), ChangeType::kRemoved, a.entry(), std::nullopt});
       LM_TRY(a.NextLazy());
     } else {
-      if (!fn(Change{std::string(b.path()), ChangeType::kAdded, std::nullopt, b.entry()})) {
-        return Status::OK();
-      }
+      more = fn(Change{std::string(b.path()), ChangeType::kAdded, std::nullopt, b.entry()});
       LM_TRY(b.NextLazy());
     }
+    if (!more) return Status::OK();
   }
 }
 
