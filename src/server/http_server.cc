@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "base/time.h"
+#include "server/internal/request_header.h"
 
 namespace lakemesh::server {
 
@@ -397,20 +398,13 @@ void HttpServer::Serve(int fd, std::string remote) {
       }
       return;
     }
-    auto& hdr = parser.get();
     Request req;
-    req.method = std::string(hdr.method_string());
-    req.target = std::string(hdr.target());
-    size_t q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) {
-      req.query_string = req.target.substr(q + 1);
-      req.query = ParseQuery(req.query_string);
-    }
-    for (const auto& f : hdr) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    internal::FillRequest(parser.get(), &req);
     req.remote = remote;
     bool expect_continue = false;
-    if (auto e = req.headers.Get("Expect")) expect_continue = beast::iequals(beast::string_view(e->data(), e->size()), "100-continue");
+    if (auto e = req.headers.Get("Expect")) {
+      expect_continue = beast::iequals(beast::string_view(e->data(), e->size()), "100-continue");
+    }
     ParserBody body(stream, buf, parser, expect_continue);
     req.body = &body;
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "server/http.h"
+#include "server/internal/request_header.h"
 #include "server/router.h"
 
 namespace http = boost::beast::http;
@@ -26,14 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   boost::beast::error_code ec;
   parser.put(boost::asio::buffer(data, size), ec);
   if (!parser.is_header_done()) return 0;
-  auto& msg = parser.get();
   Request req;
-  req.method = std::string(msg.method_string());
-  req.target = std::string(msg.target());
-  size_t q = req.target.find('?');
-  req.path = req.target.substr(0, q);
-  if (q != std::string::npos) req.query = ParseQuery(req.target.substr(q + 1));
-  for (const auto& f : msg) req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+  internal::FillRequest(parser.get(), &req);
   req.headers.Get("content-type");
   bool matched;
   router->Match(req, &matched);
