@@ -336,7 +336,15 @@ void HttpServer::AcceptLoop() {
     socklen_t len = sizeof(ss);
     int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len,
                        SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors or memory: the pending connection stays queued; back off rather
+        // than spin on a socket that stays readable.
+        log::Warn("cannot accept connections", {{"api", opts_.api}, {"error", std::strerror(errno)}});
+        ::usleep(50000);
+      }
+      continue;
+    }
     char host[INET6_ADDRSTRLEN] = {0};
     if (ss.ss_family == AF_INET6) {
       ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, host, sizeof(host));

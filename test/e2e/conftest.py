@@ -18,8 +18,9 @@ SECRET = "test-secret-0123456789abcdefghijklmnopqrs"
 class Server:
     """A running `lakemesh serve` process."""
 
-    def __init__(self, data_dir, extra_args=(), env=None):
+    def __init__(self, data_dir, extra_args=(), env=None, preexec_fn=None):
         self.data_dir = data_dir
+        self.preexec_fn = preexec_fn
         self.extra_args = list(extra_args)
         self.env = dict(os.environ)
         self.env.update({
@@ -39,7 +40,7 @@ class Server:
         self.proc = subprocess.Popen(
             [BIN, "serve", "--data", self.data_dir, "--http", "127.0.0.1:0", "--s3",
              "127.0.0.1:0", "--pg", "127.0.0.1:0", "--log-format", "json"] + self.extra_args,
-            stdout=self.log, stderr=self.log, env=self.env)
+            stdout=self.log, stderr=self.log, env=self.env, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

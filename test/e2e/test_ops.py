@@ -154,6 +154,46 @@ def test_graceful_shutdown_finishes_in_flight_upload(server):
     assert r.content == body
 
 
+def test_running_out_of_descriptors_neither_spins_nor_dies(workdir):
+    import resource
+
+    def low_fd_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (96, 96))
+
+    s = Server(os.path.join(workdir, "data"), preexec_fn=low_fd_limit).start()
+    try:
+        host, port = s.ports["http"].rsplit(":", 1)
+        socks = []
+        for _ in range(150):  # more idle connections than the server has descriptors
+            try:
+                socks.append(socket.create_connection((host, int(port)), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.5)
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu_seconds():
+            fields = open("/proc/%d/stat" % s.proc.pid).read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        before = cpu_seconds()
+        time.sleep(1.0)
+        assert cpu_seconds() - before < 0.5, "the accept loop spins while out of descriptors"
+        for sk in socks:
+            sk.close()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if requests.get(s.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert requests.get(s.url + "/healthz", timeout=2).status_code == 200
+        assert s.proc.poll() is None
+    finally:
+        s.stop()
+
+
 def test_second_server_on_same_data_dir_is_refused(server):
     r = subprocess.run([BIN, "serve", "--data", server.data_dir, "--http", "127.0.0.1:0",
                         "--s3", "127.0.0.1:0", "--pg", "127.0.0.1:0"],
