@@ -36,6 +36,9 @@ class MetaTxn {
   // Fail with kInternal inside a read-only transaction.
   virtual Status Put(std::string_view key, std::string_view value) = 0;
   virtual Status Delete(std::string_view key) = 0;
+  // Deletes `key` only if its value is exactly `expected` (compare-and-delete); absent or
+  // different values are left alone. Fails with kInternal inside a read-only transaction.
+  virtual Status DeleteIfEquals(std::string_view key, std::string_view expected) = 0;
   virtual Status DeleteRange(std::string_view start, std::string_view end) = 0;
 };
 

@@ -75,7 +75,7 @@ struct DbHandle {
 struct Conn {
   DbHandle handle;
   sqlite3*& db = handle.db;
-  Stmt get, put, del, scan, scan_to, del_range, del_range_to;
+  Stmt get, put, del, del_if, scan, scan_to, del_range, del_range_to;
   Stmt begin, begin_immediate, commit, rollback;
 
   Status Exec(const char* sql) {
@@ -146,6 +146,13 @@ class SqliteTxn final : public MetaTxn {
     return c_.Step(c_.del, "deleting metadata");
   }
 
+  Status DeleteIfEquals(std::string_view key, std::string_view expected) override {
+    if (!writable_) return Internal("DeleteIfEquals in a read-only metadata transaction");
+    BindBlob(c_.del_if.get(), 1, key);
+    BindBlob(c_.del_if.get(), 2, expected);
+    return c_.Step(c_.del_if, "deleting metadata");
+  }
+
   Status DeleteRange(std::string_view start, std::string_view end) override {
     if (!writable_) return Internal("DeleteRange in a read-only metadata transaction");
     if (end.empty()) {
@@ -190,6 +197,7 @@ struct SqliteMetaStore::Pool {
     LM_TRY(c.get.Prepare(c.db, "SELECT v FROM kv WHERE k = ?1"));
     LM_TRY(c.put.Prepare(c.db, "INSERT OR REPLACE INTO kv(k, v) VALUES (?1, ?2)"));
     LM_TRY(c.del.Prepare(c.db, "DELETE FROM kv WHERE k = ?1"));
+    LM_TRY(c.del_if.Prepare(c.db, "DELETE FROM kv WHERE k = ?1 AND v = ?2"));
     LM_TRY(c.scan.Prepare(c.db, "SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2"));
     LM_TRY(c.scan_to.Prepare(
         c.db, "SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3"));

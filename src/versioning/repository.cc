@@ -640,15 +640,12 @@ Result<Commit> Repositories::CommitBranch(const std::string& repo, const std::st
   }
   const size_t plen = StagePrefix(br.staging).size();
   std::vector<Mutation> muts;
-  std::vector<uint64_t> seqs;
   muts.reserve(staged.size());
-  seqs.reserve(staged.size());
   for (const auto& kv : staged) {
     uint64_t seq;
     std::optional<Entry> e;
     LM_TRY(DecodeStaged(kv.value, &seq, &e));
     muts.push_back(Mutation{kv.key.substr(plen), std::move(e)});
-    seqs.push_back(seq);
   }
   NodeBatch batch;
   LM_ASSIGN_OR_RETURN(NodeId root, ApplyMutations(nodes_, TreeId(head), muts, &batch));
@@ -664,15 +661,9 @@ Result<Commit> Repositories::CommitBranch(const std::string& repo, const std::st
     LM_TRY(txn.Put(CommitKey(repo, c.id), EncodeCommitBody(c)));
     cur.head = c.id;
     LM_TRY(txn.Put(BranchKey(repo, branch), cur.Encode()));
-    // Remove the staged changes this commit took, but not ones written since it read them.
-    for (size_t i = 0; i < staged.size(); ++i) {
-      LM_ASSIGN_OR_RETURN(auto now, txn.Get(staged[i].key));
-      if (!now) continue;
-      uint64_t seq;
-      std::optional<Entry> e;
-      LM_TRY(DecodeStaged(*now, &seq, &e));
-      if (seq == seqs[i]) LM_TRY(txn.Delete(staged[i].key));
-    }
+    // Remove the staged changes this commit took, but not ones written since it read them (a
+    // rewrite has a new sequence number, so its value differs).
+    for (const auto& kv : staged) LM_TRY(txn.DeleteIfEquals(kv.key, kv.value));
     return Status::OK();
   }));
   return c;

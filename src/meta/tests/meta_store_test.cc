@@ -69,6 +69,17 @@ TEST_P(MetaStoreContract, FailedWriteRollsBack) {
   EXPECT_FALSE(store_->Get("y")->has_value());
 }
 
+TEST_P(MetaStoreContract, DeleteIfEqualsComparesTheWholeValue) {
+  ASSERT_TRUE(store_->Put("a", "v1").ok());
+  ASSERT_TRUE(store_->Write([](MetaTxn& t) { return t.DeleteIfEquals("a", "v2"); }).ok());
+  EXPECT_EQ(store_->Get("a")->value(), "v1");
+  ASSERT_TRUE(store_->Write([](MetaTxn& t) { return t.DeleteIfEquals("a", "v"); }).ok());
+  EXPECT_TRUE(store_->Get("a")->has_value());
+  ASSERT_TRUE(store_->Write([](MetaTxn& t) { return t.DeleteIfEquals("a", "v1"); }).ok());
+  EXPECT_FALSE(store_->Get("a")->has_value());
+  ASSERT_TRUE(store_->Write([](MetaTxn& t) { return t.DeleteIfEquals("absent", "x"); }).ok());
+}
+
 TEST_P(MetaStoreContract, DeleteRange) {
   for (const char* k : {"s/1/a", "s/1/b", "s/2/a"}) ASSERT_TRUE(store_->Put(k, "v").ok());
   ASSERT_TRUE(store_->Write([](MetaTxn& t) { return t.DeleteRange("s/1/", PrefixEnd("s/1/")); })
