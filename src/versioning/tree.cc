@@ -130,6 +130,7 @@ Result<std::shared_ptr<const ParsedNode>> ParsedNode::Parse(
     n.items_.push_back(std::string_view(buf).substr(buf.size() - before, before - d.remaining()));
   }
   if (!d.empty()) return Internal("corrupt tree node: trailing bytes");
+  n.key_bytes_.shrink_to_fit();  // before the views below are taken
   n.keys_.reserve(count);
   for (const auto& [off, len] : spans) n.keys_.emplace_back(n.key_bytes_.data() + off, len);
   return std::shared_ptr<const ParsedNode>(std::move(out));
