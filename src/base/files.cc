@@ -35,6 +35,23 @@ Status MakeDirs(const std::string& dir, int mode) {
   return Status::OK();
 }
 
+Status MakeDirsDurable(const std::string& dir, int mode) {
+  if (dir.empty()) return Status::OK();
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::OK();
+    return InvalidArgument("'" + dir + "' exists and is not a directory");
+  }
+  auto slash = dir.find_last_of('/');
+  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+  LM_TRY(MakeDirsDurable(parent, mode));
+  if (::mkdir(dir.c_str(), static_cast<mode_t>(mode)) != 0) {
+    if (errno == EEXIST) return Status::OK();  // created concurrently; its creator syncs it
+    return ErrnoStatus("creating directory", dir, errno);
+  }
+  return FsyncDir(parent);
+}
+
 Result<std::string> ReadFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("opening", path, errno);

@@ -52,7 +52,7 @@ class LocalWriter final : public BlobWriter {
     fd_ = -1;
     std::string path = root_ + "/" + key;
     std::string dir = path.substr(0, path.find_last_of('/'));
-    LM_TRY(MakeDirs(dir));
+    LM_TRY(MakeDirsDurable(dir));
     struct stat st;
     if (::stat(path.c_str(), &st) == 0) {
       // Immutable: keep the existing blob, but restart its garbage-collection grace period.
