@@ -614,10 +614,10 @@ Result<Commit> Repositories::WriteCommitOnBranch(const std::string& repo,
                                   "' has uncommitted changes; commit or reset them first");
       }
     }
-    LM_TRY(nodes_.WriteBatch(txn, prepared));
     LM_TRY(txn.Put(CommitKey(repo, commit.id), EncodeCommitBody(commit)));
     br.head = commit.id;
-    return txn.Put(BranchKey(repo, branch), br.Encode());
+    LM_TRY(txn.Put(BranchKey(repo, branch), br.Encode()));
+    return nodes_.WriteBatch(txn, prepared);  // last: waits for the pack to be durable
   }));
   return commit;
 }
@@ -657,14 +657,13 @@ Result<Commit> Repositories::CommitBranch(const std::string& repo, const std::st
     if (cur.head != br.head || cur.staging != br.staging) {
       return Conflict("branch '" + branch + "' changed while committing; retry the commit");
     }
-    LM_TRY(nodes_.WriteBatch(txn, prepared));
     LM_TRY(txn.Put(CommitKey(repo, c.id), EncodeCommitBody(c)));
     cur.head = c.id;
     LM_TRY(txn.Put(BranchKey(repo, branch), cur.Encode()));
     // Remove the staged changes this commit took, but not ones written since it read them (a
     // rewrite has a new sequence number, so its value differs).
     for (const auto& kv : staged) LM_TRY(txn.DeleteIfEquals(kv.key, kv.value));
-    return Status::OK();
+    return nodes_.WriteBatch(txn, prepared);  // last: waits for the pack to be durable
   }));
   return c;
 }

@@ -215,28 +215,41 @@ Result<PreparedNodes> NodeStore::PrepareBatch(const NodeBatch& batch) {
   std::string uuid = NewUuid();
   std::string key = "packs/" + uuid.substr(0, 2) + "/" + uuid;
   LM_ASSIGN_OR_RETURN(auto writer, blobs_.NewWriter());
+  std::vector<std::shared_ptr<const std::string>> parts;
+  parts.reserve(batch.size());
   uint64_t offset = 0;
-  std::string buf;
   for (const auto& [id, data] : batch) {
-    buf += *data;
-    if (buf.size() >= (1 << 20)) {
-      LM_TRY(writer->Append(buf));
-      buf.clear();
-    }
     std::string row(1, static_cast<char>(kPacked));
     PutVarint64(&row, offset);
     PutVarint64(&row, data->size());
     row += key;
     out.rows.push_back(meta::KeyValue{NodeKey(id), std::move(row)});
     offset += data->size();
+    parts.push_back(data);
   }
-  LM_TRY(writer->Append(buf));
-  LM_TRY(writer->Commit(key));  // durable before any index row points into it
+  out.pack_durable =
+      std::async(std::launch::async,
+                 [writer = std::move(writer), parts = std::move(parts), key]() -> Status {
+                   std::string buf;
+                   for (const auto& part : parts) {
+                     buf += *part;
+                     if (buf.size() >= (1 << 20)) {
+                       LM_TRY(writer->Append(buf));
+                       buf.clear();
+                     }
+                   }
+                   LM_TRY(writer->Append(buf));
+                   return writer->Commit(key);
+                 })
+          .share();
   return out;
 }
 
 Status NodeStore::WriteBatch(meta::MetaTxn& txn, const PreparedNodes& prepared) {
   for (const auto& row : prepared.rows) LM_TRY(txn.Put(row.key, row.value));
+  if (prepared.pack_durable.valid()) {
+    LM_TRY_CTX(prepared.pack_durable.get(), "writing a node pack");
+  }
   return Status::OK();
 }
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <list>
 #include <map>
 #include <memory>
@@ -88,9 +89,11 @@ using NodeBatch = std::map<NodeId, std::shared_ptr<const std::string>>;
 
 std::string NodeKey(const NodeId& id);  // MetaStore key "n/<id>"
 
-// Index rows for a batch of new nodes, ready to be written in a metadata transaction.
+// Index rows for a batch of new nodes, ready to be written in a metadata transaction, and, for
+// a packed batch, the pending write of its pack.
 struct PreparedNodes {
   std::vector<meta::KeyValue> rows;
+  std::shared_future<Status> pack_durable;  // valid when the batch went to a pack
 };
 
 // Reads and writes nodes through a cache of parsed nodes (about twice their encoded size, so a
@@ -105,9 +108,12 @@ class NodeStore {
   Result<std::shared_ptr<const ParsedNode>> Load(const NodeId& id);
   // Makes a freshly built node visible to Load before its batch is written.
   Status AddEncoded(const NodeId& id, std::shared_ptr<const std::string> encoded);
-  // Step one of writing a batch, outside any transaction: a large batch is written durably to a
-  // pack blob now. Step two, WriteBatch, writes the index rows in the caller's transaction. A
-  // pack whose transaction never commits is garbage, invisible to readers.
+  // Step one of writing a batch, outside any transaction: a large batch starts being written to
+  // a pack blob on another thread. Step two, WriteBatch, writes the index rows in the caller's
+  // transaction and then waits until the pack is durable, failing if it could not be written, so
+  // the transaction never commits rows that point at bytes a crash could lose. Call it last in
+  // the transaction, so the pack's fsyncs overlap the transaction's other writes. A pack whose
+  // transaction never commits is garbage, invisible to readers.
   Result<PreparedNodes> PrepareBatch(const NodeBatch& batch);
   Status WriteBatch(meta::MetaTxn& txn, const PreparedNodes& prepared);
 
