@@ -137,3 +137,42 @@ def test_sigkill_during_uploads_and_commits_keeps_every_acknowledged_write(workd
                           json={"message": "after crash", "allow_empty": True}).status_code == 201
     finally:
         server.stop()
+
+
+def test_sigkill_right_after_a_large_commit_keeps_it(workdir):
+    """A commit big enough that its tree nodes go to a pack blob survives a SIGKILL right after it
+    is acknowledged: the pack was durable before the commit's metadata referred to it."""
+    data_dir = os.path.join(workdir, "data")
+    server = Server(data_dir).start()
+    server.api("POST", "/api/v1/repositories", json={"name": "bulk"})
+    base = server.url + "/api/v1/repositories/bulk/branches/main"
+    s = requests.Session()
+    s.auth = AUTH
+    n = 4000
+    for i in range(n):
+        r = s.put(base + "/objects", params={"path": "p/%05d-%s.csv" % (i, "x" * 40)},
+                  data=b"%d" % i)
+        assert r.status_code == 201
+    r = s.post(base + "/commits", json={"message": "bulk"})
+    assert r.status_code == 201, r.text
+    commit_id = r.json()["id"]
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait()
+    packs = [f for _, _, fs in os.walk(os.path.join(data_dir, "blobs", "packs")) for f in fs]
+    assert packs, "the commit was expected to write its nodes to a pack"
+    server.start()
+    try:
+        got, after = [], ""
+        while True:
+            page = server.api("GET", "/api/v1/repositories/bulk/refs/%s/objects/ls" % commit_id,
+                              params={"after": after, "limit": 1000}).json()
+            got += [o["path"] for o in page["results"]]
+            if not page["pagination"]["has_more"]:
+                break
+            after = page["pagination"]["next_after"]
+        assert len(got) == n
+        r = server.api("GET", "/api/v1/repositories/bulk/refs/main/objects",
+                       params={"path": "p/01234-%s.csv" % ("x" * 40)})
+        assert r.content == b"1234"
+    finally:
+        server.stop()
