@@ -81,7 +81,7 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   auto p = std::make_unique<Parts>();
   p->opts = opts;
   const std::string& dir = opts.data_dir;
-  LM_TRY(MakeDirs(dir, 0700));
+  LM_TRY(MakeDirs(dir, 0700, /*durable=*/true));
   std::string lock_path = dir + "/lakemesh.lock";
   p->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (p->lock_fd < 0) return ErrnoStatus("opening", lock_path, errno);

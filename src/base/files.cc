@@ -20,22 +20,7 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   return IoError(std::move(m));
 }
 
-Status MakeDirs(const std::string& dir, int mode) {
-  if (dir.empty()) return Status::OK();
-  struct stat st;
-  if (::stat(dir.c_str(), &st) == 0) {
-    if (S_ISDIR(st.st_mode)) return Status::OK();
-    return InvalidArgument("'" + dir + "' exists and is not a directory");
-  }
-  auto slash = dir.find_last_of('/');
-  if (slash != std::string::npos && slash > 0) LM_TRY(MakeDirs(dir.substr(0, slash), mode));
-  if (::mkdir(dir.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
-    return ErrnoStatus("creating directory", dir, errno);
-  }
-  return Status::OK();
-}
-
-Status MakeDirsDurable(const std::string& dir, int mode) {
+Status MakeDirs(const std::string& dir, int mode, bool durable) {
   if (dir.empty()) return Status::OK();
   struct stat st;
   if (::stat(dir.c_str(), &st) == 0) {
@@ -44,12 +29,12 @@ Status MakeDirsDurable(const std::string& dir, int mode) {
   }
   auto slash = dir.find_last_of('/');
   std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
-  LM_TRY(MakeDirsDurable(parent, mode));
+  if (slash != std::string::npos && slash > 0) LM_TRY(MakeDirs(parent, mode, durable));
   if (::mkdir(dir.c_str(), static_cast<mode_t>(mode)) != 0) {
     if (errno == EEXIST) return Status::OK();  // created concurrently; its creator syncs it
     return ErrnoStatus("creating directory", dir, errno);
   }
-  return FsyncDir(parent);
+  return durable ? FsyncDir(parent) : Status::OK();
 }
 
 Result<std::string> ReadFile(const std::string& path) {

@@ -9,11 +9,9 @@
 
 namespace lakemesh {
 
-// Creates `dir` and its parents with `mode` (existing directories are left as they are).
-Status MakeDirs(const std::string& dir, int mode = 0755);
-// Like MakeDirs, and durable: the parent of every directory it creates is fsynced, so the new
-// directories survive a power loss.
-Status MakeDirsDurable(const std::string& dir, int mode = 0755);
+// Creates `dir` and its parents with `mode` (existing directories are left as they are). With
+// `durable`, the parent of every directory it creates is fsynced, so they survive a power loss.
+Status MakeDirs(const std::string& dir, int mode = 0755, bool durable = false);
 Result<std::string> ReadFile(const std::string& path);
 // Writes `data` to `path` atomically and durably with the given permission bits.
 Status WriteFileAtomic(const std::string& path, std::string_view data, int mode = 0644);

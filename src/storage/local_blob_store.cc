@@ -52,7 +52,7 @@ class LocalWriter final : public BlobWriter {
     fd_ = -1;
     std::string path = root_ + "/" + key;
     std::string dir = path.substr(0, path.find_last_of('/'));
-    LM_TRY(MakeDirsDurable(dir));
+    LM_TRY(MakeDirs(dir, 0755, /*durable=*/true));
     struct stat st;
     if (::stat(path.c_str(), &st) == 0) {
       // Immutable: keep the existing blob, but restart its garbage-collection grace period.
@@ -155,7 +155,7 @@ Status Walk(const std::string& root, const std::string& rel,
 }  // namespace
 
 Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(const std::string& root) {
-  LM_TRY(MakeDirs(root, 0700));
+  LM_TRY(MakeDirs(root, 0700, /*durable=*/true));
   std::string tmp = root + "/.tmp";
   LM_TRY(RemoveTree(tmp));  // leftovers of writers interrupted by a crash
   LM_TRY(MakeDirs(tmp, 0700));
