@@ -12,7 +12,10 @@ Status Put(Repositories& repos, const std::string& repo, const std::string& bran
            const std::string& path, const std::string& data, const std::string& type) {
   LM_ASSIGN_OR_RETURN(auto up, repos.NewUpload());
   LM_TRY(up->Append(data));
-  return repos.PutObject(repo, branch, path, std::move(up), {type, {{"source", "demo"}}}).status();
+  versioning::PutOptions opts;
+  opts.content_type = type;
+  opts.metadata["source"] = "demo";
+  return repos.PutObject(repo, branch, path, std::move(up), opts).status();
 }
 
 Status Commit(Repositories& repos, const std::string& repo, const std::string& branch,

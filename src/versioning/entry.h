@@ -17,6 +17,9 @@ struct Entry {
   int64_t mtime_micros = 0;  // when the object was written
   std::string content_type;
   std::map<std::string, std::string> metadata;  // user metadata (x-amz-meta-*)
+  // HTTP headers stored with the object and returned on reads, lowercase names:
+  // content-encoding, content-disposition, content-language, cache-control, expires.
+  std::map<std::string, std::string> headers;
 
   bool operator==(const Entry&) const = default;
 };

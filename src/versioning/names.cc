@@ -21,6 +21,28 @@ Status ValidateRepoName(std::string_view name) {
   return Status::OK();
 }
 
+Status ValidateBucketName(std::string_view name) {
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument("invalid bucket name '" + std::string(name.substr(0, 100)) + "': " +
+                           std::string(why) +
+                           " (use 3-63 characters of a-z, 0-9, '.' and '-', starting and ending "
+                           "with a letter or digit)");
+  };
+  if (name.size() < 3 || name.size() > 63) return bad("length must be 3 to 63");
+  bool all_digits_and_dots = true;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
+      return bad("contains a character that is not allowed");
+    }
+    if (c != '.' && !(c >= '0' && c <= '9')) all_digits_and_dots = false;
+  }
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name.front()) || !alnum(name.back())) return bad("starts or ends with '.' or '-'");
+  if (name.find("..") != std::string_view::npos) return bad("contains '..'");
+  if (all_digits_and_dots) return bad("is shaped like an IP address");
+  return Status::OK();
+}
+
 Status ValidateRefName(std::string_view name, std::string_view what) {
   auto bad = [&](std::string_view why) {
     return InvalidArgument("invalid " + std::string(what) + " name '" + std::string(name) +

@@ -15,6 +15,9 @@ namespace lakemesh::versioning {
 // 3-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit: a repository
 // is also an S3 bucket and a SQL schema, so its name must be valid as both.
 Status ValidateRepoName(std::string_view name);
+// A plain bucket's name, as S3 allows it: 3-63 characters of a-z, 0-9, '.' and '-', starting and
+// ending with a letter or digit, no "..", not shaped like an IP address.
+Status ValidateBucketName(std::string_view name);
 // 1-128 characters of A-Z a-z 0-9 '_' '.' '-', starting with a letter, digit or '_', with no "..".
 Status ValidateRefName(std::string_view name, std::string_view what = "branch");
 // 1-1024 bytes of valid UTF-8, no control characters, not starting with '/', with no "." or ".."

@@ -11,6 +11,7 @@
 #include "base/hash.h"
 #include "base/random.h"
 #include "base/time.h"
+#include "versioning/keys.h"
 
 namespace lakemesh::versioning {
 
@@ -30,7 +31,6 @@ const char* ChangeTypeName(ChangeType t) {
 
 namespace {
 
-std::string RepoKey(const std::string& repo) { return "r/" + repo; }
 std::string BranchPrefix(const std::string& repo) { return "b/" + repo + "/"; }
 std::string BranchKey(const std::string& repo, const std::string& b) {
   return BranchPrefix(repo) + b;
@@ -227,12 +227,6 @@ struct Repositories::BranchRecord {
   }
 };
 
-Status ObjectUpload::Append(std::string_view data) {
-  sha_.Update(data);
-  md5_.Update(data);
-  return writer_->Append(data);
-}
-
 Repositories::Repositories(meta::MetaStore& meta, storage::BlobStore& blobs)
     : meta_(meta), blobs_(blobs), nodes_(meta, blobs) {}
 
@@ -271,6 +265,8 @@ Result<RepoInfo> Repositories::CreateRepo(const std::string& name,
   LM_TRY(meta_.Write([&](MetaTxn& txn) -> Status {
     LM_ASSIGN_OR_RETURN(auto existing, txn.Get(RepoKey(name)));
     if (existing) return AlreadyExists("repository '" + name + "' already exists");
+    LM_ASSIGN_OR_RETURN(auto bucket, txn.Get(BucketKey(name)));
+    if (bucket) return AlreadyExists("'" + name + "' is already the name of a plain bucket");
     json j{{"name", name},
            {"default_branch", default_branch},
            {"created", info.created_micros},
@@ -748,9 +744,9 @@ Result<std::vector<Commit>> Repositories::Log(const std::string& repo, const std
 // ---------------------------------------------------------------------------------------------
 // Objects
 
-Result<std::unique_ptr<ObjectUpload>> Repositories::NewUpload() {
+Result<std::unique_ptr<ObjectUpload>> Repositories::NewUpload(bool md5) {
   LM_ASSIGN_OR_RETURN(auto w, blobs_.NewWriter());
-  return std::unique_ptr<ObjectUpload>(new ObjectUpload(std::move(w)));
+  return std::make_unique<ObjectUpload>(std::move(w), md5, /*sha256=*/true);
 }
 
 Result<ObjectInfo> Repositories::Stage(const std::string& repo, const std::string& branch,
@@ -780,15 +776,17 @@ Result<ObjectInfo> Repositories::PutObject(const std::string& repo, const std::s
   LM_TRY(ValidateRepoName(repo));
   LM_TRY(ValidatePath(path));
   Entry e;
-  std::string sha = ToHex(upload->sha_.Finish());
-  e.address = ContentAddress(sha);
+  ObjectUpload::Digests d = upload->Finish();
+  if (d.sha256_hex.empty()) return Internal("repository upload without a content hash");
+  e.address = ContentAddress(d.sha256_hex);
   e.size = upload->size();
-  e.etag = ToHex(upload->md5_.Finish());
+  e.etag = opts.etag.empty() ? d.md5_hex : opts.etag;
   e.mtime_micros = NowMicros();
   e.content_type = opts.content_type;
   e.metadata = opts.metadata;
+  e.headers = opts.headers;
   // The bytes are durable before any metadata points at them.
-  LM_TRY(upload->writer_->Commit(e.address));
+  LM_TRY(upload->Commit(e.address));
   return Stage(repo, branch, path, e);
 }
 

@@ -26,6 +26,7 @@
 #include "storage/blob_store.h"
 #include "versioning/entry.h"
 #include "versioning/names.h"
+#include "versioning/object_upload.h"
 #include "versioning/tree.h"
 
 namespace lakemesh::versioning {
@@ -126,24 +127,11 @@ struct GcReport {
   uint64_t bytes_deleted = 0;
 };
 
-// Bytes of one object being uploaded. Hashes as it goes; handed to PutObject when complete.
-class ObjectUpload {
- public:
-  Status Append(std::string_view data);
-  uint64_t size() const { return writer_->size(); }
-
- private:
-  friend class Repositories;
-  explicit ObjectUpload(std::unique_ptr<storage::BlobWriter> w)
-      : writer_(std::move(w)), sha_(Hasher::Kind::kSha256), md5_(Hasher::Kind::kMd5) {}
-  std::unique_ptr<storage::BlobWriter> writer_;
-  Hasher sha_;
-  Hasher md5_;
-};
-
 struct PutOptions {
   std::string content_type;
-  std::map<std::string, std::string> metadata;
+  std::map<std::string, std::string> metadata;  // user metadata
+  std::map<std::string, std::string> headers;   // stored headers (Entry::headers)
+  std::string etag;  // set for multipart objects ("<md5 of part md5s>-N"); else the MD5
 };
 
 class Repositories {
@@ -203,7 +191,8 @@ class Repositories {
                                   size_t limit, bool* more);
 
   // --- objects --------------------------------------------------------------------------------
-  Result<std::unique_ptr<ObjectUpload>> NewUpload();
+  // An upload for PutObject (hashing MD5 unless `md5` is false, and SHA-256 for the address).
+  Result<std::unique_ptr<ObjectUpload>> NewUpload(bool md5 = true);
   // Stages the upload at `path` on `branch`. kNotFound if the branch does not exist;
   // kInvalidArgument if `branch` names a tag or commit (they are read-only).
   Result<ObjectInfo> PutObject(const std::string& repo, const std::string& branch,

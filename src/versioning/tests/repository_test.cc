@@ -28,7 +28,9 @@ class RepositoryTest : public ::testing::Test {
     auto up = repos_->NewUpload();
     ASSERT_TRUE(up.ok());
     ASSERT_TRUE((*up)->Append(data).ok());
-    auto r = repos_->PutObject(repo, branch, path, std::move(*up), PutOptions{"text/plain", {}});
+    PutOptions opts;
+    opts.content_type = "text/plain";
+    auto r = repos_->PutObject(repo, branch, path, std::move(*up), opts);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
 

@@ -22,6 +22,7 @@ Entry MakeEntry(const std::string& path, int version) {
   e.mtime_micros = 1700000000000000 + version;
   if (version % 3 == 0) e.content_type = "text/csv";
   if (version % 5 == 0) e.metadata["owner"] = "sales";
+  if (version % 7 == 0) e.headers["cache-control"] = "max-age=60";
   return e;
 }
 

@@ -1,0 +1,250 @@
+#include "versioning/buckets.h"
+
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "base/coding.h"
+#include "base/random.h"
+#include "base/time.h"
+#include "versioning/keys.h"
+#include "versioning/names.h"
+
+namespace lakemesh::versioning {
+
+using meta::MetaTxn;
+using meta::PrefixEnd;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kBlobPrefix = "buckets/";
+
+std::string ObjectPrefix(const std::string& bucket) { return "po/" + bucket + "/"; }
+
+Result<BucketInfo> DecodeBucket(const std::string& name, std::string_view data) {
+  try {
+    json j = json::parse(data);
+    return BucketInfo{name, j.at("created").get<int64_t>(), j.at("creator").get<std::string>()};
+  } catch (const std::exception& e) {
+    return Internal("corrupt bucket record for '" + name + "': " + e.what());
+  }
+}
+
+Result<Entry> DecodeObject(std::string_view data) {
+  Decoder d(data);
+  Entry e;
+  if (!DecodeEntry(d, &e) || d.remaining() != 0) return Internal("corrupt object record");
+  return e;
+}
+
+}  // namespace
+
+Status Buckets::CheckBucket(MetaTxn& txn, const std::string& bucket) {
+  LM_TRY(ValidateBucketName(bucket));
+  LM_ASSIGN_OR_RETURN(auto v, txn.Get(BucketKey(bucket)));
+  if (!v) return NotFound("bucket '" + bucket + "' not found");
+  return Status::OK();
+}
+
+Result<BucketInfo> Buckets::CreateBucket(const std::string& name, const std::string& creator) {
+  LM_TRY(ValidateBucketName(name));
+  BucketInfo info{name, NowMicros(), creator};
+  LM_TRY(meta_.Write([&](MetaTxn& txn) -> Status {
+    LM_ASSIGN_OR_RETURN(auto existing, txn.Get(BucketKey(name)));
+    if (existing) return AlreadyExists("bucket '" + name + "' already exists");
+    LM_ASSIGN_OR_RETURN(auto repo, txn.Get(RepoKey(name)));
+    if (repo) return AlreadyExists("'" + name + "' is already the name of a repository");
+    return txn.Put(BucketKey(name), json{{"created", info.created_micros}, {"creator", creator}}.dump());
+  }));
+  return info;
+}
+
+Result<BucketInfo> Buckets::GetBucket(const std::string& name) {
+  LM_TRY(ValidateBucketName(name));
+  LM_ASSIGN_OR_RETURN(auto v, meta_.Get(BucketKey(name)));
+  if (!v) return NotFound("bucket '" + name + "' not found");
+  return DecodeBucket(name, *v);
+}
+
+Result<std::vector<BucketInfo>> Buckets::ListBuckets() {
+  LM_ASSIGN_OR_RETURN(auto rows, meta_.Scan("pb/", PrefixEnd("pb/"), 0));
+  std::vector<BucketInfo> out;
+  for (const auto& kv : rows) {
+    LM_ASSIGN_OR_RETURN(auto b, DecodeBucket(kv.key.substr(3), kv.value));
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+Status Buckets::DeleteBucket(const std::string& name) {
+  return meta_.Write([&](MetaTxn& txn) -> Status {
+    LM_TRY(CheckBucket(txn, name));
+    std::string prefix = ObjectPrefix(name);
+    LM_ASSIGN_OR_RETURN(auto one, txn.Scan(prefix, PrefixEnd(prefix), 1));
+    if (!one.empty()) return PreconditionFailed("bucket '" + name + "' is not empty");
+    return txn.Delete(BucketKey(name));
+  });
+}
+
+Result<std::unique_ptr<ObjectUpload>> Buckets::NewUpload(bool md5, bool sha256) {
+  LM_ASSIGN_OR_RETURN(auto w, blobs_.NewWriter());
+  return std::make_unique<ObjectUpload>(std::move(w), md5, sha256);
+}
+
+Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::string& key,
+                                      std::unique_ptr<ObjectUpload> upload,
+                                      const PutOptions& opts) {
+  LM_TRY(ValidateBucketName(bucket));
+  LM_TRY(ValidatePath(key));
+  Entry e;
+  ObjectUpload::Digests d = upload->Finish();
+  std::string id = RandomHex(16);
+  e.address = std::string(kBlobPrefix) + id.substr(0, 2) + "/" + id;
+  e.size = upload->size();
+  e.etag = opts.etag.empty() ? d.md5_hex : opts.etag;
+  e.mtime_micros = NowMicros();
+  e.content_type = opts.content_type;
+  e.metadata = opts.metadata;
+  e.headers = opts.headers;
+  // The bytes are durable before the metadata points at them.
+  LM_TRY(upload->Commit(e.address));
+  std::string encoded;
+  EncodeEntry(&encoded, e);
+  std::optional<std::string> replaced;
+  Status st = meta_.Write([&](MetaTxn& txn) -> Status {
+    replaced.reset();
+    LM_TRY(CheckBucket(txn, bucket));
+    std::string row = ObjectPrefix(bucket) + key;
+    LM_ASSIGN_OR_RETURN(auto old, txn.Get(row));
+    if (old) {
+      LM_ASSIGN_OR_RETURN(auto oe, DecodeObject(*old));
+      replaced = oe.address;
+    }
+    return txn.Put(row, encoded);
+  });
+  if (!st.ok()) {
+    blobs_.Delete(e.address).IgnoreError();
+    return st;
+  }
+  if (replaced) blobs_.Delete(*replaced).IgnoreError();
+  return ObjectInfo{key, std::move(e)};
+}
+
+Result<ObjectInfo> Buckets::StatObject(const std::string& bucket, const std::string& key) {
+  std::optional<Entry> e;
+  LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
+    LM_TRY(CheckBucket(txn, bucket));
+    LM_ASSIGN_OR_RETURN(auto v, txn.Get(ObjectPrefix(bucket) + key));
+    if (!v) return NotFound("object '" + key + "' not found in bucket '" + bucket + "'");
+    LM_ASSIGN_OR_RETURN(e, DecodeObject(*v));
+    return Status::OK();
+  }));
+  return ObjectInfo{key, std::move(*e)};
+}
+
+Result<std::unique_ptr<storage::BlobReader>> Buckets::OpenObject(const Entry& entry,
+                                                                 uint64_t offset,
+                                                                 std::optional<uint64_t> length) {
+  auto r = blobs_.Open(entry.address, offset, length);
+  if (!r.ok() && r.status().IsNotFound()) {
+    return NotFound("the object was replaced or deleted while it was being read");
+  }
+  return r;
+}
+
+Status Buckets::DeleteObject(const std::string& bucket, const std::string& key) {
+  std::string address;
+  LM_TRY(meta_.Write([&](MetaTxn& txn) -> Status {
+    LM_TRY(CheckBucket(txn, bucket));
+    std::string row = ObjectPrefix(bucket) + key;
+    LM_ASSIGN_OR_RETURN(auto v, txn.Get(row));
+    if (!v) return NotFound("object '" + key + "' not found in bucket '" + bucket + "'");
+    LM_ASSIGN_OR_RETURN(auto e, DecodeObject(*v));
+    address = e.address;
+    return txn.Delete(row);
+  }));
+  blobs_.Delete(address).IgnoreError();
+  return Status::OK();
+}
+
+Result<Listing> Buckets::ListObjects(const std::string& bucket, const ListOptions& opts) {
+  if (opts.limit == 0) return InvalidArgument("limit must be at least 1");
+  Listing out;
+  LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
+    LM_TRY(CheckBucket(txn, bucket));
+    const std::string base = ObjectPrefix(bucket);
+    const std::string end = PrefixEnd(base + opts.prefix);
+    std::string start = base + opts.prefix;
+    if (!opts.after.empty() && opts.after >= opts.prefix) {
+      const std::string& d = opts.delimiter;
+      bool after_is_prefix = !d.empty() && opts.after.size() >= d.size() &&
+                             opts.after.compare(opts.after.size() - d.size(), d.size(), d) == 0;
+      start = after_is_prefix ? PrefixEnd(base + opts.after) : base + opts.after + '\0';
+    }
+    size_t n = 0;
+    while (true) {
+      // Scan in pages; a common prefix jumps past everything under it.
+      LM_ASSIGN_OR_RETURN(auto rows, txn.Scan(start, end, 256));
+      if (rows.empty()) break;
+      bool jumped = false;
+      for (auto& kv : rows) {
+        std::string key = kv.key.substr(base.size());
+        if (n == opts.limit) {
+          out.truncated = true;
+          return Status::OK();
+        }
+        if (!opts.delimiter.empty()) {
+          size_t pos = key.find(opts.delimiter, opts.prefix.size());
+          if (pos != std::string::npos) {
+            std::string cp = key.substr(0, pos + opts.delimiter.size());
+            out.common_prefixes.push_back(cp);
+            out.next_after = cp;
+            ++n;
+            start = PrefixEnd(base + cp);
+            jumped = true;
+            break;
+          }
+        }
+        LM_ASSIGN_OR_RETURN(auto e, DecodeObject(kv.value));
+        out.objects.push_back(ObjectInfo{key, std::move(e)});
+        out.next_after = key;
+        ++n;
+      }
+      if (jumped) {
+        if (start.empty() || (!end.empty() && start >= end)) break;
+        continue;
+      }
+      if (rows.size() < 256) break;
+      start = rows.back().key + '\0';
+    }
+    return Status::OK();
+  }));
+  if (!out.truncated) out.next_after.clear();
+  return out;
+}
+
+Result<size_t> Buckets::CollectGarbage(int64_t grace_micros) {
+  std::unordered_set<std::string> live;
+  LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
+    LM_ASSIGN_OR_RETURN(auto rows, txn.Scan("po/", PrefixEnd("po/"), 0));
+    for (const auto& kv : rows) {
+      LM_ASSIGN_OR_RETURN(auto e, DecodeObject(kv.value));
+      live.insert(e.address);
+    }
+    return Status::OK();
+  }));
+  const int64_t cutoff = NowMicros() - grace_micros;
+  std::vector<std::string> dead;
+  LM_TRY(blobs_.List(std::string(kBlobPrefix), [&](const storage::BlobInfo& b) -> Status {
+    if (!live.count(b.key) && b.mtime_micros < cutoff) dead.push_back(b.key);
+    return Status::OK();
+  }));
+  size_t deleted = 0;
+  for (const auto& k : dead) {
+    // A blob being committed now is younger than the grace period, so it is not in `dead`.
+    if (blobs_.Delete(k).ok()) ++deleted;
+  }
+  return deleted;
+}
+
+}  // namespace lakemesh::versioning

@@ -1,0 +1,68 @@
+// Buckets: plain S3 buckets without history (the MinIO role), for landing zones, exports and
+// anything a tool expects plain S3 for. Bucket and repository names share one namespace, since
+// both are S3 buckets.
+//
+// An object's bytes are written to a blob of their own ("buckets/<uu>/<random>") and committed
+// before the metadata row that points at them; overwriting or deleting an object deletes its old
+// blob after the metadata change commits (a crash in between leaves an unreferenced blob that
+// CollectGarbage removes). Readers that opened the old blob keep reading it on a local store.
+//
+// Metadata layout: docs/formats.md. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "meta/meta_store.h"
+#include "storage/blob_store.h"
+#include "versioning/object_upload.h"
+#include "versioning/repository.h"
+
+namespace lakemesh::versioning {
+
+struct BucketInfo {
+  std::string name;
+  int64_t created_micros = 0;
+  std::string creator;
+};
+
+class Buckets {
+ public:
+  Buckets(meta::MetaStore& meta, storage::BlobStore& blobs) : meta_(meta), blobs_(blobs) {}
+
+  // kAlreadyExists if a bucket or repository has the name; kInvalidArgument for a bad name.
+  Result<BucketInfo> CreateBucket(const std::string& name, const std::string& creator);
+  // kNotFound if there is no such bucket.
+  Result<BucketInfo> GetBucket(const std::string& name);
+  Result<std::vector<BucketInfo>> ListBuckets();
+  // kPreconditionFailed if the bucket holds objects.
+  Status DeleteBucket(const std::string& name);
+
+  // An upload for PutObject (MD5 unless `md5` is false; SHA-256 when `sha256`).
+  Result<std::unique_ptr<ObjectUpload>> NewUpload(bool md5 = true, bool sha256 = false);
+  // Commits the bytes and makes them the object at `key`, replacing any object there.
+  Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
+                               std::unique_ptr<ObjectUpload> upload, const PutOptions& opts);
+  // kNotFound if the bucket or the object does not exist.
+  Result<ObjectInfo> StatObject(const std::string& bucket, const std::string& key);
+  Result<std::unique_ptr<storage::BlobReader>> OpenObject(const Entry& entry, uint64_t offset = 0,
+                                                          std::optional<uint64_t> length = {});
+  // kNotFound if there is no object at `key` (the bucket existing).
+  Status DeleteObject(const std::string& bucket, const std::string& key);
+  Result<Listing> ListObjects(const std::string& bucket, const ListOptions& opts);
+
+  // Deletes blobs under "buckets/" that no object refers to and that are older than
+  // `grace_micros` (left by a crash between a metadata change and the blob's deletion).
+  Result<size_t> CollectGarbage(int64_t grace_micros);
+
+ private:
+  Status CheckBucket(meta::MetaTxn& txn, const std::string& bucket);
+
+  meta::MetaStore& meta_;
+  storage::BlobStore& blobs_;
+};
+
+}  // namespace lakemesh::versioning
