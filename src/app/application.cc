@@ -32,9 +32,12 @@ struct Application::Parts {
   std::unique_ptr<meta::MetaStore> meta;
   std::unique_ptr<storage::BlobStore> blobs;
   std::unique_ptr<versioning::Repositories> repos;
+  std::unique_ptr<versioning::Buckets> buckets;
+  std::unique_ptr<versioning::MultipartUploads> uploads;
   std::unique_ptr<governance::Credentials> credentials;
   server::Metrics metrics;
   std::unique_ptr<api::Services> services;
+  std::unique_ptr<s3::Services> s3_services;
   std::unique_ptr<server::HttpServer> http;
   std::unique_ptr<server::HttpServer> s3;
   std::unique_ptr<pgwire::PgListener> pg;
@@ -92,6 +95,8 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   LM_ASSIGN_OR_RETURN(p->meta, meta::SqliteMetaStore::Open(dir + "/meta.db"));
   LM_ASSIGN_OR_RETURN(p->blobs, storage::LocalBlobStore::Open(dir + "/blobs"));
   p->repos = std::make_unique<versioning::Repositories>(*p->meta, *p->blobs);
+  p->buckets = std::make_unique<versioning::Buckets>(*p->meta, *p->blobs);
+  p->uploads = std::make_unique<versioning::MultipartUploads>(*p->meta, *p->blobs);
   p->credentials = std::make_unique<governance::Credentials>(*p->meta);
   p->services = std::make_unique<api::Services>(api::Services{*p->repos, *p->credentials, p->metrics});
 
@@ -121,7 +126,11 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   s3_opts.host = s3_hp.first;
   s3_opts.port = s3_hp.second;
   s3_opts.api = "s3";
-  LM_ASSIGN_OR_RETURN(p->s3, server::HttpServer::Listen(s3_opts, s3::MakeS3Handler(), p->metrics));
+  p->s3_services = std::make_unique<s3::Services>(
+      s3::Services{*p->repos, *p->buckets, *p->uploads, *p->credentials, opts.s3_region,
+                   opts.s3_domain});
+  LM_ASSIGN_OR_RETURN(p->s3, server::HttpServer::Listen(s3_opts, s3::MakeS3Handler(*p->s3_services),
+                                                        p->metrics));
   LM_ASSIGN_OR_RETURN(p->pg, pgwire::PgListener::Listen(pg_hp.first, pg_hp.second));
 
   nlohmann::json ports{{"http", p->http->address()}, {"s3", p->s3->address()},

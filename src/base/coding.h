@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,5 +34,10 @@ class Decoder {
  private:
   std::string_view in_;
 };
+
+// Standard base64 (RFC 4648, with padding). Decode accepts missing padding and returns nullopt
+// for any character outside the alphabet.
+std::string Base64Encode(std::string_view in);
+std::optional<std::string> Base64Decode(std::string_view in);
 
 }  // namespace lakemesh

@@ -95,7 +95,9 @@ struct Hasher::Impl {
 Hasher::Hasher(Kind kind) : impl_(std::make_unique<Impl>()) {
   impl_->ctx = EVP_MD_CTX_new();
   LM_CHECK(impl_->ctx != nullptr);
-  const EVP_MD* md = kind == Kind::kSha256 ? EVP_sha256() : EVP_md5();
+  const EVP_MD* md = kind == Kind::kSha256 ? EVP_sha256()
+                    : kind == Kind::kSha1 ? EVP_sha1()
+                                          : EVP_md5();
   LM_CHECK(EVP_DigestInit_ex(impl_->ctx, md, nullptr) == 1);
 }
 

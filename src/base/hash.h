@@ -1,4 +1,4 @@
-// Hashing: SHA-256 and MD5 (OpenSSL, streaming), hex conversion, and a fast 64-bit non-cryptographic
+// Hashing: SHA-256, SHA-1 and MD5 (OpenSSL, streaming), hex conversion, and a fast 64-bit non-cryptographic
 // hash for chunk boundaries. Hasher objects are not thread-safe; the free functions are.
 #pragma once
 
@@ -23,7 +23,7 @@ void AppendHex(std::string* dst, std::string_view bytes);
 // Incremental digest. Kind decides the algorithm.
 class Hasher {
  public:
-  enum class Kind { kSha256, kMd5 };
+  enum class Kind { kSha256, kMd5, kSha1 };
   explicit Hasher(Kind kind);
   ~Hasher();
   Hasher(Hasher&&) noexcept;

@@ -109,4 +109,64 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
   return secs * 1000000 + frac_us;
 }
 
+std::string FormatHttpDate(int64_t micros) {
+  time_t t = static_cast<time_t>(micros / 1000000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+std::optional<int64_t> ParseHttpDate(std::string_view text) {
+  std::string s(text.substr(0, 64));
+  static const char* const kFormats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                                         "%a %b %e %H:%M:%S %Y"};
+  for (const char* f : kFormats) {
+    struct tm tm {};
+    const char* end = strptime(s.c_str(), f, &tm);
+    if (end != nullptr && *end == '\0') return static_cast<int64_t>(timegm(&tm)) * 1000000;
+  }
+  return std::nullopt;
+}
+
+std::string FormatIso8601Millis(int64_t micros) {
+  int64_t secs = micros >= 0 ? micros / 1000000 : (micros - 999999) / 1000000;
+  time_t t = static_cast<time_t>(secs);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>((micros - secs * 1000000) / 1000));
+  return buf;
+}
+
+std::optional<int64_t> ParseAmzDate(std::string_view text) {
+  if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') return std::nullopt;
+  auto num = [&](size_t pos, size_t len, int* out) {
+    int v = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      v = v * 10 + (text[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  struct tm tm {};
+  int y, mo, d, h, mi, se;
+  if (!num(0, 4, &y) || !num(4, 2, &mo) || !num(6, 2, &d) || !num(9, 2, &h) || !num(11, 2, &mi) ||
+      !num(13, 2, &se)) {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = se;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000;
+}
+
 }  // namespace lakemesh

@@ -21,6 +21,8 @@ void AddServe(CLI::App& app, Cli& cli) {
   cmd->add_option("--http", opts->http, doc("--http"))->capture_default_str();
   cmd->add_option("--s3", opts->s3, doc("--s3"))->capture_default_str();
   cmd->add_option("--pg", opts->pg, doc("--pg"))->capture_default_str();
+  cmd->add_option("--s3-region", opts->s3_region, doc("--s3-region"))->capture_default_str();
+  cmd->add_option("--s3-domain", opts->s3_domain, doc("--s3-domain"));
   cmd->add_flag("--demo", opts->demo, doc("--demo"));
   cmd->add_option("--log-level", opts->log_level, doc("--log-level"))->capture_default_str();
   cmd->add_option("--log-format", opts->log_format, doc("--log-format"))->capture_default_str();

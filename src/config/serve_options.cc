@@ -10,6 +10,13 @@ Status ServeOptions::Validate() const {
   if (log_format != "auto" && log_format != "text" && log_format != "json") {
     return InvalidArgument("--log-format must be auto, text or json");
   }
+  if (s3_region.empty() || s3_region.find_first_of("/ \t") != std::string::npos) {
+    return InvalidArgument("--s3-region must be a region name such as us-east-1");
+  }
+  if (!s3_domain.empty() && (s3_domain.front() == '.' || s3_domain.find('/') != std::string::npos ||
+                             s3_domain.find(':') != std::string::npos)) {
+    return InvalidArgument("--s3-domain must be a host name such as s3.example.com (no port)");
+  }
   if (shutdown_timeout_seconds < 0) return InvalidArgument("--shutdown-timeout must be >= 0");
   return Status::OK();
 }
@@ -20,6 +27,9 @@ const std::vector<OptionDoc>& ServeOptionDocs() {
       {"--http", "HOST:PORT for the REST API, /healthz and /metrics (port 0 picks a free port)"},
       {"--s3", "HOST:PORT for the S3 API"},
       {"--pg", "HOST:PORT for the PostgreSQL wire protocol"},
+      {"--s3-region", "region the S3 API reports (GetBucketLocation, x-amz-bucket-region)"},
+      {"--s3-domain",
+       "domain for virtual-host style S3 requests (<bucket>.<domain>); path style always works"},
       {"--demo", "on a new data directory, load a small demo mesh (sales, customers, marketing)"},
       {"--log-level", "debug, info, warn or error"},
       {"--log-format", "auto (text on a terminal, JSON otherwise), text or json"},

@@ -14,6 +14,8 @@ struct ServeOptions {
   std::string http = "127.0.0.1:8080";
   std::string s3 = "127.0.0.1:9000";
   std::string pg = "127.0.0.1:5433";
+  std::string s3_region = "us-east-1";
+  std::string s3_domain;  // virtual-host style addressing for <bucket>.<domain>
   bool demo = false;
   std::string log_level = "info";
   std::string log_format = "auto";

@@ -102,4 +102,40 @@ std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view qs)
   return out;
 }
 
+Result<std::optional<std::pair<uint64_t, uint64_t>>> ParseByteRange(std::string_view h,
+                                                                    uint64_t size) {
+  using R = std::optional<std::pair<uint64_t, uint64_t>>;
+  if (h.substr(0, 6) != "bytes=" || h.find(',') != std::string_view::npos) return R();
+  std::string_view spec = h.substr(6);
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return R();
+  auto num = [](std::string_view s, uint64_t* out) {
+    if (s.empty() || s.size() > 19) return false;
+    uint64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    *out = v;
+    return true;
+  };
+  uint64_t a = 0, b = 0;
+  std::string_view first = spec.substr(0, dash), second = spec.substr(dash + 1);
+  if (first.empty()) {
+    if (!num(second, &b) || b == 0) return InvalidArgument("unsatisfiable range");
+    if (b > size) b = size;
+    return R(std::make_pair(size - b, size - 1));
+  }
+  if (!num(first, &a)) return R();
+  if (second.empty()) {
+    b = size - 1;
+  } else if (!num(second, &b) || b < a) {
+    return R();
+  }
+  if (a >= size) return InvalidArgument("unsatisfiable range");
+  if (b >= size) b = size - 1;
+  return R(std::make_pair(a, b));
+}
+
+
 }  // namespace lakemesh::server

@@ -84,4 +84,10 @@ std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space)
 std::string PercentEncode(std::string_view s, bool keep_slash);
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view qs);
 
+// A Range header ("bytes=a-b", "bytes=a-", "bytes=-n") against a body of `size` bytes, as the
+// inclusive [first, last]. nullopt when there is no usable single range (serve the whole body);
+// kInvalidArgument when it cannot be satisfied (416).
+Result<std::optional<std::pair<uint64_t, uint64_t>>> ParseByteRange(std::string_view header,
+                                                                    uint64_t size);
+
 }  // namespace lakemesh::server

@@ -228,14 +228,6 @@ bool DrainBody(ParserBody& body) {
   }
 }
 
-std::string HttpDate() {
-  time_t t = time(nullptr);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -432,7 +424,7 @@ void HttpServer::Serve(int fd, std::string remote) {
 
     http::response<http::empty_body> out{static_cast<http::status>(res.status), 11};
     out.set(http::field::server, "lakemesh");
-    out.set(http::field::date, HttpDate());
+    out.set(http::field::date, FormatHttpDate(NowMicros()));
     for (const auto& [k, v] : res.headers.all()) out.insert(k, v);
     uint64_t length = res.stream ? res.stream->size() : res.body.size();
     if (res.content_length) length = *res.content_length;

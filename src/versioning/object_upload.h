@@ -27,8 +27,8 @@ class ObjectUpload {
 
   Status Append(std::string_view data);
   uint64_t size() const { return writer_->size(); }
-  // Finishes the digests; once, after the last Append.
-  Digests Finish();
+  // Finishes the digests after the last Append; later calls return the same digests.
+  const Digests& Finish();
   // Makes the bytes durable under `key` (BlobWriter::Commit).
   Status Commit(const std::string& key) { return writer_->Commit(key); }
 
@@ -36,6 +36,7 @@ class ObjectUpload {
   std::unique_ptr<storage::BlobWriter> writer_;
   std::optional<Hasher> md5_;
   std::optional<Hasher> sha_;
+  std::optional<Digests> digests_;
 };
 
 }  // namespace lakemesh::versioning

@@ -29,6 +29,22 @@ TEST(Status, PropagatesWithContext) {
   EXPECT_EQ(s.WithContext("quartering 6").ToString(), "InvalidArgument: quartering 6: odd");
 }
 
+TEST(Coding, Base64MatchesRfc4648Vectors) {
+  const std::pair<const char*, const char*> vectors[] = {
+      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, enc] : vectors) {
+    EXPECT_EQ(Base64Encode(plain), enc);
+    EXPECT_EQ(Base64Decode(enc), std::string(plain));
+  }
+  EXPECT_EQ(Base64Decode("Zm9vYg"), std::string("foob"));  // padding optional
+  EXPECT_FALSE(Base64Decode("Zm9v!").has_value());
+  EXPECT_FALSE(Base64Decode(std::string_view("Zm\0v", 4)).has_value());
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  EXPECT_EQ(Base64Decode(Base64Encode(all)), all);
+}
+
 TEST(Coding, VarintRoundTripAndTruncation) {
   std::string buf;
   for (uint64_t v : {0ULL, 1ULL, 127ULL, 128ULL, 300ULL, ~0ULL}) PutVarint64(&buf, v);

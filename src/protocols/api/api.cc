@@ -4,6 +4,7 @@
 
 #include <strings.h>
 
+#include "base/coding.h"
 #include "base/hash.h"
 #include "protocols/api/handlers/handlers.h"
 #include "protocols/api/json_util.h"
@@ -58,26 +59,6 @@ const std::vector<RouteSpec>& Routes() {
       {"GET", "/api/v1/repositories/{repo}/refs/{ref}/objects/ls", ListObjects},
   };
   return routes;
-}
-
-std::optional<std::string> Base64Decode(std::string_view in) {
-  static const std::string kChars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    size_t v = kChars.find(c);
-    if (v == std::string::npos) return std::nullopt;
-    buf = (buf << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 }  // namespace

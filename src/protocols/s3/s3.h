@@ -1,11 +1,29 @@
-// The S3 API listener. Until the S3 operations are implemented, every request gets S3's own
-// NotImplemented error, so S3 clients report a clear error instead of a protocol failure.
+// The S3 API (the --s3 port): plain buckets and repositories as buckets, addressed path-style
+// (http://host:9000/bucket/key) and, when a domain is configured, virtual-host style
+// (http://bucket.domain:9000/key). A repository's keys are "<ref>/<path>": reads work at any
+// ref, writes only on branches (staged until committed). Every request is authenticated with
+// SigV4 (header or presigned URL); errors are S3's XML. Reference: docs/s3.md.
 #pragma once
 
+#include <string>
+
+#include "governance/credentials.h"
 #include "server/http.h"
+#include "versioning/buckets.h"
+#include "versioning/multipart.h"
+#include "versioning/repository.h"
 
 namespace lakemesh::s3 {
 
-server::Handler MakeS3Handler();
+struct Services {
+  versioning::Repositories& repos;
+  versioning::Buckets& buckets;
+  versioning::MultipartUploads& uploads;
+  governance::Credentials& credentials;
+  std::string region = "us-east-1";  // what GetBucketLocation reports
+  std::string domain;                // virtual-host style for "<bucket>.<domain>"; "" = off
+};
+
+server::Handler MakeS3Handler(Services& services);
 
 }  // namespace lakemesh::s3

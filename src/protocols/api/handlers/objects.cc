@@ -3,76 +3,20 @@
 #include "base/time.h"
 #include "protocols/api/handlers/handlers.h"
 #include "protocols/api/json_util.h"
+#include "protocols/blob_source.h"
 
 namespace lakemesh::api::handlers {
 namespace {
 
 constexpr std::string_view kMetaPrefix = "x-lakemesh-meta-";
 
-class BlobSource final : public server::BodySource {
- public:
-  explicit BlobSource(std::unique_ptr<storage::BlobReader> r) : r_(std::move(r)), size_(r_->remaining()) {}
-  Result<size_t> Read(char* buf, size_t n) override { return r_->Read(buf, n); }
-  uint64_t size() const override { return size_; }
-  std::optional<std::pair<int, uint64_t>> LocalFile() const override { return r_->LocalFile(); }
-
- private:
-  std::unique_ptr<storage::BlobReader> r_;
-  uint64_t size_;
-};
-
-std::string HttpDate(int64_t micros) {
-  time_t t = static_cast<time_t>(micros / 1000000);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
-
 void ObjectHeaders(const versioning::ObjectInfo& o, Response& r) {
   r.headers.Set("ETag", "\"" + o.entry.etag + "\"");
-  r.headers.Set("Last-Modified", HttpDate(o.entry.mtime_micros));
+  r.headers.Set("Last-Modified", FormatHttpDate(o.entry.mtime_micros));
   r.headers.Set("Content-Type",
                 o.entry.content_type.empty() ? "application/octet-stream" : o.entry.content_type);
   r.headers.Set("Accept-Ranges", "bytes");
   for (const auto& [k, v] : o.entry.metadata) r.headers.Add("X-Lakemesh-Meta-" + k, v);
-}
-
-// "bytes=a-b", "bytes=a-", "bytes=-n" against an object of `size` bytes.
-// nullopt: no usable range (serve it all); error: unsatisfiable (416).
-Result<std::optional<std::pair<uint64_t, uint64_t>>> ParseRange(std::string_view h, uint64_t size) {
-  using R = std::optional<std::pair<uint64_t, uint64_t>>;
-  if (h.substr(0, 6) != "bytes=" || h.find(',') != std::string_view::npos) return R();
-  std::string_view spec = h.substr(6);
-  size_t dash = spec.find('-');
-  if (dash == std::string_view::npos) return R();
-  auto num = [](std::string_view s, uint64_t* out) {
-    if (s.empty() || s.size() > 19) return false;
-    uint64_t v = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    *out = v;
-    return true;
-  };
-  uint64_t a = 0, b = 0;
-  std::string_view first = spec.substr(0, dash), second = spec.substr(dash + 1);
-  if (first.empty()) {
-    if (!num(second, &b) || b == 0) return InvalidArgument("unsatisfiable range");
-    if (b > size) b = size;
-    return R(std::make_pair(size - b, size - 1));
-  }
-  if (!num(first, &a)) return R();
-  if (second.empty()) {
-    b = size - 1;
-  } else if (!num(second, &b) || b < a) {
-    return R();
-  }
-  if (a >= size) return InvalidArgument("unsatisfiable range");
-  if (b >= size) b = size - 1;
-  return R(std::make_pair(a, b));
 }
 
 }  // namespace
@@ -94,7 +38,7 @@ Response GetObject(Services& s, Request& req, const P&) {
   ObjectHeaders(*o, r);
   uint64_t offset = 0, length = o->entry.size;
   if (auto rh = req.Header("Range")) {
-    auto range = ParseRange(*rh, o->entry.size);
+    auto range = server::ParseByteRange(*rh, o->entry.size);
     if (!range.ok()) {
       Response bad = ErrorResponse(InvalidArgument("range '" + std::string(*rh) +
                                                    "' is outside the object's " +
@@ -119,7 +63,7 @@ Response GetObject(Services& s, Request& req, const P&) {
   }
   auto reader = s.repos.OpenObject(o->entry, offset, length);
   if (!reader.ok()) return ErrorResponse(reader.status());
-  r.stream = std::make_unique<BlobSource>(std::move(*reader));
+  r.stream = std::make_unique<protocols::BlobSource>(std::move(*reader));
   return r;
 }
 
