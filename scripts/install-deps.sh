@@ -19,7 +19,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
   libspdlog-dev libfmt-dev libcli11-dev libcurl4-openssl-dev libyaml-cpp-dev libpq-dev
   libpugixml-dev zlib1g-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests
-  curl procps postgresql-client)
+  curl procps postgresql-client awscli python3-boto3 s3cmd rclone)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" != "--run" ]; then pkgs+=("${test_pkgs[@]}"); fi
@@ -73,4 +73,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want_stamp" ] \
   tar -xzf "$tmp/duckdb-node-bindings-linux-x64-1.4.4-r.4.tgz" -C "$tmp" package/libduckdb.so
   mv "$tmp/package/libduckdb.so" "$duckdb_dir/lib/libduckdb.so"
   echo "$want_stamp" > "$stamp"
+fi
+
+# --- Node.js clients the end-to-end tests drive (test/e2e/node/package-lock.json) -----------------
+if [ "$mode" != "--run" ]; then
+  node_dir="$here/test/e2e/node"
+  if [ ! -f "$node_dir/node_modules/.package-lock.json" ] \
+     || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+    echo "install-deps: installing the Node.js test clients (npm ci)"
+    (cd "$node_dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+  fi
 fi

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <boost/beast/core.hpp>
@@ -78,14 +79,35 @@ class FdStream {
 
   template <class ConstBufferSequence>
   size_t write_some(const ConstBufferSequence& buffers, beast::error_code& ec) {
+    // All the buffers in one sendmsg: a response header goes out as one packet.
     ec = {};
-    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers);
-         ++it) {
+    iovec iov[16];
+    int n = 0;
+    for (auto it = net::buffer_sequence_begin(buffers);
+         it != net::buffer_sequence_end(buffers) && n < 16; ++it) {
       net::const_buffer b = *it;
       if (b.size() == 0) continue;
-      return WriteRaw(b.data(), b.size(), ec);
+      iov[n].iov_base = const_cast<void*>(b.data());
+      iov[n].iov_len = b.size();
+      ++n;
     }
-    return 0;
+    if (n == 0) return 0;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    while (true) {
+      ssize_t sent = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      if (sent >= 0) {
+        bytes_out_ += static_cast<uint64_t>(sent);
+        return static_cast<size_t>(sent);
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec = beast::error_code(errno, beast::system_category());
+        return 0;
+      }
+      if (!Wait(POLLOUT, ec)) return 0;
+    }
   }
 
   size_t WriteRaw(const void* data, size_t len, beast::error_code& ec) {
@@ -173,7 +195,6 @@ class ParserBody final : public BodyReader {
       : s_(s), buf_(buf), p_(p), expect_continue_(expect_continue) {}
 
   Result<size_t> Read(char* out, size_t n) override {
-    if (p_.is_done() || n == 0) return size_t{0};
     if (expect_continue_) {
       expect_continue_ = false;
       static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -182,6 +203,7 @@ class ParserBody final : public BodyReader {
         return IoError("client connection lost: " + ec.message());
       }
     }
+    if (p_.is_done() || n == 0) return size_t{0};
     while (true) {
       p_.get().body().data = out;
       p_.get().body().size = n;
@@ -417,6 +439,9 @@ void HttpServer::Serve(int fd, std::string remote) {
     }
 
     bool keep_alive = parser.keep_alive() && !stopping_;
+    // A final response to a request still waiting for "100 Continue": some clients (botocore)
+    // then misread the next response on the connection, so it is the last one.
+    if (body.expect_continue_pending()) keep_alive = false;
     if (!parser.is_done()) {
       // An unread body: skip it when small, else close (the client may still be sending it).
       if (body.expect_continue_pending() || !DrainBody(body)) keep_alive = false;

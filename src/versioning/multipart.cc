@@ -237,23 +237,27 @@ Result<std::string> MultipartUploads::Assemble(const MultipartUpload& upload,
   LM_ASSIGN_OR_RETURN(auto uploaded, ListParts(upload.bucket, upload.upload_id, 0, 0, &truncated));
   std::map<int, const PartInfo*> by_number;
   for (const auto& p : uploaded) by_number[p.number] = &p;
+  // Every listed part must exist with the listed ETag; then every part but the last must be
+  // large enough.
   std::vector<const PartInfo*> chosen;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    auto it = by_number.find(parts[i].number);
-    if (it == by_number.end() || it->second->etag != parts[i].etag) {
+  for (const auto& want : parts) {
+    auto it = by_number.find(want.number);
+    if (it == by_number.end() || it->second->etag != want.etag) {
       *why = PartProblem::kInvalidPart;
-      return InvalidArgument("part " + std::to_string(parts[i].number) +
+      return InvalidArgument("part " + std::to_string(want.number) +
                              (it == by_number.end() ? " was not uploaded"
                                                     : " has ETag \"" + it->second->etag +
-                                                          "\", not \"" + parts[i].etag + "\""));
-    }
-    if (i + 1 < parts.size() && it->second->size < kMinPartSize) {
-      *why = PartProblem::kEntityTooSmall;
-      return InvalidArgument("part " + std::to_string(parts[i].number) + " is " +
-                             std::to_string(it->second->size) +
-                             " bytes; every part but the last must be at least 5 MiB");
+                                                          "\", not \"" + want.etag + "\""));
     }
     chosen.push_back(it->second);
+  }
+  for (size_t i = 0; i + 1 < chosen.size(); ++i) {
+    if (chosen[i]->size < kMinPartSize) {
+      *why = PartProblem::kEntityTooSmall;
+      return InvalidArgument("part " + std::to_string(chosen[i]->number) + " is " +
+                             std::to_string(chosen[i]->size) +
+                             " bytes; every part but the last must be at least 5 MiB");
+    }
   }
   std::string md5s;
   std::string buf(1 << 20, '\0');

@@ -137,6 +137,10 @@ std::optional<S3Error> Authenticator::Authenticate(const server::Request& req, i
                        "missing required header for this request: x-amz-content-sha256");
     }
     sreq.payload_hash = std::string(*ph);
+  } else if (req.Query("AWSAccessKeyId") && req.Query("Signature")) {
+    return MakeError(400, "InvalidRequest",
+                     "this presigned URL uses AWS Signature Version 2, which is not supported; "
+                     "presign with Signature Version 4 (e.g. boto3 Config(signature_version='s3v4'))");
   } else {
     return MakeError(403, "AccessDenied",
                      "anonymous access is not allowed: sign requests with an access key "
