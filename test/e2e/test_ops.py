@@ -212,8 +212,8 @@ def test_port_in_use_is_a_clear_error(server, workdir):
 
 def test_s3_and_pg_ports_answer_in_their_protocols(server):
     r = requests.get("http://" + server.ports["s3"] + "/")
-    assert r.status_code == 501
-    assert "<Code>NotImplemented</Code>" in r.text
+    assert r.status_code == 403
+    assert "<Code>AccessDenied</Code>" in r.text and r.headers["Content-Type"] == "application/xml"
     host, port = server.ports["pg"].rsplit(":", 1)
     p = subprocess.run(["psql", "-h", host, "-p", port, "-U", "x", "-c", "select 1"],
                        capture_output=True, text=True, timeout=30,
