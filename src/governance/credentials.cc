@@ -100,6 +100,10 @@ Result<std::vector<AccessKey>> Credentials::ListKeys() {
 }
 
 Status Credentials::RevokeKey(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    key_cache_.erase(id);
+  }
   return meta_.Write([&](meta::MetaTxn& txn) -> Status {
     LM_ASSIGN_OR_RETURN(auto existing, txn.Get(KeyKey(id)));
     if (!existing) return NotFound("access key '" + id + "' not found");
@@ -113,9 +117,19 @@ Status Credentials::RevokeKey(const std::string& id) {
 }
 
 Result<AccessKey> Credentials::LookupKey(const std::string& id) {
+  const int64_t now = MonotonicMicros();
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = key_cache_.find(id);
+    if (it != key_cache_.end() && now - it->second.first < kKeyCacheMicros) return it->second.second;
+  }
   LM_ASSIGN_OR_RETURN(auto v, meta_.Get(KeyKey(id)));
   if (!v) return NotFound("access key '" + id + "' not found");
-  return DecodeKey(id, *v);
+  LM_ASSIGN_OR_RETURN(AccessKey k, DecodeKey(id, *v));
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (key_cache_.size() >= 1024) key_cache_.clear();
+  key_cache_[id] = {now, k};
+  return k;
 }
 
 Result<Principal> Credentials::VerifySecret(const std::string& id, const std::string& secret) {

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -47,7 +49,9 @@ class Credentials {
                               const std::string& id = "", const std::string& secret = "");
   Result<std::vector<AccessKey>> ListKeys();  // secrets omitted
   Status RevokeKey(const std::string& id);    // kNotFound if there is no such key
-  // The key with its secret (for signature checks). kNotFound if unknown.
+  // The key with its secret (for signature checks). kNotFound if unknown. Keys found are
+  // cached for a second (every S3 request looks its key up); RevokeKey drops its key from this
+  // process's cache at once, another process sharing the metadata sees it within that second.
   Result<AccessKey> LookupKey(const std::string& id);
   // kUnauthenticated (without saying which part was wrong) unless id and secret match.
   Result<Principal> VerifySecret(const std::string& id, const std::string& secret);
@@ -62,7 +66,10 @@ class Credentials {
                                              const std::string& env_secret);
 
  private:
+  static constexpr int64_t kKeyCacheMicros = 1000000;
   meta::MetaStore& meta_;
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::pair<int64_t, AccessKey>> key_cache_;  // GUARDED_BY(cache_mu_)
 };
 
 Status ValidateAccessKeyId(const std::string& id);

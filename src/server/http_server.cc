@@ -456,34 +456,63 @@ void HttpServer::Serve(int fd, std::string remote) {
     bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
     if (!no_body) out.content_length(length);
     out.keep_alive(keep_alive);
+    // The header, serialized by Beast into one string.
+    std::string wire;
     http::response_serializer<http::empty_body> sr{out};
-    http::write_header(stream, sr, ec);
-    bool ok = !ec;
-    if (ok && !res.head && !no_body) {
-      if (res.stream) {
-        if (auto lf = res.stream->LocalFile()) {
-          ok = stream.SendFile(lf->first, lf->second, length, ec);
-        } else {
-          std::string chunk(256 * 1024, '\0');
-          uint64_t left = length;
-          while (ok && left > 0) {
-            auto n = res.stream->Read(chunk.data(), std::min<uint64_t>(chunk.size(), left));
-            if (!n.ok() || *n == 0) {
-              ok = false;  // cannot finish the promised length: close the connection
-              break;
-            }
-            ok = stream.WriteAll(chunk.data(), *n, ec);
-            left -= *n;
-          }
+    sr.split(true);
+    while (!ec && !sr.is_header_done()) {
+      sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+        for (auto b : beast::buffers_range_ref(buffers)) {
+          wire.append(static_cast<const char*>(b.data()), b.size());
         }
-      } else if (!res.body.empty()) {
-        ok = stream.WriteAll(res.body.data(), res.body.size(), ec);
+        sr.consume(beast::buffer_bytes(buffers));
+      });
+    }
+    bool ok = !ec;
+    bool send_body = ok && !res.head && !no_body;
+    // A small body goes out with the header in one write (one packet for a small object).
+    constexpr uint64_t kInlineBody = 64 * 1024;
+    if (send_body && !res.stream) {
+      wire += res.body;
+      send_body = false;
+    } else if (send_body && length <= kInlineBody) {
+      size_t at = wire.size();
+      wire.resize(at + length);
+      uint64_t got = 0;
+      while (got < length) {
+        auto n = res.stream->Read(wire.data() + at + got, length - got);
+        if (!n.ok() || *n == 0) break;
+        got += *n;
+      }
+      if (got == length) {
+        send_body = false;
+      } else {
+        ok = false;  // cannot produce the promised length: send nothing, close the connection
+      }
+    }
+    if (ok) ok = stream.WriteAll(wire.data(), wire.size(), ec);
+    if (ok && send_body) {
+      if (auto lf = res.stream->LocalFile()) {
+        ok = stream.SendFile(lf->first, lf->second, length, ec);
+      } else {
+        std::string chunk(256 * 1024, '\0');
+        uint64_t left = length;
+        while (ok && left > 0) {
+          auto n = res.stream->Read(chunk.data(), std::min<uint64_t>(chunk.size(), left));
+          if (!n.ok() || *n == 0) {
+            ok = false;  // cannot finish the promised length: close the connection
+            break;
+          }
+          ok = stream.WriteAll(chunk.data(), *n, ec);
+          left -= *n;
+        }
       }
     }
     double secs = static_cast<double>(MonotonicMicros() - start) / 1e6;
     uint64_t bytes_in = stream.bytes_in() - in0, bytes_out = stream.bytes_out() - out0;
     metrics_.ObserveRequest(opts_.api, req.method, res.status, secs, bytes_in, bytes_out);
-    log::Info("request", {{"api", opts_.api},
+    if (log::Enabled(log::Level::kInfo)) {
+      log::Info("request", {{"api", opts_.api},
                           {"method", req.method},
                           {"path", req.path},
                           {"status", res.status},
@@ -492,6 +521,7 @@ void HttpServer::Serve(int fd, std::string remote) {
                           {"out", bytes_out},
                           {"principal", req.principal},
                           {"remote", remote}});
+    }
     if (!ok || !keep_alive) return;
     idle_since = MonotonicMicros();
   }
