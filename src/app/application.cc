@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +44,11 @@ struct Application::Parts {
   std::unique_ptr<server::HttpServer> http;
   std::unique_ptr<server::HttpServer> s3;
   std::unique_ptr<pgwire::PgListener> pg;
+  // Hourly housekeeping: aborts abandoned multipart uploads, removes orphaned bucket blobs.
+  std::thread maintenance;
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool stopping = false;  // GUARDED_BY(maintenance_mu)
   bool stopped = false;
 
   ~Parts() {
@@ -98,7 +106,8 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   p->buckets = std::make_unique<versioning::Buckets>(*p->meta, *p->blobs);
   p->uploads = std::make_unique<versioning::MultipartUploads>(*p->meta, *p->blobs);
   p->credentials = std::make_unique<governance::Credentials>(*p->meta);
-  p->services = std::make_unique<api::Services>(api::Services{*p->repos, *p->credentials, p->metrics});
+  p->services = std::make_unique<api::Services>(
+      api::Services{*p->repos, *p->buckets, *p->uploads, *p->credentials, p->metrics});
 
   const char* env_id = std::getenv("LAKEMESH_ACCESS_KEY_ID");
   const char* env_secret = std::getenv("LAKEMESH_SECRET_ACCESS_KEY");
@@ -139,6 +148,23 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   p->http->Start();
   p->s3->Start();
   p->pg->Start();
+  Parts* parts = p.get();
+  p->maintenance = std::thread([parts] {
+    std::unique_lock<std::mutex> lock(parts->maintenance_mu);
+    while (!parts->maintenance_cv.wait_for(lock, std::chrono::hours(1),
+                                           [parts] { return parts->stopping; })) {
+      lock.unlock();
+      auto aborted = parts->uploads->CollectAbandoned(versioning::kAbandonedUploadMicros);
+      auto removed = parts->buckets->CollectGarbage(3600LL * 1000000);
+      if (!aborted.ok() || !removed.ok()) {
+        log::Warn("housekeeping failed",
+                  {{"error", (!aborted.ok() ? aborted.status() : removed.status()).ToString()}});
+      } else if (*aborted > 0 || *removed > 0) {
+        log::Info("housekeeping", {{"uploads_aborted", *aborted}, {"bucket_blobs_deleted", *removed}});
+      }
+      lock.lock();
+    }
+  });
 
   if (created) {
     std::printf(
@@ -162,6 +188,12 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
 bool Application::Stop() {
   if (!parts_ || parts_->stopped) return true;
   parts_->stopped = true;
+  {
+    std::lock_guard<std::mutex> lock(parts_->maintenance_mu);
+    parts_->stopping = true;
+  }
+  parts_->maintenance_cv.notify_all();
+  if (parts_->maintenance.joinable()) parts_->maintenance.join();
   auto drain = std::chrono::seconds(parts_->opts.shutdown_timeout_seconds);
   log::Info("shutting down: no new connections, finishing in-flight requests");
   parts_->pg->Stop();

@@ -24,6 +24,8 @@ namespace lakemesh::versioning {
 inline constexpr int kMaxParts = 10000;
 inline constexpr uint64_t kMinPartSize = 5ull << 20;     // every part but the last
 inline constexpr uint64_t kMaxPartSize = 5ull << 30;
+// Uploads neither completed nor aborted within this time are aborted by garbage collection.
+inline constexpr int64_t kAbandonedUploadMicros = 7LL * 24 * 3600 * 1000000;
 
 struct MultipartUpload {
   std::string bucket;

@@ -644,3 +644,43 @@ def test_aws_sdk_for_javascript(s3srv, tree, bucket, prefix):
     r = run(["node", os.path.join(node_dir, "s3_client.mjs"), endpoint(s3srv), bucket, prefix, src])
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary == {"files": len(files), "bytes": sum(len(v) for v in files.values())}
+
+
+def test_abandoned_multipart_uploads_are_collected(s3srv):
+    s3 = client(s3srv)
+    s3.create_bucket(Bucket="abandoned")
+    uid = s3.create_multipart_upload(Bucket="abandoned", Key="never-finished")["UploadId"]
+    s3.upload_part(Bucket="abandoned", Key="never-finished", UploadId=uid, PartNumber=1, Body=b"x" * 1000)
+    r = s3srv.api("POST", "/api/v1/gc", json={"abandoned_upload_seconds": 3600})
+    assert r.status_code == 200 and r.json()["uploads_aborted"] == 0
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="abandoned")["Uploads"]] == [uid]
+    r = s3srv.api("POST", "/api/v1/gc", json={"abandoned_upload_seconds": 0})
+    assert r.status_code == 200 and r.json()["uploads_aborted"] >= 1
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket="abandoned")
+    parts_dir = os.path.join(s3srv.data_dir, "blobs", "mpu", uid)
+    assert not os.path.exists(parts_dir) or not os.listdir(parts_dir)
+
+
+def test_virtual_host_style(workdir):
+    srv = Server(os.path.join(workdir, "data"), ["--s3-domain", "s3.lakemesh.test"]).start()
+    try:
+        client(srv).create_bucket(Bucket="vhost")
+        port = srv.ports["s3"].rsplit(":", 1)[1]
+
+        def call(method, bucket, path, data=b""):
+            url = "http://%s.s3.lakemesh.test:%s%s" % (bucket, port, path)
+            aws = AWSRequest(method=method, url=url, data=data,
+                             headers={"x-amz-content-sha256": hashlib.sha256(data).hexdigest()})
+            SigV4Auth(Credentials(KEY_ID, SECRET), "s3", "us-east-1").add_auth(aws)
+            headers = dict(aws.headers.items())
+            headers["Host"] = "%s.s3.lakemesh.test:%s" % (bucket, port)
+            return requests.request(method, "http://127.0.0.1:%s%s" % (port, path), data=data,
+                                    headers=headers)
+        assert call("PUT", "vhost", "/dir/file.txt", b"virtual").status_code == 200
+        assert call("GET", "vhost", "/dir/file.txt").content == b"virtual"
+        listing = call("GET", "vhost", "/?list-type=2")
+        assert "<Key>dir/file.txt</Key>" in listing.text
+        # Path style keeps working beside it.
+        assert client(srv).get_object(Bucket="vhost", Key="dir/file.txt")["Body"].read() == b"virtual"
+    finally:
+        srv.stop()

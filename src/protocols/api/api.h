@@ -11,12 +11,16 @@
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "versioning/buckets.h"
+#include "versioning/multipart.h"
 #include "versioning/repository.h"
 
 namespace lakemesh::api {
 
 struct Services {
   versioning::Repositories& repos;
+  versioning::Buckets& buckets;
+  versioning::MultipartUploads& uploads;
   governance::Credentials& credentials;
   server::Metrics& metrics;
 };

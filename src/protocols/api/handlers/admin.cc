@@ -81,9 +81,22 @@ Response CollectGarbage(Services& s, Request& req, const P&) {
   if (auto it = body->find("dry_run"); it != body->end() && it->is_boolean()) {
     opts.dry_run = it->get<bool>();
   }
+  auto abandoned = DurationField(*body, "abandoned_upload_seconds", versioning::kAbandonedUploadMicros);
+  if (!abandoned.ok()) return ErrorResponse(abandoned.status());
   auto r = s.repos.CollectGarbage(opts);
   if (!r.ok()) return ErrorResponse(r.status());
+  size_t aborted = 0, bucket_blobs = 0;
+  if (!opts.dry_run) {
+    auto a = s.uploads.CollectAbandoned(*abandoned);
+    if (!a.ok()) return ErrorResponse(a.status());
+    auto b = s.buckets.CollectGarbage(opts.grace_micros);
+    if (!b.ok()) return ErrorResponse(b.status());
+    aborted = *a;
+    bucket_blobs = *b;
+  }
   return JsonResponse(200, json{{"commits_kept", r->commits_kept},
+                                {"uploads_aborted", aborted},
+                                {"bucket_blobs_deleted", bucket_blobs},
                                 {"blobs_scanned", r->blobs_scanned},
                                 {"blobs_live", r->blobs_live},
                                 {"blobs_deleted", r->blobs_deleted},
