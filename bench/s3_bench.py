@@ -102,7 +102,7 @@ def main():
         if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
             sys.exit("s3_bench: %s is not installed (scripts/install-deps.sh --bench)" % tool)
     # The scratch directory is on the same disk as the checkout, for lakemesh, nginx and dd alike.
-    scratch = tempfile.mkdtemp(prefix="s3bench-", dir=args.dir or os.path.join(HERE, ".."))
+    scratch = tempfile.mkdtemp(prefix="s3bench-", dir=args.dir or os.path.join(HERE, "..", "build"))
     os.chmod(scratch, 0o755)  # nginx's workers run as an unprivileged user
     procs = []
     try:
