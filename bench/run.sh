@@ -22,3 +22,10 @@ echo "== tree (in-process, warm cache)"
 echo
 echo "== through the server (REST API)"
 /usr/bin/python3 "$here/bench/api_bench.py" --bin "$build/lakemesh"
+echo
+echo "== S3 (throughput, small objects, memory)"
+if [ -n "${QUICK:-}" ]; then
+  /usr/bin/python3 "$here/bench/s3_bench.py" --bin "$build/lakemesh" --size-mib 256 --runs 1 --seconds 4 --small 500
+else
+  /usr/bin/python3 "$here/bench/s3_bench.py" --bin "$build/lakemesh"
+fi

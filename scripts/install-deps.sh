@@ -4,7 +4,8 @@
 #
 #   scripts/install-deps.sh          build + test dependencies
 #   scripts/install-deps.sh --run    only what building and running needs
-#   scripts/install-deps.sh --bench  also the baselines benchmarks compare against (nginx)
+#   scripts/install-deps.sh --bench  also the baselines benchmarks compare against (nginx, wrk,
+#                                    s3rver from npm)
 #
 # DuckDB is not in Debian: its C header comes from the `duckdb` npm package and libduckdb.so from
 # `@duckdb/node-bindings-linux-x64`. Both tarballs are fetched with `npm pack`, checked against the
@@ -23,7 +24,7 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest pyt
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" != "--run" ]; then pkgs+=("${test_pkgs[@]}"); fi
-if [ "$mode" = "--bench" ]; then pkgs+=(nginx); fi
+if [ "$mode" = "--bench" ]; then pkgs+=(nginx wrk); fi
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -82,5 +83,13 @@ if [ "$mode" != "--run" ]; then
      || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
     echo "install-deps: installing the Node.js test clients (npm ci)"
     (cd "$node_dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+  fi
+fi
+if [ "$mode" = "--bench" ]; then
+  bench_node="$here/bench/node"
+  if [ ! -f "$bench_node/node_modules/.package-lock.json" ] \
+     || [ "$bench_node/package-lock.json" -nt "$bench_node/node_modules/.package-lock.json" ]; then
+    echo "install-deps: installing the benchmark baselines from npm (s3rver)"
+    (cd "$bench_node" && npm ci --silent --no-audit --no-fund >/dev/null)
   fi
 fi
