@@ -97,7 +97,7 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
   LM_TRY(ValidateBucketName(bucket));
   LM_TRY(ValidatePath(key));
   Entry e;
-  const ObjectUpload::Digests& d = upload->Finish();
+  LM_ASSIGN_OR_RETURN(ObjectUpload::Digests d, upload->Finish());
   std::string id = RandomHex(16);
   e.address = std::string(kBlobPrefix) + id.substr(0, 2) + "/" + id;
   e.size = upload->size();

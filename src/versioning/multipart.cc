@@ -132,7 +132,8 @@ Result<PartInfo> MultipartUploads::PutPart(const std::string& bucket, const std:
   PartInfo p;
   p.number = number;
   p.size = part->size();
-  p.etag = part->Finish().md5_hex;
+  LM_ASSIGN_OR_RETURN(ObjectUpload::Digests d, part->Finish());
+  p.etag = d.md5_hex;
   p.mtime_micros = NowMicros();
   p.address = "mpu/" + upload_id + "/" + RandomHex(8);
   LM_TRY(part->Commit(p.address));

@@ -2,7 +2,12 @@
 // (MD5 for the S3 ETag, and SHA-256 when the object is to be content-addressed) and is handed,
 // complete, to Repositories::PutObject or Buckets::PutObject, which commit the bytes before any
 // metadata points at them. Destroying an upload that was not committed abandons its bytes.
-// Used by one thread at a time.
+//
+// Small objects are hashed and written on the caller's thread in one piece. Past the first
+// 256 KiB the upload becomes a pipeline: the caller only copies bytes into buffers while one
+// thread hashes them and another writes them, with at most a few buffers in flight, so a large
+// upload uses three cores' worth of work at the speed of the slowest stage and bounded memory.
+// One caller thread at a time.
 #pragma once
 
 #include <memory>
@@ -24,18 +29,30 @@ class ObjectUpload {
   };
 
   ObjectUpload(std::unique_ptr<storage::BlobWriter> writer, bool md5, bool sha256);
+  ~ObjectUpload();
 
+  // Fails with the first write error of the pipeline, if any.
   Status Append(std::string_view data);
-  uint64_t size() const { return writer_->size(); }
-  // Finishes the digests after the last Append; later calls return the same digests.
-  const Digests& Finish();
-  // Makes the bytes durable under `key` (BlobWriter::Commit).
-  Status Commit(const std::string& key) { return writer_->Commit(key); }
+  uint64_t size() const { return size_; }
+  // Waits for every byte to be hashed and written, and finishes the digests; later calls return
+  // the same digests. Fails if a write failed.
+  Result<Digests> Finish();
+  // Makes the bytes durable under `key` (BlobWriter::Commit), after Finish().
+  Status Commit(const std::string& key);
 
  private:
+  struct Pipeline;
+  static constexpr size_t kBufferSize = 256 * 1024;
+  void Consume(std::string_view data);  // hash + write on the caller's thread
+  Status Submit();                      // hands `pending_` to the pipeline
+
   std::unique_ptr<storage::BlobWriter> writer_;
   std::optional<Hasher> md5_;
   std::optional<Hasher> sha_;
+  std::string pending_;
+  uint64_t size_ = 0;
+  Status write_error_;
+  std::unique_ptr<Pipeline> pipe_;
   std::optional<Digests> digests_;
 };
 

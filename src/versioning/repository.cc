@@ -776,7 +776,7 @@ Result<ObjectInfo> Repositories::PutObject(const std::string& repo, const std::s
   LM_TRY(ValidateRepoName(repo));
   LM_TRY(ValidatePath(path));
   Entry e;
-  const ObjectUpload::Digests& d = upload->Finish();
+  LM_ASSIGN_OR_RETURN(ObjectUpload::Digests d, upload->Finish());
   if (d.sha256_hex.empty()) return Internal("repository upload without a content hash");
   e.address = ContentAddress(d.sha256_hex);
   e.size = upload->size();

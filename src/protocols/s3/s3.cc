@@ -274,7 +274,9 @@ std::optional<S3Error> ReceiveBody(Ctx& c, versioning::ObjectUpload& up,
     if (!want || want->size() != 16) {
       return MakeError(400, "InvalidDigest", "the Content-MD5 you specified is not valid");
     }
-    const std::string& have = up.Finish().md5_hex;
+    auto digests = up.Finish();
+    if (!digests.ok()) return FromStatus(digests.status());
+    const std::string& have = digests->md5_hex;
     if (!have.empty() && ToHex(*want) != have) {
       return MakeError(400, "BadDigest",
                        "the Content-MD5 you specified did not match what we received");

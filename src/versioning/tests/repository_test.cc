@@ -89,6 +89,28 @@ TEST_F(RepositoryTest, RepositoryLifecycle) {
   EXPECT_TRUE(main->parents.empty());
 }
 
+TEST_F(RepositoryTest, LargeUploadsArePipelinedAndExact) {
+  // Past 256 KiB an upload hashes and writes on other threads; bytes and digests must not change.
+  std::string data;
+  for (int i = 0; data.size() < (3u << 20) + 12345; ++i) data += std::to_string(i * 7919) + ",";
+  auto up = repos_->NewUpload();
+  ASSERT_TRUE(up.ok());
+  for (size_t off = 0, step = 1; off < data.size(); off += step, step = step * 3 % 100003 + 1) {
+    ASSERT_TRUE((*up)->Append(std::string_view(data).substr(off, step)).ok());
+  }
+  EXPECT_EQ((*up)->size(), data.size());
+  auto o = repos_->PutObject("sales", "main", "big.csv", std::move(*up), PutOptions());
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->entry.etag, ToHex(Md5(data)));
+  EXPECT_EQ(o->entry.address, ContentAddress(ToHex(Sha256(data))));
+  EXPECT_EQ(Read("main", "big.csv"), data);
+  // An upload dropped half-way leaves nothing behind and no thread running.
+  auto dropped = repos_->NewUpload();
+  ASSERT_TRUE(dropped.ok());
+  ASSERT_TRUE((*dropped)->Append(data).ok());
+  dropped->reset();
+}
+
 TEST_F(RepositoryTest, StagedWritesAreVisibleOnTheBranchOnly) {
   ASSERT_TRUE(repos_->CreateBranch("sales", "dev", "main").ok());
   Put("dev", "raw/orders.csv", "id,amount\n1,10\n");
