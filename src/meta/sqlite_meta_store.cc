@@ -5,7 +5,9 @@
 
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -76,7 +78,7 @@ struct Conn {
   DbHandle handle;
   sqlite3*& db = handle.db;
   Stmt get, put, del, del_if, scan, scan_to, del_range, del_range_to;
-  Stmt begin, begin_immediate, commit, rollback;
+  Stmt begin, begin_immediate, commit, rollback, savepoint, release, rollback_to;
 
   Status Exec(const char* sql) {
     char* err = nullptr;
@@ -174,8 +176,18 @@ class SqliteTxn final : public MetaTxn {
 struct SqliteMetaStore::Pool {
   std::string path;
   bool temporary = false;  // delete the file (and its WAL) on close
-  // Writers are serialized here rather than by SQLite's busy handler, which sleeps and retries.
-  std::mutex write_mu;
+  // Writers queue here rather than in SQLite's busy handler, which sleeps and retries. The writer
+  // at the head of the queue leads: it runs every queued write function in one transaction, each
+  // under its own savepoint, and commits them together (group commit: one WAL fsync for many).
+  struct PendingWrite {
+    const std::function<Status(MetaTxn&)>* fn;
+    Status result;
+    bool done = false;
+  };
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<PendingWrite*> queue;  // GUARDED_BY(queue_mu)
+  bool leading = false;             // GUARDED_BY(queue_mu)
   std::mutex mu;
   std::vector<std::unique_ptr<Conn>> free;  // GUARDED_BY(mu)
 
@@ -207,6 +219,9 @@ struct SqliteMetaStore::Pool {
     LM_TRY(c.begin_immediate.Prepare(c.db, "BEGIN IMMEDIATE"));
     LM_TRY(c.commit.Prepare(c.db, "COMMIT"));
     LM_TRY(c.rollback.Prepare(c.db, "ROLLBACK"));
+    LM_TRY(c.savepoint.Prepare(c.db, "SAVEPOINT w"));
+    LM_TRY(c.release.Prepare(c.db, "RELEASE w"));
+    LM_TRY(c.rollback_to.Prepare(c.db, "ROLLBACK TO w"));
     return Status::OK();
   }
 
@@ -288,20 +303,79 @@ Status SqliteMetaStore::Read(const std::function<Status(MetaTxn&)>& fn) {
 }
 
 Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
-  std::lock_guard<std::mutex> write_lock(pool_->write_mu);
-  LM_ASSIGN_OR_RETURN(auto c, pool_->Acquire());
-  LM_TRY(c->Step(c->begin_immediate, "beginning write"));
-  SqliteTxn txn(*c, true);
-  Status st = fn(txn);
-  if (!st.ok()) {
-    c->Step(c->rollback, "rolling back").IgnoreError();
-    pool_->Release(std::move(c));
-    return st;
+  constexpr size_t kMaxBatch = 64;
+  Pool& p = *pool_;
+  Pool::PendingWrite me{&fn, Status::OK(), false};
+  std::unique_lock<std::mutex> lock(p.queue_mu);
+  p.queue.push_back(&me);
+  p.queue_cv.wait(lock, [&] { return me.done || (!p.leading && p.queue.front() == &me); });
+  if (me.done) return me.result;
+  p.leading = true;
+  std::vector<Pool::PendingWrite*> batch;
+  while (!p.queue.empty() && batch.size() < kMaxBatch) {
+    batch.push_back(p.queue.front());
+    p.queue.pop_front();
   }
-  Status commit = c->Step(c->commit, "committing");
-  if (!commit.ok()) c->Step(c->rollback, "rolling back").IgnoreError();
-  pool_->Release(std::move(c));
-  return commit;
+  lock.unlock();
+
+  auto finish = [&](const Status& all) {
+    std::lock_guard<std::mutex> l(p.queue_mu);
+    for (auto* w : batch) {
+      if (!all.ok() && w->result.ok()) w->result = all;
+      w->done = true;
+    }
+    p.leading = false;
+    p.queue_cv.notify_all();
+  };
+  auto conn = p.Acquire();
+  if (!conn.ok()) {
+    finish(conn.status());
+    return me.result;
+  }
+  std::unique_ptr<Conn> c = std::move(*conn);
+  if (Status st = c->Step(c->begin_immediate, "beginning write"); !st.ok()) {
+    p.Release(std::move(c));
+    finish(st);
+    return me.result;
+  }
+  SqliteTxn txn(*c, true);
+  size_t succeeded = 0;
+  Status abort;  // a failure that spoils the whole transaction
+  for (auto* w : batch) {
+    if (batch.size() == 1) {
+      w->result = (*w->fn)(txn);
+    } else {
+      // A failing function's changes are undone without touching the others'.
+      if (Status st = c->Step(c->savepoint, "savepoint"); !st.ok()) {
+        abort = st;
+        break;
+      }
+      w->result = (*w->fn)(txn);
+      if (!w->result.ok()) {
+        if (Status st = c->Step(c->rollback_to, "rolling back to savepoint"); !st.ok()) {
+          abort = st;
+          break;
+        }
+      }
+      if (Status st = c->Step(c->release, "releasing savepoint"); !st.ok()) {
+        abort = st;
+        break;
+      }
+    }
+    if (w->result.ok()) ++succeeded;
+  }
+  Status commit = abort;
+  if (commit.ok() && succeeded > 0) commit = c->Step(c->commit, "committing");
+  if (!commit.ok() || succeeded == 0) c->Step(c->rollback, "rolling back").IgnoreError();
+  p.Release(std::move(c));
+  if (!commit.ok()) {
+    // Nothing of this batch was stored: every function that had succeeded fails with the cause.
+    for (auto* w : batch) {
+      if (w->result.ok()) w->result = commit;
+    }
+  }
+  finish(Status::OK());
+  return me.result;
 }
 
 }  // namespace lakemesh::meta

@@ -113,6 +113,44 @@ TEST_P(MetaStoreContract, ConcurrentIncrementsAreSerializable) {
   EXPECT_EQ(store_->Get("counter")->value(), std::to_string(kThreads * kPer));
 }
 
+TEST_P(MetaStoreContract, ConcurrentWritersFailIndependently) {
+  // Writes that run together (a backend may commit them as one group) keep their own outcomes:
+  // a failing function's changes vanish, its neighbours' stay, and each caller gets its result.
+  constexpr int kThreads = 16, kPer = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPer; ++i) {
+        std::string key = "w/" + std::to_string(t) + "/" + std::to_string(i);
+        bool fail = (t + i) % 3 == 0;
+        Status s = store_->Write([&](MetaTxn& txn) -> Status {
+          LM_TRY(txn.Put(key, "v"));
+          LM_TRY(txn.Put("shared/" + key, "v"));
+          if (fail) return Conflict("deliberate");
+          return Status::OK();
+        });
+        if (s.ok() == fail) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  int present = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPer; ++i) {
+      std::string key = "w/" + std::to_string(t) + "/" + std::to_string(i);
+      bool fail = (t + i) % 3 == 0;
+      auto v = store_->Get(key);
+      ASSERT_TRUE(v.ok());
+      EXPECT_EQ(v->has_value(), !fail) << key;
+      EXPECT_EQ(store_->Get("shared/" + key)->has_value(), !fail) << key;
+      present += v->has_value();
+    }
+  }
+  EXPECT_GT(present, 0);
+}
+
 TEST_P(MetaStoreContract, PrefixEnd) {
   EXPECT_EQ(PrefixEnd("ab"), "ac");
   EXPECT_EQ(PrefixEnd(std::string("a\xff", 2)), "b");
