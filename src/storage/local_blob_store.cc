@@ -20,14 +20,14 @@ int64_t MtimeMicros(const struct stat& st) {
 
 class LocalWriter final : public BlobWriter {
  public:
-  LocalWriter(std::string root, std::string tmp_path, int fd)
-      : root_(std::move(root)), tmp_path_(std::move(tmp_path)), fd_(fd) {}
+  LocalWriter(std::string root, std::string tmp_path) : root_(std::move(root)), tmp_path_(std::move(tmp_path)) {}
   ~LocalWriter() override {
     if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_path_.c_str());
+    if (opened_ && !committed_) ::unlink(tmp_path_.c_str());
   }
 
   Status Append(std::string_view data) override {
+    LM_TRY(OpenTemp());
     if (fd_ < 0) return Internal("append to a finished blob writer");
     size_t off = 0;
     while (off < data.size()) {
@@ -46,6 +46,7 @@ class LocalWriter final : public BlobWriter {
 
   Status Commit(const std::string& key) override {
     LM_TRY(ValidateBlobKey(key));
+    LM_TRY(OpenTemp());
     if (fd_ < 0) return Internal("blob writer committed twice");
     if (::fsync(fd_) != 0) return ErrnoStatus("syncing blob", tmp_path_, errno);
     ::close(fd_);
@@ -69,9 +70,19 @@ class LocalWriter final : public BlobWriter {
   }
 
  private:
+  // The temporary file is created on first use, so a writer never written to costs nothing.
+  Status OpenTemp() {
+    if (opened_) return Status::OK();
+    fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd_ < 0) return ErrnoStatus("creating blob", tmp_path_, errno);
+    opened_ = true;
+    return Status::OK();
+  }
+
   std::string root_;
   std::string tmp_path_;
-  int fd_;
+  int fd_ = -1;
+  bool opened_ = false;
   uint64_t size_ = 0;
   bool committed_ = false;
 };
@@ -163,10 +174,7 @@ Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(const std::string& 
 }
 
 Result<std::unique_ptr<BlobWriter>> LocalBlobStore::NewWriter() {
-  std::string tmp = root_ + "/.tmp/" + RandomHex(12);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus("creating blob", tmp, errno);
-  return std::unique_ptr<BlobWriter>(new LocalWriter(root_, tmp, fd));
+  return std::unique_ptr<BlobWriter>(new LocalWriter(root_, root_ + "/.tmp/" + RandomHex(12)));
 }
 
 Result<std::unique_ptr<BlobReader>> LocalBlobStore::Open(const std::string& key, uint64_t offset,

@@ -1,5 +1,7 @@
 #include "versioning/buckets.h"
 
+#include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -20,6 +22,27 @@ namespace {
 constexpr std::string_view kBlobPrefix = "buckets/";
 
 std::string ObjectPrefix(const std::string& bucket) { return "po/" + bucket + "/"; }
+// The bytes of a small object, kept in the metadata beside its row.
+std::string InlinePrefix(const std::string& bucket) { return "pd/" + bucket + "/"; }
+
+class MemoryReader final : public storage::BlobReader {
+ public:
+  MemoryReader(std::shared_ptr<const std::string> data, uint64_t offset, uint64_t length)
+      : data_(std::move(data)), offset_(offset), remaining_(length) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    n = static_cast<size_t>(std::min<uint64_t>(n, remaining_));
+    std::memcpy(buf, data_->data() + offset_, n);
+    offset_ += n;
+    remaining_ -= n;
+    return n;
+  }
+  uint64_t remaining() const override { return remaining_; }
+
+ private:
+  std::shared_ptr<const std::string> data_;
+  uint64_t offset_;
+  uint64_t remaining_;
+};
 
 Result<BucketInfo> DecodeBucket(const std::string& name, std::string_view data) {
   try {
@@ -98,8 +121,14 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
   LM_TRY(ValidatePath(key));
   Entry e;
   LM_ASSIGN_OR_RETURN(ObjectUpload::Digests d, upload->Finish());
-  std::string id = RandomHex(16);
-  e.address = std::string(kBlobPrefix) + id.substr(0, 2) + "/" + id;
+  const std::string* small = upload->InMemory();
+  std::shared_ptr<const std::string> inline_data;
+  if (small && small->size() <= kInlineMax) {
+    inline_data = std::make_shared<const std::string>(*small);  // no blob: kept in the metadata
+  } else {
+    std::string id = RandomHex(16);
+    e.address = std::string(kBlobPrefix) + id.substr(0, 2) + "/" + id;
+  }
   e.size = upload->size();
   e.etag = opts.etag.empty() ? d.md5_hex : opts.etag;
   e.mtime_micros = NowMicros();
@@ -107,12 +136,12 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
   e.metadata = opts.metadata;
   e.headers = opts.headers;
   // The bytes are durable before the metadata points at them.
-  LM_TRY(upload->Commit(e.address));
+  if (!inline_data) LM_TRY(upload->Commit(e.address));
   std::string encoded;
   EncodeEntry(&encoded, e);
-  std::optional<std::string> replaced;
+  std::string replaced;
   Status st = meta_.Write([&](MetaTxn& txn) -> Status {
-    replaced.reset();
+    replaced.clear();
     LM_TRY(CheckBucket(txn, bucket));
     std::string row = ObjectPrefix(bucket) + key;
     LM_ASSIGN_OR_RETURN(auto old, txn.Get(row));
@@ -120,32 +149,51 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
       LM_ASSIGN_OR_RETURN(auto oe, DecodeObject(*old));
       replaced = oe.address;
     }
+    if (inline_data) {
+      LM_TRY(txn.Put(InlinePrefix(bucket) + key, *inline_data));
+    } else if (old && replaced.empty()) {
+      LM_TRY(txn.Delete(InlinePrefix(bucket) + key));
+    }
     return txn.Put(row, encoded);
   });
   if (!st.ok()) {
-    blobs_.Delete(e.address).IgnoreError();
+    if (!inline_data) blobs_.Delete(e.address).IgnoreError();
     return st;
   }
-  if (replaced) blobs_.Delete(*replaced).IgnoreError();
-  return ObjectInfo{key, std::move(e)};
+  if (!replaced.empty()) blobs_.Delete(replaced).IgnoreError();
+  return ObjectInfo{key, std::move(e), std::move(inline_data)};
 }
 
 Result<ObjectInfo> Buckets::StatObject(const std::string& bucket, const std::string& key) {
-  std::optional<Entry> e;
+  ObjectInfo out{key, Entry{}};
   LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
     LM_TRY(CheckBucket(txn, bucket));
     LM_ASSIGN_OR_RETURN(auto v, txn.Get(ObjectPrefix(bucket) + key));
     if (!v) return NotFound("object '" + key + "' not found in bucket '" + bucket + "'");
-    LM_ASSIGN_OR_RETURN(e, DecodeObject(*v));
+    LM_ASSIGN_OR_RETURN(out.entry, DecodeObject(*v));
+    if (out.entry.address.empty()) {
+      LM_ASSIGN_OR_RETURN(auto data, txn.Get(InlinePrefix(bucket) + key));
+      if (!data || data->size() != out.entry.size) {
+        return Internal("the inline bytes of object '" + key + "' are missing or damaged");
+      }
+      out.inline_data = std::make_shared<const std::string>(std::move(*data));
+    }
     return Status::OK();
   }));
-  return ObjectInfo{key, std::move(*e)};
+  return out;
 }
 
-Result<std::unique_ptr<storage::BlobReader>> Buckets::OpenObject(const Entry& entry,
+Result<std::unique_ptr<storage::BlobReader>> Buckets::OpenObject(const ObjectInfo& object,
                                                                  uint64_t offset,
                                                                  std::optional<uint64_t> length) {
-  auto r = blobs_.Open(entry.address, offset, length);
+  if (object.entry.address.empty()) {
+    if (!object.inline_data) return Internal("a small object was opened without its bytes");
+    uint64_t size = object.inline_data->size();
+    if (offset > size) return InvalidArgument("offset past the end of the object");
+    uint64_t n = std::min<uint64_t>(size - offset, length.value_or(size - offset));
+    return std::unique_ptr<storage::BlobReader>(new MemoryReader(object.inline_data, offset, n));
+  }
+  auto r = blobs_.Open(object.entry.address, offset, length);
   if (!r.ok() && r.status().IsNotFound()) {
     return NotFound("the object was replaced or deleted while it was being read");
   }
@@ -161,9 +209,10 @@ Status Buckets::DeleteObject(const std::string& bucket, const std::string& key) 
     if (!v) return NotFound("object '" + key + "' not found in bucket '" + bucket + "'");
     LM_ASSIGN_OR_RETURN(auto e, DecodeObject(*v));
     address = e.address;
+    if (address.empty()) LM_TRY(txn.Delete(InlinePrefix(bucket) + key));
     return txn.Delete(row);
   }));
-  blobs_.Delete(address).IgnoreError();
+  if (!address.empty()) blobs_.Delete(address).IgnoreError();
   return Status::OK();
 }
 

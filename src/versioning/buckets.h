@@ -2,7 +2,9 @@
 // anything a tool expects plain S3 for. Bucket and repository names share one namespace, since
 // both are S3 buckets.
 //
-// An object's bytes are written to a blob of their own ("buckets/<uu>/<random>") and committed
+// An object of at most 64 KiB is kept in the metadata itself, beside its row (as MinIO keeps
+// small objects inline): one metadata commit stores it, and reading it opens no file. A larger
+// object's bytes are written to a blob of their own ("buckets/<uu>/<random>") and committed
 // before the metadata row that points at them; overwriting or deleting an object deletes its old
 // blob after the metadata change commits (a crash in between leaves an unreferenced blob that
 // CollectGarbage removes). Readers that opened the old blob keep reading it on a local store.
@@ -31,6 +33,8 @@ struct BucketInfo {
 
 class Buckets {
  public:
+  static constexpr uint64_t kInlineMax = 64 * 1024;
+
   Buckets(meta::MetaStore& meta, storage::BlobStore& blobs) : meta_(meta), blobs_(blobs) {}
 
   // kAlreadyExists if a bucket or repository has the name; kInvalidArgument for a bad name.
@@ -48,7 +52,9 @@ class Buckets {
                                std::unique_ptr<ObjectUpload> upload, const PutOptions& opts);
   // kNotFound if the bucket or the object does not exist.
   Result<ObjectInfo> StatObject(const std::string& bucket, const std::string& key);
-  Result<std::unique_ptr<storage::BlobReader>> OpenObject(const Entry& entry, uint64_t offset = 0,
+  // Reads what StatObject returned (small objects come with their bytes).
+  Result<std::unique_ptr<storage::BlobReader>> OpenObject(const ObjectInfo& object,
+                                                          uint64_t offset = 0,
                                                           std::optional<uint64_t> length = {});
   // kNotFound if there is no object at `key` (the bucket existing).
   Status DeleteObject(const std::string& bucket, const std::string& key);

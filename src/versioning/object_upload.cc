@@ -65,12 +65,6 @@ ObjectUpload::~ObjectUpload() {
   }
 }
 
-void ObjectUpload::Consume(std::string_view data) {
-  if (md5_) md5_->Update(data);
-  if (sha_) sha_->Update(data);
-  if (write_error_.ok()) write_error_ = writer_->Append(data);
-}
-
 Status ObjectUpload::Submit() {
   if (!pipe_) {
     pipe_ = std::make_unique<Pipeline>();
@@ -140,11 +134,11 @@ Result<ObjectUpload::Digests> ObjectUpload::Finish() {
     pipe_->writer.join();
     write_error_ = pipe_->error;
     pipe_.reset();
-  } else if (!pending_.empty()) {
-    Consume(pending_);
+  } else {
+    // Small: hash now, write at Commit (if ever).
+    if (md5_) md5_->Update(pending_);
+    if (sha_) sha_->Update(pending_);
   }
-  pending_.clear();
-  pending_.shrink_to_fit();
   LM_TRY(write_error_);
   Digests d;
   if (md5_) d.md5_hex = ToHex(md5_->Finish());
@@ -155,7 +149,17 @@ Result<ObjectUpload::Digests> ObjectUpload::Finish() {
 
 Status ObjectUpload::Commit(const std::string& key) {
   LM_TRY(Finish().status());
+  if (!pending_.empty()) {
+    LM_TRY(writer_->Append(pending_));
+    pending_.clear();
+    pending_.shrink_to_fit();
+  }
   return writer_->Commit(key);
+}
+
+const std::string* ObjectUpload::InMemory() const {
+  if (!digests_ || size_ != pending_.size()) return nullptr;
+  return &pending_;
 }
 
 }  // namespace lakemesh::versioning

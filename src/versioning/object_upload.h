@@ -3,7 +3,8 @@
 // complete, to Repositories::PutObject or Buckets::PutObject, which commit the bytes before any
 // metadata points at them. Destroying an upload that was not committed abandons its bytes.
 //
-// Small objects are hashed and written on the caller's thread in one piece. Past the first
+// Small objects (up to 256 KiB) stay in memory, are hashed on the caller's thread and written
+// only by Commit, so a caller may keep them elsewhere (Buckets stores them inline). Past the first
 // 256 KiB the upload becomes a pipeline: the caller only copies bytes into buffers while one
 // thread hashes them and another writes them, with at most a few buffers in flight, so a large
 // upload uses three cores' worth of work at the speed of the slowest stage and bounded memory.
@@ -39,11 +40,13 @@ class ObjectUpload {
   Result<Digests> Finish();
   // Makes the bytes durable under `key` (BlobWriter::Commit), after Finish().
   Status Commit(const std::string& key);
+  // After Finish(), the whole object when it is small enough to have stayed in memory (it is
+  // then written to the blob only by Commit); null otherwise.
+  const std::string* InMemory() const;
 
  private:
   struct Pipeline;
   static constexpr size_t kBufferSize = 256 * 1024;
-  void Consume(std::string_view data);  // hash + write on the caller's thread
   Status Submit();                      // hands `pending_` to the pipeline
 
   std::unique_ptr<storage::BlobWriter> writer_;

@@ -69,6 +69,9 @@ struct ResolvedRef {
 struct ObjectInfo {
   std::string path;
   Entry entry;
+  // A small plain-bucket object's bytes, kept in the metadata instead of a blob (entry.address
+  // is then empty); read by Buckets::OpenObject. Unset for everything else.
+  std::shared_ptr<const std::string> inline_data = nullptr;
 };
 
 struct ListOptions {

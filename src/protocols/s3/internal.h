@@ -76,7 +76,7 @@ std::optional<S3Error> CheckWritable(Services& s, const Target& t);
 
 Result<versioning::ObjectInfo> StatTarget(Services& s, const Target& t);
 Result<std::unique_ptr<storage::BlobReader>> OpenTarget(Services& s, const Target& t,
-                                                        const versioning::Entry& e,
+                                                        const versioning::ObjectInfo& o,
                                                         uint64_t offset,
                                                         std::optional<uint64_t> length);
 // An upload for the target: content-addressed for repositories.

@@ -91,7 +91,7 @@ Response UploadPartCopy(Ctx& c) {
     offset = (*r)->first;
     length = (*r)->second - offset + 1;
   }
-  auto reader = OpenTarget(c.s, *src, so->entry, offset, length);
+  auto reader = OpenTarget(c.s, *src, *so, offset, length);
   if (!reader.ok()) return c.Error(reader.status(), Missing::kKey);
   auto up = c.s.uploads.NewPartUpload();
   if (!up.ok()) return c.Error(up.status());

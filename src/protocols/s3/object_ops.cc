@@ -174,7 +174,7 @@ Response GetObject(Ctx& c) {
     r.content_length = length;
     return r;
   }
-  auto reader = OpenTarget(c.s, *t, e, offset, length);
+  auto reader = OpenTarget(c.s, *t, *o, offset, length);
   if (!reader.ok()) return c.Error(reader.status(), Missing::kKey);
   r.stream = std::make_unique<protocols::BlobSource>(std::move(*reader));
   return r;
@@ -264,7 +264,7 @@ Response CopyObject(Ctx& c) {
     e.mtime_micros = NowMicros();
     o = c.s.repos.PutEntry(dst->bucket, dst->ref, dst->path, e);
   } else {
-    auto reader = OpenTarget(c.s, *src, so->entry, 0, std::nullopt);
+    auto reader = OpenTarget(c.s, *src, *so, 0, std::nullopt);
     if (!reader.ok()) return c.Error(reader.status(), Missing::kKey);
     auto up = NewTargetUpload(c.s, *dst, /*md5=*/false);
     if (!up.ok()) return c.Error(up.status());

@@ -128,11 +128,11 @@ Result<versioning::ObjectInfo> StatTarget(Services& s, const Target& t) {
 }
 
 Result<std::unique_ptr<storage::BlobReader>> OpenTarget(Services& s, const Target& t,
-                                                        const versioning::Entry& e,
+                                                        const versioning::ObjectInfo& o,
                                                         uint64_t offset,
                                                         std::optional<uint64_t> length) {
-  if (t.repo) return s.repos.OpenObject(e, offset, length);
-  return s.buckets.OpenObject(e, offset, length);
+  if (t.repo) return s.repos.OpenObject(o.entry, offset, length);
+  return s.buckets.OpenObject(o, offset, length);
 }
 
 Result<std::unique_ptr<versioning::ObjectUpload>> NewTargetUpload(Services& s, const Target& t,
