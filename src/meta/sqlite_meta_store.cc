@@ -201,7 +201,7 @@ struct SqliteMetaStore::Pool {
     }
     sqlite3_busy_timeout(c->db, 30000);
     LM_TRY(c->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
-                   "PRAGMA cache_size=-65536;"));
+                   "PRAGMA cache_size=-8192;"));
     return c;
   }
 
@@ -241,7 +241,7 @@ struct SqliteMetaStore::Pool {
 
   void Release(std::unique_ptr<Conn> c) {
     std::lock_guard<std::mutex> lock(mu);
-    if (free.size() < 32) free.push_back(std::move(c));
+    if (free.size() < 8) free.push_back(std::move(c));
   }
 
   ~Pool() {
