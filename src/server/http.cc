@@ -1,5 +1,7 @@
 #include "server/http.h"
 
+#include <algorithm>
+
 #include <strings.h>
 
 namespace lakemesh::server {
@@ -16,6 +18,15 @@ void Headers::Set(const std::string& name, std::string value) {
     }
   }
   Add(name, std::move(value));
+}
+
+void Headers::Remove(std::string_view name) {
+  h_.erase(std::remove_if(h_.begin(), h_.end(), [&](const auto& kv) { return IEquals(kv.first, name); }),
+           h_.end());
+}
+
+std::string ContentRange(uint64_t first, uint64_t last, uint64_t size) {
+  return "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size);
 }
 
 std::optional<std::string_view> Headers::Get(std::string_view name) const {

@@ -22,6 +22,7 @@ class Headers {
  public:
   void Add(std::string name, std::string value) { h_.emplace_back(std::move(name), std::move(value)); }
   void Set(const std::string& name, std::string value);
+  void Remove(std::string_view name);
   std::optional<std::string_view> Get(std::string_view name) const;
   const std::vector<std::pair<std::string, std::string>>& all() const { return h_; }
 
@@ -84,6 +85,8 @@ std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space)
 std::string PercentEncode(std::string_view s, bool keep_slash);
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view qs);
 
+// "bytes first-last/size", the Content-Range of a partial response.
+std::string ContentRange(uint64_t first, uint64_t last, uint64_t size);
 // A Range header ("bytes=a-b", "bytes=a-", "bytes=-n") against a body of `size` bytes, as the
 // inclusive [first, last]. nullopt when there is no usable single range (serve the whole body);
 // kInvalidArgument when it cannot be satisfied (416).

@@ -119,22 +119,17 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
                                       const PutOptions& opts) {
   LM_TRY(ValidateBucketName(bucket));
   LM_TRY(ValidatePath(key));
-  Entry e;
-  LM_ASSIGN_OR_RETURN(ObjectUpload::Digests d, upload->Finish());
+  LM_TRY(upload->Finish().status());
   const std::string* small = upload->InMemory();
   std::shared_ptr<const std::string> inline_data;
+  std::string address;
   if (small && small->size() <= kInlineMax) {
     inline_data = std::make_shared<const std::string>(*small);  // no blob: kept in the metadata
   } else {
     std::string id = RandomHex(16);
-    e.address = std::string(kBlobPrefix) + id.substr(0, 2) + "/" + id;
+    address = std::string(kBlobPrefix) + id.substr(0, 2) + "/" + id;
   }
-  e.size = upload->size();
-  e.etag = opts.etag.empty() ? d.md5_hex : opts.etag;
-  e.mtime_micros = NowMicros();
-  e.content_type = opts.content_type;
-  e.metadata = opts.metadata;
-  e.headers = opts.headers;
+  Entry e = upload->MakeEntry(std::move(address), opts);
   // The bytes are durable before the metadata points at them.
   if (!inline_data) LM_TRY(upload->Commit(e.address));
   std::string encoded;

@@ -261,16 +261,11 @@ Result<std::string> MultipartUploads::Assemble(const MultipartUpload& upload,
     }
   }
   std::string md5s;
-  std::string buf(1 << 20, '\0');
   for (const PartInfo* p : chosen) {
     LM_TRY(AppendFromLowerHex(&md5s, p->etag) ? Status::OK()
                                               : Internal("corrupt part ETag " + p->etag));
     LM_ASSIGN_OR_RETURN(auto r, blobs_.Open(p->address, 0, std::nullopt));
-    while (true) {
-      LM_ASSIGN_OR_RETURN(size_t n, r->Read(buf.data(), buf.size()));
-      if (n == 0) break;
-      LM_TRY(dest.Append(std::string_view(buf.data(), n)));
-    }
+    LM_TRY(dest.AppendFrom(*r));
   }
   return ToHex(Md5(md5s)) + "-" + std::to_string(chosen.size());
 }

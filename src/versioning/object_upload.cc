@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/time.h"
+
 namespace lakemesh::versioning {
 
 // Buffers numbered by submission; the hasher and the writer each take them in order. A buffer
@@ -155,6 +157,27 @@ Status ObjectUpload::Commit(const std::string& key) {
     pending_.shrink_to_fit();
   }
   return writer_->Commit(key);
+}
+
+Status ObjectUpload::AppendFrom(storage::BlobReader& reader) {
+  std::string buf(1 << 20, '\0');
+  while (true) {
+    LM_ASSIGN_OR_RETURN(size_t n, reader.Read(buf.data(), buf.size()));
+    if (n == 0) return Status::OK();
+    LM_TRY(Append(std::string_view(buf.data(), n)));
+  }
+}
+
+Entry ObjectUpload::MakeEntry(std::string address, const PutOptions& opts) const {
+  Entry e;
+  e.address = std::move(address);
+  e.size = size_;
+  e.etag = opts.etag.empty() && digests_ ? digests_->md5_hex : opts.etag;
+  e.mtime_micros = NowMicros();
+  e.content_type = opts.content_type;
+  e.metadata = opts.metadata;
+  e.headers = opts.headers;
+  return e;
 }
 
 const std::string* ObjectUpload::InMemory() const {

@@ -16,11 +16,22 @@
 #include <string>
 #include <string_view>
 
+#include <map>
+
 #include "base/hash.h"
 #include "base/status.h"
 #include "storage/blob_store.h"
+#include "versioning/entry.h"
 
 namespace lakemesh::versioning {
+
+// What an object is stored with besides its bytes.
+struct PutOptions {
+  std::string content_type;
+  std::map<std::string, std::string> metadata;  // user metadata
+  std::map<std::string, std::string> headers;   // stored headers (Entry::headers)
+  std::string etag;  // set for multipart objects ("<md5 of part md5s>-N"); else the MD5
+};
 
 class ObjectUpload {
  public:
@@ -34,6 +45,8 @@ class ObjectUpload {
 
   // Fails with the first write error of the pipeline, if any.
   Status Append(std::string_view data);
+  // Appends everything `reader` has left (copies, multipart assembly).
+  Status AppendFrom(storage::BlobReader& reader);
   uint64_t size() const { return size_; }
   // Waits for every byte to be hashed and written, and finishes the digests; later calls return
   // the same digests. Fails if a write failed.
@@ -43,6 +56,9 @@ class ObjectUpload {
   // After Finish(), the whole object when it is small enough to have stayed in memory (it is
   // then written to the blob only by Commit); null otherwise.
   const std::string* InMemory() const;
+  // The entry for these bytes stored at `address`, after Finish(): size, ETag (opts.etag or the
+  // MD5), the time now, and the options' content type, metadata and headers.
+  Entry MakeEntry(std::string address, const PutOptions& opts) const;
 
  private:
   struct Pipeline;

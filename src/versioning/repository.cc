@@ -775,16 +775,9 @@ Result<ObjectInfo> Repositories::PutObject(const std::string& repo, const std::s
                                            const PutOptions& opts) {
   LM_TRY(ValidateRepoName(repo));
   LM_TRY(ValidatePath(path));
-  Entry e;
   LM_ASSIGN_OR_RETURN(ObjectUpload::Digests d, upload->Finish());
   if (d.sha256_hex.empty()) return Internal("repository upload without a content hash");
-  e.address = ContentAddress(d.sha256_hex);
-  e.size = upload->size();
-  e.etag = opts.etag.empty() ? d.md5_hex : opts.etag;
-  e.mtime_micros = NowMicros();
-  e.content_type = opts.content_type;
-  e.metadata = opts.metadata;
-  e.headers = opts.headers;
+  Entry e = upload->MakeEntry(ContentAddress(d.sha256_hex), opts);
   // The bytes are durable before any metadata points at them.
   LM_TRY(upload->Commit(e.address));
   return Stage(repo, branch, path, e);

@@ -130,12 +130,6 @@ struct GcReport {
   uint64_t bytes_deleted = 0;
 };
 
-struct PutOptions {
-  std::string content_type;
-  std::map<std::string, std::string> metadata;  // user metadata
-  std::map<std::string, std::string> headers;   // stored headers (Entry::headers)
-  std::string etag;  // set for multipart objects ("<md5 of part md5s>-N"); else the MD5
-};
 
 class Repositories {
  public:

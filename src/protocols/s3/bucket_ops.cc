@@ -103,7 +103,25 @@ std::string Encode(const std::string& s, bool url) {
   return url ? server::PercentEncode(s, /*keep_slash=*/true) : s;
 }
 
-std::string QuotedEtag(const std::string& etag) { return "\"" + etag + "\""; }
+// One <Contents> (listings) or <Version> element, and the common prefixes.
+void ObjectElement(XmlWriter& x, const Ctx& c, const versioning::ObjectInfo& o, bool url,
+                   bool version, bool owner) {
+  const char* tag = version ? "Version" : "Contents";
+  x.Open(tag).Element("Key", Encode(o.path, url));
+  if (version) x.Element("VersionId", "null").Element("IsLatest", "true");
+  x.Element("LastModified", FormatIso8601Millis(o.entry.mtime_micros));
+  x.Element("ETag", QuotedEtag(o.entry.etag)).Element("Size", std::to_string(o.entry.size));
+  if (owner) {
+    x.Open("Owner").Element("ID", c.OwnerId()).Element("DisplayName", c.OwnerId()).Close("Owner");
+  }
+  x.Element("StorageClass", "STANDARD").Close(tag);
+}
+
+void PrefixElements(XmlWriter& x, const Page& page, bool url) {
+  for (const auto& p : page.prefixes) {
+    x.Open("CommonPrefixes").Element("Prefix", Encode(p, url)).Close("CommonPrefixes");
+  }
+}
 
 }  // namespace
 
@@ -260,18 +278,8 @@ Response ListObjects(Ctx& c, bool v2) {
     }
   }
   bool owner = !v2 || c.req.Query("fetch-owner").value_or("") == "true";
-  for (const auto& o : page->objects) {
-    x.Open("Contents").Element("Key", Encode(o.path, url));
-    x.Element("LastModified", FormatIso8601Millis(o.entry.mtime_micros));
-    x.Element("ETag", QuotedEtag(o.entry.etag)).Element("Size", std::to_string(o.entry.size));
-    if (owner) {
-      x.Open("Owner").Element("ID", c.OwnerId()).Element("DisplayName", c.OwnerId()).Close("Owner");
-    }
-    x.Element("StorageClass", "STANDARD").Close("Contents");
-  }
-  for (const auto& p : page->prefixes) {
-    x.Open("CommonPrefixes").Element("Prefix", Encode(p, url)).Close("CommonPrefixes");
-  }
+  for (const auto& o : page->objects) ObjectElement(x, c, o, url, /*version=*/false, owner);
+  PrefixElements(x, *page, url);
   return XmlResponse(200, x.Finish());
 }
 
@@ -297,16 +305,8 @@ Response ListObjectVersions(Ctx& c) {
   if (page->truncated) {
     x.Element("NextKeyMarker", Encode(page->next_after, url)).Element("NextVersionIdMarker", "null");
   }
-  for (const auto& o : page->objects) {
-    x.Open("Version").Element("Key", Encode(o.path, url)).Element("VersionId", "null");
-    x.Element("IsLatest", "true").Element("LastModified", FormatIso8601Millis(o.entry.mtime_micros));
-    x.Element("ETag", QuotedEtag(o.entry.etag)).Element("Size", std::to_string(o.entry.size));
-    x.Open("Owner").Element("ID", c.OwnerId()).Element("DisplayName", c.OwnerId()).Close("Owner");
-    x.Element("StorageClass", "STANDARD").Close("Version");
-  }
-  for (const auto& p : page->prefixes) {
-    x.Open("CommonPrefixes").Element("Prefix", Encode(p, url)).Close("CommonPrefixes");
-  }
+  for (const auto& o : page->objects) ObjectElement(x, c, o, url, /*version=*/true, true);
+  PrefixElements(x, *page, url);
   return XmlResponse(200, x.Finish());
 }
 

@@ -104,6 +104,7 @@ std::optional<S3Error> ReceiveBody(Ctx& c, versioning::ObjectUpload& up,
                                    std::optional<ChecksumResult>* checksum);
 
 Response XmlResponse(int status, std::string body);
+inline std::string QuotedEtag(const std::string& etag) { return "\"" + etag + "\""; }
 
 // Handlers.
 Response ListBuckets(Ctx& c);

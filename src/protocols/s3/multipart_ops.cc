@@ -6,8 +6,6 @@
 namespace lakemesh::s3::internal {
 namespace {
 
-std::string QuotedEtag(const std::string& etag) { return "\"" + etag + "\""; }
-
 // The upload named by ?uploadId, which must belong to this bucket and key.
 Result<versioning::MultipartUpload> FindUpload(Ctx& c) {
   std::string id = c.req.Query("uploadId").value_or("");
@@ -95,13 +93,7 @@ Response UploadPartCopy(Ctx& c) {
   if (!reader.ok()) return c.Error(reader.status(), Missing::kKey);
   auto up = c.s.uploads.NewPartUpload();
   if (!up.ok()) return c.Error(up.status());
-  std::string buf(1 << 20, '\0');
-  while (true) {
-    auto n = (*reader)->Read(buf.data(), buf.size());
-    if (!n.ok()) return c.Error(n.status());
-    if (*n == 0) break;
-    if (Status st = (*up)->Append(std::string_view(buf.data(), *n)); !st.ok()) return c.Error(st);
-  }
+  if (Status st = (*up)->AppendFrom(**reader); !st.ok()) return c.Error(st);
   auto p = c.s.uploads.PutPart(c.bucket, u->upload_id, *number, std::move(*up));
   if (!p.ok()) return c.Error(p.status(), Missing::kUpload);
   XmlWriter x("CopyPartResult");

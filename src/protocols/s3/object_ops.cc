@@ -8,8 +8,6 @@
 namespace lakemesh::s3::internal {
 namespace {
 
-std::string QuotedEtag(const std::string& etag) { return "\"" + etag + "\""; }
-
 // An If-Match / If-None-Match list against `etag`: "*" or quoted (or bare) ETags.
 bool EtagListMatches(std::string_view list, const std::string& etag) {
   while (!list.empty()) {
@@ -160,12 +158,10 @@ Response GetObject(Ctx& c) {
       offset = (*range)->first;
       length = (*range)->second - offset + 1;
       r.status = 206;
-      r.headers.Set("Content-Range", "bytes " + std::to_string(offset) + "-" +
-                                         std::to_string((*range)->second) + "/" +
-                                         std::to_string(e.size));
+      r.headers.Set("Content-Range", server::ContentRange(offset, (*range)->second, e.size));
       // A checksum covers the whole object, not a range.
       for (const auto& [k, v] : e.headers) {
-        if (k.compare(0, 15, "x-amz-checksum-") == 0) r.headers.Set(k, "");
+        if (k.compare(0, 15, "x-amz-checksum-") == 0) r.headers.Remove(k);
       }
     }
   }
@@ -268,13 +264,7 @@ Response CopyObject(Ctx& c) {
     if (!reader.ok()) return c.Error(reader.status(), Missing::kKey);
     auto up = NewTargetUpload(c.s, *dst, /*md5=*/false);
     if (!up.ok()) return c.Error(up.status());
-    std::string buf(1 << 20, '\0');
-    while (true) {
-      auto n = (*reader)->Read(buf.data(), buf.size());
-      if (!n.ok()) return c.Error(n.status());
-      if (*n == 0) break;
-      if (Status st = (*up)->Append(std::string_view(buf.data(), *n)); !st.ok()) return c.Error(st);
-    }
+    if (Status st = (*up)->AppendFrom(**reader); !st.ok()) return c.Error(st);
     o = PutTarget(c.s, *dst, std::move(*up), opts);
   }
   if (!o.ok()) return c.Error(o.status(), Missing::kBucket);

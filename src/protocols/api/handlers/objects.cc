@@ -51,9 +51,7 @@ Response GetObject(Services& s, Request& req, const P&) {
       offset = (*range)->first;
       length = (*range)->second - offset + 1;
       r.status = 206;
-      r.headers.Set("Content-Range", "bytes " + std::to_string(offset) + "-" +
-                                         std::to_string((*range)->second) + "/" +
-                                         std::to_string(o->entry.size));
+      r.headers.Set("Content-Range", server::ContentRange(offset, (*range)->second, o->entry.size));
     }
   }
   if (req.method == "HEAD") {
