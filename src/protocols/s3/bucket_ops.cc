@@ -226,18 +226,39 @@ Response GetBucketVersioning(Ctx& c) {
   return XmlResponse(200, XmlWriter("VersioningConfiguration").Finish());
 }
 
-Response ListObjects(Ctx& c, bool v2) {
+namespace {
+
+// What every listing takes: the bucket's kind, max-keys, prefix, delimiter, encoding-type.
+struct ListParams {
+  bool repo = false;
+  size_t max_keys = 0;
+  std::string prefix;
+  std::string delimiter;
+  bool url = false;
+};
+
+// The parameters, or the error response.
+std::optional<Response> ParseListParams(Ctx& c, ListParams* p) {
   auto repo = IsRepository(c.s, c.bucket);
   if (!repo.ok()) return c.Error(repo.status(), Missing::kBucket);
   auto max_keys = MaxKeys(c, "max-keys");
   if (!max_keys.ok()) return c.Error(max_keys.status());
-  std::string prefix = c.req.Query("prefix").value_or("");
-  std::string delimiter = c.req.Query("delimiter").value_or("");
   std::string encoding = c.req.Query("encoding-type").value_or("");
   if (!encoding.empty() && encoding != "url") {
     return c.Error(MakeError(400, "InvalidArgument", "invalid encoding-type '" + encoding + "'"));
   }
-  bool url = encoding == "url";
+  *p = ListParams{*repo, *max_keys, c.req.Query("prefix").value_or(""),
+                  c.req.Query("delimiter").value_or(""), encoding == "url"};
+  return std::nullopt;
+}
+
+}  // namespace
+
+Response ListObjects(Ctx& c, bool v2) {
+  ListParams lp;
+  if (auto err = ParseListParams(c, &lp)) return std::move(*err);
+  const std::string &prefix = lp.prefix, &delimiter = lp.delimiter;
+  const bool url = lp.url;
   std::string after, token, start_after, marker;
   if (v2) {
     start_after = c.req.Query("start-after").value_or("");
@@ -254,7 +275,7 @@ Response ListObjects(Ctx& c, bool v2) {
     marker = c.req.Query("marker").value_or("");
     after = marker;
   }
-  auto page = List(c.s, c.bucket, *repo, prefix, delimiter, after, *max_keys);
+  auto page = List(c.s, c.bucket, lp.repo, prefix, delimiter, after, lp.max_keys);
   if (!page.ok()) return c.Error(page.status(), Missing::kBucket);
 
   XmlWriter x("ListBucketResult");
@@ -266,7 +287,7 @@ Response ListObjects(Ctx& c, bool v2) {
   } else {
     x.Element("Marker", Encode(marker, url));
   }
-  x.Element("MaxKeys", std::to_string(*max_keys));
+  x.Element("MaxKeys", std::to_string(lp.max_keys));
   if (!delimiter.empty()) x.Element("Delimiter", Encode(delimiter, url));
   if (url) x.Element("EncodingType", "url");
   x.Element("IsTruncated", page->truncated ? "true" : "false");
@@ -284,21 +305,18 @@ Response ListObjects(Ctx& c, bool v2) {
 }
 
 Response ListObjectVersions(Ctx& c) {
-  auto repo = IsRepository(c.s, c.bucket);
-  if (!repo.ok()) return c.Error(repo.status(), Missing::kBucket);
-  auto max_keys = MaxKeys(c, "max-keys");
-  if (!max_keys.ok()) return c.Error(max_keys.status());
-  std::string prefix = c.req.Query("prefix").value_or("");
-  std::string delimiter = c.req.Query("delimiter").value_or("");
+  ListParams lp;
+  if (auto err = ParseListParams(c, &lp)) return std::move(*err);
+  const std::string &prefix = lp.prefix, &delimiter = lp.delimiter;
+  const bool url = lp.url;
   std::string key_marker = c.req.Query("key-marker").value_or("");
-  bool url = c.req.Query("encoding-type").value_or("") == "url";
   // Every object has one version, "null": the listing is the object listing.
-  auto page = List(c.s, c.bucket, *repo, prefix, delimiter, key_marker, *max_keys);
+  auto page = List(c.s, c.bucket, lp.repo, prefix, delimiter, key_marker, lp.max_keys);
   if (!page.ok()) return c.Error(page.status(), Missing::kBucket);
   XmlWriter x("ListVersionsResult");
   x.Element("Name", c.bucket).Element("Prefix", Encode(prefix, url));
   x.Element("KeyMarker", Encode(key_marker, url)).Element("VersionIdMarker", "");
-  x.Element("MaxKeys", std::to_string(*max_keys));
+  x.Element("MaxKeys", std::to_string(lp.max_keys));
   if (!delimiter.empty()) x.Element("Delimiter", Encode(delimiter, url));
   if (url) x.Element("EncodingType", "url");
   x.Element("IsTruncated", page->truncated ? "true" : "false");
