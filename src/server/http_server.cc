@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -15,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <unordered_set>
 
 #include "base/log.h"
 #include "base/time.h"
@@ -160,6 +162,7 @@ class FdStream {
     return true;
   }
 
+  void CountIn(uint64_t n) { bytes_in_ += n; }
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
 
@@ -339,9 +342,81 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Listen(const ListenOptions& opts
       new HttpServer(opts, std::move(handler), metrics, fd, std::move(address)));
 }
 
-void HttpServer::Start() { acceptor_ = std::thread([this] { AcceptLoop(); }); }
+// One accepted connection. It belongs to an event loop while it waits for a request and while a
+// short request is served inline; to a worker thread while a request with a body, or a large
+// response, is in progress.
+struct HttpServer::Conn {
+  Conn(int fd, std::string remote, std::chrono::milliseconds timeout)
+      : fd(fd), remote(std::move(remote)), stream(fd, timeout) {}
+  int fd;
+  std::string remote;
+  FdStream stream;
+  beast::flat_buffer buf;          // bytes read and not yet parsed
+  std::unique_ptr<Parser> parser;  // the request being read
+  uint64_t in_mark = 0;            // stream.bytes_in() where this request's bytes began
+  int64_t since = MonotonicMicros();  // last activity, for the idle and header timeouts
+  size_t loop = 0;
+  // A response whose body is too large to send from the event loop, for the worker to finish.
+  struct Pending {
+    Response res;
+    std::string wire;  // serialized header
+    uint64_t length = 0;
+    bool keep_alive = false;
+    std::string method, path, principal;
+    int64_t start = 0;
+    uint64_t in0 = 0, out0 = 0;
+  };
+  std::unique_ptr<Pending> pending;
+};
+
+struct HttpServer::Loop {
+  int epfd = -1;
+  std::thread thread;
+  std::mutex mu;
+  std::vector<Conn*> incoming;  // GUARDED_BY(mu): new or returned connections
+  bool closed = false;          // GUARDED_BY(mu): the loop has ended
+};
+
+void HttpServer::Start() {
+  size_t n = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < n; ++i) {
+    auto l = std::make_unique<Loop>();
+    l->epfd = ::epoll_create1(EPOLL_CLOEXEC);
+    loops_.push_back(std::move(l));
+  }
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    loops_[i]->thread = std::thread([this, i] { EventLoop(i); });
+  }
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+}
+
+void HttpServer::Adopt(Conn* c) {
+  Loop& l = *loops_[c->loop];
+  {
+    std::lock_guard<std::mutex> lock(l.mu);
+    if (!l.closed) {
+      l.incoming.push_back(c);
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.ptr = c;
+      ::epoll_ctl(l.epfd, EPOLL_CTL_ADD, c->fd, &ev);
+      return;
+    }
+  }
+  Close(c);  // stopping: the loop has ended
+}
+
+void HttpServer::Close(Conn* c) {
+  ::close(c->fd);
+  delete c;
+  metrics_.ConnectionClosed(opts_.api);
+  std::lock_guard<std::mutex> lock(mu_);
+  --active_;
+  cv_.notify_all();
+}
 
 void HttpServer::AcceptLoop() {
+  size_t next = 0;
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
     int rc = ::poll(&p, 1, 100);
@@ -375,51 +450,194 @@ void HttpServer::AcceptLoop() {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    std::thread([this, fd, remote = std::string(host)] {
-      metrics_.ConnectionOpened(opts_.api);
-      Serve(fd, remote);
-      ::close(fd);
-      metrics_.ConnectionClosed(opts_.api);
-      std::lock_guard<std::mutex> lock(mu_);
-      --active_;
-      cv_.notify_all();
-    }).detach();
+    metrics_.ConnectionOpened(opts_.api);
+    auto* c = new Conn(fd, host, opts_.io_timeout);
+    c->loop = next++ % loops_.size();
+    Adopt(c);
   }
 }
 
-void HttpServer::Serve(int fd, std::string remote) {
-  FdStream stream(fd, opts_.io_timeout);
-  beast::flat_buffer buf;
-  int64_t idle_since = MonotonicMicros();
-  while (!stopping_) {
-    if (buf.size() == 0) {
-      // Wait for the next request in short slices so that shutdown closes idle connections.
-      pollfd p{fd, POLLIN, 0};
-      int rc = ::poll(&p, 1, 100);
-      if (rc < 0 && errno != EINTR) return;
-      if (rc <= 0) {
-        if (MonotonicMicros() - idle_since > opts_.idle_timeout.count() * 1000000) return;
-        continue;
-      }
-    }
-    const int64_t start = MonotonicMicros();
-    const uint64_t in0 = stream.bytes_in(), out0 = stream.bytes_out();
-    Parser parser;
-    parser.header_limit(64 * 1024);
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // uploads may be any size
-    beast::error_code ec;
-    http::read_header(stream, buf, parser, ec);
-    if (ec) {
-      log::Debug("connection ended", {{"api", opts_.api}, {"remote", remote}, {"reason", ec.message()}});
-      if (ec != net::error::eof && ec != net::error::timed_out && ec != net::error::connection_reset) {
+// Reads what has arrived without waiting: 1 when a request header is complete, 0 when more is
+// needed, -1 when the connection is to close (a 400 is sent for a malformed header).
+int HttpServer::ReadHeader(Conn& c) {
+  if (!c.parser) {
+    c.in_mark = c.stream.bytes_in() - c.buf.size();
+    c.parser = std::make_unique<Parser>();
+    c.parser->header_limit(64 * 1024);
+    c.parser->body_limit(std::numeric_limits<std::uint64_t>::max());  // uploads may be any size
+  }
+  while (true) {
+    if (c.buf.size() > 0) {
+      beast::error_code ec;
+      size_t n = c.parser->put(c.buf.data(), ec);
+      c.buf.consume(n);
+      if (!ec && c.parser->is_header_done()) return 1;
+      if (ec && ec != http::error::need_more) {
         std::string msg = "Bad request: " + ec.message() + "\n";
         std::string resp = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: "
                            "close\r\nContent-Length: " + std::to_string(msg.size()) + "\r\n\r\n" + msg;
         beast::error_code wec;
-        stream.WriteAll(resp.data(), resp.size(), wec);
+        c.stream.WriteAll(resp.data(), resp.size(), wec);
+        return -1;
       }
-      return;
     }
+    auto mb = c.buf.prepare(16384);
+    ssize_t n = ::recv(c.fd, mb.data(), mb.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      c.buf.commit(static_cast<size_t>(n));
+      c.stream.CountIn(static_cast<uint64_t>(n));
+      continue;
+    }
+    if (n == 0) return -1;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    return -1;
+  }
+}
+
+void HttpServer::EventLoop(size_t index) {
+  Loop& l = *loops_[index];
+  std::unordered_set<Conn*> mine;
+  epoll_event events[64];
+  int64_t last_reap = MonotonicMicros();
+  while (!stopping_) {
+    {
+      std::lock_guard<std::mutex> lock(l.mu);
+      for (Conn* c : l.incoming) mine.insert(c);
+      l.incoming.clear();
+    }
+    int n = ::epoll_wait(l.epfd, events, 64, 100);
+    for (int i = 0; i < n; ++i) {
+      auto* c = static_cast<Conn*>(events[i].data.ptr);
+      {
+        // A connection a worker just gave back may still be listed as incoming: take it now, so
+        // a later merge cannot list it again after it has moved on to a worker.
+        std::lock_guard<std::mutex> lock(l.mu);
+        auto it = std::find(l.incoming.begin(), l.incoming.end(), c);
+        if (it != l.incoming.end()) l.incoming.erase(it);
+      }
+      mine.insert(c);
+      // Serve what has arrived; a request with a body, or a large response, goes to a worker.
+      while (true) {
+        int h = ReadHeader(*c);
+        if (h == 0) break;
+        if (h < 0) {
+          ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+          mine.erase(c);
+          Close(c);
+          break;
+        }
+        c->since = MonotonicMicros();
+        bool bodiless = c->parser->is_done();
+        if (bodiless) {
+          Outcome o = ServeRequest(*c, /*in_loop=*/true);
+          if (o == Outcome::kKeep && !stopping_) {
+            if (c->buf.size() > 0) continue;  // a pipelined request is already here
+            break;
+          }
+          if (o == Outcome::kClose || stopping_) {
+            ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+            mine.erase(c);
+            Close(c);
+            break;
+          }
+        }
+        // Hand the connection to a worker until the request is done.
+        ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+        mine.erase(c);
+        Dispatch(c);
+        break;
+      }
+    }
+    const int64_t now = MonotonicMicros();
+    if (now - last_reap > 100000) {
+      last_reap = now;
+      std::vector<Conn*> expired;
+      for (Conn* c : mine) {
+        // Idle keep-alive connections, and requests whose header never completes.
+        int64_t limit = c->parser ? opts_.io_timeout.count() * 1000 : opts_.idle_timeout.count() * 1000000;
+        if (now - c->since > limit) expired.push_back(c);
+      }
+      for (Conn* c : expired) {
+        ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+        mine.erase(c);
+        Close(c);
+      }
+    }
+  }
+  // Stopping: connections waiting for a request close now.
+  {
+    std::lock_guard<std::mutex> lock(l.mu);
+    l.closed = true;
+    for (Conn* c : l.incoming) mine.insert(c);
+    l.incoming.clear();
+  }
+  for (Conn* c : mine) Close(c);
+  ::close(l.epfd);
+}
+
+void HttpServer::Dispatch(Conn* c) {
+  std::lock_guard<std::mutex> lock(work_mu_);
+  work_.push_back(c);
+  if (work_.size() > idle_workers_) {
+    ++workers_;
+    std::thread([this] { WorkerLoop(); }).detach();
+  }
+  work_cv_.notify_one();
+}
+
+// Workers wait for connections handed over by the event loops, and leave after a quiet while.
+void HttpServer::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(work_mu_);
+  while (true) {
+    ++idle_workers_;
+    bool got = work_cv_.wait_for(lock, std::chrono::seconds(5),
+                                 [&] { return !work_.empty() || stopping_; });
+    --idle_workers_;
+    if (!got || work_.empty()) break;  // quiet for a while, or stopping
+    Conn* c = work_.front();
+    work_.pop_front();
+    lock.unlock();
+    Work(c);
+    lock.lock();
+  }
+  --workers_;
+  work_cv_.notify_all();
+}
+
+void HttpServer::Work(Conn* c) {
+  bool keep = true;
+  if (c->pending) {
+    keep = FinishPending(*c);
+  } else {
+    keep = ServeRequest(*c, /*in_loop=*/false) == Outcome::kKeep;
+  }
+  // Requests that already arrived behind this one are served here too.
+  while (keep && !stopping_ && c->buf.size() > 0) {
+    int h = ReadHeader(*c);
+    if (h <= 0) {
+      keep = h == 0;
+      break;
+    }
+    keep = ServeRequest(*c, false) == Outcome::kKeep;
+  }
+  if (!keep || stopping_) {
+    Close(c);
+    return;
+  }
+  c->since = MonotonicMicros();
+  Adopt(c);
+}
+
+HttpServer::Outcome HttpServer::ServeRequest(Conn& c, bool in_loop) {
+  FdStream& stream = c.stream;
+  beast::flat_buffer& buf = c.buf;
+  Parser& parser = *c.parser;
+  const std::string& remote = c.remote;
+  {
+    const int64_t start = MonotonicMicros();
+    const uint64_t in0 = c.in_mark, out0 = stream.bytes_out();
+    beast::error_code ec;
     Request req;
     internal::FillRequest(parser.get(), &req);
     req.remote = remote;
@@ -490,6 +708,44 @@ void HttpServer::Serve(int fd, std::string remote) {
         ok = false;  // cannot produce the promised length: send nothing, close the connection
       }
     }
+    if (in_loop && send_body) {
+      // A large body would hold the event loop: a worker sends it.
+      auto p = std::make_unique<Conn::Pending>();
+      p->wire = std::move(wire);
+      p->length = length;
+      p->keep_alive = keep_alive;
+      p->method = req.method;
+      p->path = req.path;
+      p->principal = req.principal;
+      p->start = start;
+      p->in0 = in0;
+      p->out0 = out0;
+      p->res = std::move(res);
+      c.pending = std::move(p);
+      c.parser.reset();
+      return ok ? Outcome::kHandoff : Outcome::kClose;
+    }
+    c.parser.reset();
+    bool keep = SendAndRecord(c, res, wire, length, send_body, ok, keep_alive, req.method, req.path,
+                              req.principal, start, in0, out0);
+    return keep ? Outcome::kKeep : Outcome::kClose;
+  }
+}
+
+bool HttpServer::FinishPending(Conn& c) {
+  std::unique_ptr<Conn::Pending> p = std::move(c.pending);
+  return SendAndRecord(c, p->res, p->wire, p->length, true, true, p->keep_alive, p->method, p->path,
+                       p->principal, p->start, p->in0, p->out0);
+}
+
+bool HttpServer::SendAndRecord(Conn& c, Response& res, const std::string& wire, uint64_t length,
+                               bool send_body, bool ok, bool keep_alive, const std::string& method,
+                               const std::string& path, const std::string& principal, int64_t start,
+                               uint64_t in0, uint64_t out0) {
+  FdStream& stream = c.stream;
+  const std::string& remote = c.remote;
+  beast::error_code ec;
+  {
     if (ok) ok = stream.WriteAll(wire.data(), wire.size(), ec);
     if (ok && send_body) {
       if (auto lf = res.stream->LocalFile()) {
@@ -510,20 +766,19 @@ void HttpServer::Serve(int fd, std::string remote) {
     }
     double secs = static_cast<double>(MonotonicMicros() - start) / 1e6;
     uint64_t bytes_in = stream.bytes_in() - in0, bytes_out = stream.bytes_out() - out0;
-    metrics_.ObserveRequest(opts_.api, req.method, res.status, secs, bytes_in, bytes_out);
+    metrics_.ObserveRequest(opts_.api, method, res.status, secs, bytes_in, bytes_out);
     if (log::Enabled(log::Level::kInfo)) {
       log::Info("request", {{"api", opts_.api},
-                          {"method", req.method},
-                          {"path", req.path},
+                          {"method", method},
+                          {"path", path},
                           {"status", res.status},
                           {"ms", std::round(secs * 1e5) / 100},
                           {"in", bytes_in},
                           {"out", bytes_out},
-                          {"principal", req.principal},
+                          {"principal", principal},
                           {"remote", remote}});
     }
-    if (!ok || !keep_alive) return;
-    idle_since = MonotonicMicros();
+    return ok && keep_alive;
   }
 }
 
@@ -534,8 +789,18 @@ bool HttpServer::Stop(std::chrono::milliseconds drain) {
     ::close(listen_fd_);
     listen_fd_ = -1;
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, drain, [&] { return active_ == 0; });
+  for (auto& l : loops_) {
+    if (l->thread.joinable()) l->thread.join();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + drain;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_until(lock, deadline, [&] { return active_ == 0; })) return false;
+  }
+  // Every connection is closed; idle workers leave now (they reference this server).
+  std::unique_lock<std::mutex> lock(work_mu_);
+  work_cv_.notify_all();
+  return work_cv_.wait_until(lock, deadline + std::chrono::seconds(1), [&] { return workers_ == 0; });
 }
 
 }  // namespace lakemesh::server

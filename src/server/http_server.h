@@ -11,10 +11,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/status.h"
 #include "server/http.h"
@@ -49,8 +51,23 @@ class HttpServer {
 
  private:
   HttpServer(ListenOptions opts, Handler handler, Metrics& metrics, int fd, std::string address);
+  struct Conn;
+  struct Loop;
+  enum class Outcome { kKeep, kClose, kHandoff };
   void AcceptLoop();
-  void Serve(int fd, std::string remote);
+  void EventLoop(size_t index);
+  void Work(Conn* c);
+  void Dispatch(Conn* c);
+  void WorkerLoop();
+  void Adopt(Conn* c);
+  void Close(Conn* c);
+  int ReadHeader(Conn& c);
+  Outcome ServeRequest(Conn& c, bool in_loop);
+  bool FinishPending(Conn& c);
+  bool SendAndRecord(Conn& c, Response& res, const std::string& wire, uint64_t length,
+                     bool send_body, bool ok, bool keep_alive, const std::string& method,
+                     const std::string& path, const std::string& principal, int64_t start,
+                     uint64_t in0, uint64_t out0);
 
   ListenOptions opts_;
   Handler handler_;
@@ -59,9 +76,15 @@ class HttpServer {
   std::string address_;
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
+  std::vector<std::unique_ptr<Loop>> loops_;
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t active_ = 0;  // GUARDED_BY(mu_): connection threads running
+  size_t active_ = 0;  // GUARDED_BY(mu_): open connections
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  std::deque<Conn*> work_;    // GUARDED_BY(work_mu_): connections waiting for a worker
+  size_t workers_ = 0;        // GUARDED_BY(work_mu_)
+  size_t idle_workers_ = 0;   // GUARDED_BY(work_mu_): waiting and not yet promised work
 };
 
 }  // namespace lakemesh::server
