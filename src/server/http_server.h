@@ -1,10 +1,15 @@
-// HttpServer: one listening socket and the connections it accepts. Each connection is served by
-// its own thread with blocking I/O under poll() timeouts (so a stalled client cannot hold a
-// thread forever); Beast parses requests and serializes responses. Handlers run on the
-// connection's thread and may block on disk or metadata.
+// HttpServer: one listening socket and the connections it accepts. Connections are spread over
+// one epoll event loop per core. A loop reads request headers as they arrive, without blocking,
+// and serves a request that has no body inline when its response is small (<= 64 KiB): one loop
+// thread serves many ready connections without a context switch per request. A request with a
+// body, or a large response, is handed with its connection to a pool of worker threads (blocking
+// I/O under poll() timeouts, so a stalled client cannot hold a worker forever; sendfile for local
+// files), which gives the connection back to its loop afterwards. Idle keep-alive connections and
+// headers that never complete are closed by their loop. Beast parses requests and serializes
+// responses. Handlers may block on disk or metadata; inline ones hold their loop meanwhile.
 //
 // Stop() stops accepting, lets in-flight requests finish (idle keep-alive connections are closed
-// at once), and returns when every connection thread has ended or the drain timeout passed.
+// at once), and returns when every connection and worker has ended or the drain timeout passed.
 // Thread-safe.
 #pragma once
 
