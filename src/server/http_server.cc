@@ -461,6 +461,7 @@ void HttpServer::AcceptLoop() {
 // needed, -1 when the connection is to close (a 400 is sent for a malformed header).
 int HttpServer::ReadHeader(Conn& c) {
   if (!c.parser) {
+    c.since = MonotonicMicros();  // a header has io_timeout to arrive from now
     c.in_mark = c.stream.bytes_in() - c.buf.size();
     c.parser = std::make_unique<Parser>();
     c.parser->header_limit(64 * 1024);
@@ -555,7 +556,7 @@ void HttpServer::EventLoop(size_t index) {
       std::vector<Conn*> expired;
       for (Conn* c : mine) {
         // Idle keep-alive connections, and requests whose header never completes.
-        int64_t limit = c->parser ? opts_.io_timeout.count() * 1000 : opts_.idle_timeout.count() * 1000000;
+        int64_t limit = (c->parser ? opts_.io_timeout : opts_.idle_timeout).count() * 1000000;
         if (now - c->since > limit) expired.push_back(c);
       }
       for (Conn* c : expired) {

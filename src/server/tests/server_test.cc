@@ -131,6 +131,19 @@ TEST_F(ServerTest, MalformedRequestGets400) {
   EXPECT_NE(c.ReadUntil("\r\n\r\n").find("400 Bad Request"), std::string::npos);
 }
 
+TEST_F(ServerTest, HeadersArrivingSlowlyAfterAnIdlePeriodAreServed) {
+  RawClient c(server_->address());
+  c.Send("GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.ReadUntil("hello a");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // idle on a keep-alive connection
+  c.Send("GET /hello/b HTTP/1.1\r\n");                          // then a header in pieces
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  c.Send("Host: x\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  c.Send("\r\n");
+  EXPECT_NE(c.ReadUntil("hello b").find("hello b"), std::string::npos);
+}
+
 TEST_F(ServerTest, StopClosesIdleConnectionsPromptly) {
   RawClient c(server_->address());
   c.Send("GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n");
