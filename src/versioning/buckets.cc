@@ -159,23 +159,33 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
   return ObjectInfo{key, std::move(e), std::move(inline_data)};
 }
 
-Result<ObjectInfo> Buckets::StatObject(const std::string& bucket, const std::string& key) {
-  ObjectInfo out{key, Entry{}};
+Result<std::optional<ObjectInfo>> Buckets::Lookup(const std::string& bucket,
+                                                  const std::string& key) {
+  std::optional<ObjectInfo> out;
   LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
+    out.reset();
     LM_TRY(CheckBucket(txn, bucket));
     LM_ASSIGN_OR_RETURN(auto v, txn.Get(ObjectPrefix(bucket) + key));
-    if (!v) return NotFound("object '" + key + "' not found in bucket '" + bucket + "'");
-    LM_ASSIGN_OR_RETURN(out.entry, DecodeObject(*v));
-    if (out.entry.address.empty()) {
+    if (!v) return Status::OK();
+    ObjectInfo o{key, Entry{}};
+    LM_ASSIGN_OR_RETURN(o.entry, DecodeObject(*v));
+    if (o.entry.address.empty()) {
       LM_ASSIGN_OR_RETURN(auto data, txn.Get(InlinePrefix(bucket) + key));
-      if (!data || data->size() != out.entry.size) {
+      if (!data || data->size() != o.entry.size) {
         return Internal("the inline bytes of object '" + key + "' are missing or damaged");
       }
-      out.inline_data = std::make_shared<const std::string>(std::move(*data));
+      o.inline_data = std::make_shared<const std::string>(std::move(*data));
     }
+    out = std::move(o);
     return Status::OK();
   }));
   return out;
+}
+
+Result<ObjectInfo> Buckets::StatObject(const std::string& bucket, const std::string& key) {
+  LM_ASSIGN_OR_RETURN(auto o, Lookup(bucket, key));
+  if (!o) return NotFound("object '" + key + "' not found in bucket '" + bucket + "'");
+  return std::move(*o);
 }
 
 Result<std::unique_ptr<storage::BlobReader>> Buckets::OpenObject(const ObjectInfo& object,

@@ -112,17 +112,32 @@ Response GetObject(Ctx& c) {
       return c.Error(MakeError(416, "InvalidPartNumber", "the requested partnumber is not satisfiable"));
     }
   }
-  auto t = ResolveTarget(c.s, c.bucket, c.key);
-  if (!t.ok()) {
-    if (t.status().code() == ErrorCode::kInvalidArgument) {
-      return c.Error(MakeError(404, "NoSuchKey", t.status().message()));
-    }
-    return c.Error(t.status(), Missing::kBucket);
-  }
   if (auto v = c.req.Query("versionId"); v && *v != "null") {
     return c.Error(MakeError(404, "NoSuchVersion", "objects have only the version 'null'"));
   }
-  auto o = StatTarget(c.s, *t);
+  // A plain bucket answers in one metadata read; anything else is resolved as a repository.
+  Result<Target> t = Internal("unresolved");
+  Result<versioning::ObjectInfo> o = Internal("unresolved");
+  if (auto direct = c.s.buckets.Lookup(c.bucket, c.key); direct.ok()) {
+    if (!*direct) {
+      return c.Error(MakeError(404, "NoSuchKey",
+                               "object '" + c.key + "' not found in bucket '" + c.bucket + "'"));
+    }
+    t = Target{false, c.bucket, "", c.key};
+    o = std::move(**direct);
+  } else if (!direct.status().IsNotFound() &&
+             direct.status().code() != ErrorCode::kInvalidArgument) {
+    return c.Error(direct.status());
+  } else {
+    t = ResolveTarget(c.s, c.bucket, c.key);
+    if (!t.ok()) {
+      if (t.status().code() == ErrorCode::kInvalidArgument) {
+        return c.Error(MakeError(404, "NoSuchKey", t.status().message()));
+      }
+      return c.Error(t.status(), Missing::kBucket);
+    }
+    o = StatTarget(c.s, *t);
+  }
   if (!o.ok()) {
     if (o.status().IsNotFound() && t->repo && !c.s.repos.Resolve(t->bucket, t->ref).ok()) {
       return c.Error(MakeError(404, "NoSuchKey",
