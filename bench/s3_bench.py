@@ -22,22 +22,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import boto3
 from botocore.config import Config
 
+from bench_util import free_port
+
 KEY, SECRET = "LMBENCHKEY0000000001", "bench-secret-0123456789abcdefghijklmnopq"
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_port(port, timeout=20):

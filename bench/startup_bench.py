@@ -16,15 +16,8 @@ import statistics
 import subprocess
 import tempfile
 import time
-import json
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from bench_util import free_port
 
 
 def wait_http(port, path, deadline):

@@ -1,5 +1,7 @@
 #include "storage/blob_store.h"
 
+#include <cstring>
+
 namespace lakemesh::storage {
 
 Status ValidateBlobKey(std::string_view key) {
@@ -41,6 +43,29 @@ Status WriteAll(BlobStore& store, const std::string& key, std::string_view data)
   LM_ASSIGN_OR_RETURN(auto writer, store.NewWriter());
   LM_TRY(writer->Append(data));
   return writer->Commit(key);
+}
+
+std::unique_ptr<BlobReader> NewStringReader(std::shared_ptr<const std::string> data,
+                                            uint64_t offset, uint64_t length) {
+  class StringReader final : public BlobReader {
+   public:
+    StringReader(std::shared_ptr<const std::string> data, uint64_t off, uint64_t n)
+        : data_(std::move(data)), off_(off), remaining_(n) {}
+    Result<size_t> Read(char* buf, size_t n) override {
+      if (n > remaining_) n = static_cast<size_t>(remaining_);
+      std::memcpy(buf, data_->data() + off_, n);
+      off_ += n;
+      remaining_ -= n;
+      return n;
+    }
+    uint64_t remaining() const override { return remaining_; }
+
+   private:
+    std::shared_ptr<const std::string> data_;
+    uint64_t off_;
+    uint64_t remaining_;
+  };
+  return std::make_unique<StringReader>(std::move(data), offset, length);
 }
 
 }  // namespace lakemesh::storage

@@ -68,6 +68,10 @@ class BlobStore {
 // empty or starting with '.'. Everything else is kInvalidArgument.
 Status ValidateBlobKey(std::string_view key);
 
+// A reader over `length` bytes of `data` from `offset` (memory stores, and bytes kept in metadata).
+std::unique_ptr<BlobReader> NewStringReader(std::shared_ptr<const std::string> data,
+                                            uint64_t offset, uint64_t length);
+
 // Reads a whole blob into memory (for small blobs and tests).
 Result<std::string> ReadAll(BlobStore& store, const std::string& key);
 // Writes `data` under `key` in one call.

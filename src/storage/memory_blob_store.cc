@@ -1,6 +1,5 @@
 #include "storage/memory_blob_store.h"
 
-#include <cstring>
 #include <vector>
 
 #include "base/time.h"
@@ -31,26 +30,8 @@ class MemoryWriter final : public BlobWriter {
   bool done_ = false;
 };
 
-class MemoryReader final : public BlobReader {
- public:
-  MemoryReader(std::shared_ptr<const std::string> data, uint64_t off, uint64_t n)
-      : data_(std::move(data)), off_(off), remaining_(n) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    if (n > remaining_) n = static_cast<size_t>(remaining_);
-    std::memcpy(buf, data_->data() + off_, n);
-    off_ += n;
-    remaining_ -= n;
-    return n;
-  }
-  uint64_t remaining() const override { return remaining_; }
-
- private:
-  std::shared_ptr<const std::string> data_;
-  uint64_t off_;
-  uint64_t remaining_;
-};
-
 }  // namespace
+
 
 void MemoryBlobStore::Put(const std::string& key, std::string data) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -76,7 +57,7 @@ Result<std::unique_ptr<BlobReader>> MemoryBlobStore::Open(const std::string& key
   if (offset > size) return InvalidArgument("offset past the end of blob '" + key + "'");
   uint64_t n = size - offset;
   if (length && *length < n) n = *length;
-  return std::unique_ptr<BlobReader>(new MemoryReader(it->second.data, offset, n));
+  return NewStringReader(it->second.data, offset, n);
 }
 
 Result<BlobInfo> MemoryBlobStore::Stat(const std::string& key) {

@@ -1,7 +1,6 @@
 #include "versioning/buckets.h"
 
 #include <algorithm>
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -24,25 +23,6 @@ constexpr std::string_view kBlobPrefix = "buckets/";
 std::string ObjectPrefix(const std::string& bucket) { return "po/" + bucket + "/"; }
 // The bytes of a small object, kept in the metadata beside its row.
 std::string InlinePrefix(const std::string& bucket) { return "pd/" + bucket + "/"; }
-
-class MemoryReader final : public storage::BlobReader {
- public:
-  MemoryReader(std::shared_ptr<const std::string> data, uint64_t offset, uint64_t length)
-      : data_(std::move(data)), offset_(offset), remaining_(length) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    n = static_cast<size_t>(std::min<uint64_t>(n, remaining_));
-    std::memcpy(buf, data_->data() + offset_, n);
-    offset_ += n;
-    remaining_ -= n;
-    return n;
-  }
-  uint64_t remaining() const override { return remaining_; }
-
- private:
-  std::shared_ptr<const std::string> data_;
-  uint64_t offset_;
-  uint64_t remaining_;
-};
 
 Result<BucketInfo> DecodeBucket(const std::string& name, std::string_view data) {
   try {
@@ -196,7 +176,7 @@ Result<std::unique_ptr<storage::BlobReader>> Buckets::OpenObject(const ObjectInf
     uint64_t size = object.inline_data->size();
     if (offset > size) return InvalidArgument("offset past the end of the object");
     uint64_t n = std::min<uint64_t>(size - offset, length.value_or(size - offset));
-    return std::unique_ptr<storage::BlobReader>(new MemoryReader(object.inline_data, offset, n));
+    return storage::NewStringReader(object.inline_data, offset, n);
   }
   auto r = blobs_.Open(object.entry.address, offset, length);
   if (!r.ok() && r.status().IsNotFound()) {

@@ -310,9 +310,4 @@ Result<size_t> MultipartUploads::CollectAbandoned(int64_t max_age_micros) {
   return n;
 }
 
-Result<bool> MultipartUploads::AnyInProgress(const std::string& bucket) {
-  LM_ASSIGN_OR_RETURN(auto rows, meta_.Scan(UploadPrefix(bucket), PrefixEnd(UploadPrefix(bucket)), 1));
-  return !rows.empty();
-}
-
 }  // namespace lakemesh::versioning

@@ -91,8 +91,6 @@ class MultipartUploads {
 
   // Aborts uploads started more than `max_age_micros` ago; returns how many.
   Result<size_t> CollectAbandoned(int64_t max_age_micros);
-  // Whether `bucket` has uploads in progress.
-  Result<bool> AnyInProgress(const std::string& bucket);
 
  private:
   meta::MetaStore& meta_;
