@@ -1,7 +1,8 @@
 #include "base/hash.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+
+#include <cstring>
 
 #include "base/status.h"
 
@@ -88,6 +89,42 @@ bool IsLowerHex(std::string_view s) {
   return bad == 0;
 }
 
+namespace {
+// Algorithms fetched once: OpenSSL 3 otherwise looks each one up (under a lock) on every
+// EVP_DigestInit_ex with EVP_sha256() and friends, which costs more than hashing a short string.
+const EVP_MD* FetchedMd(Hasher::Kind kind) {
+  static EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  static EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  const EVP_MD* md = kind == Hasher::Kind::kSha256 ? sha256
+                     : kind == Hasher::Kind::kSha1 ? sha1
+                                                   : md5;
+  LM_CHECK(md != nullptr);
+  return md;
+}
+
+// One digest context per thread for the one-shot functions.
+EVP_MD_CTX* ThreadCtx() {
+  struct Holder {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Holder() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Holder h;
+  LM_CHECK(h.ctx != nullptr);
+  return h.ctx;
+}
+
+// SHA-256 of the concatenation of `a` and `b` into out[32].
+void Sha256Into(std::string_view a, std::string_view b, unsigned char* out) {
+  EVP_MD_CTX* ctx = ThreadCtx();
+  unsigned int n = 0;
+  LM_CHECK(EVP_DigestInit_ex(ctx, FetchedMd(Hasher::Kind::kSha256), nullptr) == 1);
+  LM_CHECK(EVP_DigestUpdate(ctx, a.data(), a.size()) == 1);
+  if (!b.empty()) LM_CHECK(EVP_DigestUpdate(ctx, b.data(), b.size()) == 1);
+  LM_CHECK(EVP_DigestFinal_ex(ctx, out, &n) == 1);
+}
+}  // namespace
+
 struct Hasher::Impl {
   EVP_MD_CTX* ctx = nullptr;
 };
@@ -95,10 +132,7 @@ struct Hasher::Impl {
 Hasher::Hasher(Kind kind) : impl_(std::make_unique<Impl>()) {
   impl_->ctx = EVP_MD_CTX_new();
   LM_CHECK(impl_->ctx != nullptr);
-  const EVP_MD* md = kind == Kind::kSha256 ? EVP_sha256()
-                    : kind == Kind::kSha1 ? EVP_sha1()
-                                          : EVP_md5();
-  LM_CHECK(EVP_DigestInit_ex(impl_->ctx, md, nullptr) == 1);
+  LM_CHECK(EVP_DigestInit_ex(impl_->ctx, FetchedMd(kind), nullptr) == 1);
 }
 
 Hasher::~Hasher() {
@@ -119,9 +153,9 @@ std::string Hasher::Finish() {
 }
 
 std::string Sha256(std::string_view data) {
-  Hasher h(Hasher::Kind::kSha256);
-  h.Update(data);
-  return h.Finish();
+  unsigned char out[32];
+  Sha256Into(data, {}, out);
+  return std::string(reinterpret_cast<char*>(out), sizeof(out));
 }
 
 std::string Md5(std::string_view data) {
@@ -130,13 +164,25 @@ std::string Md5(std::string_view data) {
   return h.Finish();
 }
 
+// HMAC (RFC 2104) over SHA-256, written out so that it uses the fetched digest: OpenSSL's HMAC()
+// fetches the MAC implementation on every call.
 std::string HmacSha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  LM_CHECK(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-                &n) != nullptr);
-  return std::string(reinterpret_cast<char*>(out), n);
+  constexpr size_t kBlock = 64;
+  unsigned char k0[kBlock] = {0};
+  if (key.size() > kBlock) {
+    Sha256Into(key, {}, k0);
+  } else {
+    std::memcpy(k0, key.data(), key.size());
+  }
+  char pad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<char>(k0[i] ^ 0x36);
+  unsigned char inner[32];
+  Sha256Into(std::string_view(pad, kBlock), data, inner);
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<char>(k0[i] ^ 0x5c);
+  unsigned char out[32];
+  Sha256Into(std::string_view(pad, kBlock),
+             std::string_view(reinterpret_cast<char*>(inner), sizeof(inner)), out);
+  return std::string(reinterpret_cast<char*>(out), sizeof(out));
 }
 
 uint64_t Hash64(std::string_view data, uint64_t seed) {

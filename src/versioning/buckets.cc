@@ -24,6 +24,25 @@ std::string ObjectPrefix(const std::string& bucket) { return "po/" + bucket + "/
 // The bytes of a small object, kept in the metadata beside its row.
 std::string InlinePrefix(const std::string& bucket) { return "pd/" + bucket + "/"; }
 
+// Bucket names hold no '/', so this is unambiguous.
+std::string CacheKey(const std::string& bucket, const std::string& key) {
+  std::string k;
+  k.reserve(bucket.size() + 1 + key.size());
+  k += bucket;
+  k += '/';
+  k += key;
+  return k;
+}
+
+// What a cached object is charged: its bytes and strings plus bookkeeping.
+size_t CacheCharge(const ObjectInfo& o) {
+  size_t n = 256 + 2 * o.path.size() + o.entry.etag.size() + o.entry.content_type.size();
+  for (const auto& [k, v] : o.entry.metadata) n += 64 + k.size() + v.size();
+  for (const auto& [k, v] : o.entry.headers) n += 64 + k.size() + v.size();
+  if (o.inline_data) n += o.inline_data->size();
+  return n;
+}
+
 Result<BucketInfo> DecodeBucket(const std::string& name, std::string_view data) {
   try {
     json j = json::parse(data);
@@ -80,13 +99,17 @@ Result<std::vector<BucketInfo>> Buckets::ListBuckets() {
 }
 
 Status Buckets::DeleteBucket(const std::string& name) {
-  return meta_.Write([&](MetaTxn& txn) -> Status {
+  Status st = meta_.Write([&](MetaTxn& txn) -> Status {
     LM_TRY(CheckBucket(txn, name));
     std::string prefix = ObjectPrefix(name);
     LM_ASSIGN_OR_RETURN(auto one, txn.Scan(prefix, PrefixEnd(prefix), 1));
     if (!one.empty()) return PreconditionFailed("bucket '" + name + "' is not empty");
     return txn.Delete(BucketKey(name));
   });
+  // A cached object also says that its bucket exists. An emptied bucket has none left, but
+  // dropping everything is cheap for an operation this rare.
+  if (st.ok()) cache_.Clear();
+  return st;
 }
 
 Result<std::unique_ptr<ObjectUpload>> Buckets::NewUpload(bool md5, bool sha256) {
@@ -131,6 +154,7 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
     }
     return txn.Put(row, encoded);
   });
+  cache_.Erase(CacheKey(bucket, key));
   if (!st.ok()) {
     if (!inline_data) blobs_.Delete(e.address).IgnoreError();
     return st;
@@ -141,6 +165,13 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
 
 Result<std::optional<ObjectInfo>> Buckets::Lookup(const std::string& bucket,
                                                   const std::string& key) {
+  std::string cache_key;
+  uint64_t generation = 0;
+  if (cache_enabled_) {
+    cache_key = CacheKey(bucket, key);
+    if (auto hit = cache_.Get(cache_key)) return std::optional<ObjectInfo>(*hit);
+    generation = cache_.Generation();
+  }
   std::optional<ObjectInfo> out;
   LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
     out.reset();
@@ -159,6 +190,10 @@ Result<std::optional<ObjectInfo>> Buckets::Lookup(const std::string& bucket,
     out = std::move(o);
     return Status::OK();
   }));
+  if (out && cache_enabled_) {
+    cache_.PutIfUnchanged(cache_key, std::make_shared<const ObjectInfo>(*out), CacheCharge(*out),
+                          generation);
+  }
   return out;
 }
 
@@ -197,6 +232,7 @@ Status Buckets::DeleteObject(const std::string& bucket, const std::string& key) 
     if (address.empty()) LM_TRY(txn.Delete(InlinePrefix(bucket) + key));
     return txn.Delete(row);
   }));
+  cache_.Erase(CacheKey(bucket, key));
   if (!address.empty()) blobs_.Delete(address).IgnoreError();
   return Status::OK();
 }

@@ -9,6 +9,11 @@
 // blob after the metadata change commits (a crash in between leaves an unreferenced blob that
 // CollectGarbage removes). Readers that opened the old blob keep reading it on a local store.
 //
+// Recently read objects (their metadata, and the bytes of small ones) are cached, so that a hot
+// object is served without a metadata read. Every change to an object erases its entry after the
+// change commits, and a read that overlapped a change is not cached (LruCache's generation
+// protocol). This is sound because the process is the only writer of its buckets' metadata.
+//
 // Metadata layout: docs/formats.md. Thread-safe.
 #pragma once
 
@@ -17,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/lru_cache.h"
 #include "base/status.h"
 #include "meta/meta_store.h"
 #include "storage/blob_store.h"
@@ -34,8 +40,12 @@ struct BucketInfo {
 class Buckets {
  public:
   static constexpr uint64_t kInlineMax = 64 * 1024;
+  static constexpr size_t kDefaultCacheBytes = 32 << 20;
 
-  Buckets(meta::MetaStore& meta, storage::BlobStore& blobs) : meta_(meta), blobs_(blobs) {}
+  // `cache_bytes` bounds the object cache (0 disables it).
+  Buckets(meta::MetaStore& meta, storage::BlobStore& blobs,
+          size_t cache_bytes = kDefaultCacheBytes)
+      : meta_(meta), blobs_(blobs), cache_(cache_bytes), cache_enabled_(cache_bytes > 0) {}
 
   // kAlreadyExists if a bucket or repository has the name; kInvalidArgument for a bad name.
   Result<BucketInfo> CreateBucket(const std::string& name, const std::string& creator);
@@ -72,6 +82,8 @@ class Buckets {
 
   meta::MetaStore& meta_;
   storage::BlobStore& blobs_;
+  LruCache<ObjectInfo> cache_;  // keyed "<bucket>/<key>"
+  const bool cache_enabled_;
 };
 
 }  // namespace lakemesh::versioning

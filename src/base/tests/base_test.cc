@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "base/coding.h"
 #include "base/hash.h"
+#include "base/lru_cache.h"
 #include "base/random.h"
 #include "base/status.h"
 #include "base/time.h"
@@ -77,6 +80,17 @@ TEST(Hash, KnownDigests) {
   EXPECT_EQ(ToHex(Md5("")), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(ToHex(HmacSha256("key", "The quick brown fox jumps over the lazy dog")),
             "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+  // RFC 4231 test cases 1 and 6: a 20-byte key, and a key longer than the block, hashed first.
+  EXPECT_EQ(ToHex(HmacSha256(std::string(20, '\x0b'), "Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  EXPECT_EQ(ToHex(HmacSha256(std::string(131, '\xaa'),
+                             "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  // The block-size boundary: a 64-byte key is used as is, a 65-byte key is hashed.
+  EXPECT_EQ(ToHex(HmacSha256(std::string(64, 'k'), "")),
+            "83026a325aaee70e36cfe607536aa1054104ad1077c36134810d4ccded1ccd3b");
+  EXPECT_EQ(ToHex(HmacSha256(std::string(65, 'k'), "x")),
+            "75092ca3ee2b307470c227697b42b3e65376aa3bae98fb5a1f7b7536daa9588a");
   EXPECT_EQ(FromHex("0aFf").value(), std::string("\x0a\xff", 2));
   EXPECT_FALSE(FromHex("0g").has_value());
   EXPECT_FALSE(FromHex("abc").has_value());
@@ -102,6 +116,56 @@ TEST(Random, Shapes) {
   EXPECT_EQ(u.size(), 36u);
   EXPECT_EQ(u[14], '4');
   EXPECT_NE(RandomAlnum(20), RandomAlnum(20));
+}
+
+TEST(Random, FastRandomDiffersAcrossCallsAndThreads) {
+  uint64_t a = FastRandom64(), b = FastRandom64();
+  EXPECT_NE(a, b);
+  uint64_t other = 0;
+  std::thread t([&] { other = FastRandom64(); });
+  t.join();
+  EXPECT_NE(other, a);
+  EXPECT_NE(other, b);
+}
+
+TEST(LruCache, EvictsLeastRecentlyUsedPastTheBudget) {
+  LruCache<int> c(10);
+  c.Put("a", std::make_shared<int>(1), 4);
+  c.Put("b", std::make_shared<int>(2), 4);
+  ASSERT_NE(c.Get("a"), nullptr);  // a is now the most recent
+  c.Put("c", std::make_shared<int>(3), 4);
+  EXPECT_EQ(c.Get("b"), nullptr);
+  EXPECT_EQ(*c.Get("a"), 1);
+  EXPECT_EQ(*c.Get("c"), 3);
+  EXPECT_EQ(c.used_bytes(), 8u);
+  // An entry larger than the budget is kept alone.
+  c.Put("big", std::make_shared<int>(4), 100);
+  EXPECT_EQ(c.Get("a"), nullptr);
+  EXPECT_EQ(*c.Get("big"), 4);
+}
+
+TEST(LruCache, EraseInvalidatesReadsThatBeganBefore) {
+  LruCache<int> c(100);
+  uint64_t g = c.Generation();
+  c.PutIfUnchanged("k", std::make_shared<int>(1), 1, g);
+  EXPECT_EQ(*c.Get("k"), 1);
+  // A reader takes the generation, a writer changes the source and erases, then the reader
+  // tries to fill the cache with what it read before the change: refused.
+  uint64_t before = c.Generation();
+  c.Erase("k");
+  c.PutIfUnchanged("k", std::make_shared<int>(1), 1, before);
+  EXPECT_EQ(c.Get("k"), nullptr);
+  // A read that began after the change is cached, and replaces an older value.
+  c.PutIfUnchanged("k", std::make_shared<int>(2), 1, c.Generation());
+  c.PutIfUnchanged("k", std::make_shared<int>(3), 5, c.Generation());
+  EXPECT_EQ(*c.Get("k"), 3);
+  EXPECT_EQ(c.used_bytes(), 5u);
+  uint64_t g2 = c.Generation();
+  c.Clear();
+  EXPECT_EQ(c.Get("k"), nullptr);
+  EXPECT_EQ(c.used_bytes(), 0u);
+  c.PutIfUnchanged("k", std::make_shared<int>(4), 1, g2);
+  EXPECT_EQ(c.Get("k"), nullptr);
 }
 
 }  // namespace

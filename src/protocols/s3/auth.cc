@@ -47,13 +47,13 @@ std::optional<S3Error> ParsePayloadMode(std::string_view v, AuthResult* out) {
 
 std::string Authenticator::CachedSigningKey(const std::string& secret,
                                             const CredentialScope& scope) {
-  std::string id = scope.access_key_id + '\n' + scope.Scope() + '\n' + ToHex(Sha256(secret));
+  std::string id = scope.access_key_id + '\n' + scope.Scope();
   std::lock_guard<std::mutex> lock(mu_);
   auto it = signing_keys_.find(id);
-  if (it != signing_keys_.end()) return it->second;
+  if (it != signing_keys_.end() && it->second.secret == secret) return it->second.key;
   if (signing_keys_.size() > 4096) signing_keys_.clear();
   std::string key = SigningKey(secret, scope);
-  signing_keys_.emplace(std::move(id), key);
+  signing_keys_[std::move(id)] = CachedKey{secret, key};
   return key;
 }
 

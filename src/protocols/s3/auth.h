@@ -50,7 +50,12 @@ class Authenticator {
 
   governance::Credentials& credentials_;
   std::mutex mu_;
-  std::unordered_map<std::string, std::string> signing_keys_;  // GUARDED_BY(mu_)
+  struct CachedKey {
+    std::string secret;  // the secret the key was derived from; a rotated secret misses
+    std::string key;
+  };
+  // Keyed by access key id and credential scope.
+  std::unordered_map<std::string, CachedKey> signing_keys_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace lakemesh::s3

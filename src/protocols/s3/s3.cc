@@ -453,13 +453,21 @@ bool Address(const Services& s, const Request& req, std::string* bucket, std::st
   return true;
 }
 
+// 16 uppercase hex digits, as Amazon's request ids look.
+std::string RequestId() {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  uint64_t v = FastRandom64();
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i, v >>= 4) id[i] = kDigits[v & 0xf];
+  return id;
+}
+
 }  // namespace
 
 server::Handler MakeS3Handler(Services& services) {
   auto authenticator = std::make_shared<Authenticator>(services.credentials);
   return [&services, authenticator](server::Request& req) -> server::Response {
-    Ctx c{services, req, RandomHex(8), "", "", {}, req.body, nullptr, nullptr};
-    for (auto& ch : c.request_id) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    Ctx c{services, req, RequestId(), "", "", {}, req.body, nullptr, nullptr};
     server::Response r;
     if (!Address(services, req, &c.bucket, &c.key)) {
       r = c.Error(MakeError(400, "InvalidURI", "couldn't parse the specified URI"));

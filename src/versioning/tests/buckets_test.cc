@@ -3,6 +3,9 @@
 // assembly rules and cleanup.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "base/hash.h"
 #include "meta/sqlite_meta_store.h"
 #include "storage/memory_blob_store.h"
@@ -110,6 +113,52 @@ TEST_F(BucketsTest, SmallObjectsStayInTheMetadataLargeOnesInBlobs) {
   auto empty = Put("empty", "");
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(Read("empty"), "");
+}
+
+TEST_F(BucketsTest, CachedObjectsFollowEveryChange) {
+  ASSERT_TRUE(Put("k", "one").ok());
+  EXPECT_EQ(Read("k"), "one");  // now cached
+  EXPECT_EQ(Read("k"), "one");
+  ASSERT_TRUE(Put("k", "two").ok());
+  EXPECT_EQ(Read("k"), "two");
+  ASSERT_TRUE(buckets_->DeleteObject("land", "k").ok());
+  auto gone = buckets_->Lookup("land", "k");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+  // A cached object does not outlive its bucket, nor leak into a bucket of the same name.
+  ASSERT_TRUE(Put("k", "three").ok());
+  EXPECT_EQ(Read("k"), "three");
+  ASSERT_TRUE(buckets_->DeleteObject("land", "k").ok());
+  ASSERT_TRUE(buckets_->DeleteBucket("land").ok());
+  EXPECT_TRUE(buckets_->Lookup("land", "k").status().IsNotFound());
+  ASSERT_TRUE(buckets_->CreateBucket("land", "alice").ok());
+  EXPECT_TRUE(buckets_->StatObject("land", "k").status().IsNotFound());
+}
+
+TEST_F(BucketsTest, AnAcknowledgedWriteIsReadBackDespiteConcurrentReaders) {
+  // Readers keep filling the cache while one writer replaces the object; every write, once
+  // PutObject returns, must be what the next read sees (a read that overlapped the write must
+  // not leave the old value cached).
+  ASSERT_TRUE(Put("hot", "v0").ok());
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        auto o = buckets_->Lookup("land", "hot");
+        ASSERT_TRUE(o.ok());
+      }
+    });
+  }
+  for (int v = 1; v <= 300; ++v) {
+    std::string want = "v" + std::to_string(v);
+    ASSERT_TRUE(Put("hot", want).ok());
+    auto o = buckets_->Lookup("land", "hot");
+    ASSERT_TRUE(o.ok() && o->has_value());
+    ASSERT_EQ(*(*o)->inline_data, want) << "stale read after write " << v;
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
 }
 
 TEST_F(BucketsTest, ListingAndDeletingTheBucket) {
