@@ -179,13 +179,15 @@ struct SqliteMetaStore::Pool {
   // Writers queue here rather than in SQLite's busy handler, which sleeps and retries. The writer
   // at the head of the queue leads: it runs every queued write function in one transaction, each
   // under its own savepoint, and commits them together (group commit: one WAL fsync for many).
+  // Each waiter sleeps on its own condition variable, so that finishing a batch wakes exactly
+  // its writers and the next leader, not every queued writer.
   struct PendingWrite {
     const std::function<Status(MetaTxn&)>* fn;
     Status result;
     bool done = false;
+    std::condition_variable cv;
   };
   std::mutex queue_mu;
-  std::condition_variable queue_cv;
   std::deque<PendingWrite*> queue;  // GUARDED_BY(queue_mu)
   bool leading = false;             // GUARDED_BY(queue_mu)
   std::mutex mu;
@@ -305,10 +307,10 @@ Status SqliteMetaStore::Read(const std::function<Status(MetaTxn&)>& fn) {
 Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
   constexpr size_t kMaxBatch = 64;
   Pool& p = *pool_;
-  Pool::PendingWrite me{&fn, Status::OK(), false};
+  Pool::PendingWrite me{&fn, Status::OK(), false, {}};
   std::unique_lock<std::mutex> lock(p.queue_mu);
   p.queue.push_back(&me);
-  p.queue_cv.wait(lock, [&] { return me.done || (!p.leading && p.queue.front() == &me); });
+  me.cv.wait(lock, [&] { return me.done || (!p.leading && p.queue.front() == &me); });
   if (me.done) return me.result;
   p.leading = true;
   std::vector<Pool::PendingWrite*> batch;
@@ -323,9 +325,10 @@ Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
     for (auto* w : batch) {
       if (!all.ok() && w->result.ok()) w->result = all;
       w->done = true;
+      if (w != &me) w->cv.notify_one();
     }
     p.leading = false;
-    p.queue_cv.notify_all();
+    if (!p.queue.empty()) p.queue.front()->cv.notify_one();  // the next leader
   };
   auto conn = p.Acquire();
   if (!conn.ok()) {

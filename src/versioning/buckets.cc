@@ -83,9 +83,16 @@ Result<BucketInfo> Buckets::CreateBucket(const std::string& name, const std::str
 
 Result<BucketInfo> Buckets::GetBucket(const std::string& name) {
   LM_TRY(ValidateBucketName(name));
+  if (auto hit = bucket_cache_.Get(name)) return *hit;
+  uint64_t generation = bucket_cache_.Generation();
   LM_ASSIGN_OR_RETURN(auto v, meta_.Get(BucketKey(name)));
   if (!v) return NotFound("bucket '" + name + "' not found");
-  return DecodeBucket(name, *v);
+  LM_ASSIGN_OR_RETURN(auto info, DecodeBucket(name, *v));
+  if (cache_enabled_) {
+    bucket_cache_.PutIfUnchanged(name, std::make_shared<const BucketInfo>(info),
+                                 128 + 2 * name.size() + info.creator.size(), generation);
+  }
+  return info;
 }
 
 Result<std::vector<BucketInfo>> Buckets::ListBuckets() {
@@ -108,7 +115,10 @@ Status Buckets::DeleteBucket(const std::string& name) {
   });
   // A cached object also says that its bucket exists. An emptied bucket has none left, but
   // dropping everything is cheap for an operation this rare.
-  if (st.ok()) cache_.Clear();
+  if (st.ok()) {
+    bucket_cache_.Erase(name);
+    cache_.Clear();
+  }
   return st;
 }
 

@@ -9,8 +9,8 @@
 // blob after the metadata change commits (a crash in between leaves an unreferenced blob that
 // CollectGarbage removes). Readers that opened the old blob keep reading it on a local store.
 //
-// Recently read objects (their metadata, and the bytes of small ones) are cached, so that a hot
-// object is served without a metadata read. Every change to an object erases its entry after the
+// Recently read objects (their metadata, and the bytes of small ones) and buckets are cached, so
+// that a hot object is served without a metadata read. Every change to an object erases its entry after the
 // change commits, and a read that overlapped a change is not cached (LruCache's generation
 // protocol). This is sound because the process is the only writer of its buckets' metadata.
 //
@@ -45,7 +45,11 @@ class Buckets {
   // `cache_bytes` bounds the object cache (0 disables it).
   Buckets(meta::MetaStore& meta, storage::BlobStore& blobs,
           size_t cache_bytes = kDefaultCacheBytes)
-      : meta_(meta), blobs_(blobs), cache_(cache_bytes), cache_enabled_(cache_bytes > 0) {}
+      : meta_(meta),
+        blobs_(blobs),
+        cache_(cache_bytes),
+        bucket_cache_(cache_bytes / 16),
+        cache_enabled_(cache_bytes > 0) {}
 
   // kAlreadyExists if a bucket or repository has the name; kInvalidArgument for a bad name.
   Result<BucketInfo> CreateBucket(const std::string& name, const std::string& creator);
@@ -82,7 +86,8 @@ class Buckets {
 
   meta::MetaStore& meta_;
   storage::BlobStore& blobs_;
-  LruCache<ObjectInfo> cache_;  // keyed "<bucket>/<key>"
+  LruCache<ObjectInfo> cache_;         // keyed "<bucket>/<key>"
+  LruCache<BucketInfo> bucket_cache_;  // existing buckets, keyed by name
   const bool cache_enabled_;
 };
 

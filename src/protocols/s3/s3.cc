@@ -251,12 +251,18 @@ std::optional<S3Error> ReceiveBody(Ctx& c, versioning::ObjectUpload& up,
                      "your proposed upload exceeds the maximum allowed size of 5 GiB; use a "
                      "multipart upload");
   }
-  std::string buf(1 << 20, '\0');
+  // Read in pieces of up to 1 MiB, but no bigger than the body needs (a small PUT must not pay
+  // for faulting in a megabyte). One byte more than the announced length sees the end at once.
+  uint64_t chunk_size = 1 << 20;
+  if (content_length && *content_length < chunk_size) {
+    chunk_size = std::max<uint64_t>(*content_length + 1, 4096);
+  }
+  auto buf = std::make_unique_for_overwrite<char[]>(chunk_size);
   while (true) {
-    auto n = c.body->Read(buf.data(), buf.size());
+    auto n = c.body->Read(buf.get(), chunk_size);
     if (!n.ok()) return c.BodyError(n.status());
     if (*n == 0) break;
-    std::string_view chunk(buf.data(), *n);
+    std::string_view chunk(buf.get(), *n);
     if (sum) sum->Update(chunk);
     if (Status st = up.Append(chunk); !st.ok()) return FromStatus(st);
     if (up.size() > versioning::kMaxPartSize) {

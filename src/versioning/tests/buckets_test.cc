@@ -129,8 +129,14 @@ TEST_F(BucketsTest, CachedObjectsFollowEveryChange) {
   ASSERT_TRUE(Put("k", "three").ok());
   EXPECT_EQ(Read("k"), "three");
   ASSERT_TRUE(buckets_->DeleteObject("land", "k").ok());
+  ASSERT_TRUE(buckets_->GetBucket("land").ok());  // cached
   ASSERT_TRUE(buckets_->DeleteBucket("land").ok());
+  EXPECT_TRUE(buckets_->GetBucket("land").status().IsNotFound());
   EXPECT_TRUE(buckets_->Lookup("land", "k").status().IsNotFound());
+  // The name can now become a repository's.
+  ASSERT_TRUE(repos_->CreateRepo("land", "main", "bob").ok());
+  EXPECT_TRUE(buckets_->GetBucket("land").status().IsNotFound());
+  ASSERT_TRUE(repos_->DeleteRepo("land").ok());
   ASSERT_TRUE(buckets_->CreateBucket("land", "alice").ok());
   EXPECT_TRUE(buckets_->StatObject("land", "k").status().IsNotFound());
 }
