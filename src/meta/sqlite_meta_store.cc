@@ -180,7 +180,9 @@ struct SqliteMetaStore::Pool {
   // at the head of the queue leads: it runs every queued write function in one transaction, each
   // under its own savepoint, and commits them together (group commit: one WAL fsync for many).
   // Each waiter sleeps on its own condition variable, so that finishing a batch wakes exactly
-  // its writers and the next leader, not every queued writer.
+  // its writers and the next leader, not every queued writer. Waiters are shared with the leader
+  // so that it can wake them after releasing the queue lock (a waiter woken while the lock is
+  // held would only block on it again).
   struct PendingWrite {
     const std::function<Status(MetaTxn&)>* fn;
     Status result;
@@ -188,7 +190,7 @@ struct SqliteMetaStore::Pool {
     std::condition_variable cv;
   };
   std::mutex queue_mu;
-  std::deque<PendingWrite*> queue;  // GUARDED_BY(queue_mu)
+  std::deque<std::shared_ptr<PendingWrite>> queue;  // GUARDED_BY(queue_mu)
   bool leading = false;             // GUARDED_BY(queue_mu)
   std::mutex mu;
   std::vector<std::unique_ptr<Conn>> free;  // GUARDED_BY(mu)
@@ -307,13 +309,15 @@ Status SqliteMetaStore::Read(const std::function<Status(MetaTxn&)>& fn) {
 Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
   constexpr size_t kMaxBatch = 64;
   Pool& p = *pool_;
-  Pool::PendingWrite me{&fn, Status::OK(), false, {}};
+  auto self = std::make_shared<Pool::PendingWrite>();
+  Pool::PendingWrite& me = *self;
+  me.fn = &fn;
   std::unique_lock<std::mutex> lock(p.queue_mu);
-  p.queue.push_back(&me);
-  me.cv.wait(lock, [&] { return me.done || (!p.leading && p.queue.front() == &me); });
+  p.queue.push_back(self);
+  me.cv.wait(lock, [&] { return me.done || (!p.leading && p.queue.front() == self); });
   if (me.done) return me.result;
   p.leading = true;
-  std::vector<Pool::PendingWrite*> batch;
+  std::vector<std::shared_ptr<Pool::PendingWrite>> batch;
   while (!p.queue.empty() && batch.size() < kMaxBatch) {
     batch.push_back(p.queue.front());
     p.queue.pop_front();
@@ -321,14 +325,20 @@ Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
   lock.unlock();
 
   auto finish = [&](const Status& all) {
-    std::lock_guard<std::mutex> l(p.queue_mu);
-    for (auto* w : batch) {
-      if (!all.ok() && w->result.ok()) w->result = all;
-      w->done = true;
-      if (w != &me) w->cv.notify_one();
+    std::shared_ptr<Pool::PendingWrite> next;
+    {
+      std::lock_guard<std::mutex> l(p.queue_mu);
+      for (auto& w : batch) {
+        if (!all.ok() && w->result.ok()) w->result = all;
+        w->done = true;
+      }
+      p.leading = false;
+      if (!p.queue.empty()) next = p.queue.front();
     }
-    p.leading = false;
-    if (!p.queue.empty()) p.queue.front()->cv.notify_one();  // the next leader
+    if (next) next->cv.notify_one();  // the next leader first: it has work to start
+    for (auto& w : batch) {
+      if (w != self) w->cv.notify_one();
+    }
   };
   auto conn = p.Acquire();
   if (!conn.ok()) {
@@ -344,7 +354,7 @@ Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
   SqliteTxn txn(*c, true);
   size_t succeeded = 0;
   Status abort;  // a failure that spoils the whole transaction
-  for (auto* w : batch) {
+  for (auto& w : batch) {
     if (batch.size() == 1) {
       w->result = (*w->fn)(txn);
     } else {
@@ -373,7 +383,7 @@ Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
   p.Release(std::move(c));
   if (!commit.ok()) {
     // Nothing of this batch was stored: every function that had succeeded fails with the cause.
-    for (auto* w : batch) {
+    for (auto& w : batch) {
       if (w->result.ok()) w->result = commit;
     }
   }

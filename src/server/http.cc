@@ -52,38 +52,59 @@ Response Response::Text(int status, std::string text, std::string content_type) 
 }
 
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
+  auto hex = [](char h) -> int {
+    if (h >= '0' && h <= '9') return h - '0';
+    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    return -1;
+  };
+  const std::string_view special = plus_is_space ? std::string_view("%+") : std::string_view("%");
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      auto hex = [](char h) -> int {
-        if (h >= '0' && h <= '9') return h - '0';
-        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-        return -1;
-      };
-      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
+  size_t i = 0;
+  while (i < s.size()) {
+    // Copy the run up to the next escape in one piece.
+    size_t next = s.find_first_of(special, i);
+    if (next == std::string_view::npos) next = s.size();
+    out.append(s.data() + i, next - i);
+    i = next;
+    if (i == s.size()) break;
+    if (s[i] == '+') {
       out.push_back(' ');
-    } else {
-      out.push_back(c);
+      ++i;
+      continue;
     }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 3;
   }
   return out;
 }
 
+namespace {
+// RFC 3986 unreserved characters: A-Z a-z 0-9 - _ . ~
+struct UnreservedTable {
+  bool v[256];
+  constexpr UnreservedTable() : v() {
+    for (int c = 'A'; c <= 'Z'; ++c) v[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) v[c] = true;
+    for (int c = '0'; c <= '9'; ++c) v[c] = true;
+    v[static_cast<int>('-')] = v[static_cast<int>('_')] = v[static_cast<int>('.')] =
+        v[static_cast<int>('~')] = true;
+  }
+};
+constexpr UnreservedTable kUnreserved;
+}  // namespace
+
 std::string PercentEncode(std::string_view s, bool keep_slash) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
+  out.reserve(s.size() + s.size() / 4);
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
+    if (kUnreserved.v[u] || (keep_slash && c == '/')) {
       out.push_back(c);
     } else {
       out.push_back('%');

@@ -20,7 +20,9 @@ int64_t MtimeMicros(const struct stat& st) {
 
 class LocalWriter final : public BlobWriter {
  public:
-  LocalWriter(std::string root, std::string tmp_path) : root_(std::move(root)), tmp_path_(std::move(tmp_path)) {}
+  // The temporary file, and its random name, are made by the first write: a small upload that is
+  // kept elsewhere (Buckets stores small objects in the metadata) never touches the disk here.
+  explicit LocalWriter(std::string root) : root_(std::move(root)) {}
   ~LocalWriter() override {
     if (fd_ >= 0) ::close(fd_);
     if (opened_ && !committed_) ::unlink(tmp_path_.c_str());
@@ -73,6 +75,7 @@ class LocalWriter final : public BlobWriter {
   // The temporary file is created on first use, so a writer never written to costs nothing.
   Status OpenTemp() {
     if (opened_) return Status::OK();
+    tmp_path_ = root_ + "/.tmp/" + RandomHex(12);
     fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd_ < 0) return ErrnoStatus("creating blob", tmp_path_, errno);
     opened_ = true;
@@ -174,7 +177,7 @@ Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(const std::string& 
 }
 
 Result<std::unique_ptr<BlobWriter>> LocalBlobStore::NewWriter() {
-  return std::unique_ptr<BlobWriter>(new LocalWriter(root_, root_ + "/.tmp/" + RandomHex(12)));
+  return std::unique_ptr<BlobWriter>(new LocalWriter(root_));
 }
 
 Result<std::unique_ptr<BlobReader>> LocalBlobStore::Open(const std::string& key, uint64_t offset,

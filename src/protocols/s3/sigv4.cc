@@ -1,5 +1,7 @@
 #include "protocols/s3/sigv4.h"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -126,9 +128,15 @@ Result<std::string> CanonicalRequest(const SignedRequest& req,
                                      const std::vector<std::string>& signed_headers) {
   auto path = server::PercentDecode(req.path.empty() ? "/" : req.path, false);
   if (!path) return InvalidArgument("the request path is not valid percent-encoding");
-  std::string out = req.method + "\n" + UriEncode(*path, true) + "\n";
+  std::string out;
+  out.reserve(512);
+  out += req.method;
+  out += '\n';
+  out += UriEncode(*path, true);
+  out += '\n';
 
   std::vector<std::pair<std::string, std::string>> q;
+  q.reserve(req.query.size());
   for (const auto& [k, v] : req.query) {
     if (k == "X-Amz-Signature") continue;
     q.emplace_back(UriEncode(k, false), UriEncode(v, false));
@@ -136,23 +144,26 @@ Result<std::string> CanonicalRequest(const SignedRequest& req,
   std::sort(q.begin(), q.end());
   for (size_t i = 0; i < q.size(); ++i) {
     if (i) out += '&';
-    out += q[i].first + "=" + q[i].second;
+    out += q[i].first;
+    out += '=';
+    out += q[i].second;
   }
   out += '\n';
 
   std::vector<std::string> names = signed_headers;
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
-    std::string value;
+    out += name;
+    out += ':';
     bool found = false;
     for (const auto& [k, v] : req.headers) {
-      if (Lower(k) != name) continue;
-      if (found) value += ',';
-      value += CanonicalValue(v);
+      if (k.size() != name.size() || strncasecmp(k.data(), name.data(), k.size()) != 0) continue;
+      if (found) out += ',';
+      out += CanonicalValue(v);
       found = true;
     }
     if (!found) return InvalidArgument("signed header '" + name + "' is not in the request");
-    out += name + ":" + value + "\n";
+    out += '\n';
   }
   out += '\n';
   for (size_t i = 0; i < names.size(); ++i) {

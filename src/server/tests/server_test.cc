@@ -160,6 +160,12 @@ TEST(Http, Helpers) {
   EXPECT_EQ(*PercentDecode("a+b", false), "a+b");
   EXPECT_FALSE(PercentDecode("%4", false).has_value());
   EXPECT_FALSE(PercentDecode("%zz", false).has_value());
+  EXPECT_EQ(*PercentDecode("%41%42c", false), "ABc");
+  EXPECT_EQ(*PercentDecode("", true), "");
+  EXPECT_EQ(*PercentDecode("++%2b", true), "  +");
+  EXPECT_FALSE(PercentDecode("ab%", true).has_value());
+  EXPECT_EQ(PercentEncode("a b/~é", true), "a%20b/~%C3%A9");
+  EXPECT_EQ(PercentEncode("a/b", false), "a%2Fb");
   EXPECT_EQ(PercentEncode("a b/ü", true), "a%20b/%C3%BC");
   auto q = ParseQuery("path=raw%2Fx.csv&limit=10&flag");
   ASSERT_EQ(q.size(), 3u);
