@@ -110,12 +110,27 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
 }
 
 std::string FormatHttpDate(int64_t micros) {
+  // English names whatever the locale, as HTTP requires (strftime's %a and %b follow it).
+  static constexpr char kDays[] = "SunMonTueWedThuFriSat";
+  static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   time_t t = static_cast<time_t>(micros / 1000000);
   struct tm tm;
   gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
+  std::string out = "Sun, 00 Jan 0000 00:00:00 GMT";
+  auto two = [&](size_t at, int v) {
+    out[at] = static_cast<char>('0' + v / 10 % 10);
+    out[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  out.replace(0, 3, kDays + 3 * tm.tm_wday, 3);
+  two(5, tm.tm_mday);
+  out.replace(8, 3, kMonths + 3 * tm.tm_mon, 3);
+  int year = tm.tm_year + 1900;
+  two(12, year / 100);
+  two(14, year % 100);
+  two(17, tm.tm_hour);
+  two(20, tm.tm_min);
+  two(23, tm.tm_sec);
+  return out;
 }
 
 std::optional<int64_t> ParseHttpDate(std::string_view text) {

@@ -173,44 +173,42 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
   return ObjectInfo{key, std::move(e), std::move(inline_data)};
 }
 
-Result<std::optional<ObjectInfo>> Buckets::Lookup(const std::string& bucket,
-                                                  const std::string& key) {
+Result<std::shared_ptr<const ObjectInfo>> Buckets::Lookup(const std::string& bucket,
+                                                          const std::string& key) {
   std::string cache_key;
   uint64_t generation = 0;
   if (cache_enabled_) {
     cache_key = CacheKey(bucket, key);
-    if (auto hit = cache_.Get(cache_key)) return std::optional<ObjectInfo>(*hit);
+    if (auto hit = cache_.Get(cache_key)) return hit;
     generation = cache_.Generation();
   }
-  std::optional<ObjectInfo> out;
+  std::shared_ptr<const ObjectInfo> out;
   LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
     out.reset();
     LM_TRY(CheckBucket(txn, bucket));
     LM_ASSIGN_OR_RETURN(auto v, txn.Get(ObjectPrefix(bucket) + key));
     if (!v) return Status::OK();
-    ObjectInfo o{key, Entry{}};
-    LM_ASSIGN_OR_RETURN(o.entry, DecodeObject(*v));
-    if (o.entry.address.empty()) {
+    auto o = std::make_shared<ObjectInfo>();
+    o->path = key;
+    LM_ASSIGN_OR_RETURN(o->entry, DecodeObject(*v));
+    if (o->entry.address.empty()) {
       LM_ASSIGN_OR_RETURN(auto data, txn.Get(InlinePrefix(bucket) + key));
-      if (!data || data->size() != o.entry.size) {
+      if (!data || data->size() != o->entry.size) {
         return Internal("the inline bytes of object '" + key + "' are missing or damaged");
       }
-      o.inline_data = std::make_shared<const std::string>(std::move(*data));
+      o->inline_data = std::make_shared<const std::string>(std::move(*data));
     }
     out = std::move(o);
     return Status::OK();
   }));
-  if (out && cache_enabled_) {
-    cache_.PutIfUnchanged(cache_key, std::make_shared<const ObjectInfo>(*out), CacheCharge(*out),
-                          generation);
-  }
+  if (out && cache_enabled_) cache_.PutIfUnchanged(cache_key, out, CacheCharge(*out), generation);
   return out;
 }
 
 Result<ObjectInfo> Buckets::StatObject(const std::string& bucket, const std::string& key) {
   LM_ASSIGN_OR_RETURN(auto o, Lookup(bucket, key));
   if (!o) return NotFound("object '" + key + "' not found in bucket '" + bucket + "'");
-  return std::move(*o);
+  return *o;
 }
 
 Result<std::unique_ptr<storage::BlobReader>> Buckets::OpenObject(const ObjectInfo& object,

@@ -66,9 +66,10 @@ class Buckets {
                                std::unique_ptr<ObjectUpload> upload, const PutOptions& opts);
   // kNotFound if the bucket or the object does not exist.
   Result<ObjectInfo> StatObject(const std::string& bucket, const std::string& key);
-  // One read for both questions: kNotFound if there is no such bucket, nullopt if the bucket has
-  // no object at `key`.
-  Result<std::optional<ObjectInfo>> Lookup(const std::string& bucket, const std::string& key);
+  // One read for both questions: kNotFound if there is no such bucket, null if the bucket has
+  // no object at `key`. The object is shared with the cache.
+  Result<std::shared_ptr<const ObjectInfo>> Lookup(const std::string& bucket,
+                                                   const std::string& key);
   // Reads what StatObject returned (small objects come with their bytes).
   Result<std::unique_ptr<storage::BlobReader>> OpenObject(const ObjectInfo& object,
                                                           uint64_t offset = 0,

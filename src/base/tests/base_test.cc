@@ -118,6 +118,16 @@ TEST(Random, Shapes) {
   EXPECT_NE(RandomAlnum(20), RandomAlnum(20));
 }
 
+TEST(Time, HttpDatesRoundTrip) {
+  // RFC 9110's example date, and the days and months around it.
+  EXPECT_EQ(FormatHttpDate(784111777LL * 1000000), "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(FormatHttpDate(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+  EXPECT_EQ(FormatHttpDate(1798761599LL * 1000000 + 999999), "Thu, 31 Dec 2026 23:59:59 GMT");
+  for (int64_t secs : {0LL, 784111777LL, 1764000000LL, 1798761599LL, 4102444800LL}) {
+    EXPECT_EQ(ParseHttpDate(FormatHttpDate(secs * 1000000)), secs * 1000000) << secs;
+  }
+}
+
 TEST(Random, FastRandomDiffersAcrossCallsAndThreads) {
   uint64_t a = FastRandom64(), b = FastRandom64();
   EXPECT_NE(a, b);

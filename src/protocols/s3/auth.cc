@@ -62,11 +62,7 @@ std::optional<S3Error> Authenticator::Authenticate(const server::Request& req, i
   Authorization auth;
   std::string amz_date;
   int64_t expires_seconds = -1;  // presigned only
-  SignedRequest sreq;
-  sreq.method = req.method;
-  sreq.path = req.path;
-  sreq.query = req.query;
-  sreq.headers = req.headers.all();
+  std::string payload_hash;
 
   auto auth_header = req.Header("Authorization");
   if (req.Query("X-Amz-Algorithm")) {
@@ -105,7 +101,7 @@ std::optional<S3Error> Authenticator::Authenticate(const server::Request& req, i
       return MakeError(400, "AuthorizationQueryParametersError",
                        "X-Amz-Expires must be between 1 and 604800 seconds (7 days)");
     }
-    sreq.payload_hash = req.Query("X-Amz-Content-Sha256").value_or(std::string(kUnsignedPayload));
+    payload_hash = req.Query("X-Amz-Content-Sha256").value_or(std::string(kUnsignedPayload));
   } else if (auth_header) {
     auto parsed = ParseAuthorization(*auth_header);
     if (!parsed.ok()) {
@@ -136,7 +132,7 @@ std::optional<S3Error> Authenticator::Authenticate(const server::Request& req, i
       return MakeError(400, "InvalidRequest",
                        "missing required header for this request: x-amz-content-sha256");
     }
-    sreq.payload_hash = std::string(*ph);
+    payload_hash = std::string(*ph);
   } else if (req.Query("AWSAccessKeyId") && req.Query("Signature")) {
     return MakeError(400, "InvalidRequest",
                      "this presigned URL uses AWS Signature Version 2, which is not supported; "
@@ -173,7 +169,7 @@ std::optional<S3Error> Authenticator::Authenticate(const server::Request& req, i
       return MakeError(403, "AccessDenied", "Request has expired");
     }
   }
-  if (auto e = ParsePayloadMode(sreq.payload_hash, out)) return e;
+  if (auto e = ParsePayloadMode(payload_hash, out)) return e;
   if (expires_seconds >= 0 && out->payload != PayloadMode::kUnsigned &&
       out->payload != PayloadMode::kSha256) {
     return MakeError(400, "InvalidRequest", "a presigned URL cannot use a streaming payload");
@@ -188,7 +184,8 @@ std::optional<S3Error> Authenticator::Authenticate(const server::Request& req, i
     }
     return FromStatus(key.status());
   }
-  auto canonical = CanonicalRequest(sreq, auth.signed_headers);
+  auto canonical = CanonicalRequest(req.method, req.path, req.query, req.headers.all(),
+                                    payload_hash, auth.signed_headers);
   if (!canonical.ok()) return Malformed(canonical.status().message());
   std::string signing_key = CachedSigningKey(key->secret, auth.credential);
   std::string sts = StringToSign(amz_date, auth.credential, *canonical);

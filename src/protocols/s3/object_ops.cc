@@ -117,14 +117,14 @@ Response GetObject(Ctx& c) {
   }
   // A plain bucket answers in one metadata read; anything else is resolved as a repository.
   Result<Target> t = Internal("unresolved");
-  Result<versioning::ObjectInfo> o = Internal("unresolved");
+  std::shared_ptr<const versioning::ObjectInfo> object;
   if (auto direct = c.s.buckets.Lookup(c.bucket, c.key); direct.ok()) {
     if (!*direct) {
       return c.Error(MakeError(404, "NoSuchKey",
                                "object '" + c.key + "' not found in bucket '" + c.bucket + "'"));
     }
     t = Target{false, c.bucket, "", c.key};
-    o = std::move(**direct);
+    object = std::move(*direct);
   } else if (!direct.status().IsNotFound() &&
              direct.status().code() != ErrorCode::kInvalidArgument) {
     return c.Error(direct.status());
@@ -136,19 +136,20 @@ Response GetObject(Ctx& c) {
       }
       return c.Error(t.status(), Missing::kBucket);
     }
-    o = StatTarget(c.s, *t);
-  }
-  if (!o.ok()) {
-    if (o.status().IsNotFound() && t->repo && !c.s.repos.Resolve(t->bucket, t->ref).ok()) {
-      return c.Error(MakeError(404, "NoSuchKey",
-                               "repository '" + t->bucket + "' has no ref '" + t->ref + "'"));
+    auto o = StatTarget(c.s, *t);
+    if (!o.ok()) {
+      if (o.status().IsNotFound() && t->repo && !c.s.repos.Resolve(t->bucket, t->ref).ok()) {
+        return c.Error(MakeError(404, "NoSuchKey",
+                                 "repository '" + t->bucket + "' has no ref '" + t->ref + "'"));
+      }
+      if (o.status().code() == ErrorCode::kInvalidArgument) {
+        return c.Error(MakeError(404, "NoSuchKey", o.status().message()));
+      }
+      return c.Error(o.status(), Missing::kKey);
     }
-    if (o.status().code() == ErrorCode::kInvalidArgument) {
-      return c.Error(MakeError(404, "NoSuchKey", o.status().message()));
-    }
-    return c.Error(o.status(), Missing::kKey);
+    object = std::make_shared<const versioning::ObjectInfo>(std::move(*o));
   }
-  const versioning::Entry& e = o->entry;
+  const versioning::Entry& e = object->entry;
   if (int cond = EvaluateConditions(c.req, e, "", true)) {
     if (cond == 304) {
       Response r = Response::Text(304, "");
@@ -185,7 +186,7 @@ Response GetObject(Ctx& c) {
     r.content_length = length;
     return r;
   }
-  auto reader = OpenTarget(c.s, *t, *o, offset, length);
+  auto reader = OpenTarget(c.s, *t, *object, offset, length);
   if (!reader.ok()) return c.Error(reader.status(), Missing::kKey);
   r.stream = std::make_unique<protocols::BlobSource>(std::move(*reader));
   return r;

@@ -126,18 +126,26 @@ Result<Authorization> ParseAuthorization(std::string_view header) {
 
 Result<std::string> CanonicalRequest(const SignedRequest& req,
                                      const std::vector<std::string>& signed_headers) {
-  auto path = server::PercentDecode(req.path.empty() ? "/" : req.path, false);
+  return CanonicalRequest(req.method, req.path, req.query, req.headers, req.payload_hash,
+                          signed_headers);
+}
+
+Result<std::string> CanonicalRequest(std::string_view method, std::string_view raw_path,
+                                     const NameValues& query, const NameValues& headers,
+                                     std::string_view payload_hash,
+                                     const std::vector<std::string>& signed_headers) {
+  auto path = server::PercentDecode(raw_path.empty() ? "/" : raw_path, false);
   if (!path) return InvalidArgument("the request path is not valid percent-encoding");
   std::string out;
   out.reserve(512);
-  out += req.method;
+  out += method;
   out += '\n';
   out += UriEncode(*path, true);
   out += '\n';
 
   std::vector<std::pair<std::string, std::string>> q;
-  q.reserve(req.query.size());
-  for (const auto& [k, v] : req.query) {
+  q.reserve(query.size());
+  for (const auto& [k, v] : query) {
     if (k == "X-Amz-Signature") continue;
     q.emplace_back(UriEncode(k, false), UriEncode(v, false));
   }
@@ -156,7 +164,7 @@ Result<std::string> CanonicalRequest(const SignedRequest& req,
     out += name;
     out += ':';
     bool found = false;
-    for (const auto& [k, v] : req.headers) {
+    for (const auto& [k, v] : headers) {
       if (k.size() != name.size() || strncasecmp(k.data(), name.data(), k.size()) != 0) continue;
       if (found) out += ',';
       out += CanonicalValue(v);
@@ -171,7 +179,7 @@ Result<std::string> CanonicalRequest(const SignedRequest& req,
     out += names[i];
   }
   out += '\n';
-  out += req.payload_hash;
+  out += payload_hash;
   return out;
 }
 

@@ -55,6 +55,12 @@ struct SignedRequest {
 // or the path is not valid percent-encoding.
 Result<std::string> CanonicalRequest(const SignedRequest& req,
                                      const std::vector<std::string>& signed_headers);
+// The same over the parts of a request held elsewhere (the server's, without copying them).
+using NameValues = std::vector<std::pair<std::string, std::string>>;
+Result<std::string> CanonicalRequest(std::string_view method, std::string_view path,
+                                     const NameValues& query, const NameValues& headers,
+                                     std::string_view payload_hash,
+                                     const std::vector<std::string>& signed_headers);
 std::string StringToSign(std::string_view amz_date, const CredentialScope& scope,
                          std::string_view canonical_request);
 // The raw 32-byte signing key for a date, region and service.
