@@ -88,10 +88,8 @@ Result<BucketInfo> Buckets::GetBucket(const std::string& name) {
   LM_ASSIGN_OR_RETURN(auto v, meta_.Get(BucketKey(name)));
   if (!v) return NotFound("bucket '" + name + "' not found");
   LM_ASSIGN_OR_RETURN(auto info, DecodeBucket(name, *v));
-  if (cache_enabled_) {
-    bucket_cache_.PutIfUnchanged(name, std::make_shared<const BucketInfo>(info),
-                                 128 + 2 * name.size() + info.creator.size(), generation);
-  }
+  bucket_cache_.PutIfUnchanged(name, std::make_shared<const BucketInfo>(info),
+                               128 + 2 * name.size() + info.creator.size(), generation);
   return info;
 }
 
@@ -175,13 +173,9 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
 
 Result<std::shared_ptr<const ObjectInfo>> Buckets::Lookup(const std::string& bucket,
                                                           const std::string& key) {
-  std::string cache_key;
-  uint64_t generation = 0;
-  if (cache_enabled_) {
-    cache_key = CacheKey(bucket, key);
-    if (auto hit = cache_.Get(cache_key)) return hit;
-    generation = cache_.Generation();
-  }
+  const std::string cache_key = CacheKey(bucket, key);
+  if (auto hit = cache_.Get(cache_key)) return hit;
+  const uint64_t generation = cache_.Generation();
   std::shared_ptr<const ObjectInfo> out;
   LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
     out.reset();
@@ -201,7 +195,7 @@ Result<std::shared_ptr<const ObjectInfo>> Buckets::Lookup(const std::string& buc
     out = std::move(o);
     return Status::OK();
   }));
-  if (out && cache_enabled_) cache_.PutIfUnchanged(cache_key, out, CacheCharge(*out), generation);
+  if (out) cache_.PutIfUnchanged(cache_key, out, CacheCharge(*out), generation);
   return out;
 }
 

@@ -10,9 +10,10 @@
 // CollectGarbage removes). Readers that opened the old blob keep reading it on a local store.
 //
 // Recently read objects (their metadata, and the bytes of small ones) and buckets are cached, so
-// that a hot object is served without a metadata read. Every change to an object erases its entry after the
-// change commits, and a read that overlapped a change is not cached (LruCache's generation
-// protocol). This is sound because the process is the only writer of its buckets' metadata.
+// that a hot object is served without a metadata read. Every change to an object erases its
+// entry after the change commits, and a read that overlapped a change is not cached (LruCache's
+// generation protocol). This is sound because the process is the only writer of its buckets'
+// metadata.
 //
 // Metadata layout: docs/formats.md. Thread-safe.
 #pragma once
@@ -40,16 +41,11 @@ struct BucketInfo {
 class Buckets {
  public:
   static constexpr uint64_t kInlineMax = 64 * 1024;
-  static constexpr size_t kDefaultCacheBytes = 32 << 20;
+  static constexpr size_t kObjectCacheBytes = 32 << 20;
+  static constexpr size_t kBucketCacheBytes = 2 << 20;
 
-  // `cache_bytes` bounds the object cache (0 disables it).
-  Buckets(meta::MetaStore& meta, storage::BlobStore& blobs,
-          size_t cache_bytes = kDefaultCacheBytes)
-      : meta_(meta),
-        blobs_(blobs),
-        cache_(cache_bytes),
-        bucket_cache_(cache_bytes / 16),
-        cache_enabled_(cache_bytes > 0) {}
+  Buckets(meta::MetaStore& meta, storage::BlobStore& blobs)
+      : meta_(meta), blobs_(blobs), cache_(kObjectCacheBytes), bucket_cache_(kBucketCacheBytes) {}
 
   // kAlreadyExists if a bucket or repository has the name; kInvalidArgument for a bad name.
   Result<BucketInfo> CreateBucket(const std::string& name, const std::string& creator);
@@ -89,7 +85,6 @@ class Buckets {
   storage::BlobStore& blobs_;
   LruCache<ObjectInfo> cache_;         // keyed "<bucket>/<key>"
   LruCache<BucketInfo> bucket_cache_;  // existing buckets, keyed by name
-  const bool cache_enabled_;
 };
 
 }  // namespace lakemesh::versioning
