@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "base/random.h"
@@ -16,7 +17,28 @@
 namespace lakemesh::meta {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// Version 2 keeps long values out of the key B-tree (kv.x, kv_ext); version 1 databases are
+// upgraded in place when opened.
+constexpr int kSchemaVersion = 2;
+
+// Values longer than this live in kv_ext, a rowid table, and their kv row holds only the key and
+// the kv_ext row id. kv is a WITHOUT ROWID table, i.e. a B-tree of whole rows ordered by key: a
+// row larger than about a quarter of a page spills to overflow pages, and every key comparison
+// against such a row copies the whole row out first, so a few long values (small objects kept
+// inline, for example) would slow every lookup near them.
+constexpr size_t kMaxLocalValue = 512;
+
+// The value of a kv row, wherever it is kept.
+#define LM_KV_VALUE "CASE WHEN x IS NULL THEN v ELSE (SELECT e.v FROM kv_ext e WHERE e.id = kv.x) END"
+
+constexpr const char* kSchemaSql =
+    "CREATE TABLE IF NOT EXISTS kv_ext (id INTEGER PRIMARY KEY, v BLOB NOT NULL);"
+    // Replacing or deleting a row drops the long value it pointed at.
+    "CREATE TRIGGER IF NOT EXISTS kv_ext_on_update AFTER UPDATE OF x ON kv"
+    "  WHEN old.x IS NOT NULL AND old.x IS NOT new.x"
+    "  BEGIN DELETE FROM kv_ext WHERE id = old.x; END;"
+    "CREATE TRIGGER IF NOT EXISTS kv_ext_on_delete AFTER DELETE ON kv WHEN old.x IS NOT NULL"
+    "  BEGIN DELETE FROM kv_ext WHERE id = old.x; END;";
 
 Status SqliteError(sqlite3* db, std::string_view what) {
   int code = sqlite3_extended_errcode(db);
@@ -77,7 +99,7 @@ struct DbHandle {
 struct Conn {
   DbHandle handle;
   sqlite3*& db = handle.db;
-  Stmt get, put, del, del_if, scan, scan_to, del_range, del_range_to;
+  Stmt get, put, put_ext, del, del_if, scan, scan_to, del_range, del_range_to;
   Stmt begin, begin_immediate, commit, rollback, savepoint, release, rollback_to;
 
   Status Exec(const char* sql) {
@@ -137,8 +159,16 @@ class SqliteTxn final : public MetaTxn {
   Status Put(std::string_view key, std::string_view value) override {
     if (!writable_) return Internal("Put in a read-only metadata transaction");
     sqlite3_stmt* s = c_.put.get();
-    BindBlob(s, 1, key);
-    BindBlob(s, 2, value);
+    if (value.size() > kMaxLocalValue) {
+      BindBlob(c_.put_ext.get(), 1, value);
+      LM_TRY(c_.Step(c_.put_ext, "writing metadata"));
+      BindBlob(s, 1, key);
+      BindBlob(s, 2, "");
+      sqlite3_bind_int64(s, 3, sqlite3_last_insert_rowid(c_.db));
+    } else {
+      BindBlob(s, 1, key);
+      BindBlob(s, 2, value);  // ?3 stays NULL
+    }
     return c_.Step(c_.put, "writing metadata");
   }
 
@@ -176,22 +206,29 @@ class SqliteTxn final : public MetaTxn {
 struct SqliteMetaStore::Pool {
   std::string path;
   bool temporary = false;  // delete the file (and its WAL) on close
-  // Writers queue here rather than in SQLite's busy handler, which sleeps and retries. The writer
-  // at the head of the queue leads: it runs every queued write function in one transaction, each
-  // under its own savepoint, and commits them together (group commit: one WAL fsync for many).
-  // Each waiter sleeps on its own condition variable, so that finishing a batch wakes exactly
-  // its writers and the next leader, not every queued writer. Waiters are shared with the leader
-  // so that it can wake them after releasing the queue lock (a waiter woken while the lock is
-  // held would only block on it again).
+  // Writers queue here rather than in SQLite's busy handler, which sleeps and retries. Queued
+  // write functions run in one transaction, each under its own savepoint, and commit together
+  // (group commit: one WAL fsync for many). A writer that finds nobody writing runs its own
+  // function at once on its own thread. Writes that queue up meanwhile are run by the committer
+  // thread, which keeps taking batches until the queue is empty: under load the next batch
+  // starts as soon as the last one committed, instead of after waking a queued writer's thread
+  // (which on a busy machine took as long as half a commit). Each waiter sleeps on its own
+  // condition variable and is woken after the queue lock is released.
   struct PendingWrite {
     const std::function<Status(MetaTxn&)>* fn;
     Status result;
     bool done = false;
     std::condition_variable cv;
   };
+  using Batch = std::vector<std::shared_ptr<PendingWrite>>;
+  static constexpr size_t kMaxBatch = 64;
   std::mutex queue_mu;
   std::deque<std::shared_ptr<PendingWrite>> queue;  // GUARDED_BY(queue_mu)
-  bool leading = false;             // GUARDED_BY(queue_mu)
+  bool writing = false;        // GUARDED_BY(queue_mu): a batch is running or about to
+  bool committer_due = false;  // GUARDED_BY(queue_mu): the committer is to drain the queue
+  bool stopping = false;       // GUARDED_BY(queue_mu)
+  std::condition_variable committer_cv;
+  std::thread committer;       // started on first need
   std::mutex mu;
   std::vector<std::unique_ptr<Conn>> free;  // GUARDED_BY(mu)
 
@@ -210,13 +247,19 @@ struct SqliteMetaStore::Pool {
   }
 
   Status PrepareAll(Conn& c) {
-    LM_TRY(c.get.Prepare(c.db, "SELECT v FROM kv WHERE k = ?1"));
-    LM_TRY(c.put.Prepare(c.db, "INSERT OR REPLACE INTO kv(k, v) VALUES (?1, ?2)"));
+    LM_TRY(c.get.Prepare(c.db, "SELECT " LM_KV_VALUE " FROM kv WHERE k = ?1"));
+    // An upsert rather than INSERT OR REPLACE, whose implicit delete would not fire the trigger
+    // that drops the replaced long value.
+    LM_TRY(c.put.Prepare(c.db,
+                         "INSERT INTO kv(k, v, x) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT(k) DO UPDATE SET v = excluded.v, x = excluded.x"));
+    LM_TRY(c.put_ext.Prepare(c.db, "INSERT INTO kv_ext(v) VALUES (?1)"));
     LM_TRY(c.del.Prepare(c.db, "DELETE FROM kv WHERE k = ?1"));
-    LM_TRY(c.del_if.Prepare(c.db, "DELETE FROM kv WHERE k = ?1 AND v = ?2"));
-    LM_TRY(c.scan.Prepare(c.db, "SELECT k, v FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2"));
+    LM_TRY(c.del_if.Prepare(c.db, "DELETE FROM kv WHERE k = ?1 AND " LM_KV_VALUE " = ?2"));
+    LM_TRY(c.scan.Prepare(
+        c.db, "SELECT k, " LM_KV_VALUE " FROM kv WHERE k >= ?1 ORDER BY k LIMIT ?2"));
     LM_TRY(c.scan_to.Prepare(
-        c.db, "SELECT k, v FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3"));
+        c.db, "SELECT k, " LM_KV_VALUE " FROM kv WHERE k >= ?1 AND k < ?2 ORDER BY k LIMIT ?3"));
     LM_TRY(c.del_range.Prepare(c.db, "DELETE FROM kv WHERE k >= ?1"));
     LM_TRY(c.del_range_to.Prepare(c.db, "DELETE FROM kv WHERE k >= ?1 AND k < ?2"));
     LM_TRY(c.begin.Prepare(c.db, "BEGIN"));
@@ -248,7 +291,124 @@ struct SqliteMetaStore::Pool {
     if (free.size() < 8) free.push_back(std::move(c));
   }
 
+  Batch TakeBatch() {  // REQUIRES(queue_mu)
+    Batch batch;
+    while (!queue.empty() && batch.size() < kMaxBatch) {
+      batch.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    return batch;
+  }
+
+  // Marks `batch` done (REQUIRES queue_mu) and decides who writes next: nobody if the queue is
+  // empty, else the committer thread. Returns true if the queue was empty.
+  bool Done(const Batch& batch) {
+    for (auto& w : batch) w->done = true;
+    if (queue.empty()) {
+      writing = false;
+      return true;
+    }
+    return false;
+  }
+
+  // Wakes the writers of a finished batch, but not `except` (the caller). Call unlocked, so that
+  // a woken writer does not block on the lock at once.
+  static void Wake(const Batch& batch, const PendingWrite* except) {
+    for (auto& w : batch) {
+      if (w.get() != except) w->cv.notify_one();
+    }
+  }
+
+  // Writes queued behind an inline writer: run batch after batch until the queue is empty, then
+  // give up the writer role.
+  void CommitterLoop() {
+    std::unique_lock<std::mutex> lock(queue_mu);
+    while (true) {
+      committer_cv.wait(lock, [&] { return committer_due || stopping; });
+      if (!committer_due) return;  // stopping, with nothing queued
+      committer_due = false;
+      bool empty = false;
+      while (!empty) {
+        Batch batch = TakeBatch();
+        lock.unlock();
+        RunBatch(batch);
+        lock.lock();
+        empty = Done(batch);
+        lock.unlock();
+        Wake(batch, nullptr);
+        lock.lock();
+      }
+    }
+  }
+
+  // Runs the write functions of `batch` in one transaction and sets each one's result.
+  void RunBatch(const Batch& batch) {
+    auto conn = Acquire();
+    if (!conn.ok()) {
+      for (auto& w : batch) w->result = conn.status();
+      return;
+    }
+    std::unique_ptr<Conn> c = std::move(*conn);
+    if (Status st = c->Step(c->begin_immediate, "beginning write"); !st.ok()) {
+      Release(std::move(c));
+      for (auto& w : batch) w->result = st;
+      return;
+    }
+    SqliteTxn txn(*c, true);
+    size_t succeeded = 0;
+    Status abort;  // a failure that spoils the whole transaction
+    for (auto& w : batch) {
+      if (batch.size() == 1) {
+        w->result = Call(*w->fn, txn);
+      } else {
+        // A failing function's changes are undone without touching the others'.
+        if (Status st = c->Step(c->savepoint, "savepoint"); !st.ok()) {
+          abort = st;
+          break;
+        }
+        w->result = Call(*w->fn, txn);
+        if (!w->result.ok()) {
+          if (Status st = c->Step(c->rollback_to, "rolling back to savepoint"); !st.ok()) {
+            abort = st;
+            break;
+          }
+        }
+        if (Status st = c->Step(c->release, "releasing savepoint"); !st.ok()) {
+          abort = st;
+          break;
+        }
+      }
+      if (w->result.ok()) ++succeeded;
+    }
+    Status commit = abort;
+    if (commit.ok() && succeeded > 0) commit = c->Step(c->commit, "committing");
+    if (!commit.ok() || succeeded == 0) c->Step(c->rollback, "rolling back").IgnoreError();
+    Release(std::move(c));
+    // Nothing of the batch was stored if the commit failed: every function that had succeeded
+    // fails with the cause, and so does any that never ran after an abort.
+    if (!commit.ok()) {
+      for (auto& w : batch) {
+        if (w->result.ok()) w->result = commit;
+      }
+    }
+  }
+
+  // A write function that throws fails its own write, not the process or its batch.
+  static Status Call(const std::function<Status(MetaTxn&)>& fn, MetaTxn& txn) {
+    try {
+      return fn(txn);
+    } catch (const std::exception& e) {
+      return Internal(std::string("metadata write failed: ") + e.what());
+    }
+  }
+
   ~Pool() {
+    {
+      std::lock_guard<std::mutex> l(queue_mu);
+      stopping = true;
+    }
+    committer_cv.notify_one();
+    if (committer.joinable()) committer.join();
     free.clear();
     if (temporary) {
       for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
@@ -273,22 +433,36 @@ Result<std::unique_ptr<SqliteMetaStore>> SqliteMetaStore::Open(const std::string
   }
   LM_ASSIGN_OR_RETURN(auto first, pool->NewConn());
   ::chmod(pool->path.c_str(), 0600);  // holds credentials
-  LM_TRY(first->Exec(
-      "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
-      "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"));
-  {
-    Stmt s;
-    LM_TRY(s.Prepare(first->db, "SELECT max(version) FROM schema_version"));
-    int rc = sqlite3_step(s.get());
-    int version = rc == SQLITE_ROW ? sqlite3_column_int(s.get(), 0) : 0;
+  LM_TRY(first->Exec("BEGIN IMMEDIATE"));
+  Status opened = [&]() -> Status {
+    LM_TRY(first->Exec(
+        "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL, x INTEGER) "
+        "WITHOUT ROWID;"
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"));
+    int version = 0;
+    {
+      Stmt s;
+      LM_TRY(s.Prepare(first->db, "SELECT max(version) FROM schema_version"));
+      if (sqlite3_step(s.get()) == SQLITE_ROW) version = sqlite3_column_int(s.get(), 0);
+    }
     if (version > kSchemaVersion) {
       return InvalidArgument("metadata database '" + path + "' has schema version " +
                              std::to_string(version) + ", newer than this lakemesh understands (" +
                              std::to_string(kSchemaVersion) + "); upgrade lakemesh");
     }
+    // Version 1 had no x column; its long values stay where they are (x NULL) and read as before.
+    if (version == 1) LM_TRY(first->Exec("ALTER TABLE kv ADD COLUMN x INTEGER"));
+    LM_TRY(first->Exec(kSchemaSql));
     if (version < kSchemaVersion) {
-      LM_TRY(first->Exec("DELETE FROM schema_version; INSERT INTO schema_version VALUES (1);"));
+      LM_TRY(first->Exec(("DELETE FROM schema_version; INSERT INTO schema_version VALUES (" +
+                          std::to_string(kSchemaVersion) + ");")
+                             .c_str()));
     }
+    return first->Exec("COMMIT");
+  }();
+  if (!opened.ok()) {
+    first->Exec("ROLLBACK").IgnoreError();
+    return opened;
   }
   LM_TRY(pool->PrepareAll(*first));
   pool->free.push_back(std::move(first));
@@ -307,88 +481,28 @@ Status SqliteMetaStore::Read(const std::function<Status(MetaTxn&)>& fn) {
 }
 
 Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
-  constexpr size_t kMaxBatch = 64;
   Pool& p = *pool_;
   auto self = std::make_shared<Pool::PendingWrite>();
-  Pool::PendingWrite& me = *self;
-  me.fn = &fn;
+  self->fn = &fn;
   std::unique_lock<std::mutex> lock(p.queue_mu);
   p.queue.push_back(self);
-  me.cv.wait(lock, [&] { return me.done || (!p.leading && p.queue.front() == self); });
-  if (me.done) return me.result;
-  p.leading = true;
-  std::vector<std::shared_ptr<Pool::PendingWrite>> batch;
-  while (!p.queue.empty() && batch.size() < kMaxBatch) {
-    batch.push_back(p.queue.front());
-    p.queue.pop_front();
+  if (p.writing) {
+    self->cv.wait(lock, [&] { return self->done; });
+    return self->result;
+  }
+  p.writing = true;  // nobody is writing: run this write here and now
+  Pool::Batch batch = p.TakeBatch();
+  lock.unlock();
+  p.RunBatch(batch);
+  lock.lock();
+  if (!p.Done(batch)) {  // writes queued meanwhile: the committer takes over the writer role
+    p.committer_due = true;
+    if (!p.committer.joinable()) p.committer = std::thread([&p] { p.CommitterLoop(); });
+    p.committer_cv.notify_one();
   }
   lock.unlock();
-
-  auto finish = [&](const Status& all) {
-    std::shared_ptr<Pool::PendingWrite> next;
-    {
-      std::lock_guard<std::mutex> l(p.queue_mu);
-      for (auto& w : batch) {
-        if (!all.ok() && w->result.ok()) w->result = all;
-        w->done = true;
-      }
-      p.leading = false;
-      if (!p.queue.empty()) next = p.queue.front();
-    }
-    if (next) next->cv.notify_one();  // the next leader first: it has work to start
-    for (auto& w : batch) {
-      if (w != self) w->cv.notify_one();
-    }
-  };
-  auto conn = p.Acquire();
-  if (!conn.ok()) {
-    finish(conn.status());
-    return me.result;
-  }
-  std::unique_ptr<Conn> c = std::move(*conn);
-  if (Status st = c->Step(c->begin_immediate, "beginning write"); !st.ok()) {
-    p.Release(std::move(c));
-    finish(st);
-    return me.result;
-  }
-  SqliteTxn txn(*c, true);
-  size_t succeeded = 0;
-  Status abort;  // a failure that spoils the whole transaction
-  for (auto& w : batch) {
-    if (batch.size() == 1) {
-      w->result = (*w->fn)(txn);
-    } else {
-      // A failing function's changes are undone without touching the others'.
-      if (Status st = c->Step(c->savepoint, "savepoint"); !st.ok()) {
-        abort = st;
-        break;
-      }
-      w->result = (*w->fn)(txn);
-      if (!w->result.ok()) {
-        if (Status st = c->Step(c->rollback_to, "rolling back to savepoint"); !st.ok()) {
-          abort = st;
-          break;
-        }
-      }
-      if (Status st = c->Step(c->release, "releasing savepoint"); !st.ok()) {
-        abort = st;
-        break;
-      }
-    }
-    if (w->result.ok()) ++succeeded;
-  }
-  Status commit = abort;
-  if (commit.ok() && succeeded > 0) commit = c->Step(c->commit, "committing");
-  if (!commit.ok() || succeeded == 0) c->Step(c->rollback, "rolling back").IgnoreError();
-  p.Release(std::move(c));
-  if (!commit.ok()) {
-    // Nothing of this batch was stored: every function that had succeeded fails with the cause.
-    for (auto& w : batch) {
-      if (w->result.ok()) w->result = commit;
-    }
-  }
-  finish(Status::OK());
-  return me.result;
+  Pool::Wake(batch, self.get());
+  return self->result;
 }
 
 }  // namespace lakemesh::meta

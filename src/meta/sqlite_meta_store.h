@@ -1,7 +1,8 @@
 // SqliteMetaStore: the embedded MetaStore. One SQLite database in WAL mode with synchronous=FULL,
 // so every acknowledged transaction survives a crash; readers never block the writer. A small pool
-// of connections serves concurrent transactions; writers are serialized by BEGIN IMMEDIATE.
-// Schema versions are kept in `schema_version` and migrated forward at Open().
+// of connections serves concurrent readers; concurrent writers are committed in groups (one fsync
+// for many) by whichever thread is writing. Schema versions are kept in `schema_version` and
+// migrated forward at Open(). See src/meta/README.md.
 #pragma once
 
 #include <memory>

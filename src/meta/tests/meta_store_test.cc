@@ -1,5 +1,6 @@
 // Contract tests: every MetaStore implementation must pass the same suite.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -151,6 +152,47 @@ TEST_P(MetaStoreContract, ConcurrentWritersFailIndependently) {
   EXPECT_GT(present, 0);
 }
 
+TEST_P(MetaStoreContract, LongValuesBehaveLikeShortOnes) {
+  // Values of every size round-trip through every operation, including replacing a long value
+  // by a short one and back (a backend may keep long values elsewhere).
+  const std::string long1(5000, 'a'), long2 = std::string(700, '\0') + "tail", short1 = "s";
+  ASSERT_TRUE(store_->Put("l/1", long1).ok());
+  ASSERT_TRUE(store_->Put("l/2", short1).ok());
+  ASSERT_TRUE(store_->Put("l/3", long2).ok());
+  EXPECT_EQ(store_->Get("l/1")->value(), long1);
+  EXPECT_EQ(store_->Get("l/3")->value(), long2);
+  auto all = store_->Scan("l/", PrefixEnd("l/"), 0);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].value, long1);
+  EXPECT_EQ((*all)[1].value, short1);
+  EXPECT_EQ((*all)[2].value, long2);
+
+  ASSERT_TRUE(store_->Put("l/1", short1).ok());
+  EXPECT_EQ(store_->Get("l/1")->value(), short1);
+  ASSERT_TRUE(store_->Put("l/2", long2).ok());
+  EXPECT_EQ(store_->Get("l/2")->value(), long2);
+  ASSERT_TRUE(store_->Put("l/2", long1).ok());
+  EXPECT_EQ(store_->Get("l/2")->value(), long1);
+
+  // Compare-and-delete compares the whole long value.
+  ASSERT_TRUE(store_->Write([&](MetaTxn& t) { return t.DeleteIfEquals("l/2", long1 + "x"); }).ok());
+  EXPECT_TRUE(store_->Get("l/2")->has_value());
+  ASSERT_TRUE(store_->Write([&](MetaTxn& t) { return t.DeleteIfEquals("l/2", long1); }).ok());
+  EXPECT_FALSE(store_->Get("l/2")->has_value());
+
+  // A failed write leaves the long value it would have replaced.
+  Status s = store_->Write([&](MetaTxn& t) -> Status {
+    LM_TRY(t.Put("l/3", long1));
+    return Conflict("no");
+  });
+  EXPECT_EQ(s.code(), ErrorCode::kConflict);
+  EXPECT_EQ(store_->Get("l/3")->value(), long2);
+
+  ASSERT_TRUE(store_->Write([](MetaTxn& t) { return t.DeleteRange("l/", PrefixEnd("l/")); }).ok());
+  EXPECT_TRUE(store_->Scan("l/", PrefixEnd("l/"), 0)->empty());
+}
+
 TEST_P(MetaStoreContract, PrefixEnd) {
   EXPECT_EQ(PrefixEnd("ab"), "ac");
   EXPECT_EQ(PrefixEnd(std::string("a\xff", 2)), "b");
@@ -184,6 +226,84 @@ TEST(SqliteMetaStore, DataSurvivesReopen) {
   auto s = SqliteMetaStore::Open(dir + "/m.db");
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->Get("k")->value(), "v");
+  ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
+}
+
+// Rows of one table of a closed SQLite metadata file.
+int64_t CountRows(const std::string& path, const std::string& table) {
+  sqlite3* db = nullptr;
+  LM_CHECK(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  LM_CHECK(sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &st, nullptr) ==
+           SQLITE_OK);
+  LM_CHECK(sqlite3_step(st) == SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST(SqliteMetaStore, ReplacedAndDeletedLongValuesLeaveNoRows) {
+  char tmpl[] = "/tmp/lm-meta-XXXXXX";
+  std::string dir = mkdtemp(tmpl), path = dir + "/m.db";
+  {
+    auto s = SqliteMetaStore::Open(path);
+    ASSERT_TRUE(s.ok());
+    MetaStore& m = **s;
+    for (int i = 0; i < 10; ++i) {
+      ASSERT_TRUE(m.Put("k" + std::to_string(i), std::string(2000, 'a' + i)).ok());
+    }
+    for (int i = 0; i < 10; ++i) {  // long over long
+      ASSERT_TRUE(m.Put("k" + std::to_string(i), std::string(3000, 'z')).ok());
+    }
+    ASSERT_TRUE(m.Put("k0", "short").ok());
+    ASSERT_TRUE(m.Write([](MetaTxn& t) { return t.Delete("k1"); }).ok());
+    ASSERT_TRUE(m.Write([](MetaTxn& t) { return t.DeleteIfEquals("k2", std::string(3000, 'z')); })
+                    .ok());
+    ASSERT_TRUE(m.Write([](MetaTxn& t) { return t.DeleteRange("k3", "k6"); }).ok());
+  }
+  EXPECT_EQ(CountRows(path, "kv"), 5);      // k0 and k6..k9
+  EXPECT_EQ(CountRows(path, "kv_ext"), 4);  // k6..k9; k0 is short now
+  ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
+}
+
+TEST(SqliteMetaStore, UpgradesAVersion1Database) {
+  char tmpl[] = "/tmp/lm-meta-XXXXXX";
+  std::string dir = mkdtemp(tmpl), path = dir + "/m.db";
+  const std::string old_long(4000, 'o');
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
+                           "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+                           "INSERT INTO schema_version VALUES (1);"
+                           "INSERT INTO kv VALUES (x'61', x'31');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO kv VALUES (CAST('long' AS BLOB), ?1)", -1, &st, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(st, 1, old_long.data(), static_cast<int>(old_long.size()), SQLITE_STATIC);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  {
+    auto s = SqliteMetaStore::Open(path);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    MetaStore& m = **s;
+    EXPECT_EQ(m.Get("a")->value(), "1");
+    EXPECT_EQ(m.Get("long")->value(), old_long);  // kept in place by version 1
+    ASSERT_TRUE(m.Put("long", std::string(4000, 'n')).ok());
+    EXPECT_EQ(m.Get("long")->value(), std::string(4000, 'n'));
+  }
+  EXPECT_EQ(CountRows(path, "kv_ext"), 1);
+  // Opening again does not upgrade twice.
+  auto again = SqliteMetaStore::Open(path);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->Get("long")->value(), std::string(4000, 'n'));
+  again->reset();
   ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
 }
 
