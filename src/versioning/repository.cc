@@ -675,6 +675,10 @@ Result<Commit> Repositories::CommitChanges(const std::string& repo, const std::s
     }
   }
   LM_ASSIGN_OR_RETURN(auto br, GetBranch(repo, branch));
+  if (!opts.expected_head.empty() && br.head != opts.expected_head) {
+    return Conflict("branch '" + branch + "' moved: it is at commit " + br.head.substr(0, 12) +
+                    ", not " + opts.expected_head.substr(0, 12));
+  }
   LM_ASSIGN_OR_RETURN(auto head, LoadCommit(nullptr, repo, br.head));
   if (changes.empty() && !opts.allow_empty) {
     return PreconditionFailed("nothing to commit on branch '" + branch + "'");

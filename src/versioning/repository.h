@@ -107,6 +107,9 @@ struct CommitOptions {
   std::string author;
   std::map<std::string, std::string> metadata;
   bool allow_empty = false;
+  // CommitChanges only: fail with kConflict unless the branch head is still this commit (for
+  // changes computed from what the writer read at that commit).
+  std::string expected_head;
 };
 
 struct MergeResult {

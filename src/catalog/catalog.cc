@@ -1,0 +1,705 @@
+#include "catalog/catalog.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "base/hash.h"
+#include "base/random.h"
+#include "base/time.h"
+#include "table/metadata.h"
+#include "versioning/names.h"
+
+namespace lakemesh::catalog {
+namespace {
+
+using versioning::Entry;
+using versioning::Mutation;
+
+constexpr const char* kCatalogDir = "_catalog/";
+constexpr const char* kNamespaceFile = ".namespace.json";
+constexpr const char* kTableSuffix = ".metadata.json";
+constexpr const char* kLocationKey = "iceberg-metadata-location";
+constexpr const char* kTablesRef = "_tables";  // s3://<repo>/_tables/... holds table files
+constexpr int kCommitAttempts = 16;  // retries when another table's commit moved the branch
+
+Status CheckName(const std::string& name, const char* what) {
+  if (name.empty()) return InvalidArgument(std::string(what) + " name is empty");
+  if (name.size() > 255) {
+    return InvalidArgument(std::string(what) + " name '" + name.substr(0, 40) +
+                           "...' is longer than 255 bytes");
+  }
+  for (char c : name) {
+    if (c == '/' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return InvalidArgument(std::string(what) + " name '" + name +
+                             "' contains '/' or a control character");
+    }
+  }
+  if (name.front() == '.') {
+    return InvalidArgument(std::string(what) + " name '" + name + "' starts with '.'");
+  }
+  return Status::OK();
+}
+
+Status CheckNamespaceName(const Namespace& ns) {
+  if (ns.empty()) return InvalidArgument("namespace is empty");
+  for (size_t i = 1; i < ns.size(); ++i) LM_TRY(CheckName(ns[i], "namespace"));
+  return versioning::ValidateRepoName(ns[0]);
+}
+
+// "_catalog/" + n2/.../ for a namespace's directory in its repository.
+std::string NamespaceDir(const Namespace& ns) {
+  std::string d = kCatalogDir;
+  for (size_t i = 1; i < ns.size(); ++i) d += ns[i] + "/";
+  return d;
+}
+
+std::string TablePath(const TableIdent& t) { return NamespaceDir(t.ns) + t.name + kTableSuffix; }
+
+std::string Describe(const Json& updates) {
+  // A short account of a table commit for the repository log.
+  std::string op;
+  std::set<std::string> actions;
+  for (const Json& u : updates) {
+    std::string a = u.value("action", std::string());
+    if (a == "add-snapshot" && u.contains("snapshot")) {
+      op = u["snapshot"].value("summary", Json::object()).value("operation", std::string());
+    }
+    actions.insert(a);
+  }
+  if (!op.empty()) return op;
+  std::string out;
+  for (const auto& a : actions) out += (out.empty() ? "" : ", ") + a;
+  return out.empty() ? "no changes" : out;
+}
+
+}  // namespace
+
+std::string ToString(const Namespace& ns) {
+  std::string s;
+  for (const auto& p : ns) s += (s.empty() ? "" : ".") + p;
+  return s;
+}
+
+std::string ToString(const TableIdent& t) { return ToString(t.ns) + "." + t.name; }
+
+struct Catalog::Pointer {
+  Entry entry;
+  std::string location;
+  Json metadata;
+};
+
+Catalog::Catalog(versioning::Repositories& repos, storage::BlobStore& blobs)
+    : repos_(repos), blobs_(blobs) {}
+
+std::string Catalog::TableLocation(const std::string& repo, const std::string& table_uuid) {
+  return "s3://" + repo + "/" + kTablesRef + "/" + table_uuid;
+}
+
+Result<std::string> Catalog::BlobKeyForLocation(const std::string& uri) {
+  const std::string scheme = "s3://";
+  auto outside = [&] {
+    return InvalidArgument("'" + uri + "' is not a table file stored by lakemesh (s3://<domain>/" +
+                           kTablesRef + "/...)");
+  };
+  if (uri.compare(0, scheme.size(), scheme) != 0) return outside();
+  size_t slash = uri.find('/', scheme.size());
+  if (slash == std::string::npos) return outside();
+  std::string repo = uri.substr(scheme.size(), slash - scheme.size());
+  std::string rest = uri.substr(slash + 1);
+  std::string tables = std::string(kTablesRef) + "/";
+  if (rest.compare(0, tables.size(), tables) != 0) return outside();
+  std::string key = "tables/" + repo + "/" + rest.substr(tables.size());
+  if (!storage::ValidateBlobKey(key).ok()) return outside();
+  return key;
+}
+
+Result<std::string> Catalog::HeadOf(const std::string& repo, const std::string& branch) {
+  auto br = repos_.GetBranch(repo, branch);
+  if (!br.ok()) {
+    if (br.status().IsNotFound()) {
+      // A tag or a commit is read-only; anything else does not exist.
+      if (repos_.Resolve(repo, branch).ok()) {
+        return InvalidArgument("'" + branch + "' is not a branch of '" + repo +
+                               "': tables change only on branches (tags and commits are "
+                               "read-only)");
+      }
+    }
+    return br.status();
+  }
+  return br->head;
+}
+
+Result<Json> Catalog::ReadJsonEntry(const Entry& e) {
+  LM_ASSIGN_OR_RETURN(std::string bytes, storage::ReadAll(blobs_, e.address));
+  Json j = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Internal("catalog file " + e.address + " is not valid JSON");
+  return j;
+}
+
+Result<std::optional<Catalog::Pointer>> Catalog::ReadPointer(const std::string& repo,
+                                                             const std::string& commit,
+                                                             const std::string& path) {
+  auto info = repos_.StatObject(repo, commit, path);
+  if (!info.ok()) {
+    if (info.status().IsNotFound()) {
+      // The ref itself missing is an error; only a missing object means "no table".
+      LM_TRY(repos_.Resolve(repo, commit).status());
+      return std::optional<Pointer>();
+    }
+    return info.status();
+  }
+  Pointer p;
+  p.entry = info->entry;
+  auto loc = p.entry.metadata.find(kLocationKey);
+  if (loc == p.entry.metadata.end()) {
+    return Internal("catalog entry '" + path + "' has no " + kLocationKey);
+  }
+  p.location = loc->second;
+  LM_ASSIGN_OR_RETURN(p.metadata, ReadJsonEntry(p.entry));
+  return std::optional<Pointer>(std::move(p));
+}
+
+Result<Entry> Catalog::WriteMetadata(const std::string& repo, const Json& metadata,
+                                     std::string* location) {
+  const std::string uuid = metadata.value("table-uuid", std::string());
+  size_t version = metadata.contains("metadata-log") ? metadata["metadata-log"].size() + 1 : 1;
+  char prefix[16];
+  std::snprintf(prefix, sizeof(prefix), "%05zu-", version);
+  std::string file = std::string(prefix) + NewUuid() + ".metadata.json";
+  std::string base = metadata.value("location", TableLocation(repo, uuid));
+  *location = base + "/metadata/" + file;
+  LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(*location));
+  std::string bytes = metadata.dump();
+  LM_TRY(storage::WriteAll(blobs_, key, bytes));
+  Entry e;
+  e.address = key;
+  e.size = bytes.size();
+  e.etag = ToHex(Md5(bytes));
+  e.mtime_micros = NowMicros();
+  e.content_type = "application/json";
+  e.metadata[kLocationKey] = *location;
+  return e;
+}
+
+Status Catalog::CheckNamespace(const std::string& repo, const std::string& ref,
+                               const Namespace& ns) {
+  LM_TRY(CheckNamespaceName(ns));
+  auto r = repos_.Resolve(repo, ref);
+  if (!r.ok()) {
+    if (r.status().IsNotFound() && !repos_.GetRepo(repo).ok()) {
+      return NotFound("Namespace does not exist: " + repo);
+    }
+    return r.status();
+  }
+  if (ns.size() == 1) return Status::OK();
+  auto marker = repos_.StatObject(repo, ref, NamespaceDir(ns) + kNamespaceFile);
+  if (!marker.ok()) {
+    if (marker.status().IsNotFound()) return NotFound("Namespace does not exist: " + ToString(ns));
+    return marker.status();
+  }
+  return Status::OK();
+}
+
+// --- namespaces -------------------------------------------------------------------------------
+
+Result<std::vector<Namespace>> Catalog::ListNamespaces(const std::string& ref,
+                                                       const Namespace& parent) {
+  std::vector<Namespace> out;
+  if (parent.empty()) {
+    std::string after;
+    while (true) {
+      LM_ASSIGN_OR_RETURN(auto repos, repos_.ListRepos(after, 1000));
+      for (const auto& r : repos) out.push_back({r.name});
+      if (repos.size() < 1000) break;
+      after = repos.back().name;
+    }
+    return out;
+  }
+  const std::string& repo = parent[0];
+  LM_TRY(CheckNamespace(repo, ref, parent));
+  versioning::ListOptions opts;
+  opts.prefix = NamespaceDir(parent);
+  opts.delimiter = "/";
+  while (true) {
+    LM_ASSIGN_OR_RETURN(auto page, repos_.ListObjects(repo, ref, opts));
+    for (const auto& p : page.common_prefixes) {
+      Namespace child = parent;
+      child.push_back(p.substr(opts.prefix.size(), p.size() - opts.prefix.size() - 1));
+      out.push_back(std::move(child));
+    }
+    if (!page.truncated) break;
+    opts.after = page.next_after;
+  }
+  return out;
+}
+
+Result<Json> Catalog::CreateNamespace(const std::string& ref, const Namespace& ns,
+                                      const Json& properties, const std::string& author) {
+  LM_TRY(CheckNamespaceName(ns));
+  Json props = properties.is_null() ? Json::object() : properties;
+  if (!props.is_object()) return InvalidArgument("namespace properties must be an object");
+  for (const auto& [k, v] : props.items()) {
+    if (!v.is_string()) return InvalidArgument("namespace property '" + k + "' must be a string");
+  }
+  const std::string& repo = ns[0];
+  if (ns.size() == 1) {
+    if (repos_.GetRepo(repo).ok()) return AlreadyExists("Namespace already exists: " + repo);
+    const std::string default_branch = "main";
+    LM_TRY(versioning::ValidateRefName(ref, "branch"));
+    LM_TRY(repos_.CreateRepo(repo, default_branch, author).status());
+    if (ref != default_branch) LM_TRY(repos_.CreateBranch(repo, ref, default_branch).status());
+    if (props.empty()) return props;
+  } else {
+    Namespace parent(ns.begin(), ns.end() - 1);
+    LM_TRY(CheckNamespace(repo, ref, parent));
+    if (CheckNamespace(repo, ref, ns).ok()) {
+      return AlreadyExists("Namespace already exists: " + ToString(ns));
+    }
+  }
+  LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+  std::string bytes = props.dump();
+  LM_ASSIGN_OR_RETURN(std::string addr, [&]() -> Result<std::string> {
+    std::string key = versioning::ContentAddress(ToHex(Sha256(bytes)));
+    LM_TRY(storage::WriteAll(blobs_, key, bytes));
+    return key;
+  }());
+  Entry e;
+  e.address = addr;
+  e.size = bytes.size();
+  e.etag = ToHex(Md5(bytes));
+  e.mtime_micros = NowMicros();
+  e.content_type = "application/json";
+  versioning::CommitOptions opts;
+  opts.author = author;
+  opts.message = "Create namespace " + ToString(ns);
+  opts.metadata["iceberg.namespace"] = ToString(ns);
+  opts.expected_head = head;
+  auto c = repos_.CommitChanges(repo, ref, {Mutation{NamespaceDir(ns) + kNamespaceFile, e}}, opts);
+  if (!c.ok()) {
+    if (c.status().code() == ErrorCode::kConflict && CheckNamespace(repo, ref, ns).ok()) {
+      return AlreadyExists("Namespace already exists: " + ToString(ns));
+    }
+    return c.status();
+  }
+  return props;
+}
+
+Result<Json> Catalog::LoadNamespace(const std::string& ref, const Namespace& ns) {
+  LM_TRY(CheckNamespace(ns.empty() ? "" : ns[0], ref, ns));
+  auto marker = repos_.StatObject(ns[0], ref, NamespaceDir(ns) + kNamespaceFile);
+  if (!marker.ok()) {
+    if (marker.status().IsNotFound()) return Json::object();  // a domain without properties
+    return marker.status();
+  }
+  return ReadJsonEntry(marker->entry);
+}
+
+Status Catalog::DropNamespace(const std::string& ref, const Namespace& ns,
+                              const std::string& author) {
+  LM_TRY(CheckNamespace(ns.empty() ? "" : ns[0], ref, ns));
+  const std::string& repo = ns[0];
+  versioning::ListOptions opts;
+  opts.prefix = ns.size() == 1 ? "" : NamespaceDir(ns);
+  opts.limit = 2;
+  LM_ASSIGN_OR_RETURN(auto page, repos_.ListObjects(repo, ref, opts));
+  const std::string marker = NamespaceDir(ns) + kNamespaceFile;
+  for (const auto& o : page.objects) {
+    if (o.path != marker) {
+      return Conflict("Namespace " + ToString(ns) + " is not empty: it holds '" + o.path + "'");
+    }
+  }
+  if (ns.size() == 1) {
+    // The domain's repository goes, with every branch; only when no branch holds anything.
+    LM_ASSIGN_OR_RETURN(auto branches, repos_.ListBranches(repo, "", 1000));
+    for (const auto& b : branches) {
+      versioning::ListOptions any;
+      any.limit = 2;
+      LM_ASSIGN_OR_RETURN(auto p, repos_.ListObjects(repo, b.name, any));
+      for (const auto& o : p.objects) {
+        if (o.path != marker) {
+          return Conflict("Namespace " + repo + " is not empty: branch '" + b.name +
+                          "' holds '" + o.path + "'");
+        }
+      }
+    }
+    return repos_.DeleteRepo(repo);
+  }
+  LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+  versioning::CommitOptions copts;
+  copts.author = author;
+  copts.message = "Drop namespace " + ToString(ns);
+  copts.metadata["iceberg.namespace"] = ToString(ns);
+  copts.expected_head = head;
+  return repos_.CommitChanges(repo, ref, {Mutation{marker, std::nullopt}}, copts).status();
+}
+
+Result<NamespacePropertiesResult> Catalog::UpdateNamespaceProperties(
+    const std::string& ref, const Namespace& ns, const std::vector<std::string>& removals,
+    const Json& updates, const std::string& author) {
+  if (!updates.is_null() && !updates.is_object()) {
+    return InvalidArgument("'updates' must be an object of strings");
+  }
+  for (const auto& r : removals) {
+    if (updates.is_object() && updates.contains(r)) {
+      return InvalidArgument("property '" + r + "' is both updated and removed");
+    }
+  }
+  const std::string& repo = ns.empty() ? std::string() : ns[0];
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(Json props, LoadNamespace(ref, ns));
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    NamespacePropertiesResult res;
+    for (const auto& r : removals) {
+      if (props.erase(r)) {
+        res.removed.push_back(r);
+      } else {
+        res.missing.push_back(r);
+      }
+    }
+    if (updates.is_object()) {
+      for (const auto& [k, v] : updates.items()) {
+        if (!v.is_string()) return InvalidArgument("property '" + k + "' must be a string");
+        props[k] = v;
+        res.updated.push_back(k);
+      }
+    }
+    std::string bytes = props.dump();
+    std::string key = versioning::ContentAddress(ToHex(Sha256(bytes)));
+    LM_TRY(storage::WriteAll(blobs_, key, bytes));
+    Entry e;
+    e.address = key;
+    e.size = bytes.size();
+    e.etag = ToHex(Md5(bytes));
+    e.mtime_micros = NowMicros();
+    e.content_type = "application/json";
+    versioning::CommitOptions opts;
+    opts.author = author;
+    opts.message = "Update properties of namespace " + ToString(ns);
+    opts.metadata["iceberg.namespace"] = ToString(ns);
+    opts.expected_head = head;
+    auto c = repos_.CommitChanges(repo, ref, {Mutation{NamespaceDir(ns) + kNamespaceFile, e}},
+                                  opts);
+    if (c.ok()) return res;
+    if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+      return c.status();
+    }
+  }
+}
+
+// --- tables -----------------------------------------------------------------------------------
+
+Result<std::vector<std::string>> Catalog::ListTables(const std::string& ref, const Namespace& ns) {
+  LM_TRY(CheckNamespace(ns.empty() ? "" : ns[0], ref, ns));
+  versioning::ListOptions opts;
+  opts.prefix = NamespaceDir(ns);
+  opts.delimiter = "/";
+  std::vector<std::string> out;
+  const std::string suffix = kTableSuffix;
+  while (true) {
+    LM_ASSIGN_OR_RETURN(auto page, repos_.ListObjects(ns[0], ref, opts));
+    for (const auto& o : page.objects) {
+      std::string name = o.path.substr(opts.prefix.size());
+      if (name.size() > suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        out.push_back(name.substr(0, name.size() - suffix.size()));
+      }
+    }
+    if (!page.truncated) break;
+    opts.after = page.next_after;
+  }
+  return out;
+}
+
+Result<LoadedTable> Catalog::CreateTable(const std::string& ref, const Namespace& ns,
+                                         const Json& request, bool stage,
+                                         const std::string& author) {
+  if (!request.is_object()) return InvalidArgument("the request must be a JSON object");
+  auto name_it = request.find("name");
+  if (name_it == request.end() || !name_it->is_string()) {
+    return InvalidArgument("'name' must be a string");
+  }
+  TableIdent t{ns, name_it->get<std::string>()};
+  LM_TRY(CheckName(t.name, "table"));
+  LM_TRY(CheckNamespace(ns.empty() ? "" : ns[0], ref, ns));
+  if (!request.contains("schema")) return InvalidArgument("'schema' is missing");
+  const std::string& repo = ns[0];
+  table::NewTable nt;
+  nt.schema = request["schema"];
+  nt.partition_spec = request.value("partition-spec", Json());
+  nt.write_order = request.value("write-order", Json());
+  nt.properties = request.value("properties", Json());
+  nt.uuid = NewUuid();
+  nt.location = TableLocation(repo, nt.uuid);
+  nt.now_ms = NowMicros() / 1000;
+  if (auto loc = request.find("location"); loc != request.end() && !loc->is_null()) {
+    return InvalidArgument("lakemesh chooses table locations (under s3://" + repo + "/" +
+                           kTablesRef + "/); create the table without 'location'");
+  }
+  LM_ASSIGN_OR_RETURN(Json metadata, table::NewTableMetadata(nt));
+  if (stage) {
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    LM_ASSIGN_OR_RETURN(auto existing, ReadPointer(repo, head, TablePath(t)));
+    if (existing) return AlreadyExists("Table already exists: " + ToString(t));
+    return LoadedTable{"", std::move(metadata)};
+  }
+  // A creation commits the new metadata where no table is.
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    LM_ASSIGN_OR_RETURN(auto existing, ReadPointer(repo, head, TablePath(t)));
+    if (existing) return AlreadyExists("Table already exists: " + ToString(t));
+    std::string location;
+    LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, metadata, &location));
+    versioning::CommitOptions opts;
+    opts.author = author;
+    opts.message = "Create table " + ToString(t);
+    opts.metadata["iceberg.table"] = ToString(t);
+    opts.metadata["iceberg.operation"] = "create";
+    opts.expected_head = head;
+    auto commit = repos_.CommitChanges(repo, ref, {Mutation{TablePath(t), e}}, opts);
+    if (commit.ok()) return LoadedTable{location, std::move(metadata)};
+    blobs_.Delete(e.address).IgnoreError();
+    if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+      return commit.status();
+    }
+  }
+}
+
+Result<LoadedTable> Catalog::LoadTable(const std::string& ref, const TableIdent& t) {
+  LM_TRY(CheckName(t.name, "table"));
+  LM_TRY(CheckNamespace(t.ns.empty() ? "" : t.ns[0], ref, t.ns));
+  LM_ASSIGN_OR_RETURN(auto p, ReadPointer(t.ns[0], ref, TablePath(t)));
+  if (!p) return NotFound("Table does not exist: " + ToString(t));
+  return LoadedTable{p->location, std::move(p->metadata)};
+}
+
+Result<LoadedTable> Catalog::CommitTable(const std::string& ref, const TableCommit& c,
+                                         const std::string& author) {
+  std::vector<LoadedTable> out;
+  LM_TRY(CommitTransaction(ref, {c}, author, &out));
+  return std::move(out[0]);
+}
+
+Status Catalog::CommitTransaction(const std::string& ref, const std::vector<TableCommit>& commits,
+                                  const std::string& author, std::vector<LoadedTable>* results) {
+  if (commits.empty()) return InvalidArgument("a transaction needs at least one table change");
+  const std::string repo = commits[0].ident.ns.empty() ? "" : commits[0].ident.ns[0];
+  std::set<std::string> paths;
+  for (const auto& c : commits) {
+    LM_TRY(CheckName(c.ident.name, "table"));
+    LM_TRY(CheckNamespaceName(c.ident.ns));
+    if (c.ident.ns[0] != repo) {
+      return InvalidArgument("a transaction commits tables of one domain; it names '" + repo +
+                             "' and '" + c.ident.ns[0] + "'");
+    }
+    if (!paths.insert(TablePath(c.ident)).second) {
+      return InvalidArgument("table " + ToString(c.ident) + " appears twice in the transaction");
+    }
+  }
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    std::vector<Mutation> mutations;
+    std::vector<LoadedTable> committed;
+    std::vector<std::string> written;
+    std::string message;
+    const int64_t now_ms = NowMicros() / 1000;
+    // Passes `s` through; on an error (or `always`), first deletes the files written so far.
+    auto fail = [&](Status s, bool always = false) {
+      if (!s.ok() || always) {
+        for (const auto& k : written) blobs_.Delete(k).IgnoreError();
+      }
+      return s;
+    };
+    for (const auto& c : commits) {
+      const std::string path = TablePath(c.ident);
+      LM_ASSIGN_OR_RETURN(auto current, ReadPointer(repo, head, path));
+      bool creating = false;
+      if (c.requirements.is_array()) {
+        for (const Json& r : c.requirements) {
+          if (r.is_object() && r.value("type", std::string()) == "assert-create") creating = true;
+        }
+      }
+      if (!current && !creating) {
+        LM_TRY(fail(CheckNamespace(repo, head, c.ident.ns)));
+        return fail(NotFound("Table does not exist: " + ToString(c.ident)));
+      }
+      if (creating) LM_TRY(fail(CheckNamespace(repo, head, c.ident.ns)));
+      LM_TRY(fail(table::CheckRequirements(current ? &current->metadata : nullptr,
+                                           c.requirements)));
+      Json metadata = current ? current->metadata : Json::object();
+      if (!current) {
+        // A staged creation: the updates carry the whole table (assign-uuid, add-schema, ...).
+        metadata = {{"format-version", table::kFormatVersion},
+                    {"last-sequence-number", 0},
+                    {"last-updated-ms", now_ms},
+                    {"last-column-id", 0},
+                    {"current-schema-id", 0},
+                    {"default-spec-id", 0},
+                    {"last-partition-id", table::kPartitionIdBase},
+                    {"default-sort-order-id", 0},
+                    {"current-snapshot-id", -1}};
+      }
+      LM_TRY(fail(table::ApplyUpdates(metadata, c.updates, now_ms)));
+      if (!current) {
+        if (!metadata.contains("table-uuid")) metadata["table-uuid"] = NewUuid();
+        std::string want = TableLocation(repo, metadata["table-uuid"].get<std::string>());
+        if (metadata.contains("location") && metadata["location"] != want) {
+          return fail(InvalidArgument("lakemesh chooses table locations: this table's is " + want));
+        }
+        metadata["location"] = want;
+      } else {
+        if (metadata["location"] != current->metadata["location"]) {
+          return fail(InvalidArgument("the location of a lakemesh table cannot change"));
+        }
+        if (metadata == current->metadata) {  // nothing changed: no new file
+          committed.push_back(LoadedTable{current->location, std::move(metadata)});
+          continue;
+        }
+        // The previous file joins the metadata log (at most write.metadata.previous-versions-max).
+        Json& log = metadata["metadata-log"];
+        log.push_back({{"metadata-file", current->location},
+                       {"timestamp-ms", current->metadata.value("last-updated-ms", now_ms)}});
+        size_t keep = 100;
+        if (auto it = metadata["properties"].find("write.metadata.previous-versions-max");
+            it != metadata["properties"].end() && it->is_string()) {
+          keep = std::max<long long>(1, std::atoll(it->get<std::string>().c_str()));
+        }
+        if (log.size() > keep) log.erase(log.begin(), log.begin() + (log.size() - keep));
+      }
+      LM_TRY(fail(table::ValidateMetadata(metadata)));
+      std::string location;
+      auto e = WriteMetadata(repo, metadata, &location);
+      if (!e.ok()) return fail(e.status());
+      written.push_back(e->address);
+      mutations.push_back(Mutation{path, std::move(*e)});
+      committed.push_back(LoadedTable{location, std::move(metadata)});
+      message += (message.empty() ? "" : "; ") + std::string(current ? "" : "create ") +
+                 ToString(c.ident) + ": " + Describe(c.updates);
+    }
+    if (mutations.empty()) {
+      if (results) *results = std::move(committed);
+      return Status::OK();
+    }
+    std::sort(mutations.begin(), mutations.end(),
+              [](const Mutation& a, const Mutation& b) { return a.path < b.path; });
+    versioning::CommitOptions opts;
+    opts.author = author;
+    opts.message = "Iceberg commit: " + message;
+    if (commits.size() == 1) opts.metadata["iceberg.table"] = ToString(commits[0].ident);
+    opts.expected_head = head;
+    auto commit = repos_.CommitChanges(repo, ref, mutations, opts);
+    if (commit.ok()) {
+      if (results) *results = std::move(committed);
+      return Status::OK();
+    }
+    fail(Status::OK(), /*always=*/true).IgnoreError();
+    if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+      return commit.status();
+    }
+    // The branch moved: re-read and re-check. A change to one of these tables now fails its
+    // requirements; a change elsewhere on the branch just retries.
+  }
+}
+
+Status Catalog::DropTable(const std::string& ref, const TableIdent& t, const std::string& author) {
+  LM_TRY(CheckName(t.name, "table"));
+  LM_TRY(CheckNamespace(t.ns.empty() ? "" : t.ns[0], ref, t.ns));
+  const std::string& repo = t.ns[0];
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, TablePath(t)));
+    if (!p) return NotFound("Table does not exist: " + ToString(t));
+    versioning::CommitOptions opts;
+    opts.author = author;
+    opts.message = "Drop table " + ToString(t);
+    opts.metadata["iceberg.table"] = ToString(t);
+    opts.metadata["iceberg.operation"] = "drop";
+    opts.expected_head = head;
+    auto c = repos_.CommitChanges(repo, ref, {Mutation{TablePath(t), std::nullopt}}, opts);
+    if (c.ok()) return Status::OK();
+    if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+      return c.status();
+    }
+  }
+}
+
+Status Catalog::RenameTable(const std::string& ref, const TableIdent& from, const TableIdent& to,
+                            const std::string& author) {
+  LM_TRY(CheckName(from.name, "table"));
+  LM_TRY(CheckName(to.name, "table"));
+  LM_TRY(CheckNamespace(from.ns.empty() ? "" : from.ns[0], ref, from.ns));
+  LM_TRY(CheckNamespace(to.ns.empty() ? "" : to.ns[0], ref, to.ns));
+  if (from.ns[0] != to.ns[0]) {
+    return InvalidArgument("a table cannot move between domains (" + from.ns[0] + " -> " +
+                           to.ns[0] + ")");
+  }
+  const std::string& repo = from.ns[0];
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, TablePath(from)));
+    if (!p) return NotFound("Table does not exist: " + ToString(from));
+    LM_ASSIGN_OR_RETURN(auto q, ReadPointer(repo, head, TablePath(to)));
+    if (q) return AlreadyExists("Table already exists: " + ToString(to));
+    std::vector<Mutation> m{{TablePath(from), std::nullopt}, {TablePath(to), p->entry}};
+    std::sort(m.begin(), m.end(),
+              [](const Mutation& a, const Mutation& b) { return a.path < b.path; });
+    versioning::CommitOptions opts;
+    opts.author = author;
+    opts.message = "Rename table " + ToString(from) + " to " + ToString(to);
+    opts.metadata["iceberg.table"] = ToString(to);
+    opts.metadata["iceberg.operation"] = "rename";
+    opts.expected_head = head;
+    auto c = repos_.CommitChanges(repo, ref, m, opts);
+    if (c.ok()) return Status::OK();
+    if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+      return c.status();
+    }
+  }
+}
+
+Result<LoadedTable> Catalog::RegisterTable(const std::string& ref, const TableIdent& t,
+                                           const std::string& metadata_location, bool overwrite,
+                                           const std::string& author) {
+  LM_TRY(CheckName(t.name, "table"));
+  LM_TRY(CheckNamespace(t.ns.empty() ? "" : t.ns[0], ref, t.ns));
+  const std::string& repo = t.ns[0];
+  LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(metadata_location));
+  if (key.compare(0, 7 + repo.size() + 1, "tables/" + repo + "/") != 0) {
+    return InvalidArgument("a table of domain '" + repo + "' registers metadata stored under s3://" +
+                           repo + "/" + kTablesRef + "/");
+  }
+  auto info = blobs_.Stat(key);
+  if (!info.ok()) {
+    if (info.status().IsNotFound()) {
+      return NotFound("metadata file " + metadata_location + " does not exist");
+    }
+    return info.status();
+  }
+  Entry e;
+  e.address = key;
+  e.size = info->size;
+  e.mtime_micros = NowMicros();
+  e.content_type = "application/json";
+  e.metadata[kLocationKey] = metadata_location;
+  LM_ASSIGN_OR_RETURN(Json metadata, ReadJsonEntry(e));
+  LM_TRY(table::ValidateMetadata(metadata));
+  e.etag = ToHex(Md5(metadata.dump()));
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, TablePath(t)));
+    if (p && !overwrite) return AlreadyExists("Table already exists: " + ToString(t));
+    versioning::CommitOptions opts;
+    opts.author = author;
+    opts.message = "Register table " + ToString(t);
+    opts.metadata["iceberg.table"] = ToString(t);
+    opts.metadata["iceberg.operation"] = "register";
+    opts.expected_head = head;
+    auto c = repos_.CommitChanges(repo, ref, {Mutation{TablePath(t), e}}, opts);
+    if (c.ok()) return LoadedTable{metadata_location, std::move(metadata)};
+    if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+      return c.status();
+    }
+  }
+}
+
+}  // namespace lakemesh::catalog

@@ -1,0 +1,123 @@
+// Catalog: Iceberg namespaces and tables per ref, kept in the domain repositories (the Nessie and
+// Hive Metastore roles). The first namespace level is the domain, i.e. a repository; deeper
+// levels and the tables in them live in that repository's tree under `_catalog/`:
+//
+//   _catalog/.namespace.json                 properties of the domain namespace (optional)
+//   _catalog/<n2>/.../.namespace.json        a nested namespace and its properties
+//   _catalog/<n2>/.../<table>.metadata.json  a table: the entry is its current metadata file
+//
+// A table entry's bytes are the current metadata JSON, stored once at a unique key under the
+// table's location (`s3://<repo>/_tables/<table-uuid>/...`, blob keys `tables/<repo>/...`), and
+// its `iceberg-metadata-location` user metadata is that URI. So branches, tags, commits, diff and
+// merge cover tables, and every table change is one repository commit on the branch (reads take
+// any ref; writes need a branch).
+//
+// Table commits are optimistic: requirements are checked against the metadata at the branch
+// head and the new pointer is committed only if the head has not moved (the repository's
+// compare-and-swap); a commit that lost a race on another table is retried here, one that lost
+// it on the same table fails its requirements (kConflict) as Iceberg clients expect.
+//
+// Errors: kNotFound (no such namespace/table/ref), kAlreadyExists, kConflict (requirement
+// failed, namespace not empty), kInvalidArgument. Thread-safe.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/blob_store.h"
+#include "versioning/repository.h"
+
+namespace lakemesh::catalog {
+
+using Json = nlohmann::json;
+using Namespace = std::vector<std::string>;
+
+struct TableIdent {
+  Namespace ns;
+  std::string name;
+};
+
+struct LoadedTable {
+  std::string metadata_location;
+  Json metadata;
+};
+
+struct TableCommit {
+  TableIdent ident;
+  Json requirements;  // array of TableRequirement
+  Json updates;       // array of TableUpdate
+};
+
+struct NamespacePropertiesResult {
+  std::vector<std::string> updated, removed, missing;
+};
+
+// "sales.raw" for messages.
+std::string ToString(const Namespace& ns);
+std::string ToString(const TableIdent& t);
+
+class Catalog {
+ public:
+  Catalog(versioning::Repositories& repos, storage::BlobStore& blobs);
+
+  // --- namespaces ---------------------------------------------------------------------------
+  // Children of `parent` (the domains when empty), sorted.
+  Result<std::vector<Namespace>> ListNamespaces(const std::string& ref, const Namespace& parent);
+  // A domain namespace creates its repository (and the branch `ref` if it is not the default).
+  Result<Json> CreateNamespace(const std::string& ref, const Namespace& ns, const Json& properties,
+                               const std::string& author);
+  Result<Json> LoadNamespace(const std::string& ref, const Namespace& ns);
+  // Only an empty namespace can be dropped; dropping a domain deletes its repository, which
+  // must then hold nothing at all.
+  Status DropNamespace(const std::string& ref, const Namespace& ns, const std::string& author);
+  Result<NamespacePropertiesResult> UpdateNamespaceProperties(
+      const std::string& ref, const Namespace& ns, const std::vector<std::string>& removals,
+      const Json& updates, const std::string& author);
+
+  // --- tables -------------------------------------------------------------------------------
+  Result<std::vector<std::string>> ListTables(const std::string& ref, const Namespace& ns);
+  // `request` is a CreateTableRequest. With `stage`, nothing is committed: the metadata is
+  // returned for a later commit with an assert-create requirement.
+  Result<LoadedTable> CreateTable(const std::string& ref, const Namespace& ns, const Json& request,
+                                  bool stage, const std::string& author);
+  Result<LoadedTable> LoadTable(const std::string& ref, const TableIdent& t);
+  // Commits changes to one table (creating it when the requirements include assert-create).
+  Result<LoadedTable> CommitTable(const std::string& ref, const TableCommit& c,
+                                  const std::string& author);
+  // Commits changes to several tables of one domain as one repository commit; `results`, when
+  // given, receives each table as committed.
+  Status CommitTransaction(const std::string& ref, const std::vector<TableCommit>& commits,
+                           const std::string& author, std::vector<LoadedTable>* results = nullptr);
+  // Drops the table from the branch. Its files stay as long as another ref or a retained
+  // commit refers to them.
+  Status DropTable(const std::string& ref, const TableIdent& t, const std::string& author);
+  // Within one domain.
+  Status RenameTable(const std::string& ref, const TableIdent& from, const TableIdent& to,
+                     const std::string& author);
+  // Adopts an existing metadata file stored by lakemesh (`s3://<repo>/_tables/...`).
+  Result<LoadedTable> RegisterTable(const std::string& ref, const TableIdent& t,
+                                    const std::string& metadata_location, bool overwrite,
+                                    const std::string& author);
+
+  // The S3 location of a new table's files, and the blob key a table-file URI is stored under
+  // (kInvalidArgument for a URI outside the tables lakemesh stores).
+  static std::string TableLocation(const std::string& repo, const std::string& table_uuid);
+  static Result<std::string> BlobKeyForLocation(const std::string& uri);
+
+ private:
+  struct Pointer;
+  Result<std::string> HeadOf(const std::string& repo, const std::string& branch);
+  Result<std::optional<Pointer>> ReadPointer(const std::string& repo, const std::string& commit,
+                                             const std::string& path);
+  Result<versioning::Entry> WriteMetadata(const std::string& repo, const Json& metadata,
+                                          std::string* location);
+  Status CheckNamespace(const std::string& repo, const std::string& ref, const Namespace& ns);
+  Result<Json> ReadJsonEntry(const versioning::Entry& e);
+
+  versioning::Repositories& repos_;
+  storage::BlobStore& blobs_;
+};
+
+}  // namespace lakemesh::catalog
