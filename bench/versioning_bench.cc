@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
       }
       std::sort(muts.begin(), muts.end(),
                 [](const Mutation& a, const Mutation& b) { return a.path < b.path; });
-      Check(repos->CommitChanges(repo, "main", muts, {"import", "bench", {}, false}).status(),
+      Check(repos->CommitChanges(repo, "main", muts, {"import", "bench", {}, false, ""}).status(),
             "import");
     }
   };
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
     }
     Commit c;
     commit_t.push_back(TimeMs([&] {
-      auto res = repos->CommitBranch("big", "main", {"change 1000", "bench", {}, false});
+      auto res = repos->CommitBranch("big", "main", {"change 1000", "bench", {}, false, ""});
       Check(res.status(), "commit");
       c = *res;
     }));

@@ -22,6 +22,8 @@
 #include "protocols/pgwire/pg_listener.h"
 #include "protocols/s3/s3.h"
 #include "server/http_server.h"
+#include "catalog/catalog.h"
+#include "protocols/iceberg_rest/iceberg_rest.h"
 #include "storage/local_blob_store.h"
 #include "versioning/repository.h"
 
@@ -38,8 +40,10 @@ struct Application::Parts {
   std::unique_ptr<versioning::Buckets> buckets;
   std::unique_ptr<versioning::MultipartUploads> uploads;
   std::unique_ptr<governance::Credentials> credentials;
+  std::unique_ptr<catalog::Catalog> catalog;
   server::Metrics metrics;
   std::unique_ptr<api::Services> services;
+  std::unique_ptr<iceberg_rest::Services> iceberg_services;
   std::unique_ptr<s3::Services> s3_services;
   std::unique_ptr<server::HttpServer> http;
   std::unique_ptr<server::HttpServer> s3;
@@ -106,6 +110,7 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   p->buckets = std::make_unique<versioning::Buckets>(*p->meta, *p->blobs);
   p->uploads = std::make_unique<versioning::MultipartUploads>(*p->meta, *p->blobs);
   p->credentials = std::make_unique<governance::Credentials>(*p->meta);
+  p->catalog = std::make_unique<catalog::Catalog>(*p->repos, *p->blobs);
   p->services = std::make_unique<api::Services>(
       api::Services{*p->repos, *p->buckets, *p->uploads, *p->credentials, p->metrics});
 
@@ -129,17 +134,27 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   http_opts.host = http_hp.first;
   http_opts.port = http_hp.second;
   http_opts.api = "http";
-  LM_ASSIGN_OR_RETURN(p->http, server::HttpServer::Listen(
-                                   http_opts, api::MakeHttpHandler(*p->services), p->metrics));
+  // The S3 address is filled in below, once that listener is bound (before anything starts).
+  p->iceberg_services = std::make_unique<iceberg_rest::Services>(
+      iceberg_rest::Services{*p->catalog, *p->credentials, "", opts.s3_region});
+  server::Handler api_handler = api::MakeHttpHandler(*p->services);
+  server::Handler iceberg_handler = iceberg_rest::MakeHandler(*p->iceberg_services);
+  server::Handler http_handler = [api_handler, iceberg_handler](server::Request& req) {
+    if (req.path.rfind("/iceberg/", 0) == 0) return iceberg_handler(req);
+    return api_handler(req);
+  };
+  LM_ASSIGN_OR_RETURN(p->http,
+                      server::HttpServer::Listen(http_opts, std::move(http_handler), p->metrics));
   server::ListenOptions s3_opts = http_opts;
   s3_opts.host = s3_hp.first;
   s3_opts.port = s3_hp.second;
   s3_opts.api = "s3";
   p->s3_services = std::make_unique<s3::Services>(
-      s3::Services{*p->repos, *p->buckets, *p->uploads, *p->credentials, opts.s3_region,
+      s3::Services{*p->repos, *p->buckets, *p->uploads, *p->credentials, *p->catalog, opts.s3_region,
                    opts.s3_domain});
   LM_ASSIGN_OR_RETURN(p->s3, server::HttpServer::Listen(s3_opts, s3::MakeS3Handler(*p->s3_services),
                                                         p->metrics));
+  p->iceberg_services->s3_address = p->s3->address();
   LM_ASSIGN_OR_RETURN(p->pg, pgwire::PgListener::Listen(pg_hp.first, pg_hp.second));
 
   nlohmann::json ports{{"http", p->http->address()}, {"s3", p->s3->address()},

@@ -20,7 +20,7 @@ Status Put(Repositories& repos, const std::string& repo, const std::string& bran
 
 Status Commit(Repositories& repos, const std::string& repo, const std::string& branch,
               const std::string& message) {
-  return repos.CommitBranch(repo, branch, CommitOptions{message, "demo", {}, false}).status();
+  return repos.CommitBranch(repo, branch, CommitOptions{message, "demo", {}, false, ""}).status();
 }
 
 // Deterministic pseudo-random numbers so the demo is the same everywhere.

@@ -20,7 +20,6 @@ constexpr const char* kCatalogDir = "_catalog/";
 constexpr const char* kNamespaceFile = ".namespace.json";
 constexpr const char* kTableSuffix = ".metadata.json";
 constexpr const char* kLocationKey = "iceberg-metadata-location";
-constexpr const char* kTablesRef = "_tables";  // s3://<repo>/_tables/... holds table files
 constexpr int kCommitAttempts = 16;  // retries when another table's commit moved the branch
 
 Status CheckName(const std::string& name, const char* what) {
@@ -94,6 +93,24 @@ Catalog::Catalog(versioning::Repositories& repos, storage::BlobStore& blobs)
 
 std::string Catalog::TableLocation(const std::string& repo, const std::string& table_uuid) {
   return "s3://" + repo + "/" + kTablesRef + "/" + table_uuid;
+}
+
+Result<versioning::ObjectInfo> Catalog::StatTableFile(const std::string& repo,
+                                                     const std::string& path) {
+  auto key = BlobKeyForLocation(TableLocation(repo, path));
+  if (!key.ok()) return NotFound("no table file '" + path + "' in '" + repo + "'");
+  LM_ASSIGN_OR_RETURN(storage::BlobInfo info, blobs_.Stat(*key));
+  Entry e;
+  e.address = *key;
+  e.size = info.size;
+  e.etag = ToHex(Md5(*key));  // the file at a key never changes, so neither does its tag
+  e.mtime_micros = info.mtime_micros;
+  const std::string json = ".json";
+  e.content_type = path.size() > json.size() &&
+                           path.compare(path.size() - json.size(), json.size(), json) == 0
+                       ? "application/json"
+                       : "application/octet-stream";
+  return versioning::ObjectInfo{path, std::move(e)};
 }
 
 Result<std::string> Catalog::BlobKeyForLocation(const std::string& uri) {

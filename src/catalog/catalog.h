@@ -34,6 +34,10 @@ namespace lakemesh::catalog {
 using Json = nlohmann::json;
 using Namespace = std::vector<std::string>;
 
+// The pseudo-ref under which a repository's table files are read through S3:
+// s3://<repo>/_tables/<table-uuid>/... (no branch may have this name).
+inline constexpr const char* kTablesRef = "_tables";
+
 struct TableIdent {
   Namespace ns;
   std::string name;
@@ -104,6 +108,9 @@ class Catalog {
   // The S3 location of a new table's files, and the blob key a table-file URI is stored under
   // (kInvalidArgument for a URI outside the tables lakemesh stores).
   static std::string TableLocation(const std::string& repo, const std::string& table_uuid);
+  // A table file as an object of the repository's `_tables` pseudo-ref (for S3 reads): its path
+  // is relative to s3://<repo>/_tables/. kNotFound if there is no such file.
+  Result<versioning::ObjectInfo> StatTableFile(const std::string& repo, const std::string& path);
   static Result<std::string> BlobKeyForLocation(const std::string& uri);
 
  private:

@@ -51,6 +51,10 @@ Status ValidateRefName(std::string_view name, std::string_view what) {
                            "starting with a letter, digit or '_')");
   };
   if (name.empty() || name.size() > 128) return bad("length must be 1 to 128");
+  // Reserved: s3://<repo>/_tables/... reads table files (catalog::kTablesRef).
+  if (name == "_tables") {
+    return InvalidArgument("'_tables' is reserved (s3://<repository>/_tables/ holds table files)");
+  }
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '.' || c == '-';

@@ -106,6 +106,11 @@ Result<Target> ResolveTarget(Services& s, const std::string& bucket, const std::
 
 std::optional<S3Error> CheckWritable(Services& s, const Target& t) {
   if (!t.repo) return std::nullopt;
+  if (t.ref == catalog::kTablesRef) {
+    return MakeError(403, "AccessDenied",
+                     "table files under '" + t.bucket + "/" + catalog::kTablesRef +
+                         "/' are read-only; tables change through the Iceberg catalog");
+  }
   auto b = s.repos.GetBranch(t.bucket, t.ref);
   if (b.ok()) return std::nullopt;
   if (!b.status().IsNotFound() && b.status().code() != ErrorCode::kInvalidArgument) {
@@ -123,6 +128,7 @@ std::optional<S3Error> CheckWritable(Services& s, const Target& t) {
 }
 
 Result<versioning::ObjectInfo> StatTarget(Services& s, const Target& t) {
+  if (t.repo && t.ref == catalog::kTablesRef) return s.catalog.StatTableFile(t.bucket, t.path);
   if (t.repo) return s.repos.StatObject(t.bucket, t.ref, t.path);
   return s.buckets.StatObject(t.bucket, t.path);
 }

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "catalog/catalog.h"
 #include "governance/credentials.h"
 #include "server/http.h"
 #include "versioning/buckets.h"
@@ -20,6 +21,7 @@ struct Services {
   versioning::Buckets& buckets;
   versioning::MultipartUploads& uploads;
   governance::Credentials& credentials;
+  catalog::Catalog& catalog;  // table files under s3://<repo>/_tables/...
   std::string region = "us-east-1";  // what GetBucketLocation reports
   std::string domain;                // virtual-host style for "<bucket>.<domain>"; "" = off
 };

@@ -50,7 +50,7 @@ class RepositoryTest : public ::testing::Test {
   }
 
   Commit MustCommit(const std::string& branch, const std::string& msg) {
-    auto c = repos_->CommitBranch("sales", branch, CommitOptions{msg, "alice", {}, false});
+    auto c = repos_->CommitBranch("sales", branch, CommitOptions{msg, "alice", {}, false, ""});
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? *c : Commit{};
   }
@@ -125,7 +125,7 @@ TEST_F(RepositoryTest, StagedWritesAreVisibleOnTheBranchOnly) {
   EXPECT_EQ(Read(c.id, "raw/orders.csv"), "id,amount\n1,10\n");
   EXPECT_EQ(Read(c.id.substr(0, 8), "raw/orders.csv"), "id,amount\n1,10\n");
   // Nothing left to commit.
-  EXPECT_EQ(repos_->CommitBranch("sales", "dev", {"again", "alice", {}, false}).status().code(),
+  EXPECT_EQ(repos_->CommitBranch("sales", "dev", {"again", "alice", {}, false, ""}).status().code(),
             ErrorCode::kPreconditionFailed);
   // Deletion is staged too, and put-then-delete of a new path is no change at all.
   ASSERT_TRUE(repos_->DeleteObject("sales", "dev", "raw/orders.csv").ok());
@@ -235,7 +235,7 @@ TEST_F(RepositoryTest, MergeCleanConflictAndStrategies) {
   Put("main", "main-only.csv", "main");
   MustCommit("main", "main work");
 
-  auto m = repos_->Merge("sales", "dev", "main", MergeStrategy::kFail, {"", "alice", {}, false});
+  auto m = repos_->Merge("sales", "dev", "main", MergeStrategy::kFail, {"", "alice", {}, false, ""});
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_TRUE(m->conflicts.empty());
   EXPECT_EQ(Read("main", "new.csv"), "from dev");
@@ -244,7 +244,7 @@ TEST_F(RepositoryTest, MergeCleanConflictAndStrategies) {
   auto merged = repos_->GetCommit("sales", "main");
   EXPECT_EQ(merged->parents.size(), 2u);
   // Merging again changes nothing.
-  auto again = repos_->Merge("sales", "dev", "main", MergeStrategy::kFail, {"", "alice", {}, false});
+  auto again = repos_->Merge("sales", "dev", "main", MergeStrategy::kFail, {"", "alice", {}, false, ""});
   EXPECT_TRUE(again->already_up_to_date);
 
   // Now both sides change shared.csv differently.
@@ -253,16 +253,16 @@ TEST_F(RepositoryTest, MergeCleanConflictAndStrategies) {
   Put("main", "shared.csv", "main again");
   MustCommit("main", "main 2");
   std::string head_before = repos_->GetBranch("sales", "main")->head;
-  auto conflict = repos_->Merge("sales", "dev", "main", MergeStrategy::kFail, {"", "a", {}, false});
+  auto conflict = repos_->Merge("sales", "dev", "main", MergeStrategy::kFail, {"", "a", {}, false, ""});
   ASSERT_TRUE(conflict.ok());
   EXPECT_EQ(conflict->conflicts, std::vector<std::string>{"shared.csv"});
   EXPECT_EQ(repos_->GetBranch("sales", "main")->head, head_before);
 
   ASSERT_TRUE(repos_->CreateBranch("sales", "m2", "main").ok());
-  auto dw = repos_->Merge("sales", "dev", "m2", MergeStrategy::kDestWins, {"", "a", {}, false});
+  auto dw = repos_->Merge("sales", "dev", "m2", MergeStrategy::kDestWins, {"", "a", {}, false, ""});
   ASSERT_TRUE(dw.ok());
   EXPECT_EQ(Read("m2", "shared.csv"), "main again");
-  auto sw = repos_->Merge("sales", "dev", "main", MergeStrategy::kSourceWins, {"", "a", {}, false});
+  auto sw = repos_->Merge("sales", "dev", "main", MergeStrategy::kSourceWins, {"", "a", {}, false, ""});
   ASSERT_TRUE(sw.ok());
   EXPECT_EQ(Read("main", "shared.csv"), "dev again");
 
@@ -299,7 +299,7 @@ TEST_F(RepositoryTest, RevertUndoesACommit) {
   Commit bad = MustCommit("main", "bad change");
   Put("main", "c", "unrelated");
   MustCommit("main", "later");
-  auto r = repos_->Revert("sales", "main", bad.id, 0, {"", "alice", {}, false});
+  auto r = repos_->Revert("sales", "main", bad.id, 0, {"", "alice", {}, false, ""});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Read("main", "a"), "1");
   EXPECT_EQ(repos_->StatObject("sales", "main", "b").status().code(), ErrorCode::kNotFound);
@@ -324,7 +324,7 @@ TEST_F(RepositoryTest, RacingCommitsNeverLoseWork) {
         ASSERT_TRUE((*up)->Append(path).ok());
         ASSERT_TRUE(repos_->PutObject("sales", "main", path, std::move(*up), {}).ok());
         while (true) {
-          auto c = repos_->CommitBranch("sales", "main", {path, "w", {}, true});
+          auto c = repos_->CommitBranch("sales", "main", {path, "w", {}, true, ""});
           if (c.ok()) break;
           ASSERT_EQ(c.status().code(), ErrorCode::kConflict) << c.status().ToString();
           ++conflicts;
@@ -358,7 +358,7 @@ TEST_F(RepositoryTest, CommitsConcurrentWithUploadsLoseNothing) {
   std::thread committer([&] {
     size_t last = 0;
     while (!stop) {
-      auto c = repos_->CommitBranch("sales", "main", {"batch", "c", {}, true});
+      auto c = repos_->CommitBranch("sales", "main", {"batch", "c", {}, true, ""});
       ASSERT_TRUE(c.ok()) << c.status().ToString();
       auto l = repos_->ListObjects("sales", c->id, {"", "", "", 100000});
       ASSERT_GE(l->objects.size(), last) << "a commit lost committed objects";
@@ -368,7 +368,7 @@ TEST_F(RepositoryTest, CommitsConcurrentWithUploadsLoseNothing) {
   for (auto& t : uploaders) t.join();
   stop = true;
   committer.join();
-  ASSERT_TRUE(repos_->CommitBranch("sales", "main", {"last", "c", {}, true}).ok());
+  ASSERT_TRUE(repos_->CommitBranch("sales", "main", {"last", "c", {}, true, ""}).ok());
   EXPECT_EQ(repos_->ListObjects("sales", "main~0", {"", "", "", 100000})->objects.size(),
             static_cast<size_t>(acked.load()));
 }
@@ -381,16 +381,16 @@ TEST_F(RepositoryTest, CommitChangesIsAtomicAndLeavesStagingAlone) {
   auto c = repos_->CommitChanges("sales", "main",
                                  {Mutation{"tables/t1/data-1.parquet", e},
                                   Mutation{"tables/t1/metadata.json", e}},
-                                 {"table commit", "alice", {}, false});
+                                 {"table commit", "alice", {}, false, ""});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(repos_->StatObject("sales", c->id, "tables/t1/metadata.json")->entry.size, 10u);
   EXPECT_EQ(repos_->StatObject("sales", c->id, "staged.csv").status().code(),
             ErrorCode::kNotFound);
   EXPECT_EQ(Read("main", "staged.csv"), "staged");  // still staged, still visible
   EXPECT_EQ(repos_->CommitChanges("sales", "main", {Mutation{"b", e}, Mutation{"a", e}},
-                                  {"x", "a", {}, false}).status().code(),
+                                  {"x", "a", {}, false, ""}).status().code(),
             ErrorCode::kInvalidArgument);
-  EXPECT_EQ(repos_->CommitChanges("sales", "main", {Mutation{"../x", e}}, {"x", "a", {}, false})
+  EXPECT_EQ(repos_->CommitChanges("sales", "main", {Mutation{"../x", e}}, {"x", "a", {}, false, ""})
                 .status().code(),
             ErrorCode::kInvalidArgument);
 }
@@ -406,7 +406,7 @@ TEST_F(RepositoryTest, LargeCommitsReadBackThroughAColdService) {
     e.etag = ToHex(Md5(path));
     changes.push_back(Mutation{path, e});
   }
-  auto c = repos_->CommitChanges("sales", "main", changes, {"bulk", "alice", {}, false});
+  auto c = repos_->CommitChanges("sales", "main", changes, {"bulk", "alice", {}, false, ""});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   Repositories cold(*meta_, blobs_);  // nothing cached: every node comes from the stores
   auto l = cold.ListObjects("sales", "main", {"bulk/", "", "", 100000});
