@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,21 +26,9 @@ import time
 import boto3
 from botocore.config import Config
 
-from bench_util import free_port
+from bench_util import KEY, SECRET, free_port, start_lakemesh, start_nginx, wait_port
 
-KEY, SECRET = "LMBENCHKEY0000000001", "bench-secret-0123456789abcdefghijklmnopq"
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def wait_port(port, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nothing listening on port %d" % port)
 
 
 def s3client(port, key=KEY, secret=SECRET):
@@ -121,31 +108,11 @@ def run(args, scratch, procs):
             f.write(chunk)
 
     # --- servers ---
-    s3p, httpp, pgp = free_port(), free_port(), free_port()
-    env = dict(os.environ, LAKEMESH_ACCESS_KEY_ID=KEY, LAKEMESH_SECRET_ACCESS_KEY=SECRET,
-               LAKEMESH_CONFIG=os.path.join(scratch, "cli.json"))
-    lm = subprocess.Popen([args.bin, "serve", "--data", os.path.join(scratch, "lm"), "--s3",
-                           "127.0.0.1:%d" % s3p, "--http", "127.0.0.1:%d" % httpp, "--pg",
-                           "127.0.0.1:%d" % pgp, "--log-level", "warn"],
-                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs.append(lm)
-    wait_port(s3p)
+    s3p = start_lakemesh(args.bin, scratch, procs)["s3"]
+    lm = procs[-1]
     www = os.path.join(scratch, "www")
     os.makedirs(os.path.join(www, "small"))
-    ngp = free_port()
-    conf = os.path.join(scratch, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("daemon off; worker_processes auto; pid %s/nginx.pid; error_log %s/nginx.err;\n"
-                "events { worker_connections 1024; }\n"
-                "http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;\n"
-                "  client_body_temp_path %s/cb; proxy_temp_path %s/pt; fastcgi_temp_path %s/ft;\n"
-                "  uwsgi_temp_path %s/ut; scgi_temp_path %s/st;\n"
-                "  server { listen 127.0.0.1:%d; root %s; } }\n"
-                % ((scratch,) * 7 + (ngp, www)))
-    ng = subprocess.Popen(["/usr/sbin/nginx", "-c", conf, "-p", scratch],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    procs.append(ng)
-    wait_port(ngp)
+    ngp = start_nginx(scratch, www, procs)
     s3 = s3client(s3p)
     s3.create_bucket(Bucket="bench")
 

@@ -147,9 +147,17 @@ Result<std::string> Catalog::HeadOf(const std::string& repo, const std::string& 
   return br->head;
 }
 
+Result<std::shared_ptr<const std::string>> Catalog::ReadFile(const std::string& address) {
+  if (auto hit = files_.Get(address)) return hit;
+  LM_ASSIGN_OR_RETURN(std::string bytes, storage::ReadAll(blobs_, address));
+  auto shared = std::make_shared<const std::string>(std::move(bytes));
+  files_.Put(address, shared, shared->size() + address.size());
+  return shared;
+}
+
 Result<Json> Catalog::ReadJsonEntry(const Entry& e) {
-  LM_ASSIGN_OR_RETURN(std::string bytes, storage::ReadAll(blobs_, e.address));
-  Json j = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  LM_ASSIGN_OR_RETURN(auto bytes, ReadFile(e.address));
+  Json j = Json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Internal("catalog file " + e.address + " is not valid JSON");
   return j;
 }
@@ -480,6 +488,24 @@ Result<LoadedTable> Catalog::CreateTable(const std::string& ref, const Namespace
       return commit.status();
     }
   }
+}
+
+Result<RawTable> Catalog::LoadTableRaw(const std::string& ref, const TableIdent& t) {
+  LM_TRY(CheckName(t.name, "table"));
+  LM_TRY(CheckNamespaceName(t.ns));
+  // The common case first: the table is there. Only a miss needs to say what is missing.
+  auto info = repos_.StatObject(t.ns[0], ref, TablePath(t));
+  if (!info.ok()) {
+    if (!info.status().IsNotFound()) return info.status();
+    LM_TRY(CheckNamespace(t.ns[0], ref, t.ns));
+    return NotFound("Table does not exist: " + ToString(t));
+  }
+  auto loc = info->entry.metadata.find(kLocationKey);
+  if (loc == info->entry.metadata.end()) {
+    return Internal("catalog entry for " + ToString(t) + " has no " + kLocationKey);
+  }
+  LM_ASSIGN_OR_RETURN(auto json, ReadFile(info->entry.address));
+  return RawTable{loc->second, std::move(json)};
 }
 
 Result<LoadedTable> Catalog::LoadTable(const std::string& ref, const TableIdent& t) {

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "base/lru_cache.h"
 #include "base/status.h"
 #include "storage/blob_store.h"
 #include "versioning/repository.h"
@@ -46,6 +47,12 @@ struct TableIdent {
 struct LoadedTable {
   std::string metadata_location;
   Json metadata;
+};
+
+// A table's current metadata file as stored (JSON text), for answering loads without parsing it.
+struct RawTable {
+  std::string metadata_location;
+  std::shared_ptr<const std::string> json;
 };
 
 struct TableCommit {
@@ -87,6 +94,7 @@ class Catalog {
   Result<LoadedTable> CreateTable(const std::string& ref, const Namespace& ns, const Json& request,
                                   bool stage, const std::string& author);
   Result<LoadedTable> LoadTable(const std::string& ref, const TableIdent& t);
+  Result<RawTable> LoadTableRaw(const std::string& ref, const TableIdent& t);
   // Commits changes to one table (creating it when the requirements include assert-create).
   Result<LoadedTable> CommitTable(const std::string& ref, const TableCommit& c,
                                   const std::string& author);
@@ -122,9 +130,12 @@ class Catalog {
                                           std::string* location);
   Status CheckNamespace(const std::string& repo, const std::string& ref, const Namespace& ns);
   Result<Json> ReadJsonEntry(const versioning::Entry& e);
+  // The bytes of a catalog file; metadata files never change, so they are cached by address.
+  Result<std::shared_ptr<const std::string>> ReadFile(const std::string& address);
 
   versioning::Repositories& repos_;
   storage::BlobStore& blobs_;
+  LruCache<std::string> files_{16 << 20};
 };
 
 }  // namespace lakemesh::catalog

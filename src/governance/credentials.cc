@@ -103,6 +103,7 @@ Status Credentials::RevokeKey(const std::string& id) {
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
     key_cache_.erase(id);
+    token_cache_.clear();  // tokens die with the key they were issued under
   }
   return meta_.Write([&](meta::MetaTxn& txn) -> Status {
     LM_ASSIGN_OR_RETURN(auto existing, txn.Get(KeyKey(id)));
@@ -153,20 +154,32 @@ Result<IssuedToken> Credentials::IssueToken(const Principal& p, int64_t ttl_micr
 }
 
 Result<Principal> Credentials::VerifyToken(const std::string& token) {
+  const int64_t now = NowMicros();
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = token_cache_.find(token);
+    if (it != token_cache_.end() && now - it->second.checked < kKeyCacheMicros &&
+        now <= it->second.expires) {
+      return it->second.principal;
+    }
+  }
   LM_ASSIGN_OR_RETURN(auto v, meta_.Get(kTokenPrefix + ToHex(Sha256(token))));
   if (!v) return Unauthenticated("invalid or expired token");
   try {
     json j = json::parse(*v);
-    if (j.at("expires").get<int64_t>() < NowMicros()) {
-      return Unauthenticated("invalid or expired token");
-    }
+    int64_t expires = j.at("expires").get<int64_t>();
+    if (expires < now) return Unauthenticated("invalid or expired token");
     std::string key = j.at("key");
     // A token dies with the key it was issued under.
     if (!key.empty()) {
       LM_ASSIGN_OR_RETURN(auto k, meta_.Get(KeyKey(key)));
       if (!k) return Unauthenticated("invalid or expired token");
     }
-    return Principal{j.at("owner"), ""};
+    Principal p{j.at("owner"), ""};
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (token_cache_.size() >= 1024) token_cache_.clear();
+    token_cache_[token] = CachedToken{now, expires, p};
+    return p;
   } catch (const std::exception& e) {
     return Internal(std::string("corrupt token record: ") + e.what());
   }

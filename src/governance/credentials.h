@@ -70,6 +70,14 @@ class Credentials {
   meta::MetaStore& meta_;
   std::mutex cache_mu_;
   std::unordered_map<std::string, std::pair<int64_t, AccessKey>> key_cache_;  // GUARDED_BY(cache_mu_)
+  // Verified tokens, for the same second as keys (a catalog client sends its token with every
+  // call). Revoking any key empties it.
+  struct CachedToken {
+    int64_t checked = 0;
+    int64_t expires = 0;
+    Principal principal;
+  };
+  std::unordered_map<std::string, CachedToken> token_cache_;  // GUARDED_BY(cache_mu_)
 };
 
 Status ValidateAccessKeyId(const std::string& id);

@@ -377,17 +377,31 @@ class Handlers {
   Response LoadTable(Request& req, const std::string& ref, const std::string&) {
     auto ns = ParseNamespace(req.params["namespace"]);
     if (!ns.ok()) return Error(ns.status(), Ctx::kTable);
-    auto t = s_.catalog.LoadTable(ref, {*ns, req.params["table"]});
-    if (!t.ok()) return Error(t.status(), Ctx::kTable);
+    TableIdent id{*ns, req.params["table"]};
+    auto raw = s_.catalog.LoadTableRaw(ref, id);
+    if (!raw.ok()) return Error(raw.status(), Ctx::kTable);
     if (req.method == "HEAD") return NoContent();
     // The metadata file's name is unique per version: a fine entity tag.
-    std::string etag = "\"" + t->metadata_location + "\"";
+    std::string etag = "\"" + raw->metadata_location + "\"";
     if (auto inm = req.Header("If-None-Match"); inm && *inm == etag) {
       Response r = Response::Text(304, "", "application/json");
       r.headers.Set("ETag", etag);
       return r;
     }
-    if (req.Query("snapshots").value_or("all") == "refs") {
+    if (req.Query("snapshots").value_or("all") != "refs") {
+      // The stored metadata goes out as it is, without parsing it again.
+      std::string body = "{\"metadata-location\":" + Json(raw->metadata_location).dump() +
+                         ",\"metadata\":";
+      body.reserve(body.size() + raw->json->size() + 256);
+      body += *raw->json;
+      body += ",\"config\":" + FileIoConfig(req).dump() + "}";
+      Response r = Response::Text(200, std::move(body), "application/json");
+      r.headers.Set("ETag", etag);
+      return r;
+    }
+    auto t = s_.catalog.LoadTable(ref, id);
+    if (!t.ok()) return Error(t.status(), Ctx::kTable);
+    {
       // Only the snapshots that refs point at.
       std::set<int64_t> keep;
       for (const auto& [name, ref_json] : t->metadata["refs"].items()) {
