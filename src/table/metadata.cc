@@ -475,15 +475,18 @@ Status ApplyOne(Json& m, const Json& u, UpdateState& st, int64_t now_ms) {
     if (FindSnapshot(m, id)) {
       return Bad("snapshot " + std::to_string(id) + " already exists");
     }
-    int64_t seq = s.value("sequence-number", int64_t{0});
+    int64_t seq = 0;
+    if (s.contains("sequence-number")) {
+      LM_ASSIGN_OR_RETURN(seq, IntField(s, "sequence-number", "snapshot"));
+    }
     int64_t last_seq = m.value("last-sequence-number", int64_t{0});
     bool has_parent = s.contains("parent-snapshot-id") && !s["parent-snapshot-id"].is_null();
+    if (has_parent && !IsInt(s["parent-snapshot-id"])) {
+      return Bad("snapshot: 'parent-snapshot-id' must be an integer");
+    }
     if (seq <= last_seq && has_parent) {
       return Bad("snapshot " + std::to_string(id) + " has sequence number " + std::to_string(seq) +
                  ", not newer than the table's last sequence number " + std::to_string(last_seq));
-    }
-    if (has_parent && !FindSnapshot(m, s["parent-snapshot-id"].get<int64_t>())) {
-      // The reference implementation accepts an expired parent; so do we.
     }
     m["snapshots"].push_back(s);
     m["last-sequence-number"] = std::max(last_seq, seq);
@@ -643,7 +646,7 @@ Status ValidateSchema(const Json& schema) {
   return Status::OK();
 }
 
-Result<Json> NewTableMetadata(const NewTable& t) {
+static Result<Json> NewTableMetadataImpl(const NewTable& t) {
   LM_TRY(ValidateSchema(t.schema));
   Json schema = t.schema;
   int64_t next = 0;
@@ -705,7 +708,7 @@ Result<Json> NewTableMetadata(const NewTable& t) {
   };
 }
 
-Status CheckRequirements(const Json* current, const Json& requirements) {
+static Status CheckRequirementsImpl(const Json* current, const Json& requirements) {
   if (requirements.is_null()) return Status::OK();
   if (!requirements.is_array()) return Bad("'requirements' must be an array");
   for (const Json& r : requirements) {
@@ -772,7 +775,7 @@ Status CheckRequirements(const Json* current, const Json& requirements) {
   return Status::OK();
 }
 
-Status ApplyUpdates(Json& metadata, const Json& updates, int64_t now_ms) {
+static Status ApplyUpdatesImpl(Json& metadata, const Json& updates, int64_t now_ms) {
   if (updates.is_null()) return Status::OK();
   if (!updates.is_array()) return Bad("'updates' must be an array");
   EnsureArrays(metadata);
@@ -784,7 +787,7 @@ Status ApplyUpdates(Json& metadata, const Json& updates, int64_t now_ms) {
   return Status::OK();
 }
 
-Status ValidateMetadata(const Json& m) {
+static Status ValidateMetadataImpl(const Json& m) {
   if (!m.is_object()) return Bad("table metadata must be a JSON object");
   LM_ASSIGN_OR_RETURN(int64_t version, IntField(m, "format-version", "table metadata"));
   if (version < 1 || version > kFormatVersion) {
@@ -814,6 +817,29 @@ Status ValidateMetadata(const Json& m) {
     }
   }
   return Status::OK();
+}
+
+// The public entry points: request JSON of any shape gets an error, never an exception.
+template <typename F>
+static auto Guarded(F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const nlohmann::json::exception& e) {
+    return Bad(std::string("malformed Iceberg JSON: ") + e.what());
+  }
+}
+
+Result<Json> NewTableMetadata(const NewTable& t) {
+  return Guarded([&] { return NewTableMetadataImpl(t); });
+}
+Status CheckRequirements(const Json* current, const Json& requirements) {
+  return Guarded([&] { return CheckRequirementsImpl(current, requirements); });
+}
+Status ApplyUpdates(Json& metadata, const Json& updates, int64_t now_ms) {
+  return Guarded([&] { return ApplyUpdatesImpl(metadata, updates, now_ms); });
+}
+Status ValidateMetadata(const Json& m) {
+  return Guarded([&] { return ValidateMetadataImpl(m); });
 }
 
 }  // namespace lakemesh::table
