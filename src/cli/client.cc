@@ -56,7 +56,21 @@ Status ServerError(long status, const std::string& body) {
       msg += "\nconflicting paths:";
       for (const auto& p : j["conflicts"]) msg += "\n  " + p.get<std::string>();
     }
-    return Status(ErrorCodeFromName(j["error"].value("code", "Internal")), msg);
+    const json& code = j["error"].contains("code") ? j["error"]["code"] : json("Internal");
+    if (code.is_number()) {  // the Iceberg REST catalog's error model: an HTTP status
+      switch (code.get<int>()) {
+        case 400: return InvalidArgument(msg);
+        case 401: return Unauthenticated(msg);
+        case 403: return PermissionDenied(msg);
+        case 404: return NotFound(msg);
+        case 409:
+          return j["error"].value("type", "") == "AlreadyExistsException" ? AlreadyExists(msg)
+                                                                         : Conflict(msg);
+        case 503: return Unavailable(msg);
+        default: return Internal(msg);
+      }
+    }
+    return Status(ErrorCodeFromName(code.is_string() ? code.get<std::string>() : "Internal"), msg);
   }
   return Internal("server answered HTTP " + std::to_string(status));
 }

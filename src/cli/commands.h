@@ -28,6 +28,7 @@ void AddHistory(CLI::App& app, Cli& cli);  // commit, log, show, diff, status, m
 void AddObjects(CLI::App& app, Cli& cli);  // ls, cp, cat, rm, stat
 void AddKeys(CLI::App& app, Cli& cli);
 void AddGc(CLI::App& app, Cli& cli);
+void AddTable(CLI::App& app, Cli& cli);  // table list, describe, snapshots, history, rollback
 
 // Prints JSON (for --json) pretty and with a newline.
 void PrintJson(const nlohmann::json& j);

@@ -234,3 +234,36 @@ def test_concurrent_appends_lose_no_snapshot(server):
         chain += 1
         cur = by_id[cur].get("parent-snapshot-id")
     assert chain == 32
+
+
+def test_cli_table_commands(server):
+    ice = Iceberg(server)
+    assert ice.call("POST", "/namespaces", {"namespace": ["cli"]}).status_code == 200
+    assert ice.call("POST", "/namespaces", {"namespace": ["cli", "stage"]}).status_code == 200
+    ice.create_table("cli", "orders", **{"partition-spec": {"fields": [
+        {"source-id": 2, "name": "day_month", "transform": "month"}]}})
+    ice.create_table("cli\x1fstage", "raw")
+    assert ice.append("cli", "orders", 1, None, 1).status_code == 200
+    assert ice.append("cli", "orders", 2, 1, 2).status_code == 200
+
+    assert server.cli("table", "list", "cli").stdout.split() == ["TABLE", "cli.orders"]
+    assert server.cli("table", "list", "cli.stage").stdout.split() == ["TABLE", "cli.stage.raw"]
+    out = server.cli("table", "describe", "cli.orders").stdout
+    assert "snapshot  2 (append" in out and "month(day)" in out and "decimal" not in out
+    assert "id" in out and "long" in out and "yes" in out
+    out = server.cli("table", "snapshots", "cli.orders").stdout.splitlines()
+    assert out[0].split()[:3] == ["SNAPSHOT", "PARENT", "SEQ"] and len(out) == 3
+    assert out[2].split()[-1] == "main"
+    out = server.cli("table", "rollback", "cli.orders", "1").stdout
+    assert "current snapshot 1 (was 2)" in out
+    hist = server.cli("table", "history", "cli.orders").stdout.splitlines()
+    assert len(hist) == 4 and hist[-1].split()[1:] == ["1", "append", "*"]
+    # The rollback is a commit of its own; the table before it is one ref expression away.
+    before = json.loads(server.cli("--json", "table", "describe", "cli.orders", "--ref", "main~1").stdout)
+    assert before["metadata"]["current-snapshot-id"] == 2
+    r = server.cli("table", "rollback", "cli.orders", "99", check=False)
+    assert r.returncode == 1 and "has no snapshot 99" in r.stderr
+    r = server.cli("table", "describe", "cli.nope", check=False)
+    assert r.returncode == 1 and "Table does not exist: cli.nope" in r.stderr
+    r = server.cli("table", "describe", "orders", check=False)
+    assert r.returncode == 1 and "DOMAIN.TABLE" in r.stderr

@@ -194,7 +194,7 @@ class Handlers {
   Response Config(Request& req) {
     std::string ref = req.Query("warehouse").value_or("main");
     if (ref.empty()) ref = "main";
-    if (Status st = versioning::ValidateRefName(ref, "warehouse (ref)"); !st.ok()) {
+    if (Status st = versioning::ParseRefExpr(ref).status(); !st.ok()) {
       return Error(st, Ctx::kConfig);
     }
     Json defaults = FileIoConfig(req);
@@ -549,7 +549,7 @@ server::Handler MakeHandler(Services& services) {
       auto who = api::Authenticate(services.credentials, req);
       if (!who.ok()) return Error(who.status(), Ctx::kConfig);
       req.principal = who->name;
-      if (Status st = versioning::ValidateRefName(ref, "prefix (ref)"); !st.ok()) {
+      if (Status st = versioning::ParseRefExpr(ref).status(); !st.ok()) {
         return Error(st, Ctx::kConfig);
       }
       return ((*h).*fn)(req, ref, who->name);
