@@ -103,13 +103,38 @@ Result<versioning::ObjectInfo> Catalog::StatTableFile(const std::string& repo,
   Entry e;
   e.address = *key;
   e.size = info.size;
-  e.etag = ToHex(Md5(*key));  // the file at a key never changes, so neither does its tag
+  // The file at a key never changes, so neither does its tag. It is not the content's MD5 (that
+  // would take reading the file); the "-1" suffix tells clients so, as for multipart uploads.
+  e.etag = ToHex(Md5(*key)) + "-1";
   e.mtime_micros = info.mtime_micros;
   const std::string json = ".json";
   e.content_type = path.size() > json.size() &&
                            path.compare(path.size() - json.size(), json.size(), json) == 0
                        ? "application/json"
                        : "application/octet-stream";
+  return versioning::ObjectInfo{path, std::move(e)};
+}
+
+Result<versioning::ObjectInfo> Catalog::PutTableFile(
+    const std::string& repo, const std::string& path,
+    std::unique_ptr<versioning::ObjectUpload> upload, const versioning::PutOptions& opts) {
+  size_t slash = path.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == path.size()) {
+    return InvalidArgument("table files go under a table's location: s3://" + repo + "/" +
+                           kTablesRef + "/<table-uuid>/<path>");
+  }
+  auto key = BlobKeyForLocation(TableLocation(repo, path));
+  if (!key.ok()) {
+    return InvalidArgument("'" + path + "' is not a usable table file path (segments of A-Z, "
+                           "a-z, 0-9, '.', '_' and '-', none starting with '.')");
+  }
+  if (blobs_.Stat(*key).ok()) {
+    return AlreadyExists("table file " + TableLocation(repo, path) +
+                         " exists; table files are written once");
+  }
+  LM_TRY(upload->Finish().status());
+  Entry e = upload->MakeEntry(*key, opts);
+  LM_TRY(upload->Commit(*key));
   return versioning::ObjectInfo{path, std::move(e)};
 }
 

@@ -119,6 +119,12 @@ class Catalog {
   // A table file as an object of the repository's `_tables` pseudo-ref (for S3 reads): its path
   // is relative to s3://<repo>/_tables/. kNotFound if there is no such file.
   Result<versioning::ObjectInfo> StatTableFile(const std::string& repo, const std::string& path);
+  // Stores an engine's table file (data, manifest, manifest list) at s3://<repo>/_tables/<path>.
+  // Table files are written once: kAlreadyExists if the path is taken. `path` must start with
+  // the id of a table's location (<uuid>/...); kInvalidArgument otherwise.
+  Result<versioning::ObjectInfo> PutTableFile(const std::string& repo, const std::string& path,
+                                              std::unique_ptr<versioning::ObjectUpload> upload,
+                                              const versioning::PutOptions& opts);
   static Result<std::string> BlobKeyForLocation(const std::string& uri);
 
  private:

@@ -159,9 +159,27 @@ def test_table_files_are_read_through_s3(server):
     obj = s3.get_object(Bucket=bucket, Key=key)
     assert json.loads(obj["Body"].read()) == t["metadata"]
     assert obj["ContentType"] == "application/json"
+    # Metadata files are never overwritten; an engine's new files are written once.
     with pytest.raises(ClientError) as e:
         s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
-    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    assert e.value.response["Error"]["Code"] == "PreconditionFailed"
+    data_key = key.split("/metadata/")[0] + "/data/part-00000.parquet"
+    s3.put_object(Bucket=bucket, Key=data_key, Body=b"PAR1 not really PAR1")
+    assert s3.get_object(Bucket=bucket, Key=data_key)["Body"].read() == b"PAR1 not really PAR1"
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key=data_key, Body=b"other bytes")
+    assert e.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert s3.get_object(Bucket=bucket, Key=data_key)["Body"].read() == b"PAR1 not really PAR1"
+    for op in (lambda: s3.delete_object(Bucket=bucket, Key=data_key),
+               lambda: s3.copy_object(Bucket=bucket, Key=data_key + ".copy",
+                                      CopySource={"Bucket": bucket, "Key": data_key}),
+               lambda: s3.create_multipart_upload(Bucket=bucket, Key=data_key + ".mp")):
+        with pytest.raises(ClientError) as e:
+            op()
+        assert e.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=bucket, Key="_tables/loose-file", Body=b"x")
+    assert e.value.response["Error"]["Code"] == "InvalidArgument"
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=bucket, Key="_tables/no/such/file.json")
     assert e.value.response["Error"]["Code"] == "NoSuchKey"

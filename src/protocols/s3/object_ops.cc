@@ -195,7 +195,11 @@ Response GetObject(Ctx& c) {
 Response PutObject(Ctx& c) {
   auto t = ResolveTarget(c.s, c.bucket, c.key);
   if (!t.ok()) return c.Error(t.status(), Missing::kBucket);
-  if (auto err = CheckWritable(c.s, *t)) return c.Error(*err);
+  // Engines write a table's data and manifest files under its location (s3://<repo>/_tables/
+  // <uuid>/...) before committing them through the catalog: a plain PUT there creates a file
+  // once. Everything else (copy, multipart, delete) stays refused by CheckWritable.
+  const bool table_file = t->repo && t->ref == catalog::kTablesRef;
+  if (auto err = table_file ? std::nullopt : CheckWritable(c.s, *t)) return c.Error(*err);
   if (Status v = versioning::ValidatePath(t->path); !v.ok()) {
     return c.Error(MakeError(400, t->path.size() > 1024 ? "KeyTooLongError" : "InvalidArgument",
                              v.message()));
@@ -220,7 +224,15 @@ Response PutObject(Ctx& c) {
   versioning::PutOptions opts = OptionsFromHeaders(c.req);
   if (checksum) opts.headers[checksum->header] = checksum->value;
   auto o = PutTarget(c.s, *t, std::move(*up), opts);
-  if (!o.ok()) return c.Error(o.status(), Missing::kBucket);
+  if (!o.ok()) {
+    if (table_file && o.status().code() == ErrorCode::kAlreadyExists) {
+      return c.Error(MakeError(412, "PreconditionFailed", o.status().message()));
+    }
+    if (table_file && o.status().code() == ErrorCode::kInvalidArgument) {
+      return c.Error(MakeError(400, "InvalidArgument", o.status().message()));
+    }
+    return c.Error(o.status(), Missing::kBucket);
+  }
   Response r = Response::Text(200, "");
   r.headers.Set("ETag", QuotedEtag(o->entry.etag));
   if (checksum) r.headers.Set(checksum->header, checksum->value);

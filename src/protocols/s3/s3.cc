@@ -109,7 +109,8 @@ std::optional<S3Error> CheckWritable(Services& s, const Target& t) {
   if (t.ref == catalog::kTablesRef) {
     return MakeError(403, "AccessDenied",
                      "table files under '" + t.bucket + "/" + catalog::kTablesRef +
-                         "/' are read-only; tables change through the Iceberg catalog");
+                         "/' are written once with a plain PUT and never changed or deleted "
+                         "(tables change through the Iceberg catalog)");
   }
   auto b = s.repos.GetBranch(t.bucket, t.ref);
   if (b.ok()) return std::nullopt;
@@ -150,6 +151,9 @@ Result<std::unique_ptr<versioning::ObjectUpload>> NewTargetUpload(Services& s, c
 Result<versioning::ObjectInfo> PutTarget(Services& s, const Target& t,
                                          std::unique_ptr<versioning::ObjectUpload> up,
                                          const versioning::PutOptions& opts) {
+  if (t.repo && t.ref == catalog::kTablesRef) {
+    return s.catalog.PutTableFile(t.bucket, t.path, std::move(up), opts);
+  }
   if (t.repo) return s.repos.PutObject(t.bucket, t.ref, t.path, std::move(up), opts);
   return s.buckets.PutObject(t.bucket, t.path, std::move(up), opts);
 }
