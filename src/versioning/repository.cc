@@ -297,6 +297,13 @@ Result<std::vector<RepoInfo>> Repositories::ListRepos(const std::string& after, 
 }
 
 Status Repositories::DeleteRepo(const std::string& name) {
+  // Cached commits of the repository go with it (after the write: a reader racing the deletion
+  // may cache one again, which only a later same-named repository with the same commit id,
+  // i.e. the same content, could ever look up).
+  struct ClearAfter {
+    LruCache<Commit>& c;
+    ~ClearAfter() { c.Clear(); }
+  } clear{commits_};
   return meta_.Write([&](MetaTxn& txn) -> Status {
     LM_TRY(CheckRepo(txn, name));
     LM_ASSIGN_OR_RETURN(auto branches,
@@ -487,6 +494,8 @@ Status Repositories::DeleteTag(const std::string& repo, const std::string& name)
 
 Result<Commit> Repositories::LoadCommit(MetaTxn* txn, const std::string& repo,
                                         const std::string& id) {
+  const std::string cache_key = repo + "/" + id;
+  if (auto hit = commits_.Get(cache_key)) return *hit;
   std::optional<std::string> v;
   if (txn) {
     LM_ASSIGN_OR_RETURN(v, txn->Get(CommitKey(repo, id)));
@@ -494,7 +503,9 @@ Result<Commit> Repositories::LoadCommit(MetaTxn* txn, const std::string& repo,
     LM_ASSIGN_OR_RETURN(v, meta_.Get(CommitKey(repo, id)));
   }
   if (!v) return NotFound("commit '" + id + "' not found in repository '" + repo + "'");
-  return DecodeCommit(id, *v);
+  LM_ASSIGN_OR_RETURN(Commit c, DecodeCommit(id, *v));
+  commits_.Put(cache_key, std::make_shared<const Commit>(c), v->size() + cache_key.size() + 256);
+  return c;
 }
 
 Result<std::string> Repositories::ResolveBase(MetaTxn& txn, const std::string& repo,
@@ -818,12 +829,25 @@ Result<std::optional<Entry>> Repositories::StagedOrCommitted(MetaTxn& txn,
 Result<ObjectInfo> Repositories::StatObject(const std::string& repo, const std::string& ref,
                                             const std::string& path) {
   LM_TRY(ValidatePath(path));
-  LM_ASSIGN_OR_RETURN(auto r, Resolve(repo, ref));
   std::optional<Entry> e;
-  LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
-    LM_ASSIGN_OR_RETURN(e, StagedOrCommitted(txn, repo, r, path));
-    return Status::OK();
-  }));
+  LM_ASSIGN_OR_RETURN(RefExpr expr, ParseRefExpr(ref));
+  if (expr.steps.empty()) {
+    // A plain branch, tag or commit id (the common case): one read transaction for all of it.
+    LM_TRY(ValidateRepoName(repo));
+    LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
+      ResolvedRef r;
+      LM_ASSIGN_OR_RETURN(std::string id, ResolveBase(txn, repo, expr.base, &r.branch));
+      LM_ASSIGN_OR_RETURN(r.commit, LoadCommit(&txn, repo, id));
+      LM_ASSIGN_OR_RETURN(e, StagedOrCommitted(txn, repo, r, path));
+      return Status::OK();
+    }));
+  } else {
+    LM_ASSIGN_OR_RETURN(auto r, Resolve(repo, ref));
+    LM_TRY(meta_.Read([&](MetaTxn& txn) -> Status {
+      LM_ASSIGN_OR_RETURN(e, StagedOrCommitted(txn, repo, r, path));
+      return Status::OK();
+    }));
+  }
   if (!e) return NotFound("object '" + path + "' not found at '" + ref + "'");
   return ObjectInfo{path, std::move(*e)};
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/hash.h"
+#include "base/lru_cache.h"
 #include "base/status.h"
 #include "meta/meta_store.h"
 #include "storage/blob_store.h"
@@ -257,6 +258,9 @@ class Repositories {
   meta::MetaStore& meta_;
   storage::BlobStore& blobs_;
   NodeStore nodes_;
+  // Commits never change (their id is the hash of their content): decoded ones are kept, keyed
+  // by "<repo>/<id>". DeleteRepo empties it.
+  LruCache<Commit> commits_{4 << 20};
 };
 
 const char* ChangeTypeName(ChangeType t);
