@@ -391,7 +391,10 @@ def test_authentication_errors(s3srv):
     assert r.headers["x-amz-request-id"]
     r = requests.get(endpoint(s3srv) + "/", headers={"Authorization": "AWS %s:c2lnbmF0dXJl" % KEY_ID})
     assert r.status_code == 400 and "Signature Version 2" in r.text
-    skewed = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=30)
+    # 30 minutes off, on the same UTC day as the signature's scope (which is today's date).
+    now = datetime.datetime.now(datetime.timezone.utc)
+    off = datetime.timedelta(minutes=30)
+    skewed = now - off if (now - off).date() == now.date() else now + off
     r = requests.get(endpoint(s3srv) + "/", auth=BotoAuth(date=skewed.strftime("%Y%m%dT%H%M%SZ")))
     assert r.status_code == 403 and "<Code>RequestTimeTooSkewed</Code>" in r.text, r.text
     # A signed payload hash that the body does not match.
