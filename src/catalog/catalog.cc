@@ -180,11 +180,18 @@ Result<std::shared_ptr<const std::string>> Catalog::ReadFile(const std::string& 
   return shared;
 }
 
+Result<std::shared_ptr<const Json>> Catalog::ReadParsed(const std::string& address) {
+  if (auto hit = parsed_.Get(address)) return hit;
+  LM_ASSIGN_OR_RETURN(auto bytes, ReadFile(address));
+  auto j = std::make_shared<Json>(Json::parse(*bytes, nullptr, /*allow_exceptions=*/false));
+  if (j->is_discarded()) return Internal("catalog file " + address + " is not valid JSON");
+  parsed_.Put(address, j, 4 * bytes->size() + address.size());
+  return std::shared_ptr<const Json>(std::move(j));
+}
+
 Result<Json> Catalog::ReadJsonEntry(const Entry& e) {
-  LM_ASSIGN_OR_RETURN(auto bytes, ReadFile(e.address));
-  Json j = Json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Internal("catalog file " + e.address + " is not valid JSON");
-  return j;
+  LM_ASSIGN_OR_RETURN(auto parsed, ReadParsed(e.address));
+  return *parsed;
 }
 
 Result<std::optional<Catalog::Pointer>> Catalog::ReadPointer(const std::string& repo,
@@ -211,7 +218,8 @@ Result<std::optional<Catalog::Pointer>> Catalog::ReadPointer(const std::string& 
 }
 
 Result<Entry> Catalog::WriteMetadata(const std::string& repo, const Json& metadata,
-                                     std::string* location) {
+                                     std::string* location,
+                                     std::shared_ptr<const std::string>* out_bytes) {
   const std::string uuid = metadata.value("table-uuid", std::string());
   size_t version = metadata.contains("metadata-log") ? metadata["metadata-log"].size() + 1 : 1;
   char prefix[16];
@@ -220,15 +228,19 @@ Result<Entry> Catalog::WriteMetadata(const std::string& repo, const Json& metada
   std::string base = metadata.value("location", TableLocation(repo, uuid));
   *location = base + "/metadata/" + file;
   LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(*location));
-  std::string bytes = metadata.dump();
-  LM_TRY(storage::WriteAll(blobs_, key, bytes));
+  auto bytes = std::make_shared<const std::string>(metadata.dump());
+  LM_TRY(storage::WriteAll(blobs_, key, *bytes));
   Entry e;
   e.address = key;
-  e.size = bytes.size();
-  e.etag = ToHex(Md5(bytes));
+  e.size = bytes->size();
+  e.etag = ToHex(Md5(*bytes));
   e.mtime_micros = NowMicros();
   e.content_type = "application/json";
   e.metadata[kLocationKey] = *location;
+  // The next load (or commit) of this version finds it without reading or parsing the file.
+  files_.Put(key, bytes, bytes->size() + key.size());
+  parsed_.Put(key, std::make_shared<const Json>(metadata), 4 * bytes->size() + key.size());
+  if (out_bytes) *out_bytes = std::move(bytes);
   return e;
 }
 
@@ -491,7 +503,7 @@ Result<LoadedTable> Catalog::CreateTable(const std::string& ref, const Namespace
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
     LM_ASSIGN_OR_RETURN(auto existing, ReadPointer(repo, head, TablePath(t)));
     if (existing) return AlreadyExists("Table already exists: " + ToString(t));
-    return LoadedTable{"", std::move(metadata)};
+    return LoadedTable{"", std::move(metadata), nullptr};
   }
   // A creation commits the new metadata where no table is.
   for (int attempt = 0;; ++attempt) {
@@ -507,7 +519,7 @@ Result<LoadedTable> Catalog::CreateTable(const std::string& ref, const Namespace
     opts.metadata["iceberg.operation"] = "create";
     opts.expected_head = head;
     auto commit = repos_.CommitChanges(repo, ref, {Mutation{TablePath(t), e}}, opts);
-    if (commit.ok()) return LoadedTable{location, std::move(metadata)};
+    if (commit.ok()) return LoadedTable{location, std::move(metadata), nullptr};
     blobs_.Delete(e.address).IgnoreError();
     if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
       return commit.status();
@@ -538,7 +550,7 @@ Result<LoadedTable> Catalog::LoadTable(const std::string& ref, const TableIdent&
   LM_TRY(CheckNamespace(t.ns.empty() ? "" : t.ns[0], ref, t.ns));
   LM_ASSIGN_OR_RETURN(auto p, ReadPointer(t.ns[0], ref, TablePath(t)));
   if (!p) return NotFound("Table does not exist: " + ToString(t));
-  return LoadedTable{p->location, std::move(p->metadata)};
+  return LoadedTable{p->location, std::move(p->metadata), nullptr};
 }
 
 Result<LoadedTable> Catalog::CommitTable(const std::string& ref, const TableCommit& c,
@@ -620,7 +632,7 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
           return fail(InvalidArgument("the location of a lakemesh table cannot change"));
         }
         if (metadata == current->metadata) {  // nothing changed: no new file
-          committed.push_back(LoadedTable{current->location, std::move(metadata)});
+          committed.push_back(LoadedTable{current->location, std::move(metadata), nullptr});
           continue;
         }
         // The previous file joins the metadata log (at most write.metadata.previous-versions-max).
@@ -636,11 +648,12 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
       }
       LM_TRY(fail(table::ValidateMetadata(metadata)));
       std::string location;
-      auto e = WriteMetadata(repo, metadata, &location);
+      std::shared_ptr<const std::string> raw;
+      auto e = WriteMetadata(repo, metadata, &location, &raw);
       if (!e.ok()) return fail(e.status());
       written.push_back(e->address);
       mutations.push_back(Mutation{path, std::move(*e)});
-      committed.push_back(LoadedTable{location, std::move(metadata)});
+      committed.push_back(LoadedTable{location, std::move(metadata), std::move(raw)});
       message += (message.empty() ? "" : "; ") + std::string(current ? "" : "create ") +
                  ToString(c.ident) + ": " + Describe(c.updates);
     }
@@ -763,7 +776,7 @@ Result<LoadedTable> Catalog::RegisterTable(const std::string& ref, const TableId
     opts.metadata["iceberg.operation"] = "register";
     opts.expected_head = head;
     auto c = repos_.CommitChanges(repo, ref, {Mutation{TablePath(t), e}}, opts);
-    if (c.ok()) return LoadedTable{metadata_location, std::move(metadata)};
+    if (c.ok()) return LoadedTable{metadata_location, std::move(metadata), nullptr};
     if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
       return c.status();
     }

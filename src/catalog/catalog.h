@@ -47,6 +47,9 @@ struct TableIdent {
 struct LoadedTable {
   std::string metadata_location;
   Json metadata;
+  // The metadata file's bytes when at hand (after a commit), so that answers need not
+  // serialize `metadata` again; may be null.
+  std::shared_ptr<const std::string> raw;
 };
 
 // A table's current metadata file as stored (JSON text), for answering loads without parsing it.
@@ -133,15 +136,20 @@ class Catalog {
   Result<std::optional<Pointer>> ReadPointer(const std::string& repo, const std::string& commit,
                                              const std::string& path);
   Result<versioning::Entry> WriteMetadata(const std::string& repo, const Json& metadata,
-                                          std::string* location);
+                                          std::string* location,
+                                          std::shared_ptr<const std::string>* bytes = nullptr);
   Status CheckNamespace(const std::string& repo, const std::string& ref, const Namespace& ns);
   Result<Json> ReadJsonEntry(const versioning::Entry& e);
+  // A catalog file parsed; cached by address like the bytes (a commit copies it instead of
+  // parsing tens of KiB of JSON again).
+  Result<std::shared_ptr<const Json>> ReadParsed(const std::string& address);
   // The bytes of a catalog file; metadata files never change, so they are cached by address.
   Result<std::shared_ptr<const std::string>> ReadFile(const std::string& address);
 
   versioning::Repositories& repos_;
   storage::BlobStore& blobs_;
   LruCache<std::string> files_{16 << 20};
+  LruCache<Json> parsed_{32 << 20};  // charged at 4x the file size
 };
 
 }  // namespace lakemesh::catalog

@@ -438,6 +438,11 @@ class Handlers {
                                           body->value("updates", Json::array())},
                                     who);
     if (!t.ok()) return Error(t.status(), Ctx::kCommit);
+    if (t->raw) {  // the file just written, as it is
+      std::string body = "{\"metadata-location\":" + Json(t->metadata_location).dump() +
+                         ",\"metadata\":" + *t->raw + "}";
+      return Response::Text(200, std::move(body), "application/json");
+    }
     return JsonBody(200, {{"metadata-location", t->metadata_location}, {"metadata", t->metadata}});
   }
 
