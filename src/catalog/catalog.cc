@@ -8,6 +8,7 @@
 #include "base/random.h"
 #include "base/time.h"
 #include "table/metadata.h"
+#include "table/view.h"
 #include "versioning/names.h"
 
 namespace lakemesh::catalog {
@@ -19,6 +20,7 @@ using versioning::Mutation;
 constexpr const char* kCatalogDir = "_catalog/";
 constexpr const char* kNamespaceFile = ".namespace.json";
 constexpr const char* kTableSuffix = ".metadata.json";
+constexpr const char* kViewSuffix = ".view.json";
 constexpr const char* kLocationKey = "iceberg-metadata-location";
 constexpr int kCommitAttempts = 16;  // retries when another table's commit moved the branch
 
@@ -55,6 +57,16 @@ std::string NamespaceDir(const Namespace& ns) {
 
 std::string TablePath(const TableIdent& t) { return NamespaceDir(t.ns) + t.name + kTableSuffix; }
 
+// The number a metadata file's name starts with ("00003-<uuid>.metadata.json" -> 3); 0 if none.
+size_t FileNumber(const std::string& location) {
+  size_t slash = location.rfind('/');
+  size_t i = slash == std::string::npos ? 0 : slash + 1, n = 0;
+  while (i < location.size() && location[i] >= '0' && location[i] <= '9') {
+    n = n * 10 + (location[i++] - '0');
+  }
+  return n;
+}
+
 std::string Describe(const Json& updates) {
   // A short account of a table commit for the repository log.
   std::string op;
@@ -81,6 +93,15 @@ std::string ToString(const Namespace& ns) {
 }
 
 std::string ToString(const TableIdent& t) { return ToString(t.ns) + "." + t.name; }
+
+const char* Catalog::Suffix(Kind k) { return k == Kind::kTable ? kTableSuffix : kViewSuffix; }
+const char* Catalog::KindName(Kind k) { return k == Kind::kTable ? "table" : "view"; }
+std::string Catalog::Missing(Kind k) {
+  return k == Kind::kTable ? "Table does not exist: " : "View does not exist: ";
+}
+std::string Catalog::ObjectPath(const TableIdent& t, Kind k) {
+  return NamespaceDir(t.ns) + t.name + Suffix(k);
+}
 
 struct Catalog::Pointer {
   Entry entry;
@@ -218,10 +239,9 @@ Result<std::optional<Catalog::Pointer>> Catalog::ReadPointer(const std::string& 
 }
 
 Result<Entry> Catalog::WriteMetadata(const std::string& repo, const Json& metadata,
-                                     std::string* location,
+                                     size_t version, std::string* location,
                                      std::shared_ptr<const std::string>* out_bytes) {
-  const std::string uuid = metadata.value("table-uuid", std::string());
-  size_t version = metadata.contains("metadata-log") ? metadata["metadata-log"].size() + 1 : 1;
+  const std::string uuid = metadata.value("table-uuid", metadata.value("view-uuid", std::string()));
   char prefix[16];
   std::snprintf(prefix, sizeof(prefix), "%05zu-", version);
   std::string file = std::string(prefix) + NewUuid() + ".metadata.json";
@@ -451,13 +471,14 @@ Result<NamespacePropertiesResult> Catalog::UpdateNamespaceProperties(
 
 // --- tables -----------------------------------------------------------------------------------
 
-Result<std::vector<std::string>> Catalog::ListTables(const std::string& ref, const Namespace& ns) {
+Result<std::vector<std::string>> Catalog::ListNames(const std::string& ref, const Namespace& ns,
+                                                   Kind kind) {
   LM_TRY(CheckNamespace(ns.empty() ? "" : ns[0], ref, ns));
   versioning::ListOptions opts;
   opts.prefix = NamespaceDir(ns);
   opts.delimiter = "/";
   std::vector<std::string> out;
-  const std::string suffix = kTableSuffix;
+  const std::string suffix = Suffix(kind);
   while (true) {
     LM_ASSIGN_OR_RETURN(auto page, repos_.ListObjects(ns[0], ref, opts));
     for (const auto& o : page.objects) {
@@ -471,6 +492,14 @@ Result<std::vector<std::string>> Catalog::ListTables(const std::string& ref, con
     opts.after = page.next_after;
   }
   return out;
+}
+
+Result<std::vector<std::string>> Catalog::ListTables(const std::string& ref, const Namespace& ns) {
+  return ListNames(ref, ns, Kind::kTable);
+}
+
+Result<std::vector<std::string>> Catalog::ListViews(const std::string& ref, const Namespace& ns) {
+  return ListNames(ref, ns, Kind::kView);
 }
 
 Result<LoadedTable> Catalog::CreateTable(const std::string& ref, const Namespace& ns,
@@ -501,17 +530,15 @@ Result<LoadedTable> Catalog::CreateTable(const std::string& ref, const Namespace
   LM_ASSIGN_OR_RETURN(Json metadata, table::NewTableMetadata(nt));
   if (stage) {
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
-    LM_ASSIGN_OR_RETURN(auto existing, ReadPointer(repo, head, TablePath(t)));
-    if (existing) return AlreadyExists("Table already exists: " + ToString(t));
+    LM_TRY(CheckNameFree(repo, head, t));
     return LoadedTable{"", std::move(metadata), nullptr};
   }
   // A creation commits the new metadata where no table is.
   for (int attempt = 0;; ++attempt) {
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
-    LM_ASSIGN_OR_RETURN(auto existing, ReadPointer(repo, head, TablePath(t)));
-    if (existing) return AlreadyExists("Table already exists: " + ToString(t));
+    LM_TRY(CheckNameFree(repo, head, t));
     std::string location;
-    LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, metadata, &location));
+    LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, metadata, 1, &location));
     versioning::CommitOptions opts;
     opts.author = author;
     opts.message = "Create table " + ToString(t);
@@ -649,7 +676,8 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
       LM_TRY(fail(table::ValidateMetadata(metadata)));
       std::string location;
       std::shared_ptr<const std::string> raw;
-      auto e = WriteMetadata(repo, metadata, &location, &raw);
+      size_t version = current ? FileNumber(current->location) + 1 : 1;
+      auto e = WriteMetadata(repo, metadata, version, &location, &raw);
       if (!e.ok()) return fail(e.status());
       written.push_back(e->address);
       mutations.push_back(Mutation{path, std::move(*e)});
@@ -682,21 +710,24 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
   }
 }
 
-Status Catalog::DropTable(const std::string& ref, const TableIdent& t, const std::string& author) {
-  LM_TRY(CheckName(t.name, "table"));
+Status Catalog::DropObject(const std::string& ref, const TableIdent& t, Kind kind,
+                          const std::string& author) {
+  const std::string what = KindName(kind);
+  LM_TRY(CheckName(t.name, what.c_str()));
   LM_TRY(CheckNamespace(t.ns.empty() ? "" : t.ns[0], ref, t.ns));
   const std::string& repo = t.ns[0];
+  const std::string path = ObjectPath(t, kind);
   for (int attempt = 0;; ++attempt) {
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
-    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, TablePath(t)));
-    if (!p) return NotFound("Table does not exist: " + ToString(t));
+    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, path));
+    if (!p) return NotFound(Missing(kind) + ToString(t));
     versioning::CommitOptions opts;
     opts.author = author;
-    opts.message = "Drop table " + ToString(t);
-    opts.metadata["iceberg.table"] = ToString(t);
+    opts.message = "Drop " + what + " " + ToString(t);
+    opts.metadata["iceberg." + what] = ToString(t);
     opts.metadata["iceberg.operation"] = "drop";
     opts.expected_head = head;
-    auto c = repos_.CommitChanges(repo, ref, {Mutation{TablePath(t), std::nullopt}}, opts);
+    auto c = repos_.CommitChanges(repo, ref, {Mutation{path, std::nullopt}}, opts);
     if (c.ok()) return Status::OK();
     if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
       return c.status();
@@ -704,30 +735,30 @@ Status Catalog::DropTable(const std::string& ref, const TableIdent& t, const std
   }
 }
 
-Status Catalog::RenameTable(const std::string& ref, const TableIdent& from, const TableIdent& to,
-                            const std::string& author) {
-  LM_TRY(CheckName(from.name, "table"));
-  LM_TRY(CheckName(to.name, "table"));
+Status Catalog::RenameObject(const std::string& ref, const TableIdent& from, const TableIdent& to,
+                            Kind kind, const std::string& author) {
+  const std::string what = KindName(kind);
+  LM_TRY(CheckName(from.name, what.c_str()));
+  LM_TRY(CheckName(to.name, what.c_str()));
   LM_TRY(CheckNamespace(from.ns.empty() ? "" : from.ns[0], ref, from.ns));
   LM_TRY(CheckNamespace(to.ns.empty() ? "" : to.ns[0], ref, to.ns));
   if (from.ns[0] != to.ns[0]) {
-    return InvalidArgument("a table cannot move between domains (" + from.ns[0] + " -> " +
+    return InvalidArgument("a " + what + " cannot move between domains (" + from.ns[0] + " -> " +
                            to.ns[0] + ")");
   }
   const std::string& repo = from.ns[0];
   for (int attempt = 0;; ++attempt) {
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
-    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, TablePath(from)));
-    if (!p) return NotFound("Table does not exist: " + ToString(from));
-    LM_ASSIGN_OR_RETURN(auto q, ReadPointer(repo, head, TablePath(to)));
-    if (q) return AlreadyExists("Table already exists: " + ToString(to));
-    std::vector<Mutation> m{{TablePath(from), std::nullopt}, {TablePath(to), p->entry}};
+    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, ObjectPath(from, kind)));
+    if (!p) return NotFound(Missing(kind) + ToString(from));
+    LM_TRY(CheckNameFree(repo, head, to));
+    std::vector<Mutation> m{{ObjectPath(from, kind), std::nullopt}, {ObjectPath(to, kind), p->entry}};
     std::sort(m.begin(), m.end(),
               [](const Mutation& a, const Mutation& b) { return a.path < b.path; });
     versioning::CommitOptions opts;
     opts.author = author;
-    opts.message = "Rename table " + ToString(from) + " to " + ToString(to);
-    opts.metadata["iceberg.table"] = ToString(to);
+    opts.message = "Rename " + what + " " + ToString(from) + " to " + ToString(to);
+    opts.metadata["iceberg." + what] = ToString(to);
     opts.metadata["iceberg.operation"] = "rename";
     opts.expected_head = head;
     auto c = repos_.CommitChanges(repo, ref, m, opts);
@@ -736,6 +767,120 @@ Status Catalog::RenameTable(const std::string& ref, const TableIdent& from, cons
       return c.status();
     }
   }
+}
+
+Status Catalog::DropTable(const std::string& ref, const TableIdent& t, const std::string& author) {
+  return DropObject(ref, t, Kind::kTable, author);
+}
+
+Status Catalog::RenameTable(const std::string& ref, const TableIdent& from, const TableIdent& to,
+                            const std::string& author) {
+  return RenameObject(ref, from, to, Kind::kTable, author);
+}
+
+Status Catalog::CheckNameFree(const std::string& repo, const std::string& commit,
+                              const TableIdent& t) {
+  LM_ASSIGN_OR_RETURN(auto table, ReadPointer(repo, commit, ObjectPath(t, Kind::kTable)));
+  if (table) return AlreadyExists("Table already exists: " + ToString(t));
+  LM_ASSIGN_OR_RETURN(auto view, ReadPointer(repo, commit, ObjectPath(t, Kind::kView)));
+  if (view) return AlreadyExists("View already exists: " + ToString(t));
+  return Status::OK();
+}
+
+// --- views ------------------------------------------------------------------------------------
+
+Result<LoadedTable> Catalog::CreateView(const std::string& ref, const Namespace& ns,
+                                        const Json& request, const std::string& author) {
+  if (!request.is_object()) return InvalidArgument("the request must be a JSON object");
+  auto name_it = request.find("name");
+  if (name_it == request.end() || !name_it->is_string()) {
+    return InvalidArgument("'name' must be a string");
+  }
+  TableIdent v{ns, name_it->get<std::string>()};
+  LM_TRY(CheckName(v.name, "view"));
+  LM_TRY(CheckNamespace(ns.empty() ? "" : ns[0], ref, ns));
+  const std::string& repo = ns[0];
+  if (auto loc = request.find("location"); loc != request.end() && !loc->is_null()) {
+    return InvalidArgument("lakemesh chooses view locations; create the view without 'location'");
+  }
+  const std::string uuid = NewUuid();
+  LM_ASSIGN_OR_RETURN(Json metadata, table::NewViewMetadata(request, TableLocation(repo, uuid),
+                                                            uuid, NowMicros() / 1000));
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    LM_TRY(CheckNameFree(repo, head, v));
+    std::string location;
+    std::shared_ptr<const std::string> raw;
+    LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, metadata, 1, &location, &raw));
+    versioning::CommitOptions opts;
+    opts.author = author;
+    opts.message = "Create view " + ToString(v);
+    opts.metadata["iceberg.view"] = ToString(v);
+    opts.metadata["iceberg.operation"] = "create";
+    opts.expected_head = head;
+    auto commit = repos_.CommitChanges(repo, ref, {Mutation{ObjectPath(v, Kind::kView), e}}, opts);
+    if (commit.ok()) return LoadedTable{location, std::move(metadata), std::move(raw)};
+    blobs_.Delete(e.address).IgnoreError();
+    if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+      return commit.status();
+    }
+  }
+}
+
+Result<LoadedTable> Catalog::LoadView(const std::string& ref, const TableIdent& v) {
+  LM_TRY(CheckName(v.name, "view"));
+  LM_TRY(CheckNamespace(v.ns.empty() ? "" : v.ns[0], ref, v.ns));
+  LM_ASSIGN_OR_RETURN(auto p, ReadPointer(v.ns[0], ref, ObjectPath(v, Kind::kView)));
+  if (!p) return NotFound(Missing(Kind::kView) + ToString(v));
+  return LoadedTable{p->location, std::move(p->metadata), nullptr};
+}
+
+Result<LoadedTable> Catalog::CommitView(const std::string& ref, const TableCommit& c,
+                                        const std::string& author) {
+  LM_TRY(CheckName(c.ident.name, "view"));
+  LM_TRY(CheckNamespace(c.ident.ns.empty() ? "" : c.ident.ns[0], ref, c.ident.ns));
+  const std::string& repo = c.ident.ns[0];
+  const std::string path = ObjectPath(c.ident, Kind::kView);
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
+    LM_ASSIGN_OR_RETURN(auto current, ReadPointer(repo, head, path));
+    if (!current) return NotFound(Missing(Kind::kView) + ToString(c.ident));
+    LM_TRY(table::CheckViewRequirements(current->metadata, c.requirements));
+    Json metadata = current->metadata;
+    LM_TRY(table::ApplyViewUpdates(metadata, c.updates, NowMicros() / 1000));
+    if (metadata["location"] != current->metadata["location"]) {
+      return InvalidArgument("the location of a lakemesh view cannot change");
+    }
+    LM_TRY(table::ValidateViewMetadata(metadata));
+    if (metadata == current->metadata) {
+      return LoadedTable{current->location, std::move(metadata), nullptr};
+    }
+    std::string location;
+    std::shared_ptr<const std::string> raw;
+    LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, metadata, FileNumber(current->location) + 1,
+                                               &location, &raw));
+    versioning::CommitOptions opts;
+    opts.author = author;
+    opts.message = "Replace view " + ToString(c.ident);
+    opts.metadata["iceberg.view"] = ToString(c.ident);
+    opts.metadata["iceberg.operation"] = "replace";
+    opts.expected_head = head;
+    auto commit = repos_.CommitChanges(repo, ref, {Mutation{path, e}}, opts);
+    if (commit.ok()) return LoadedTable{location, std::move(metadata), std::move(raw)};
+    blobs_.Delete(e.address).IgnoreError();
+    if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+      return commit.status();
+    }
+  }
+}
+
+Status Catalog::DropView(const std::string& ref, const TableIdent& v, const std::string& author) {
+  return DropObject(ref, v, Kind::kView, author);
+}
+
+Status Catalog::RenameView(const std::string& ref, const TableIdent& from, const TableIdent& to,
+                           const std::string& author) {
+  return RenameObject(ref, from, to, Kind::kView, author);
 }
 
 Result<LoadedTable> Catalog::RegisterTable(const std::string& ref, const TableIdent& t,

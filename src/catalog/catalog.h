@@ -111,6 +111,19 @@ class Catalog {
   // Within one domain.
   Status RenameTable(const std::string& ref, const TableIdent& from, const TableIdent& to,
                      const std::string& author);
+  // --- views (format 1; a view and a table cannot share a name) ------------------------------
+  Result<std::vector<std::string>> ListViews(const std::string& ref, const Namespace& ns);
+  // `request` is a CreateViewRequest.
+  Result<LoadedTable> CreateView(const std::string& ref, const Namespace& ns, const Json& request,
+                                 const std::string& author);
+  Result<LoadedTable> LoadView(const std::string& ref, const TableIdent& v);
+  // A CommitViewRequest's requirements and updates (a view replacement).
+  Result<LoadedTable> CommitView(const std::string& ref, const TableCommit& c,
+                                 const std::string& author);
+  Status DropView(const std::string& ref, const TableIdent& v, const std::string& author);
+  Status RenameView(const std::string& ref, const TableIdent& from, const TableIdent& to,
+                    const std::string& author);
+
   // Adopts an existing metadata file stored by lakemesh (`s3://<repo>/_tables/...`).
   Result<LoadedTable> RegisterTable(const std::string& ref, const TableIdent& t,
                                     const std::string& metadata_location, bool overwrite,
@@ -131,12 +144,24 @@ class Catalog {
   static Result<std::string> BlobKeyForLocation(const std::string& uri);
 
  private:
+  enum class Kind { kTable, kView };
+  static const char* Suffix(Kind k);
+  static const char* KindName(Kind k);
+  static std::string Missing(Kind k);  // "Table does not exist: "
+  static std::string ObjectPath(const TableIdent& t, Kind k);
   struct Pointer;
+  Result<std::vector<std::string>> ListNames(const std::string& ref, const Namespace& ns, Kind k);
+  Status DropObject(const std::string& ref, const TableIdent& t, Kind k, const std::string& author);
+  Status RenameObject(const std::string& ref, const TableIdent& from, const TableIdent& to, Kind k,
+                      const std::string& author);
+  // kAlreadyExists if a table or a view has this name at `commit`.
+  Status CheckNameFree(const std::string& repo, const std::string& commit, const TableIdent& t);
   Result<std::string> HeadOf(const std::string& repo, const std::string& branch);
   Result<std::optional<Pointer>> ReadPointer(const std::string& repo, const std::string& commit,
                                              const std::string& path);
+  // Writes metadata file number `version` (its name's prefix) under the metadata's location.
   Result<versioning::Entry> WriteMetadata(const std::string& repo, const Json& metadata,
-                                          std::string* location,
+                                          size_t version, std::string* location,
                                           std::shared_ptr<const std::string>* bytes = nullptr);
   Status CheckNamespace(const std::string& repo, const std::string& ref, const Namespace& ns);
   Result<Json> ReadJsonEntry(const versioning::Entry& e);

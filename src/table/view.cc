@@ -1,6 +1,8 @@
 #include "table/view.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <optional>
 
 namespace lakemesh::table {

@@ -1,4 +1,4 @@
-// Iceberg table metadata, commit requirements and updates arrive in REST request bodies (and
+// Iceberg table and view metadata, commit requirements and updates arrive in REST request bodies (and
 // metadata files are read back from storage). The input is one JSON document; its members feed
 // every entry point: "schema"/"spec"/"order" create a table, "updates" and "requirements" are
 // applied to it, and the whole document is validated as metadata. Invariants: nothing throws or
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "table/metadata.h"
+#include "table/view.h"
 
 using lakemesh::table::Json;
 
@@ -16,6 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (in.is_discarded()) return 0;
   lakemesh::table::ValidateMetadata(in).IgnoreError();
   if (!in.is_object()) return 0;
+  // Views: the document as a CreateViewRequest, then its "updates" as view updates.
+  auto view = lakemesh::table::NewViewMetadata(in, "s3://fuzz/_tables/v", "v", 1);
+  if (view.ok()) {
+    if (!lakemesh::table::ValidateViewMetadata(*view).ok()) __builtin_trap();
+    lakemesh::table::CheckViewRequirements(*view, in.value("requirements", Json())).IgnoreError();
+    Json v = *view;
+    if (lakemesh::table::ApplyViewUpdates(v, in.value("updates", Json()), 2).ok() &&
+        !lakemesh::table::ValidateViewMetadata(v).ok()) {
+      __builtin_trap();
+    }
+  }
   lakemesh::table::NewTable t;
   t.schema = in.contains("schema") ? in["schema"]
                                    : Json::parse(R"({"type": "struct", "fields": [

@@ -57,6 +57,8 @@ Response Error(const Status& st, Ctx ctx) {
         type = "NoSuchNamespaceException";
       } else if (starts("Table does not exist")) {
         type = "NoSuchTableException";
+      } else if (starts("View does not exist")) {
+        type = "NoSuchViewException";
       } else if (ctx == Ctx::kTable || ctx == Ctx::kCommit) {
         type = "NoSuchTableException";
       } else if (ctx == Ctx::kView) {
@@ -215,6 +217,13 @@ class Handlers {
         "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics",
         "POST /v1/{prefix}/tables/rename",
         "POST /v1/{prefix}/transactions/commit",
+        "GET /v1/{prefix}/namespaces/{namespace}/views",
+        "POST /v1/{prefix}/namespaces/{namespace}/views",
+        "GET /v1/{prefix}/namespaces/{namespace}/views/{view}",
+        "HEAD /v1/{prefix}/namespaces/{namespace}/views/{view}",
+        "POST /v1/{prefix}/namespaces/{namespace}/views/{view}",
+        "DELETE /v1/{prefix}/namespaces/{namespace}/views/{view}",
+        "POST /v1/{prefix}/views/rename",
     };
     return JsonBody(200, {{"defaults", defaults},
                           {"overrides", {{"prefix", ref}}},
@@ -501,6 +510,87 @@ class Handlers {
     return NoContent();
   }
 
+  // --- views --------------------------------------------------------------------------------
+
+  Response ListViews(Request& req, const std::string& ref, const std::string&) {
+    auto ns = ParseNamespace(req.params["namespace"]);
+    if (!ns.ok()) return Error(ns.status(), Ctx::kNamespace);
+    auto page = PageParams(req);
+    if (!page.ok()) return Error(page.status(), Ctx::kNamespace);
+    auto names = s_.catalog.ListViews(ref, *ns);
+    if (!names.ok()) return Error(names.status(), Ctx::kNamespace);
+    std::string next =
+        Paginate(&*names, *page, [](const std::string& n) -> const std::string& { return n; });
+    Json out = {{"identifiers", Json::array()}};
+    for (const auto& n : *names) out["identifiers"].push_back({{"namespace", *ns}, {"name", n}});
+    if (!next.empty()) out["next-page-token"] = next;
+    return JsonBody(200, out);
+  }
+
+  Response ViewResult(const Request& req, const catalog::LoadedTable& v) const {
+    if (v.raw) {
+      std::string body = "{\"metadata-location\":" + Json(v.metadata_location).dump() +
+                         ",\"metadata\":" + *v.raw + ",\"config\":" + FileIoConfig(req).dump() +
+                         "}";
+      return Response::Text(200, std::move(body), "application/json");
+    }
+    return JsonBody(200, {{"metadata-location", v.metadata_location},
+                          {"metadata", v.metadata},
+                          {"config", FileIoConfig(req)}});
+  }
+
+  Response CreateView(Request& req, const std::string& ref, const std::string& who) {
+    auto ns = ParseNamespace(req.params["namespace"]);
+    if (!ns.ok()) return Error(ns.status(), Ctx::kView);
+    auto body = api::ReadJsonBody(req);
+    if (!body.ok()) return Error(body.status(), Ctx::kView);
+    auto v = s_.catalog.CreateView(ref, *ns, *body, who);
+    if (!v.ok()) return Error(v.status(), Ctx::kNamespace);
+    return ViewResult(req, *v);
+  }
+
+  Response LoadView(Request& req, const std::string& ref, const std::string&) {
+    auto ns = ParseNamespace(req.params["namespace"]);
+    if (!ns.ok()) return Error(ns.status(), Ctx::kView);
+    auto v = s_.catalog.LoadView(ref, {*ns, req.params["view"]});
+    if (!v.ok()) return Error(v.status(), Ctx::kView);
+    if (req.method == "HEAD") return NoContent();
+    return ViewResult(req, *v);
+  }
+
+  Response ReplaceView(Request& req, const std::string& ref, const std::string& who) {
+    auto ns = ParseNamespace(req.params["namespace"]);
+    if (!ns.ok()) return Error(ns.status(), Ctx::kView);
+    auto body = api::ReadJsonBody(req);
+    if (!body.ok()) return Error(body.status(), Ctx::kView);
+    auto v = s_.catalog.CommitView(ref, {{*ns, req.params["view"]},
+                                         body->value("requirements", Json::array()),
+                                         body->value("updates", Json::array())},
+                                   who);
+    if (!v.ok()) return Error(v.status(), Ctx::kView);
+    return ViewResult(req, *v);
+  }
+
+  Response DropView(Request& req, const std::string& ref, const std::string& who) {
+    auto ns = ParseNamespace(req.params["namespace"]);
+    if (!ns.ok()) return Error(ns.status(), Ctx::kView);
+    Status st = s_.catalog.DropView(ref, {*ns, req.params["view"]}, who);
+    if (!st.ok()) return Error(st, Ctx::kView);
+    return NoContent();
+  }
+
+  Response RenameView(Request& req, const std::string& ref, const std::string& who) {
+    auto body = api::ReadJsonBody(req);
+    if (!body.ok()) return Error(body.status(), Ctx::kView);
+    auto from = IdentField(*body, "source");
+    auto to = IdentField(*body, "destination");
+    if (!from.ok()) return Error(from.status(), Ctx::kView);
+    if (!to.ok()) return Error(to.status(), Ctx::kView);
+    Status st = s_.catalog.RenameView(ref, *from, *to, who);
+    if (!st.ok()) return Error(st, Ctx::kView);
+    return NoContent();
+  }
+
   Response ReportMetrics(Request& req, const std::string& ref, const std::string&) {
     // Scan and commit reports are accepted (clients send them after every scan) and dropped.
     auto ns = ParseNamespace(req.params["namespace"]);
@@ -546,6 +636,13 @@ server::Handler MakeHandler(Services& services) {
       {"DELETE", "/namespaces/{namespace}/tables/{table}", &Handlers::DropTable},
       {"POST", "/namespaces/{namespace}/tables/{table}/metrics", &Handlers::ReportMetrics},
       {"POST", "/tables/rename", &Handlers::RenameTable},
+      {"GET", "/namespaces/{namespace}/views", &Handlers::ListViews},
+      {"POST", "/namespaces/{namespace}/views", &Handlers::CreateView},
+      {"GET", "/namespaces/{namespace}/views/{view}", &Handlers::LoadView},
+      {"HEAD", "/namespaces/{namespace}/views/{view}", &Handlers::LoadView},
+      {"POST", "/namespaces/{namespace}/views/{view}", &Handlers::ReplaceView},
+      {"DELETE", "/namespaces/{namespace}/views/{view}", &Handlers::DropView},
+      {"POST", "/views/rename", &Handlers::RenameView},
       {"POST", "/transactions/commit", &Handlers::CommitTransaction},
   };
   for (const auto& r : kRoutes) {

@@ -1,4 +1,5 @@
 #include "table/metadata.h"
+#include "table/view.h"
 
 #include <gtest/gtest.h>
 
@@ -185,6 +186,61 @@ TEST(TableMetadata, SchemaEvolutionAndLastAddedIds) {
   EXPECT_EQ(ApplyUpdates(*m, unknown, 9002).code(), ErrorCode::kInvalidArgument);
   Json minus = Json::array({{{"action", "set-default-sort-order"}, {"sort-order-id", -1}}});
   EXPECT_EQ(ApplyUpdates(*m, minus, 9002).code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace lakemesh::table
+
+namespace lakemesh::table {
+namespace {
+
+Json ViewVersion(const std::string& sql) {
+  return {{"version-id", 1},
+          {"timestamp-ms", 10},
+          {"schema-id", 0},
+          {"summary", {{"engine-name", "t"}}},
+          {"representations", {{{"type", "sql"}, {"sql", sql}, {"dialect", "spark"}}}},
+          {"default-namespace", {"sales"}}};
+}
+
+TEST(ViewMetadata, CreateReplaceAndKeepHistory) {
+  Json schema = Json::parse(R"j({"type": "struct", "fields": [
+      {"id": 1, "name": "id", "required": true, "type": "long"}]})j");
+  auto m = NewViewMetadata({{"name", "v"}, {"schema", schema}, {"view-version", ViewVersion("SELECT 1")},
+                            {"properties", {{"version.history.num-entries", "2"}}}},
+                           "s3://sales/_tables/v1", "v1", 100);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ((*m)["current-version-id"], 1);
+  EXPECT_EQ((*m)["version-log"].size(), 1u);
+  EXPECT_TRUE(ValidateViewMetadata(*m).ok());
+  for (int i = 2; i <= 4; ++i) {
+    Json v = ViewVersion("SELECT " + std::to_string(i));
+    Json updates = Json::array({{{"action", "add-view-version"}, {"view-version", v}},
+                                {{"action", "set-current-view-version"}, {"view-version-id", -1}}});
+    ASSERT_TRUE(ApplyViewUpdates(*m, updates, 100 + i).ok());
+  }
+  EXPECT_EQ((*m)["current-version-id"], 4);
+  EXPECT_EQ((*m)["versions"].size(), 2u);  // history limited to two versions, current kept
+  EXPECT_EQ((*m)["version-log"].size(), 4u);
+  EXPECT_TRUE(ValidateViewMetadata(*m).ok());
+  // The same version again is that version, not a new one.
+  Json again = Json::array({{{"action", "add-view-version"}, {"view-version", ViewVersion("SELECT 4")}},
+                            {{"action", "set-current-view-version"}, {"view-version-id", -1}}});
+  ASSERT_TRUE(ApplyViewUpdates(*m, again, 200).ok());
+  EXPECT_EQ((*m)["current-version-id"], 4);
+  EXPECT_EQ(CheckViewRequirements(*m, Json::array({{{"type", "assert-view-uuid"}, {"uuid", "x"}}})).code(),
+            ErrorCode::kConflict);
+  EXPECT_TRUE(CheckViewRequirements(*m, Json::array({{{"type", "assert-view-uuid"}, {"uuid", "v1"}}})).ok());
+  // Two representations for one dialect, a missing schema, an unknown action: refused.
+  Json dup = ViewVersion("SELECT 5");
+  dup["representations"].push_back({{"type", "sql"}, {"sql", "x"}, {"dialect", "SPARK"}});
+  EXPECT_EQ(ApplyViewUpdates(*m, Json::array({{{"action", "add-view-version"}, {"view-version", dup}}}), 1).code(),
+            ErrorCode::kInvalidArgument);
+  Json noschema = ViewVersion("SELECT 6");
+  noschema["schema-id"] = 7;
+  EXPECT_EQ(ApplyViewUpdates(*m, Json::array({{{"action", "add-view-version"}, {"view-version", noschema}}}), 1).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(ApplyViewUpdates(*m, Json::array({{{"action", "nope"}}}), 1).code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -57,6 +57,10 @@ const routes = [
   ["POST", /\/v1\/[^/]+\/namespaces\/[^/]+\/register$/, "LoadTableResult"],
   ["GET", /\/v1\/[^/]+\/namespaces\/[^/]+\/tables\/[^/]+$/, "LoadTableResult"],
   ["POST", /\/v1\/[^/]+\/namespaces\/[^/]+\/tables\/[^/]+$/, "CommitTableResponse"],
+  ["GET", /\/v1\/[^/]+\/namespaces\/[^/]+\/views$/, "ListTablesResponse"],
+  ["POST", /\/v1\/[^/]+\/namespaces\/[^/]+\/views$/, "LoadViewResult"],
+  ["GET", /\/v1\/[^/]+\/namespaces\/[^/]+\/views\/[^/]+$/, "LoadViewResult"],
+  ["POST", /\/v1\/[^/]+\/namespaces\/[^/]+\/views\/[^/]+$/, "LoadViewResult"],
 ];
 let validated = 0;
 async function validatingFetch(input, init) {
@@ -231,6 +235,39 @@ const tag = catalogAt("v1");
 eq((await tag.loadTable(ev))["current-snapshot-id"], 1001, "reading at a tag");
 await expectError(tag.updateTable(ev, append(1004, 3, 1001)), 400, "BadRequestException",
                   "committing at a tag");
+
+// Views (iceberg-js has no view calls: plain requests, validated the same way).
+const view = async (method, path, body) => {
+  const res = await validatingFetch(`${base}/iceberg/v1/main${path}`, {
+    method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+};
+const version = (sql) => ({
+  "version-id": 1, "timestamp-ms": Date.now(), "schema-id": 0, summary: { "engine-name": "test" },
+  representations: [{ type: "sql", sql, dialect: "spark" }], "default-namespace": ["ice"],
+});
+const viewSchema = { type: "struct", "schema-id": 0, fields: [{ id: 1, name: "id", type: "long", required: true }] };
+let v = await view("POST", "/namespaces/ice/views", {
+  name: "big_events", schema: viewSchema, "view-version": version("SELECT id FROM ice.events WHERE amount > 100"),
+  properties: { comment: "large orders" } });
+eq(v.status, 200, "create view");
+eq(v.body.metadata["current-version-id"], 1, "view version");
+eq((await view("POST", "/namespaces/ice/views", { name: "events", schema: viewSchema,
+   "view-version": version("SELECT 1"), properties: {} })).status, 409, "a view named like a table");
+v = await view("POST", "/namespaces/ice/views/big_events", {
+  requirements: [{ type: "assert-view-uuid", uuid: v.body.metadata["view-uuid"] }],
+  updates: [{ action: "add-view-version", "view-version": { ...version("SELECT id FROM ice.events WHERE amount > 500"), "version-id": 2 } },
+            { action: "set-current-view-version", "view-version-id": -1 }] });
+eq([v.status, v.body.metadata["current-version-id"], v.body.metadata.versions.length], [200, 2, 2], "replace view");
+eq((await view("GET", "/namespaces/ice/views")).body.identifiers, [{ namespace: ["ice"], name: "big_events" }], "list views");
+eq((await view("GET", "/namespaces/ice/views/nope")).body.error.type, "NoSuchViewException", "unknown view");
+eq((await view("POST", "/views/rename", { source: { namespace: ["ice"], name: "big_events" },
+                                          destination: { namespace: ["ice"], name: "large_events" } })).status, 204, "rename view");
+eq((await view("GET", "/namespaces/ice/views/large_events")).body.metadata.versions[1].representations[0].sql,
+   "SELECT id FROM ice.events WHERE amount > 500", "renamed view");
+eq((await view("DELETE", "/namespaces/ice/views/large_events")).status, 204, "drop view");
 
 // Register, rename, drop.
 await main.registerTable({ namespace: ["ice"] },
