@@ -29,3 +29,10 @@ if [ -n "${QUICK:-}" ]; then
 else
   /usr/bin/python3 "$here/bench/s3_bench.py" --bin "$build/lakemesh"
 fi
+echo
+echo "== Iceberg REST catalog (loadTable, commits)"
+if [ -n "${QUICK:-}" ]; then
+  /usr/bin/python3 "$here/bench/iceberg_bench.py" --bin "$build/lakemesh" --snapshots 30 --runs 1 --seconds 3
+else
+  /usr/bin/python3 "$here/bench/iceberg_bench.py" --bin "$build/lakemesh"
+fi
