@@ -67,6 +67,29 @@ size_t FileNumber(const std::string& location) {
   return n;
 }
 
+// Options of a catalog commit: who, why, what it touched, and the head it was computed at.
+versioning::CommitOptions Options(const std::string& author, std::string message,
+                                  const std::string& what, const std::string& name,
+                                  const std::string& operation, const std::string& head) {
+  versioning::CommitOptions o;
+  o.author = author;
+  o.message = std::move(message);
+  o.metadata["iceberg." + what] = name;
+  if (!operation.empty()) o.metadata["iceberg.operation"] = operation;
+  o.expected_head = head;
+  return o;
+}
+
+// After one optimistic attempt: the final status, or nullopt to try again (the branch moved).
+template <typename T>
+std::optional<Status> Settled(const Result<T>& r, int attempt) {
+  if (r.ok()) return Status::OK();
+  if (r.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
+    return r.status();
+  }
+  return std::nullopt;
+}
+
 std::string Describe(const Json& updates) {
   // A short account of a table commit for the repository log.
   std::string op;
@@ -352,11 +375,8 @@ Result<Json> Catalog::CreateNamespace(const std::string& ref, const Namespace& n
   e.etag = ToHex(Md5(bytes));
   e.mtime_micros = NowMicros();
   e.content_type = "application/json";
-  versioning::CommitOptions opts;
-  opts.author = author;
-  opts.message = "Create namespace " + ToString(ns);
-  opts.metadata["iceberg.namespace"] = ToString(ns);
-  opts.expected_head = head;
+  auto opts = Options(author, "Create namespace " + ToString(ns), "namespace", ToString(ns), "",
+                      head);
   auto c = repos_.CommitChanges(repo, ref, {Mutation{NamespaceDir(ns) + kNamespaceFile, e}}, opts);
   if (!c.ok()) {
     if (c.status().code() == ErrorCode::kConflict && CheckNamespace(repo, ref, ns).ok()) {
@@ -408,12 +428,11 @@ Status Catalog::DropNamespace(const std::string& ref, const Namespace& ns,
     return repos_.DeleteRepo(repo);
   }
   LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
-  versioning::CommitOptions copts;
-  copts.author = author;
-  copts.message = "Drop namespace " + ToString(ns);
-  copts.metadata["iceberg.namespace"] = ToString(ns);
-  copts.expected_head = head;
-  return repos_.CommitChanges(repo, ref, {Mutation{marker, std::nullopt}}, copts).status();
+  return repos_
+      .CommitChanges(repo, ref, {Mutation{marker, std::nullopt}},
+                     Options(author, "Drop namespace " + ToString(ns), "namespace", ToString(ns),
+                             "", head))
+      .status();
 }
 
 Result<NamespacePropertiesResult> Catalog::UpdateNamespaceProperties(
@@ -455,16 +474,13 @@ Result<NamespacePropertiesResult> Catalog::UpdateNamespaceProperties(
     e.etag = ToHex(Md5(bytes));
     e.mtime_micros = NowMicros();
     e.content_type = "application/json";
-    versioning::CommitOptions opts;
-    opts.author = author;
-    opts.message = "Update properties of namespace " + ToString(ns);
-    opts.metadata["iceberg.namespace"] = ToString(ns);
-    opts.expected_head = head;
-    auto c = repos_.CommitChanges(repo, ref, {Mutation{NamespaceDir(ns) + kNamespaceFile, e}},
-                                  opts);
-    if (c.ok()) return res;
-    if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
-      return c.status();
+    auto c = repos_.CommitChanges(
+        repo, ref, {Mutation{NamespaceDir(ns) + kNamespaceFile, e}},
+        Options(author, "Update properties of namespace " + ToString(ns), "namespace",
+                ToString(ns), "", head));
+    if (auto done = Settled(c, attempt)) {
+      if (!done->ok()) return *done;
+      return res;
     }
   }
 }
@@ -539,18 +555,12 @@ Result<LoadedTable> Catalog::CreateTable(const std::string& ref, const Namespace
     LM_TRY(CheckNameFree(repo, head, t));
     std::string location;
     LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, metadata, 1, &location));
-    versioning::CommitOptions opts;
-    opts.author = author;
-    opts.message = "Create table " + ToString(t);
-    opts.metadata["iceberg.table"] = ToString(t);
-    opts.metadata["iceberg.operation"] = "create";
-    opts.expected_head = head;
-    auto commit = repos_.CommitChanges(repo, ref, {Mutation{TablePath(t), e}}, opts);
+    auto commit = repos_.CommitChanges(
+        repo, ref, {Mutation{TablePath(t), e}},
+        Options(author, "Create table " + ToString(t), "table", ToString(t), "create", head));
     if (commit.ok()) return LoadedTable{location, std::move(metadata), nullptr};
     blobs_.Delete(e.address).IgnoreError();
-    if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
-      return commit.status();
-    }
+    if (auto done = Settled(commit, attempt)) return *done;
   }
 }
 
@@ -691,20 +701,16 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
     }
     std::sort(mutations.begin(), mutations.end(),
               [](const Mutation& a, const Mutation& b) { return a.path < b.path; });
-    versioning::CommitOptions opts;
-    opts.author = author;
-    opts.message = "Iceberg commit: " + message;
-    if (commits.size() == 1) opts.metadata["iceberg.table"] = ToString(commits[0].ident);
-    opts.expected_head = head;
+    auto opts = Options(author, "Iceberg commit: " + message, "table",
+                        commits.size() == 1 ? ToString(commits[0].ident) : "", "", head);
+    if (commits.size() > 1) opts.metadata.erase("iceberg.table");
     auto commit = repos_.CommitChanges(repo, ref, mutations, opts);
     if (commit.ok()) {
       if (results) *results = std::move(committed);
       return Status::OK();
     }
     fail(Status::OK(), /*always=*/true).IgnoreError();
-    if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
-      return commit.status();
-    }
+    if (auto done = Settled(commit, attempt)) return *done;
     // The branch moved: re-read and re-check. A change to one of these tables now fails its
     // requirements; a change elsewhere on the branch just retries.
   }
@@ -721,17 +727,10 @@ Status Catalog::DropObject(const std::string& ref, const TableIdent& t, Kind kin
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
     LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, path));
     if (!p) return NotFound(Missing(kind) + ToString(t));
-    versioning::CommitOptions opts;
-    opts.author = author;
-    opts.message = "Drop " + what + " " + ToString(t);
-    opts.metadata["iceberg." + what] = ToString(t);
-    opts.metadata["iceberg.operation"] = "drop";
-    opts.expected_head = head;
-    auto c = repos_.CommitChanges(repo, ref, {Mutation{path, std::nullopt}}, opts);
-    if (c.ok()) return Status::OK();
-    if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
-      return c.status();
-    }
+    auto c = repos_.CommitChanges(
+        repo, ref, {Mutation{path, std::nullopt}},
+        Options(author, "Drop " + what + " " + ToString(t), what, ToString(t), "drop", head));
+    if (auto done = Settled(c, attempt)) return *done;
   }
 }
 
@@ -755,17 +754,11 @@ Status Catalog::RenameObject(const std::string& ref, const TableIdent& from, con
     std::vector<Mutation> m{{ObjectPath(from, kind), std::nullopt}, {ObjectPath(to, kind), p->entry}};
     std::sort(m.begin(), m.end(),
               [](const Mutation& a, const Mutation& b) { return a.path < b.path; });
-    versioning::CommitOptions opts;
-    opts.author = author;
-    opts.message = "Rename " + what + " " + ToString(from) + " to " + ToString(to);
-    opts.metadata["iceberg." + what] = ToString(to);
-    opts.metadata["iceberg.operation"] = "rename";
-    opts.expected_head = head;
-    auto c = repos_.CommitChanges(repo, ref, m, opts);
-    if (c.ok()) return Status::OK();
-    if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
-      return c.status();
-    }
+    auto c = repos_.CommitChanges(
+        repo, ref, m,
+        Options(author, "Rename " + what + " " + ToString(from) + " to " + ToString(to), what,
+                ToString(to), "rename", head));
+    if (auto done = Settled(c, attempt)) return *done;
   }
 }
 
@@ -812,18 +805,12 @@ Result<LoadedTable> Catalog::CreateView(const std::string& ref, const Namespace&
     std::string location;
     std::shared_ptr<const std::string> raw;
     LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, metadata, 1, &location, &raw));
-    versioning::CommitOptions opts;
-    opts.author = author;
-    opts.message = "Create view " + ToString(v);
-    opts.metadata["iceberg.view"] = ToString(v);
-    opts.metadata["iceberg.operation"] = "create";
-    opts.expected_head = head;
-    auto commit = repos_.CommitChanges(repo, ref, {Mutation{ObjectPath(v, Kind::kView), e}}, opts);
+    auto commit = repos_.CommitChanges(
+        repo, ref, {Mutation{ObjectPath(v, Kind::kView), e}},
+        Options(author, "Create view " + ToString(v), "view", ToString(v), "create", head));
     if (commit.ok()) return LoadedTable{location, std::move(metadata), std::move(raw)};
     blobs_.Delete(e.address).IgnoreError();
-    if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
-      return commit.status();
-    }
+    if (auto done = Settled(commit, attempt)) return *done;
   }
 }
 
@@ -859,18 +846,13 @@ Result<LoadedTable> Catalog::CommitView(const std::string& ref, const TableCommi
     std::shared_ptr<const std::string> raw;
     LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, metadata, FileNumber(current->location) + 1,
                                                &location, &raw));
-    versioning::CommitOptions opts;
-    opts.author = author;
-    opts.message = "Replace view " + ToString(c.ident);
-    opts.metadata["iceberg.view"] = ToString(c.ident);
-    opts.metadata["iceberg.operation"] = "replace";
-    opts.expected_head = head;
-    auto commit = repos_.CommitChanges(repo, ref, {Mutation{path, e}}, opts);
+    auto commit = repos_.CommitChanges(
+        repo, ref, {Mutation{path, e}},
+        Options(author, "Replace view " + ToString(c.ident), "view", ToString(c.ident), "replace",
+                head));
     if (commit.ok()) return LoadedTable{location, std::move(metadata), std::move(raw)};
     blobs_.Delete(e.address).IgnoreError();
-    if (commit.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
-      return commit.status();
-    }
+    if (auto done = Settled(commit, attempt)) return *done;
   }
 }
 
@@ -914,17 +896,11 @@ Result<LoadedTable> Catalog::RegisterTable(const std::string& ref, const TableId
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
     LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, TablePath(t)));
     if (p && !overwrite) return AlreadyExists("Table already exists: " + ToString(t));
-    versioning::CommitOptions opts;
-    opts.author = author;
-    opts.message = "Register table " + ToString(t);
-    opts.metadata["iceberg.table"] = ToString(t);
-    opts.metadata["iceberg.operation"] = "register";
-    opts.expected_head = head;
-    auto c = repos_.CommitChanges(repo, ref, {Mutation{TablePath(t), e}}, opts);
+    auto c = repos_.CommitChanges(
+        repo, ref, {Mutation{TablePath(t), e}},
+        Options(author, "Register table " + ToString(t), "table", ToString(t), "register", head));
     if (c.ok()) return LoadedTable{metadata_location, std::move(metadata), nullptr};
-    if (c.status().code() != ErrorCode::kConflict || attempt + 1 >= kCommitAttempts) {
-      return c.status();
-    }
+    if (auto done = Settled(c, attempt)) return *done;
   }
 }
 

@@ -131,6 +131,59 @@ void Describe(const json& r, const TableName& t, const std::string& ref) {
   }
 }
 
+void ShowDescribe(const json& r, const TableName& t, const std::string& ref, bool as_json) {
+  if (as_json) {
+    PrintJson(r);
+  } else {
+    Describe(r, t, ref);
+  }
+}
+
+void ShowSnapshots(const json& r, const TableName&, const std::string&, bool as_json) {
+  const json& m = r["metadata"];
+  if (as_json) {
+    PrintJson(m["snapshots"]);
+    return;
+  }
+  std::map<int64_t, std::string> refs;
+  for (const auto& [name, ref] : m["refs"].items()) {
+    auto& s = refs[ref.value("snapshot-id", int64_t{-1})];
+    s += (s.empty() ? "" : ",") + name;
+  }
+  Table out({"SNAPSHOT", "PARENT", "SEQ", "TIME", "OPERATION", "RECORDS", "REFS"});
+  for (const auto& s : m["snapshots"]) {
+    int64_t id = s.value("snapshot-id", int64_t{0});
+    const json& sum = s["summary"];
+    out.Row({std::to_string(id),
+             s.contains("parent-snapshot-id") && s["parent-snapshot-id"].is_number()
+                 ? std::to_string(s["parent-snapshot-id"].get<int64_t>())
+                 : "-",
+             std::to_string(s.value("sequence-number", int64_t{0})), Time(s["timestamp-ms"]),
+             sum.value("operation", ""), sum.value("total-records", ""), refs[id]});
+  }
+  out.Print();
+}
+
+void ShowHistory(const json& r, const TableName&, const std::string&, bool as_json) {
+  const json& m = r["metadata"];
+  if (as_json) {
+    PrintJson(m["snapshot-log"]);
+    return;
+  }
+  std::map<int64_t, std::string> ops;
+  for (const auto& s : m["snapshots"]) {
+    ops[s.value("snapshot-id", int64_t{0})] = s["summary"].value("operation", "");
+  }
+  Table out({"TIME", "SNAPSHOT", "OPERATION", "CURRENT"});
+  int64_t current = m.value("current-snapshot-id", int64_t{-1});
+  for (const auto& e : m["snapshot-log"]) {
+    int64_t id = e.value("snapshot-id", int64_t{0});
+    out.Row({Time(e["timestamp-ms"]), std::to_string(id), ops.count(id) ? ops[id] : "(expired)",
+             id == current ? "*" : ""});
+  }
+  out.Print();
+}
+
 }  // namespace
 
 void AddTable(CLI::App& app, Cli& cli) {
@@ -142,13 +195,10 @@ void AddTable(CLI::App& app, Cli& cli) {
     int64_t snapshot = 0;
   };
   auto a = std::make_shared<Args>();
-  auto ref_opt = [a](CLI::App* c) {
-    c->add_option("--ref", a->ref, "branch, tag or commit to read at")->capture_default_str();
-  };
 
   auto* list = tb->add_subcommand("list", "List the tables of a domain or namespace");
   list->add_option("namespace", a->name, "DOMAIN or DOMAIN.NAMESPACE")->required();
-  ref_opt(list);
+  list->add_option("--ref", a->ref, "branch, tag or commit to read at")->capture_default_str();
   list->callback([&cli, a] {
     cli.action = [&cli, a]() -> Status {
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
@@ -165,85 +215,25 @@ void AddTable(CLI::App& app, Cli& cli) {
     };
   });
 
-  auto* describe = tb->add_subcommand("describe", "Show a table's schema, partitioning and snapshot");
-  describe->add_option("table", a->name, "DOMAIN.TABLE")->required();
-  ref_opt(describe);
-  describe->callback([&cli, a] {
-    cli.action = [&cli, a]() -> Status {
-      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
-      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", TablePath(a->ref, t)));
-      if (cli.json) {
-        PrintJson(r);
-      } else {
-        Describe(r, t, a->ref);
-      }
-      return Status::OK();
-    };
-  });
-
-  auto* snapshots = tb->add_subcommand("snapshots", "List a table's snapshots, oldest first");
-  snapshots->add_option("table", a->name, "DOMAIN.TABLE")->required();
-  ref_opt(snapshots);
-  snapshots->callback([&cli, a] {
-    cli.action = [&cli, a]() -> Status {
-      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
-      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", TablePath(a->ref, t)));
-      const json& m = r["metadata"];
-      if (cli.json) {
-        PrintJson(m["snapshots"]);
+  // describe, snapshots, history: load DOMAIN.TABLE at --ref and show part of it.
+  using Show = void (*)(const json& loaded, const TableName& t, const std::string& ref, bool json);
+  auto add_reader = [&cli, tb, a](const char* name, const char* help, Show show) {
+    auto* cmd = tb->add_subcommand(name, help);
+    cmd->add_option("table", a->name, "DOMAIN.TABLE")->required();
+    cmd->add_option("--ref", a->ref, "branch, tag or commit to read at")->capture_default_str();
+    cmd->callback([&cli, a, show] {
+      cli.action = [&cli, a, show]() -> Status {
+        LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
+        LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+        LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", TablePath(a->ref, t)));
+        show(r, t, a->ref, cli.json);
         return Status::OK();
-      }
-      std::map<int64_t, std::string> refs;
-      for (const auto& [name, ref] : m["refs"].items()) {
-        auto& s = refs[ref.value("snapshot-id", int64_t{-1})];
-        s += (s.empty() ? "" : ",") + name;
-      }
-      Table out({"SNAPSHOT", "PARENT", "SEQ", "TIME", "OPERATION", "RECORDS", "REFS"});
-      for (const auto& s : m["snapshots"]) {
-        int64_t id = s.value("snapshot-id", int64_t{0});
-        const json& sum = s["summary"];
-        out.Row({std::to_string(id),
-                 s.contains("parent-snapshot-id") && s["parent-snapshot-id"].is_number()
-                     ? std::to_string(s["parent-snapshot-id"].get<int64_t>())
-                     : "-",
-                 std::to_string(s.value("sequence-number", int64_t{0})), Time(s["timestamp-ms"]),
-                 sum.value("operation", ""), sum.value("total-records", ""), refs[id]});
-      }
-      out.Print();
-      return Status::OK();
-    };
-  });
-
-  auto* history = tb->add_subcommand("history", "When the table's current snapshot changed");
-  history->add_option("table", a->name, "DOMAIN.TABLE")->required();
-  ref_opt(history);
-  history->callback([&cli, a] {
-    cli.action = [&cli, a]() -> Status {
-      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
-      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", TablePath(a->ref, t)));
-      const json& m = r["metadata"];
-      if (cli.json) {
-        PrintJson(m["snapshot-log"]);
-        return Status::OK();
-      }
-      std::map<int64_t, std::string> ops;
-      for (const auto& s : m["snapshots"]) {
-        ops[s.value("snapshot-id", int64_t{0})] = s["summary"].value("operation", "");
-      }
-      Table out({"TIME", "SNAPSHOT", "OPERATION", "CURRENT"});
-      int64_t current = m.value("current-snapshot-id", int64_t{-1});
-      for (const auto& e : m["snapshot-log"]) {
-        int64_t id = e.value("snapshot-id", int64_t{0});
-        out.Row({Time(e["timestamp-ms"]), std::to_string(id),
-                 ops.count(id) ? ops[id] : "(expired)", id == current ? "*" : ""});
-      }
-      out.Print();
-      return Status::OK();
-    };
-  });
+      };
+    });
+  };
+  add_reader("describe", "Show a table's schema, partitioning and snapshot", ShowDescribe);
+  add_reader("snapshots", "List a table's snapshots, oldest first", ShowSnapshots);
+  add_reader("history", "When the table's current snapshot changed", ShowHistory);
 
   auto* rollback = tb->add_subcommand(
       "rollback", "Make an earlier snapshot the table's current one on a branch (a new commit)");

@@ -351,12 +351,13 @@ class Handlers {
 
   // --- tables -------------------------------------------------------------------------------
 
-  Response ListTables(Request& req, const std::string& ref, const std::string&) {
+  // Tables or views of a namespace, paginated.
+  Response ListNames(Request& req, const std::string& ref, bool views) {
     auto ns = ParseNamespace(req.params["namespace"]);
     if (!ns.ok()) return Error(ns.status(), Ctx::kNamespace);
     auto page = PageParams(req);
     if (!page.ok()) return Error(page.status(), Ctx::kNamespace);
-    auto names = s_.catalog.ListTables(ref, *ns);
+    auto names = views ? s_.catalog.ListViews(ref, *ns) : s_.catalog.ListTables(ref, *ns);
     if (!names.ok()) return Error(names.status(), Ctx::kNamespace);
     std::string next =
         Paginate(&*names, *page, [](const std::string& n) -> const std::string& { return n; });
@@ -364,6 +365,10 @@ class Handlers {
     for (const auto& n : *names) out["identifiers"].push_back({{"namespace", *ns}, {"name", n}});
     if (!next.empty()) out["next-page-token"] = next;
     return JsonBody(200, out);
+  }
+
+  Response ListTables(Request& req, const std::string& ref, const std::string&) {
+    return ListNames(req, ref, /*views=*/false);
   }
 
   Json LoadResult(const Request& req, const catalog::LoadedTable& t) const {
@@ -513,18 +518,7 @@ class Handlers {
   // --- views --------------------------------------------------------------------------------
 
   Response ListViews(Request& req, const std::string& ref, const std::string&) {
-    auto ns = ParseNamespace(req.params["namespace"]);
-    if (!ns.ok()) return Error(ns.status(), Ctx::kNamespace);
-    auto page = PageParams(req);
-    if (!page.ok()) return Error(page.status(), Ctx::kNamespace);
-    auto names = s_.catalog.ListViews(ref, *ns);
-    if (!names.ok()) return Error(names.status(), Ctx::kNamespace);
-    std::string next =
-        Paginate(&*names, *page, [](const std::string& n) -> const std::string& { return n; });
-    Json out = {{"identifiers", Json::array()}};
-    for (const auto& n : *names) out["identifiers"].push_back({{"namespace", *ns}, {"name", n}});
-    if (!next.empty()) out["next-page-token"] = next;
-    return JsonBody(200, out);
+    return ListNames(req, ref, /*views=*/true);
   }
 
   Response ViewResult(const Request& req, const catalog::LoadedTable& v) const {
