@@ -287,6 +287,18 @@ Result<Entry> Catalog::WriteMetadata(const std::string& repo, const Json& metada
   return e;
 }
 
+Result<Entry> Catalog::WriteProperties(const Json& props) {
+  std::string bytes = props.dump();
+  Entry e;
+  e.address = versioning::ContentAddress(ToHex(Sha256(bytes)));
+  LM_TRY(storage::WriteAll(blobs_, e.address, bytes));
+  e.size = bytes.size();
+  e.etag = ToHex(Md5(bytes));
+  e.mtime_micros = NowMicros();
+  e.content_type = "application/json";
+  return e;
+}
+
 Status Catalog::CheckNamespace(const std::string& repo, const std::string& ref,
                                const Namespace& ns) {
   LM_TRY(CheckNamespaceName(ns));
@@ -363,18 +375,7 @@ Result<Json> Catalog::CreateNamespace(const std::string& ref, const Namespace& n
     }
   }
   LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
-  std::string bytes = props.dump();
-  LM_ASSIGN_OR_RETURN(std::string addr, [&]() -> Result<std::string> {
-    std::string key = versioning::ContentAddress(ToHex(Sha256(bytes)));
-    LM_TRY(storage::WriteAll(blobs_, key, bytes));
-    return key;
-  }());
-  Entry e;
-  e.address = addr;
-  e.size = bytes.size();
-  e.etag = ToHex(Md5(bytes));
-  e.mtime_micros = NowMicros();
-  e.content_type = "application/json";
+  LM_ASSIGN_OR_RETURN(Entry e, WriteProperties(props));
   auto opts = Options(author, "Create namespace " + ToString(ns), "namespace", ToString(ns), "",
                       head);
   auto c = repos_.CommitChanges(repo, ref, {Mutation{NamespaceDir(ns) + kNamespaceFile, e}}, opts);
@@ -465,15 +466,7 @@ Result<NamespacePropertiesResult> Catalog::UpdateNamespaceProperties(
         res.updated.push_back(k);
       }
     }
-    std::string bytes = props.dump();
-    std::string key = versioning::ContentAddress(ToHex(Sha256(bytes)));
-    LM_TRY(storage::WriteAll(blobs_, key, bytes));
-    Entry e;
-    e.address = key;
-    e.size = bytes.size();
-    e.etag = ToHex(Md5(bytes));
-    e.mtime_micros = NowMicros();
-    e.content_type = "application/json";
+    LM_ASSIGN_OR_RETURN(Entry e, WriteProperties(props));
     auto c = repos_.CommitChanges(
         repo, ref, {Mutation{NamespaceDir(ns) + kNamespaceFile, e}},
         Options(author, "Update properties of namespace " + ToString(ns), "namespace",

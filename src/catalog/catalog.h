@@ -136,8 +136,8 @@ class Catalog {
   // is relative to s3://<repo>/_tables/. kNotFound if there is no such file.
   Result<versioning::ObjectInfo> StatTableFile(const std::string& repo, const std::string& path);
   // Stores an engine's table file (data, manifest, manifest list) at s3://<repo>/_tables/<path>.
-  // Table files are written once: kAlreadyExists if the path is taken. `path` must start with
-  // the id of a table's location (<uuid>/...); kInvalidArgument otherwise.
+  // Table files are written once: kAlreadyExists if the path is taken. `path` is
+  // <table-id>/<file path>, as under a table's location; kInvalidArgument otherwise.
   Result<versioning::ObjectInfo> PutTableFile(const std::string& repo, const std::string& path,
                                               std::unique_ptr<versioning::ObjectUpload> upload,
                                               const versioning::PutOptions& opts);
@@ -164,6 +164,8 @@ class Catalog {
                                           size_t version, std::string* location,
                                           std::shared_ptr<const std::string>* bytes = nullptr);
   Status CheckNamespace(const std::string& repo, const std::string& ref, const Namespace& ns);
+  // A namespace's properties as a content-addressed JSON object for its marker entry.
+  Result<versioning::Entry> WriteProperties(const Json& props);
   Result<Json> ReadJsonEntry(const versioning::Entry& e);
   // A catalog file parsed; cached by address like the bytes (a commit copies it instead of
   // parsing tens of KiB of JSON again).
