@@ -66,7 +66,7 @@ std::string Customers() {
 
 }  // namespace
 
-Status LoadDemo(Repositories& repos) {
+Status LoadDemo(Repositories& repos, catalog::Catalog& catalog) {
   // sales: orders by month, a product catalogue, a dev branch with work in progress, a tag.
   LM_TRY(repos.CreateRepo("sales", "main", "demo").status());
   LM_TRY(Put(repos, "sales", "main", "raw/products.json",
@@ -78,6 +78,23 @@ Status LoadDemo(Repositories& repos) {
   LM_TRY(Commit(repos, "sales", "main", "Load product catalogue and September orders"));
   LM_TRY(Put(repos, "sales", "main", "raw/orders/2026-10.csv", Orders(10, 61, 80), "text/csv"));
   LM_TRY(Commit(repos, "sales", "main", "Load October orders"));
+  // The orders as an Iceberg table, partitioned by month (its data files come with issue #4's
+  // write path; the definition is there for catalogs and `lakemesh table` to show).
+  const catalog::Json orders = {
+      {"name", "orders"},
+      {"schema",
+       {{"type", "struct"},
+        {"fields",
+         {{{"id", 1}, {"name", "order_id"}, {"required", true}, {"type", "long"}},
+          {{"id", 2}, {"name", "customer_id"}, {"required", true}, {"type", "long"}},
+          {{"id", 3}, {"name", "product_id"}, {"required", true}, {"type", "long"}},
+          {{"id", 4}, {"name", "quantity"}, {"required", true}, {"type", "int"}},
+          {{"id", 5}, {"name", "amount"}, {"required", true}, {"type", "decimal(10, 2)"}},
+          {{"id", 6}, {"name", "ordered_at"}, {"required", true}, {"type", "date"}}}}}},
+      {"partition-spec",
+       {{"fields", {{{"source-id", 6}, {"name", "ordered_month"}, {"transform", "month"}}}}}},
+      {"properties", {{"comment", "Orders of the sales domain"}}}};
+  LM_TRY(catalog.CreateTable("main", {"sales"}, orders, /*stage=*/false, "demo").status());
   LM_TRY(repos.CreateTag("sales", "v1", "main").status());
   LM_TRY(repos.CreateBranch("sales", "dev", "main").status());
   LM_TRY(Put(repos, "sales", "dev", "raw/orders/2026-11.csv", Orders(11, 141, 90), "text/csv"));
