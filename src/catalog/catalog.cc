@@ -8,6 +8,7 @@
 #include "base/random.h"
 #include "base/time.h"
 #include "table/metadata.h"
+#include "table/operations.h"
 #include "table/view.h"
 #include "versioning/names.h"
 
@@ -707,6 +708,62 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
     // The branch moved: re-read and re-check. A change to one of these tables now fails its
     // requirements; a change elsewhere on the branch just retries.
   }
+}
+
+Result<std::shared_ptr<const std::string>> Catalog::ReadTableFile(const std::string& location) {
+  LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(location));
+  auto bytes = ReadFile(key);
+  if (!bytes.ok() && bytes.status().IsNotFound()) {
+    return NotFound("table file " + location + " does not exist");
+  }
+  return bytes;
+}
+
+Status Catalog::WriteTableFile(const std::string& location, std::string_view bytes) {
+  LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(location));
+  if (blobs_.Stat(key).ok()) {
+    return AlreadyExists("table file " + location + " exists; table files are written once");
+  }
+  return storage::WriteAll(blobs_, key, bytes);
+}
+
+Result<LoadedTable> Catalog::AppendFiles(const std::string& ref, const TableIdent& t,
+                                         const std::vector<table::DataFile>& files,
+                                         const std::string& author) {
+  auto read = [this](const std::string& loc) { return ReadTableFile(loc); };
+  for (int attempt = 0;; ++attempt) {
+    LM_ASSIGN_OR_RETURN(LoadedTable current, LoadTable(ref, t));
+    table::AppendOptions o;
+    o.now_ms = NowMicros() / 1000;
+    LM_ASSIGN_OR_RETURN(table::PreparedCommit c,
+                        table::PrepareAppend(current.metadata, files, o, read));
+    std::vector<std::string> written;
+    auto cleanup = [&] {
+      for (const auto& f : written) {
+        if (auto key = BlobKeyForLocation(f); key.ok()) blobs_.Delete(*key).IgnoreError();
+      }
+    };
+    for (const auto& f : c.files) {
+      Status st = WriteTableFile(f.location, f.bytes);
+      if (!st.ok()) {
+        cleanup();
+        return st;
+      }
+      written.push_back(f.location);
+    }
+    auto committed = CommitTable(ref, TableCommit{t, c.requirements, c.updates}, author);
+    if (committed.ok()) return committed;
+    cleanup();
+    // Another writer moved the table between our load and commit: prepare again on its snapshot.
+    if (!committed.status().IsConflict() || attempt >= 20) return committed.status();
+  }
+}
+
+Result<table::ScanPlan> Catalog::PlanScan(const std::string& ref, const TableIdent& t,
+                                          const table::ScanOptions& options) {
+  LM_ASSIGN_OR_RETURN(LoadedTable current, LoadTable(ref, t));
+  return table::PlanScan(current.metadata, options,
+                         [this](const std::string& loc) { return ReadTableFile(loc); });
 }
 
 Status Catalog::DropObject(const std::string& ref, const TableIdent& t, Kind kind,

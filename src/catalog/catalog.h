@@ -28,6 +28,8 @@
 #include "base/lru_cache.h"
 #include "base/status.h"
 #include "storage/blob_store.h"
+#include "table/manifest.h"
+#include "table/scan.h"
 #include "versioning/repository.h"
 
 namespace lakemesh::catalog {
@@ -123,6 +125,23 @@ class Catalog {
   Status DropView(const std::string& ref, const TableIdent& v, const std::string& author);
   Status RenameView(const std::string& ref, const TableIdent& from, const TableIdent& to,
                     const std::string& author);
+
+  // --- table data ---------------------------------------------------------------------------
+  // Appends data files (already stored under the table's location) to the table's `main`
+  // Iceberg branch as one snapshot: one new manifest and manifest list, one repository commit
+  // on `ref`. A commit that lost a race to another writer of the table is prepared again on the
+  // new parent, so concurrent appends all land.
+  Result<LoadedTable> AppendFiles(const std::string& ref, const TableIdent& t,
+                                  const std::vector<table::DataFile>& files,
+                                  const std::string& author);
+  // Plans a scan of the table at `ref` (see table/scan.h).
+  Result<table::ScanPlan> PlanScan(const std::string& ref, const TableIdent& t,
+                                   const table::ScanOptions& options);
+  // A table file (manifest list, manifest, data file) by its s3://<repo>/_tables/... location;
+  // cached, since table files never change.
+  Result<std::shared_ptr<const std::string>> ReadTableFile(const std::string& location);
+  // Writes a new table file at its location (kAlreadyExists when taken).
+  Status WriteTableFile(const std::string& location, std::string_view bytes);
 
   // Adopts an existing metadata file stored by lakemesh (`s3://<repo>/_tables/...`).
   Result<LoadedTable> RegisterTable(const std::string& ref, const TableIdent& t,

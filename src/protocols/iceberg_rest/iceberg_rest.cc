@@ -6,9 +6,11 @@
 #include <set>
 #include <vector>
 
+#include "base/random.h"
 #include "protocols/api/api.h"
 #include "protocols/api/json_util.h"
 #include "server/router.h"
+#include "table/expression.h"
 #include "versioning/names.h"
 
 namespace lakemesh::iceberg_rest {
@@ -215,6 +217,7 @@ class Handlers {
         "DELETE /v1/{prefix}/namespaces/{namespace}/tables/{table}",
         "POST /v1/{prefix}/namespaces/{namespace}/register",
         "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics",
+        "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/plan",
         "POST /v1/{prefix}/tables/rename",
         "POST /v1/{prefix}/transactions/commit",
         "GET /v1/{prefix}/namespaces/{namespace}/views",
@@ -585,6 +588,56 @@ class Handlers {
     return NoContent();
   }
 
+  // Server-side scan planning (planTableScan): always completed in the call, so the plan id only
+  // names the answer.
+  Response PlanTableScan(Request& req, const std::string& ref, const std::string&) {
+    auto ns = ParseNamespace(req.params["namespace"]);
+    if (!ns.ok()) return Error(ns.status(), Ctx::kTable);
+    auto body = api::ReadJsonBody(req);
+    if (!body.ok()) return Error(body.status(), Ctx::kTable);
+    if (!body->is_object()) {
+      return Error(InvalidArgument("a PlanTableScanRequest must be a JSON object"), Ctx::kTable);
+    }
+    if (body->contains("start-snapshot-id") || body->contains("end-snapshot-id")) {
+      return JsonBody(406, Json{{"error",
+                                 {{"message", "incremental scans (start-snapshot-id, "
+                                              "end-snapshot-id) are not supported"},
+                                  {"type", "UnsupportedOperationException"},
+                                  {"code", 406}}}});
+    }
+    table::ScanOptions o;
+    if (auto it = body->find("snapshot-id"); it != body->end() && !it->is_null()) {
+      if (!it->is_number_integer()) {
+        return Error(InvalidArgument("snapshot-id must be an integer"), Ctx::kTable);
+      }
+      o.snapshot_id = it->get<int64_t>();
+    }
+    if (auto it = body->find("filter"); it != body->end() && !it->is_null()) {
+      auto f = table::ParseExpression(*it);
+      if (!f.ok()) return Error(f.status(), Ctx::kTable);
+      o.filter = std::move(*f);
+    }
+    o.case_sensitive = body->value("case-sensitive", true);
+    o.use_snapshot_schema = body->value("use-snapshot-schema", false);
+    auto plan = s_.catalog.PlanScan(ref, TableIdent{*ns, req.params["table"]}, o);
+    if (!plan.ok()) return Error(plan.status(), Ctx::kTable);
+    Json deletes = Json::array();
+    for (size_t i = 0; i < plan->delete_files.size(); ++i) {
+      deletes.push_back(
+          table::ContentFileJson(plan->delete_files[i], plan->delete_spec_ids[i], plan->schema));
+    }
+    Json tasks = Json::array();
+    for (const auto& t : plan->tasks) {
+      Json task = {{"data-file", table::ContentFileJson(t.file, t.spec_id, plan->schema)}};
+      if (!t.deletes.empty()) task["delete-file-references"] = t.deletes;
+      tasks.push_back(std::move(task));
+    }
+    return JsonBody(200, {{"status", "completed"},
+                          {"plan-id", NewUuid()},
+                          {"file-scan-tasks", std::move(tasks)},
+                          {"delete-files", std::move(deletes)}});
+  }
+
   Response ReportMetrics(Request& req, const std::string& ref, const std::string&) {
     // Scan and commit reports are accepted (clients send them after every scan) and dropped.
     auto ns = ParseNamespace(req.params["namespace"]);
@@ -629,6 +682,7 @@ server::Handler MakeHandler(Services& services) {
       {"POST", "/namespaces/{namespace}/tables/{table}", &Handlers::CommitTable},
       {"DELETE", "/namespaces/{namespace}/tables/{table}", &Handlers::DropTable},
       {"POST", "/namespaces/{namespace}/tables/{table}/metrics", &Handlers::ReportMetrics},
+      {"POST", "/namespaces/{namespace}/tables/{table}/plan", &Handlers::PlanTableScan},
       {"POST", "/tables/rename", &Handlers::RenameTable},
       {"GET", "/namespaces/{namespace}/views", &Handlers::ListViews},
       {"POST", "/namespaces/{namespace}/views", &Handlers::CreateView},
