@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <condition_variable>
+#include <filesystem>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -111,8 +112,13 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   p->uploads = std::make_unique<versioning::MultipartUploads>(*p->meta, *p->blobs);
   p->credentials = std::make_unique<governance::Credentials>(*p->meta);
   p->catalog = std::make_unique<catalog::Catalog>(*p->repos, *p->blobs);
-  p->services = std::make_unique<api::Services>(
-      api::Services{*p->repos, *p->buckets, *p->uploads, *p->credentials, p->metrics});
+  // Scratch space for table appends being converted; what a crash left there is of no use.
+  const std::string work_dir = dir + "/tmp";
+  std::error_code ec;
+  std::filesystem::remove_all(work_dir, ec);
+  LM_TRY(MakeDirs(work_dir, 0700));
+  p->services = std::make_unique<api::Services>(api::Services{
+      *p->repos, *p->buckets, *p->uploads, *p->credentials, p->metrics, *p->catalog, work_dir});
 
   const char* env_id = std::getenv("LAKEMESH_ACCESS_KEY_ID");
   const char* env_secret = std::getenv("LAKEMESH_SECRET_ACCESS_KEY");

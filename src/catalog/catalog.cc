@@ -1,7 +1,9 @@
 #include "catalog/catalog.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <set>
 
 #include "base/hash.h"
@@ -725,6 +727,27 @@ Status Catalog::WriteTableFile(const std::string& location, std::string_view byt
     return AlreadyExists("table file " + location + " exists; table files are written once");
   }
   return storage::WriteAll(blobs_, key, bytes);
+}
+
+Status Catalog::WriteTableFileFrom(const std::string& location, const std::string& local_path) {
+  LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(location));
+  if (blobs_.Stat(key).ok()) {
+    return AlreadyExists("table file " + location + " exists; table files are written once");
+  }
+  std::FILE* f = std::fopen(local_path.c_str(), "rb");
+  if (!f) return IoError("opening " + local_path + ": " + std::strerror(errno));
+  LM_ASSIGN_OR_RETURN(auto w, blobs_.NewWriter());
+  std::string buf(1 << 20, '\0');
+  Status st;
+  while (st.ok()) {
+    size_t n = std::fread(buf.data(), 1, buf.size(), f);
+    if (n == 0) break;
+    st = w->Append(std::string_view(buf.data(), n));
+  }
+  if (st.ok() && std::ferror(f)) st = IoError("reading " + local_path);
+  std::fclose(f);
+  LM_TRY(st);
+  return w->Commit(key);
 }
 
 Result<LoadedTable> Catalog::AppendFiles(const std::string& ref, const TableIdent& t,

@@ -142,6 +142,8 @@ class Catalog {
   Result<std::shared_ptr<const std::string>> ReadTableFile(const std::string& location);
   // Writes a new table file at its location (kAlreadyExists when taken).
   Status WriteTableFile(const std::string& location, std::string_view bytes);
+  // The same from a local file, streamed.
+  Status WriteTableFileFrom(const std::string& location, const std::string& local_path);
 
   // Adopts an existing metadata file stored by lakemesh (`s3://<repo>/_tables/...`).
   Result<LoadedTable> RegisterTable(const std::string& ref, const TableIdent& t,

@@ -191,7 +191,7 @@ Result<json> Client::ListAll(const std::string& path, Query query) {
 
 Result<json> Client::Upload(const std::string& path, const Query& query,
                             const std::string& local_file, const std::string& content_type,
-                            const Progress& progress) {
+                            const Progress& progress, const std::string& method) {
   FILE* f = std::fopen(local_file.c_str(), "rb");
   if (!f) return ErrnoStatus("opening", local_file, errno);
   std::fseek(f, 0, SEEK_END);
@@ -202,6 +202,7 @@ Result<json> Client::Upload(const std::string& path, const Query& query,
   Common(c, key_, secret_);
   curl_easy_setopt(c.h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c.h, CURLOPT_UPLOAD, 1L);
+  if (method != "PUT") curl_easy_setopt(c.h, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(c.h, CURLOPT_READDATA, f);
   curl_easy_setopt(c.h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
   curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, AppendBody);

@@ -25,9 +25,10 @@ class Client {
 
   Result<nlohmann::json> Call(const std::string& method, const std::string& path,
                               const Query& query = {}, const nlohmann::json* body = nullptr);
+  // Sends `local_file` as the body of a PUT (or `method`), streaming it.
   Result<nlohmann::json> Upload(const std::string& path, const Query& query,
                                 const std::string& local_file, const std::string& content_type,
-                                const Progress& progress);
+                                const Progress& progress, const std::string& method = "PUT");
   // GETs every page of a paginated listing (following pagination.next_after) and returns all
   // results in one array.
   Result<nlohmann::json> ListAll(const std::string& path, Query query = {});

@@ -1,5 +1,6 @@
 // `lakemesh table ...`: Iceberg tables through the server's REST catalog (/iceberg).
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "base/time.h"
@@ -188,11 +189,12 @@ void ShowHistory(const json& r, const TableName&, const std::string&, bool as_js
 
 void AddTable(CLI::App& app, Cli& cli) {
   auto* tb = app.add_subcommand("table", "Iceberg tables: list, describe, snapshots, history, "
-                                         "rollback (see docs/iceberg.md)");
+                                         "append, scan, rollback (see docs/iceberg.md)");
   tb->require_subcommand(1);
   struct Args {
     std::string name, ref = "main";
     int64_t snapshot = 0;
+    std::string file, format, filter;
   };
   auto a = std::make_shared<Args>();
 
@@ -234,6 +236,100 @@ void AddTable(CLI::App& app, Cli& cli) {
   add_reader("describe", "Show a table's schema, partitioning and snapshot", ShowDescribe);
   add_reader("snapshots", "List a table's snapshots, oldest first", ShowSnapshots);
   add_reader("history", "When the table's current snapshot changed", ShowHistory);
+
+  auto* append = tb->add_subcommand(
+      "append", "Append the rows of a CSV, Parquet or JSON file to a table (one commit)");
+  append->add_option("table", a->name, "DOMAIN.TABLE")->required();
+  append->add_option("file", a->file, "a local .csv, .parquet or .json/.ndjson file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  append->add_option("--format", a->format, "csv, parquet or json (default: from the file name)");
+  append->add_option("--ref", a->ref, "branch")->capture_default_str();
+  append->callback([&cli, a] {
+    cli.action = [&cli, a]() -> Status {
+      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
+      std::string format = a->format;
+      if (format.empty()) {
+        size_t dot = a->file.rfind('.');
+        format = dot == std::string::npos ? "" : a->file.substr(dot + 1);
+        if (format.empty()) {
+          return InvalidArgument("cannot tell the format of '" + a->file +
+                                 "' from its name: pass --format csv|parquet|json");
+        }
+      }
+      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+      std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
+      std::string table = t.shown.substr(domain.size() + 1);
+      std::error_code ec;
+      ProgressBar bar(a->file, std::filesystem::file_size(a->file, ec));
+      auto r = c.Upload("/api/v1/repositories/" + Seg(domain) + "/branches/" + Seg(a->ref) +
+                            "/tables/" + Seg(table) + "/append",
+                        {{"format", format}}, a->file, "application/octet-stream",
+                        [&](uint64_t done, uint64_t total) {
+                          (void)total;
+                          bar.Update(done);
+                        },
+                        "POST");
+      bar.Finish();
+      if (!r.ok()) return r.status().WithContext("appending " + a->file + " to " + t.shown);
+      if (cli.json) {
+        PrintJson(*r);
+      } else {
+        std::printf("appended %lld row(s) in %lld file(s) to %s at %s: snapshot %lld\n",
+                    static_cast<long long>(r->value("added-records", int64_t{0})),
+                    static_cast<long long>(r->value("added-data-files", int64_t{0})),
+                    t.shown.c_str(), a->ref.c_str(),
+                    static_cast<long long>(r->value("snapshot-id", int64_t{0})));
+      }
+      return Status::OK();
+    };
+  });
+
+  auto* scan = tb->add_subcommand(
+      "scan", "List the data files a scan reads, with the delete files that apply to each");
+  scan->add_option("table", a->name, "DOMAIN.TABLE")->required();
+  scan->add_option("--ref", a->ref, "branch, tag or commit to read at")->capture_default_str();
+  scan->add_option("--snapshot", a->snapshot, "a snapshot id (default: the current one)");
+  scan->add_option("--filter", a->filter,
+                   "a row filter as Iceberg REST JSON, e.g. "
+                   "'{\"type\":\"eq\",\"term\":\"region\",\"value\":\"eu\"}'");
+  scan->callback([&cli, a] {
+    cli.action = [&cli, a]() -> Status {
+      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
+      json body = json::object();
+      if (a->snapshot != 0) body["snapshot-id"] = a->snapshot;
+      if (!a->filter.empty()) {
+        json f = json::parse(a->filter, nullptr, false);
+        if (f.is_discarded()) return InvalidArgument("--filter is not JSON: " + a->filter);
+        body["filter"] = f;
+      }
+      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+      LM_ASSIGN_OR_RETURN(auto r, c.Call("POST", TablePath(a->ref, t) + "/plan", {}, &body));
+      if (cli.json) {
+        PrintJson(r);
+        return Status::OK();
+      }
+      Table out({"FILE", "RECORDS", "SIZE", "PARTITION", "DELETES"});
+      int64_t records = 0, bytes = 0;
+      for (const auto& task : r["file-scan-tasks"]) {
+        const json& f = task["data-file"];
+        records += f.value("record-count", int64_t{0});
+        bytes += f.value("file-size-in-bytes", int64_t{0});
+        std::string part;
+        for (const auto& v : f["partition"]) {
+          part += (part.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
+        }
+        out.Row({f.value("file-path", ""), std::to_string(f.value("record-count", int64_t{0})),
+                 HumanBytes(f.value("file-size-in-bytes", uint64_t{0})), part,
+                 std::to_string(task.value("delete-file-references", json::array()).size())});
+      }
+      out.Print();
+      std::printf("%zu data file(s), %lld record(s), %s; %zu delete file(s)\n",
+                  r["file-scan-tasks"].size(), static_cast<long long>(records),
+                  HumanBytes(static_cast<uint64_t>(bytes)).c_str(), r["delete-files"].size());
+      return Status::OK();
+    };
+  });
 
   auto* rollback = tb->add_subcommand(
       "rollback", "Make an earlier snapshot the table's current one on a branch (a new commit)");

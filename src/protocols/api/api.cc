@@ -44,6 +44,8 @@ const std::vector<RouteSpec>& Routes() {
       {"POST", "/api/v1/repositories/{repo}/branches/{branch}/revert", RevertCommit},
       {"PUT", "/api/v1/repositories/{repo}/branches/{branch}/objects", PutObject},
       {"DELETE", "/api/v1/repositories/{repo}/branches/{branch}/objects", DeleteObject},
+      {"POST", "/api/v1/repositories/{repo}/branches/{branch}/tables/{table}/append",
+       AppendToTable},
 
       {"GET", "/api/v1/repositories/{repo}/tags", ListTags},
       {"POST", "/api/v1/repositories/{repo}/tags", CreateTag},

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "catalog/catalog.h"
 #include "governance/credentials.h"
 #include "server/http.h"
 #include "server/metrics.h"
@@ -23,6 +24,8 @@ struct Services {
   versioning::MultipartUploads& uploads;
   governance::Credentials& credentials;
   server::Metrics& metrics;
+  catalog::Catalog& catalog;
+  std::string work_dir;  // scratch space for uploads being converted (data_dir/tmp)
 };
 
 using ApiHandler =

@@ -39,6 +39,8 @@ Response ListObjects(Services&, Request&, const P&);
 Response PutObject(Services&, Request&, const P&);
 Response DeleteObject(Services&, Request&, const P&);
 
+Response AppendToTable(Services&, Request&, const P&);
+
 Response ListKeys(Services&, Request&, const P&);
 Response CreateKey(Services&, Request&, const P&);
 Response RevokeKey(Services&, Request&, const P&);

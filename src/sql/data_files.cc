@@ -1,0 +1,330 @@
+#include "sql/data_files.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/random.h"
+#include "sql/duckdb.h"
+
+namespace lakemesh::sql {
+namespace {
+
+using Json = nlohmann::json;
+using table::PrimitiveType;
+using table::TypeId;
+
+Status Bad(std::string m) { return InvalidArgument(std::move(m)); }
+
+// Bounds longer than this are left out (a file without bounds is never pruned, which is safe).
+constexpr size_t kMaxBoundBytes = 64;
+
+struct Column {
+  std::string name;
+  int32_t id = 0;
+  bool required = false;
+  PrimitiveType type;
+};
+
+Result<std::string> DuckType(const PrimitiveType& t, const std::string& column) {
+  switch (t.id) {
+    case TypeId::kBoolean: return std::string("BOOLEAN");
+    case TypeId::kInt: return std::string("INTEGER");
+    case TypeId::kLong: return std::string("BIGINT");
+    case TypeId::kFloat: return std::string("FLOAT");
+    case TypeId::kDouble: return std::string("DOUBLE");
+    case TypeId::kDecimal:
+      return "DECIMAL(" + std::to_string(t.precision) + "," + std::to_string(t.scale) + ")";
+    case TypeId::kDate: return std::string("DATE");
+    case TypeId::kTime: return std::string("TIME");
+    case TypeId::kTimestamp: return std::string("TIMESTAMP");
+    case TypeId::kTimestamptz: return std::string("TIMESTAMPTZ");
+    case TypeId::kTimestampNs: return std::string("TIMESTAMP_NS");
+    case TypeId::kString: return std::string("VARCHAR");
+    case TypeId::kUuid: return std::string("UUID");
+    case TypeId::kBinary: return std::string("BLOB");
+    case TypeId::kTimestamptzNs:
+    case TypeId::kFixed:
+      break;
+  }
+  return Bad("column '" + column + "' is of type " + table::TypeName(t) +
+             ", which appending files does not support yet");
+}
+
+// An expression of Iceberg type `t` as SQL whose text form Parse() reads back exactly.
+std::string Canon(const std::string& e, const PrimitiveType& t) {
+  switch (t.id) {
+    case TypeId::kBoolean: return "CAST(" + e + " AS INTEGER)";
+    case TypeId::kInt:
+    case TypeId::kLong: return "CAST(" + e + " AS BIGINT)";
+    case TypeId::kFloat:
+    case TypeId::kDouble: return "CAST(" + e + " AS DOUBLE)";
+    case TypeId::kDate: return "CAST((" + e + ") - DATE '1970-01-01' AS BIGINT)";
+    case TypeId::kTime:
+      return "(CAST(hour(" + e + ") * 3600 + minute(" + e + ") * 60 AS BIGINT) * 1000000 + "
+             "microsecond(" + e + "))";
+    case TypeId::kTimestamp:
+    case TypeId::kTimestamptz: return "epoch_us(" + e + ")";
+    case TypeId::kTimestampNs:
+    case TypeId::kTimestamptzNs: return "epoch_ns(" + e + ")";
+    case TypeId::kBinary:
+    case TypeId::kFixed: return "hex(" + e + ")";
+    default: return "CAST(" + e + " AS VARCHAR)";
+  }
+}
+
+Result<table::Literal> Parse(const std::string& text, const PrimitiveType& t) {
+  if (table::IsIntegral(t.id)) {
+    table::Literal v(t);
+    char* end = nullptr;
+    v.i = std::strtoll(text.c_str(), &end, 10);
+    if (!end || *end != '\0') return Internal("not an integer from DuckDB: " + text);
+    return v;
+  }
+  if (t.id == TypeId::kFloat || t.id == TypeId::kDouble) {
+    table::Literal v(t);
+    v.d = std::strtod(text.c_str(), nullptr);
+    return v;
+  }
+  return table::FromJson(t, Json(text));
+}
+
+// The partition transform of `pf` as SQL over its source column.
+Result<std::string> TransformSql(const table::PartitionField& pf, const std::string& col) {
+  const table::Transform& t = pf.transform;
+  bool ns = pf.source_type.id == TypeId::kTimestampNs || pf.source_type.id == TypeId::kTimestamptzNs;
+  switch (t.kind) {
+    case table::Transform::kIdentity: return col;
+    case table::Transform::kYear: return "(year(" + col + ") - 1970)";
+    case table::Transform::kMonth:
+      return "((year(" + col + ") - 1970) * 12 + month(" + col + ") - 1)";
+    case table::Transform::kDay: return "CAST(" + col + " AS DATE)";
+    case table::Transform::kHour:
+      return ns ? "CAST(floor(epoch_ns(" + col + ") / 3600000000000.0) AS BIGINT)"
+                : "CAST(floor(epoch_us(" + col + ") / 3600000000.0) AS BIGINT)";
+    case table::Transform::kTruncate: {
+      std::string w = std::to_string(t.param);
+      if (pf.source_type.id == TypeId::kInt || pf.source_type.id == TypeId::kLong) {
+        return "(" + col + " - (((" + col + " % " + w + ") + " + w + ") % " + w + "))";
+      }
+      if (pf.source_type.id == TypeId::kString) return "left(" + col + ", " + w + ")";
+      break;
+    }
+    case table::Transform::kVoid: return std::string("NULL");
+    default: break;
+  }
+  return Bad("partition field '" + pf.name + "' (" + t.name + " of " +
+             table::TypeName(pf.source_type) + ") is not supported when appending files yet");
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+Status Wrap(const Status& st, const std::string& what) {
+  if (st.ok()) return st;
+  return Bad(what + ": " + st.message());
+}
+
+}  // namespace
+
+Result<InputFormat> ParseInputFormat(const std::string& name) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+  if (n == "csv" || n == "tsv") return InputFormat::kCsv;
+  if (n == "parquet") return InputFormat::kParquet;
+  if (n == "json" || n == "ndjson" || n == "jsonl") return InputFormat::kJson;
+  return Bad("unknown input format '" + name + "' (csv, parquet or json)");
+}
+
+Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputFormat format,
+                                                const Json& schema,
+                                                const table::PartitionSpec& spec,
+                                                const std::string& out_dir) {
+  // The table's columns.
+  std::vector<Column> columns;
+  if (!schema.contains("fields") || !schema["fields"].is_array()) {
+    return Bad("table schema has no fields");
+  }
+  for (const Json& f : schema["fields"]) {
+    Column c;
+    c.name = f.value("name", std::string());
+    c.id = f.value("id", 0);
+    c.required = f.value("required", false);
+    if (!f.contains("type") || !f["type"].is_string()) {
+      return Bad("column '" + c.name + "' is of a nested type, which appending files does not "
+                 "support yet");
+    }
+    LM_ASSIGN_OR_RETURN(c.type, table::ParsePrimitiveType(f["type"].get<std::string>()));
+    LM_TRY(DuckType(c.type, c.name).status());
+    columns.push_back(std::move(c));
+  }
+
+  LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
+  std::string source;
+  switch (format) {
+    case InputFormat::kCsv: source = "read_csv(" + Literal(input) + ", header = true)"; break;
+    case InputFormat::kParquet: source = "read_parquet(" + Literal(input) + ")"; break;
+    case InputFormat::kJson: source = "read_json_auto(" + Literal(input) + ")"; break;
+  }
+  QueryResult described;
+  LM_TRY(Wrap(db->Query("DESCRIBE SELECT * FROM " + source, &described), "reading the input"));
+  std::vector<std::string> input_columns;
+  for (size_t r = 0; r < described.rows(); ++r) input_columns.push_back(*described.Text(0, r));
+
+  // Each input column goes to the table column of its name.
+  std::vector<std::string> matched(columns.size());
+  for (const std::string& in : input_columns) {
+    auto it = std::find_if(columns.begin(), columns.end(),
+                           [&](const Column& c) { return EqualsIgnoreCase(c.name, in); });
+    if (it == columns.end()) {
+      std::string names;
+      for (const Column& c : columns) names += (names.empty() ? "" : ", ") + c.name;
+      return Bad("input column '" + in + "' is not a column of the table (" + names + ")");
+    }
+    matched[it - columns.begin()] = in;
+  }
+  std::string select;
+  std::string field_ids;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const Column& c = columns[i];
+    LM_ASSIGN_OR_RETURN(std::string type, DuckType(c.type, c.name));
+    std::string value = matched[i].empty() ? "NULL" : Ident(matched[i]);
+    if (matched[i].empty() && c.required) {
+      return Bad("required column '" + c.name + "' is missing from the input");
+    }
+    select += (i ? ", " : "") + std::string("CAST(") + value + " AS " + type + ") AS " +
+              Ident(c.name);
+    field_ids += (i ? ", " : "") + Literal(c.name) + ": " + std::to_string(c.id);
+  }
+  LM_TRY(Wrap(db->Run("CREATE VIEW rows AS SELECT " + select + " FROM " + source),
+              "reading the input"));
+
+  // Partition expressions, by source column.
+  std::vector<std::string> part_sql;
+  for (const auto& pf : spec.fields) {
+    auto src = std::find_if(columns.begin(), columns.end(),
+                            [&](const Column& c) { return c.id == pf.source_id; });
+    if (src == columns.end()) {
+      return Bad("partition field '" + pf.name + "' has no source column in the table");
+    }
+    LM_ASSIGN_OR_RETURN(std::string e, TransformSql(pf, Ident(src->name)));
+    part_sql.push_back(e);
+  }
+
+  const std::string dir = out_dir + "/" + NewUuid();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("creating " + dir + ": " + ec.message());
+  auto cleanup = [&] { std::filesystem::remove_all(dir, ec); };
+
+  std::string copy;
+  if (spec.fields.empty()) {
+    copy = "COPY rows TO " + Literal(dir + "/data.parquet") + " (FORMAT parquet, FIELD_IDS {" +
+           field_ids + "})";
+  } else {
+    std::string extra, by;
+    for (size_t i = 0; i < part_sql.size(); ++i) {
+      extra += ", " + part_sql[i] + " AS __lm_p" + std::to_string(i);
+      by += (i ? ", " : "") + std::string("__lm_p") + std::to_string(i);
+    }
+    copy = "COPY (SELECT *" + extra + " FROM rows) TO " + Literal(dir) +
+           " (FORMAT parquet, PARTITION_BY (" + by + "), FIELD_IDS {" + field_ids + "})";
+  }
+  if (Status st = db->Run(copy); !st.ok()) {
+    cleanup();
+    return Bad("converting the input: " + st.message());
+  }
+
+  std::vector<std::string> paths;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".parquet") paths.push_back(e.path());
+  }
+  std::sort(paths.begin(), paths.end());
+
+  // Statistics and partition values of each file, read back from the file itself.
+  std::string stats;
+  for (const Column& c : columns) {
+    std::string col = Ident(c.name);
+    bool floating = c.type.id == TypeId::kFloat || c.type.id == TypeId::kDouble;
+    std::string filter = floating ? " FILTER (WHERE NOT isnan(" + col + "))" : "";
+    stats += ", count(" + col + ")";
+    stats += ", " + Canon("min(" + col + ")" + filter, c.type);
+    stats += ", " + Canon("max(" + col + ")" + filter, c.type);
+    stats += floating ? ", count_if(isnan(" + col + "))" : ", 0";
+  }
+  for (size_t i = 0; i < part_sql.size(); ++i) {
+    stats += ", " + Canon("any_value(" + part_sql[i] + ")", spec.fields[i].type);
+  }
+
+  std::vector<WrittenFile> out;
+  for (const std::string& path : paths) {
+    QueryResult r;
+    Status st = db->Query("SELECT count(*)" + stats + " FROM read_parquet(" + Literal(path) + ")",
+                          &r);
+    if (!st.ok()) {
+      cleanup();
+      return Internal("reading back " + path + ": " + st.message());
+    }
+    int64_t rows = r.Int(0, 0);
+    if (rows == 0) continue;
+    WrittenFile w;
+    w.local_path = path;
+    table::DataFile& f = w.file;
+    f.record_count = rows;
+    f.file_size_in_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+    size_t k = 1;
+    for (const Column& c : columns) {
+      int64_t non_null = r.Int(k, 0);
+      if (c.required && non_null != rows) {
+        cleanup();
+        return Bad("required column '" + c.name + "' has " + std::to_string(rows - non_null) +
+                   " null value(s)");
+      }
+      f.value_counts.emplace_back(c.id, rows);
+      f.null_value_counts.emplace_back(c.id, rows - non_null);
+      auto lo = r.Text(k + 1, 0), hi = r.Text(k + 2, 0);
+      if (lo && hi) {
+        auto l = Parse(*lo, c.type), h = Parse(*hi, c.type);
+        if (l.ok() && h.ok()) {
+          std::string lb = table::ToBytes(*l), hb = table::ToBytes(*h);
+          if (lb.size() <= kMaxBoundBytes && hb.size() <= kMaxBoundBytes) {
+            f.lower_bounds.emplace_back(c.id, std::move(lb));
+            f.upper_bounds.emplace_back(c.id, std::move(hb));
+          }
+        }
+      }
+      if (c.type.id == TypeId::kFloat || c.type.id == TypeId::kDouble) {
+        f.nan_value_counts.emplace_back(c.id, r.Int(k + 3, 0));
+      }
+      k += 4;
+    }
+    for (size_t i = 0; i < part_sql.size(); ++i, ++k) {
+      auto text = r.Text(k, 0);
+      if (!text) {
+        f.partition.emplace_back();
+        continue;
+      }
+      auto v = Parse(*text, spec.fields[i].type);
+      if (!v.ok()) {
+        cleanup();
+        return v.status();
+      }
+      f.partition.emplace_back(std::move(*v));
+    }
+    std::sort(f.value_counts.begin(), f.value_counts.end());
+    std::sort(f.null_value_counts.begin(), f.null_value_counts.end());
+    std::sort(f.nan_value_counts.begin(), f.nan_value_counts.end());
+    std::sort(f.lower_bounds.begin(), f.lower_bounds.end());
+    std::sort(f.upper_bounds.begin(), f.upper_bounds.end());
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace lakemesh::sql

@@ -1,0 +1,39 @@
+// Writing Iceberg data files with DuckDB: rows from a CSV, Parquet or JSON file become Parquet
+// files that carry the table's field ids, one per partition of the table's spec, each described
+// by the table::DataFile its manifest entry needs (partition tuple, record count, size, and per
+// column value/null/NaN counts and lower/upper bounds).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "table/manifest.h"
+
+namespace lakemesh::sql {
+
+enum class InputFormat { kCsv, kParquet, kJson };
+
+// "csv", "parquet", "json"/"ndjson"/"jsonl"; kInvalidArgument otherwise.
+Result<InputFormat> ParseInputFormat(const std::string& name);
+
+struct WrittenFile {
+  std::string local_path;  // the Parquet file written
+  table::DataFile file;    // file_path left empty: the caller stores the file and sets it
+};
+
+// Reads `input` and writes its rows as Parquet data files of a table with `schema` (an Iceberg
+// Schema JSON) and partition `spec` into `out_dir` (which must exist). Input columns are matched
+// to table columns by name (ASCII case-insensitively) and cast to the table types; table columns
+// missing from the input are null. An input column the table does not have, a value that does
+// not convert, or a null in a required column is kInvalidArgument naming it, and nothing is left
+// in `out_dir`. Columns must be of primitive types; bucket and decimal/binary truncate
+// partitions are not supported yet (kInvalidArgument).
+Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputFormat format,
+                                                const nlohmann::json& schema,
+                                                const table::PartitionSpec& spec,
+                                                const std::string& out_dir);
+
+}  // namespace lakemesh::sql

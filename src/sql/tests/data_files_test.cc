@@ -1,0 +1,128 @@
+#include "sql/data_files.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/random.h"
+#include "sql/duckdb.h"
+
+namespace lakemesh::sql {
+namespace {
+
+using Json = nlohmann::json;
+
+Json Schema() {
+  return Json::parse(R"j({"type": "struct", "schema-id": 0, "fields": [
+      {"id": 1, "name": "id", "required": true, "type": "long"},
+      {"id": 2, "name": "ts", "required": false, "type": "timestamptz"},
+      {"id": 3, "name": "region", "required": false, "type": "string"},
+      {"id": 4, "name": "amount", "required": false, "type": "decimal(9,2)"},
+      {"id": 5, "name": "score", "required": false, "type": "double"}]})j");
+}
+
+class DataFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("lm-datafiles-" + RandomHex(6));
+    std::filesystem::create_directories(dir_ / "out");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+  std::string Out() { return (dir_ / "out").string(); }
+  std::filesystem::path dir_;
+};
+
+table::PartitionSpec Spec(const char* json) {
+  auto s = table::BindPartitionSpec(Json::parse(json), Schema());
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return *s;
+}
+
+TEST_F(DataFilesTest, WritesOneFilePerPartitionWithFieldIdsAndStatistics) {
+  std::string csv = Write("in.csv",
+                          "id,ts,region,amount,score\n"
+                          "1,2026-01-05 10:00:00+00,eu,10.50,1.5\n"
+                          "2,2026-01-20 11:00:00+00,eu,3.25,nan\n"
+                          "3,2026-02-01 00:00:00+00,us,,2.5\n"
+                          "4,2026-02-03 00:00:00+00,,7.00,\n");
+  auto spec = Spec(R"j({"spec-id": 0, "fields": [
+      {"source-id": 2, "field-id": 1000, "name": "ts_month", "transform": "month"},
+      {"source-id": 3, "field-id": 1001, "name": "region", "transform": "identity"}]})j");
+  auto files = WriteDataFiles(csv, InputFormat::kCsv, Schema(), spec, Out());
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ(files->size(), 3u);  // (Jan, eu), (Feb, us), (Feb, null)
+  std::map<std::string, const WrittenFile*> by;
+  for (const auto& f : *files) {
+    std::string key = std::to_string(f.file.partition[0]->i) + "/" +
+                      (f.file.partition[1] ? f.file.partition[1]->s : "null");
+    by[key] = &f;
+  }
+  // Months since 1970-01: 2026-01 = 56 * 12.
+  const WrittenFile* jan = by["672/eu"];
+  ASSERT_NE(jan, nullptr);
+  EXPECT_EQ(jan->file.record_count, 2);
+  EXPECT_EQ(*table::Lookup(jan->file.lower_bounds, 1), table::ToBytes(table::Literal::Long(1)));
+  EXPECT_EQ(*table::Lookup(jan->file.upper_bounds, 1), table::ToBytes(table::Literal::Long(2)));
+  EXPECT_EQ(*table::Lookup(jan->file.nan_value_counts, 5), 1);
+  // The NaN is not a bound.
+  auto hi = table::FromBytes(*table::ParsePrimitiveType("double"),
+                             *table::Lookup(jan->file.upper_bounds, 5));
+  EXPECT_EQ(hi->d, 1.5);
+  auto amount_lo = table::FromBytes(*table::ParsePrimitiveType("decimal(9,2)"),
+                                    *table::Lookup(jan->file.lower_bounds, 4));
+  EXPECT_EQ(table::ToJson(*amount_lo), "3.25");
+  ASSERT_NE(by["673/null"], nullptr);
+  EXPECT_EQ(*table::Lookup(by["673/null"]->file.null_value_counts, 3), 1);
+  ASSERT_NE(by["673/us"], nullptr);
+  EXPECT_EQ(*table::Lookup(by["673/us"]->file.null_value_counts, 4), 1);
+  EXPECT_EQ(table::Lookup(by["673/us"]->file.lower_bounds, 4), nullptr);  // only nulls
+
+  // The Parquet files carry the Iceberg field ids.
+  auto db = Connection::OpenInMemory(1);
+  ASSERT_TRUE(db.ok());
+  QueryResult r;
+  ASSERT_TRUE((*db)->Query("SELECT name, field_id FROM parquet_schema(" +
+                               Literal(jan->local_path) + ") WHERE field_id IS NOT NULL "
+                               "ORDER BY field_id", &r).ok());
+  ASSERT_EQ(r.rows(), 5u);
+  EXPECT_EQ(*r.Text(0, 0), "id");
+  EXPECT_EQ(*r.Text(0, 4), "score");
+  EXPECT_EQ(r.Int(1, 4), 5);
+}
+
+TEST_F(DataFilesTest, RejectsInputThatDoesNotFitTheTable) {
+  table::PartitionSpec none = Spec(R"j({"spec-id": 0, "fields": []})j");
+  auto extra = WriteDataFiles(Write("a.csv", "id,colour\n1,red\n"), InputFormat::kCsv, Schema(),
+                              none, Out());
+  EXPECT_NE(extra.status().message().find("input column 'colour' is not a column"),
+            std::string::npos) << extra.status().ToString();
+  auto missing = WriteDataFiles(Write("b.csv", "region\neu\n"), InputFormat::kCsv, Schema(), none,
+                                Out());
+  EXPECT_NE(missing.status().message().find("required column 'id' is missing"), std::string::npos);
+  auto nulls = WriteDataFiles(Write("c.json", "{\"id\": 1}\n{\"id\": null}\n"), InputFormat::kJson,
+                              Schema(), none, Out());
+  EXPECT_NE(nulls.status().message().find("required column 'id' has 1 null"), std::string::npos)
+      << nulls.status().ToString();
+  auto bad = WriteDataFiles(Write("d.csv", "id\nabc\n"), InputFormat::kCsv, Schema(), none, Out());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kInvalidArgument);
+  auto absent = WriteDataFiles((dir_ / "nope.csv").string(), InputFormat::kCsv, Schema(), none,
+                               Out());
+  EXPECT_EQ(absent.status().code(), ErrorCode::kInvalidArgument);
+  // Nothing is left behind by the failures.
+  EXPECT_TRUE(std::filesystem::is_empty(Out()));
+  // Columns match case-insensitively; an unpartitioned table gets one file.
+  auto ok = WriteDataFiles(Write("e.csv", "ID,Region\n7,eu\n8,us\n"), InputFormat::kCsv, Schema(),
+                           none, Out());
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_EQ(ok->size(), 1u);
+  EXPECT_EQ((*ok)[0].file.record_count, 2);
+  EXPECT_TRUE((*ok)[0].file.partition.empty());
+}
+
+}  // namespace
+}  // namespace lakemesh::sql

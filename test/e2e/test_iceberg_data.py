@@ -1,0 +1,252 @@
+"""Iceberg table data: files appended with `lakemesh table append` become Parquet data files,
+Avro manifests and manifest lists that readers other than lakemesh's read back (hyparquet from
+npm for Parquet, Debian's python3-avro for Avro), fetched through the S3 API as an engine would;
+server-side scan planning prunes by partition and column bounds, and its answers match the REST
+spec's schema (ajv)."""
+import datetime
+import io
+import json
+import os
+import subprocess
+import threading
+
+import avro.datafile
+import avro.io
+import boto3
+import pytest
+from botocore.config import Config
+
+from conftest import KEY_ID, SECRET
+from test_iceberg import SPEC, Iceberg
+
+HERE = os.path.dirname(__file__)
+
+SCHEMA = {"type": "struct", "fields": [
+    {"id": 1, "name": "id", "type": "long", "required": True},
+    {"id": 2, "name": "ts", "type": "timestamptz", "required": False},
+    {"id": 3, "name": "region", "type": "string", "required": False},
+    {"id": 4, "name": "amount", "type": "decimal(9,2)", "required": False},
+    {"id": 5, "name": "score", "type": "double", "required": False},
+    {"id": 6, "name": "ok", "type": "boolean", "required": False},
+    {"id": 7, "name": "day", "type": "date", "required": False}]}
+SPEC_FIELDS = {"fields": [{"source-id": 2, "name": "ts_day", "transform": "day"},
+                          {"source-id": 3, "name": "region", "transform": "identity"}]}
+
+CSV = """id,ts,region,amount,score,ok,day
+1,2026-11-01 10:00:00+00,eu,10.50,1.5,true,2026-11-01
+2,2026-11-01 23:59:59+00,eu,3.25,2.5,false,2026-11-01
+3,2026-11-02 00:00:00+00,us,7.00,,true,2026-11-02
+4,2026-11-02 12:30:00+00,,1.00,0.5,,2026-11-02
+"""
+
+
+def s3_client(server):
+    return boto3.client("s3", endpoint_url="http://" + server.ports["s3"],
+                        aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET,
+                        region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"},
+                                      retries={"max_attempts": 1}))
+
+
+def fetch(s3, uri):
+    bucket, key = uri[len("s3://"):].split("/", 1)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def read_avro(data):
+    r = avro.datafile.DataFileReader(io.BytesIO(data), avro.io.DatumReader())
+    meta = {k: v.decode() for k, v in r.meta.items()}
+    return meta, list(r)
+
+
+@pytest.fixture
+def table(server, workdir):
+    ice = Iceberg(server)
+    assert ice.call("POST", "/namespaces", {"namespace": ["shop"]}).status_code == 200
+    r = ice.call("POST", "/namespaces/shop/tables",
+                 {"name": "events", "schema": SCHEMA, "partition-spec": SPEC_FIELDS})
+    assert r.status_code == 200, r.text
+    path = os.path.join(workdir, "events.csv")
+    with open(path, "w") as f:
+        f.write(CSV)
+    return ice, path
+
+
+def test_appended_files_read_back_in_independent_readers(server, workdir, table):
+    ice, csv = table
+    out = server.cli("table", "append", "shop.events", csv).stdout
+    assert "appended 4 row(s) in 3 file(s) to shop.events at main" in out, out
+    loaded = ice.call("GET", "/namespaces/shop/tables/events").json()
+    m = loaded["metadata"]
+    snap = m["snapshots"][-1]
+    assert snap["summary"]["operation"] == "append"
+    assert snap["summary"]["added-records"] == "4"
+    assert snap["summary"]["total-data-files"] == "3"
+    assert m["refs"]["main"]["snapshot-id"] == snap["snapshot-id"]
+
+    # The manifest list and manifest, through S3, in python3-avro.
+    s3 = s3_client(server)
+    meta, manifests = read_avro(fetch(s3, snap["manifest-list"]))
+    assert meta["snapshot-id"] == str(snap["snapshot-id"])
+    assert meta["format-version"] == "2"
+    assert len(manifests) == 1
+    mf = manifests[0]
+    assert mf["added_files_count"] == 3 and mf["added_rows_count"] == 4
+    assert mf["sequence_number"] == snap["sequence-number"]
+    assert [p["contains_null"] for p in mf["partitions"]] == [False, True]
+    assert mf["partitions"][1]["lower_bound"] == b"eu"
+    assert mf["partitions"][1]["upper_bound"] == b"us"
+    manifest_bytes = fetch(s3, mf["manifest_path"])
+    assert len(manifest_bytes) == mf["manifest_length"]
+    meta, entries = read_avro(manifest_bytes)
+    assert meta["content"] == "data" and meta["format-version"] == "2"
+    assert json.loads(meta["schema"])["fields"][0]["name"] == "id"
+    assert [f["field-id"] for f in json.loads(meta["partition-spec"])] == [1000, 1001]
+    # The Avro schema carries Iceberg's field ids.
+    avro_schema = json.loads(meta["avro.schema"])
+    assert [f["field-id"] for f in avro_schema["fields"]] == [0, 1, 3, 4, 2]
+    parts = {}
+    for e in entries:
+        assert e["status"] == 1 and e["sequence_number"] is None  # inherited from the list
+        df = e["data_file"]
+        assert df["content"] == 0 and df["file_format"] == "PARQUET"
+        parts[(df["partition"]["ts_day"], df["partition"]["region"])] = df
+    # day(ts) is an Avro date (python3-avro decodes the logical type).
+    d1, d2 = datetime.date(2026, 11, 1), datetime.date(2026, 11, 2)
+    assert sorted(parts, key=str) == sorted([(d1, "eu"), (d2, "us"), (d2, None)], key=str)
+    eu = parts[(d1, "eu")]
+    assert eu["record_count"] == 2
+    counts = {kv["key"]: kv["value"] for kv in eu["value_counts"]}
+    assert counts[1] == 2
+    lower = {kv["key"]: kv["value"] for kv in eu["lower_bounds"]}
+    upper = {kv["key"]: kv["value"] for kv in eu["upper_bounds"]}
+    assert int.from_bytes(lower[1], "little") == 1 and int.from_bytes(upper[1], "little") == 2
+    assert lower[3] == b"eu"
+
+    # The Parquet files, through S3, in hyparquet; and the plan against the OpenAPI schema.
+    plan = ice.call("POST", "/namespaces/shop/tables/events/plan", {})
+    assert plan.status_code == 200, plan.text
+    plan_file = os.path.join(workdir, "plan.json")
+    with open(plan_file, "w") as f:
+        json.dump(plan.json(), f)
+    local = []
+    for i, task in enumerate(plan.json()["file-scan-tasks"]):
+        p = os.path.join(workdir, "f%d.parquet" % i)
+        data = fetch(s3, task["data-file"]["file-path"])
+        assert len(data) == task["data-file"]["file-size-in-bytes"]
+        with open(p, "wb") as f:
+            f.write(data)
+        local.append(p)
+    r = subprocess.run(["node", os.path.join(HERE, "node", "table_files.mjs"), SPEC, plan_file]
+                       + local, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    files = json.loads(r.stdout)["files"]
+    rows = sorted((row for f in files for row in f["rows"]), key=lambda x: x["id"])
+    assert [x["id"] for x in rows] == [1, 2, 3, 4]
+    assert [x["region"] for x in rows] == ["eu", "eu", "us", None]
+    assert rows[2]["score"] is None and rows[3]["ok"] is None
+    for f in files:
+        assert f["field_ids"] == {"id": 1, "ts": 2, "region": 3, "amount": 4, "score": 5,
+                                  "ok": 6, "day": 7}
+
+
+def test_scan_planning_prunes_by_partition_and_bounds(server, table):
+    ice, csv = table
+    server.cli("table", "append", "shop.events", csv)
+    server.cli("table", "append", "shop.events", csv)  # a second manifest
+    plan = lambda f: ice.call("POST", "/namespaces/shop/tables/events/plan", {"filter": f})
+
+    def paths(r):
+        assert r.status_code == 200, r.text
+        return [t["data-file"]["file-path"] for t in r.json()["file-scan-tasks"]]
+
+    assert len(paths(plan(True))) == 6
+    # day(ts) projection: only the files of 2026-11-02.
+    late = plan({"type": "gt-eq", "term": "ts", "value": "2026-11-02T00:00:00+00:00"})
+    assert len(paths(late)) == 4
+    assert all(t["data-file"]["partition"][0] == "2026-11-02"
+               for t in late.json()["file-scan-tasks"])
+    assert len(paths(plan({"type": "eq", "term": "region", "value": "us"}))) == 2
+    assert len(paths(plan({"type": "is-null", "term": "region"}))) == 2
+    # Column bounds (id is not a partition column): ids 1-2 live in the eu files.
+    newer = {"type": "lt", "left": {"type": "reference", "name": "id"}, "right": 2}
+    assert len(paths(plan(newer))) == 2
+    assert paths(plan({"type": "eq", "term": "id", "value": 99})) == []
+    # Time travel to the first snapshot.
+    first = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]["snapshots"][0]
+    r = ice.call("POST", "/namespaces/shop/tables/events/plan",
+                 {"snapshot-id": first["snapshot-id"]})
+    assert len(paths(r)) == 3
+    # Errors in the spec's model.
+    bad = plan({"type": "eq", "term": "nope", "value": 1})
+    assert bad.status_code == 400
+    assert "unknown column 'nope'" in bad.json()["error"]["message"]
+    assert plan({"type": "eq", "term": "id", "value": "x"}).status_code == 400
+    r = ice.call("POST", "/namespaces/shop/tables/events/plan", {"snapshot-id": 1})
+    assert r.status_code == 404 and r.json()["error"]["type"] == "NoSuchTableException"
+    r = ice.call("POST", "/namespaces/shop/tables/events/plan",
+                 {"start-snapshot-id": 1, "end-snapshot-id": 2})
+    assert r.status_code == 406
+    assert ice.call("POST", "/namespaces/shop/tables/nope/plan", {}).status_code == 404
+    # The CLI shows the same plan.
+    out = server.cli("table", "scan", "shop.events", "--filter",
+                     json.dumps({"type": "eq", "term": "region", "value": "us"})).stdout
+    assert "2 data file(s), 2 record(s)" in out, out
+
+
+def test_appends_on_branches_errors_and_concurrency(server, workdir, table):
+    ice, csv = table
+    assert server.api("POST", "/api/v1/repositories/shop/branches",
+                      json={"name": "dev", "source": "main"}).status_code == 201
+    server.cli("table", "append", "shop.events", csv, "--ref", "dev")
+    dev = ice.at("dev").call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    main = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    assert dev["current-snapshot-id"] != -1 and main["current-snapshot-id"] == -1
+    # Every append is a repository commit naming the table.
+    log = server.api("GET", "/api/v1/repositories/shop/refs/dev/commits").json()["results"]
+    assert "shop.events" in log[0]["message"], log[0]
+
+    def append(body, fmt="csv", ref="main"):
+        return server.api("POST", "/api/v1/repositories/shop/branches/%s/tables/events/append"
+                          % ref, params={"format": fmt}, data=body)
+
+    r = append(b"id,colour\n1,red\n")
+    assert r.status_code == 400 and "input column 'colour'" in r.json()["error"]["message"]
+    r = append(b"region\neu\n")
+    assert r.status_code == 400 and "required column 'id'" in r.json()["error"]["message"]
+    r = append(b"id\nnot-a-number\n")
+    assert r.status_code == 400
+    r = append(b"id\n")
+    assert r.status_code == 400 and "no rows" in r.json()["error"]["message"]
+    assert append(b"id\n1\n", fmt="xlsx").status_code == 400
+    assert append(b"\x00\x01garbage", fmt="parquet").status_code == 400
+    assert server.api("POST", "/api/v1/repositories/shop/branches/main/tables/nope/append",
+                      data=b"id\n1\n").status_code == 404
+    assert server.api("POST", "/api/v1/repositories/shop/tags",
+                      json={"name": "v1", "ref": "main"}).status_code == 201
+    r = append(b"id\n1\n", ref="v1")
+    assert r.status_code in (400, 404), r.text
+    # None of the failures left a snapshot.
+    assert ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"][
+        "current-snapshot-id"] == -1
+    # JSON input.
+    assert append(b'{"id": 100, "region": "eu"}\n{"id": 101}\n', fmt="json").status_code == 200
+
+    # Concurrent appends all land: none is lost to another's commit.
+    errors = []
+
+    def writer(i):
+        r = append(("id,region\n%d,eu\n%d,us\n" % (1000 + i, 2000 + i)).encode())
+        if r.status_code != 200:
+            errors.append(r.text)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    m = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    assert m["snapshots"][-1]["summary"]["total-records"] == str(2 + 6 * 2)
+    plan = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
+    assert sum(t["data-file"]["record-count"] for t in plan["file-scan-tasks"]) == 14
