@@ -77,7 +77,7 @@ Result<std::string> Deflate(std::string_view in) {
 Status Inflate(std::string_view in, std::string* out) {
   z_stream zs{};
   if (inflateInit2(&zs, -15) != Z_OK) return Internal("inflateInit2 failed");
-  out->resize(std::max<size_t>(in.size() * 4, 4096));
+  out->resize(std::max({out->capacity(), in.size() * 4, size_t{4096}}));
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   zs.avail_in = static_cast<uInt>(in.size());
   int rc = Z_OK;
@@ -106,6 +106,190 @@ Status Inflate(std::string_view in, std::string* out) {
 
 }  // namespace
 
+// Checks that `count` records of the writer's schema are exactly `data`, reading nothing beyond
+// it, with every length non-negative and within the bytes left, every union branch in range and
+// nesting bounded. libavro trusts the lengths it decodes (a corrupt one makes it allocate whatever
+// the file says), so a block reaches it only after this pass. The schema is compiled once into
+// nodes so the pass costs little beside decoding.
+class Validator {
+ public:
+  explicit Validator(const Json& schema) {
+    Register(schema, "");
+    root_ = Compile(schema, 0);
+  }
+
+  Status Check(std::string_view data, int64_t count) {
+    in_ = data;
+    pos_ = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      if (!root_ || !Skip(*root_, 0)) return Bad("a record does not decode (corrupt block)");
+    }
+    if (pos_ != in_.size()) return Bad("a block has bytes after its records");
+    return Status::OK();
+  }
+
+ private:
+  enum class Kind { kNull, kBool, kVarint, kFloat, kDouble, kBytes, kFixed, kRecord, kArray, kMap,
+                    kUnion };
+  struct Node {
+    Kind kind = Kind::kNull;
+    int64_t size = 0;                    // fixed
+    std::vector<const Node*> children;  // record fields, union branches, array/map item
+  };
+
+  void Register(const Json& s, const std::string& ns) {
+    if (s.is_array()) {
+      for (const Json& b : s) Register(b, ns);
+      return;
+    }
+    if (!s.is_object()) return;
+    std::string type = s.value("type", std::string());
+    std::string space = s.value("namespace", ns);
+    if ((type == "record" || type == "error" || type == "enum" || type == "fixed") &&
+        s.contains("name") && s["name"].is_string()) {
+      std::string name = s["name"].get<std::string>();
+      named_json_[name] = &s;
+      if (!space.empty() && name.find('.') == std::string::npos) named_json_[space + "." + name] = &s;
+      size_t dot = name.rfind('.');
+      if (dot != std::string::npos) named_json_[name.substr(dot + 1)] = &s;
+    }
+    if ((type == "record" || type == "error") && s.contains("fields") && s["fields"].is_array()) {
+      for (const Json& f : s["fields"]) {
+        if (f.is_object() && f.contains("type")) Register(f["type"], space);
+      }
+    }
+    if (type == "array" && s.contains("items")) Register(s["items"], space);
+    if (type == "map" && s.contains("values")) Register(s["values"], space);
+    if (s.contains("type") && (s["type"].is_object() || s["type"].is_array())) {
+      Register(s["type"], space);
+    }
+  }
+
+  Node* New(Kind k) {
+    nodes_.push_back(std::make_unique<Node>());
+    nodes_.back()->kind = k;
+    return nodes_.back().get();
+  }
+
+  // nullptr for a schema this cannot compile (then every block fails the check).
+  const Node* Compile(const Json& s, int depth) {
+    if (depth > 64) return nullptr;
+    if (s.is_array()) {
+      Node* n = New(Kind::kUnion);
+      for (const Json& b : s) {
+        const Node* c = Compile(b, depth + 1);
+        if (!c) return nullptr;
+        n->children.push_back(c);
+      }
+      return n;
+    }
+    std::string type;
+    if (s.is_string()) {
+      type = s.get<std::string>();
+    } else if (s.is_object() && s.contains("type")) {
+      if (!s["type"].is_string()) return Compile(s["type"], depth + 1);
+      type = s["type"].get<std::string>();
+    } else {
+      return nullptr;
+    }
+    if (type == "null") return New(Kind::kNull);
+    if (type == "boolean") return New(Kind::kBool);
+    if (type == "int" || type == "long") return New(Kind::kVarint);
+    if (type == "float") return New(Kind::kFloat);
+    if (type == "double") return New(Kind::kDouble);
+    if (type == "bytes" || type == "string") return New(Kind::kBytes);
+    if (s.is_object()) {
+      if (type == "enum") return New(Kind::kVarint);
+      if (type == "fixed") {
+        Node* n = New(Kind::kFixed);
+        n->size = s.value("size", int64_t{-1});
+        return n->size < 0 ? nullptr : n;
+      }
+      if (type == "record" || type == "error") {
+        Node* n = New(Kind::kRecord);
+        if (s.contains("name") && s["name"].is_string()) compiled_[&s] = n;
+        if (!s.contains("fields") || !s["fields"].is_array()) return nullptr;
+        for (const Json& f : s["fields"]) {
+          if (!f.is_object() || !f.contains("type")) return nullptr;
+          const Node* c = Compile(f["type"], depth + 1);
+          if (!c) return nullptr;
+          n->children.push_back(c);
+        }
+        return n;
+      }
+      if (type == "array" || type == "map") {
+        Node* n = New(type == "array" ? Kind::kArray : Kind::kMap);
+        const char* key = type == "array" ? "items" : "values";
+        if (!s.contains(key)) return nullptr;
+        const Node* c = Compile(s[key], depth + 1);
+        if (!c) return nullptr;
+        n->children.push_back(c);
+        return n;
+      }
+    }
+    // A reference to a named type: a record being compiled (recursion) or compiled already.
+    auto it = named_json_.find(type);
+    if (it == named_json_.end()) return nullptr;
+    if (auto done = compiled_.find(it->second); done != compiled_.end()) return done->second;
+    return Compile(*it->second, depth + 1);
+  }
+
+  bool Long(int64_t* v) { return GetLong(in_, &pos_, v); }
+  bool Take(int64_t n) {
+    if (n < 0 || static_cast<uint64_t>(n) > in_.size() - pos_) return false;
+    pos_ += static_cast<size_t>(n);
+    return true;
+  }
+
+  bool Skip(const Node& n, int depth) {
+    if (depth > 64) return false;
+    int64_t v;
+    switch (n.kind) {
+      case Kind::kNull: return true;
+      case Kind::kBool: return Take(1);
+      case Kind::kVarint: return Long(&v);
+      case Kind::kFloat: return Take(4);
+      case Kind::kDouble: return Take(8);
+      case Kind::kBytes: return Long(&v) && Take(v);
+      case Kind::kFixed: return Take(n.size);
+      case Kind::kUnion:
+        if (!Long(&v) || v < 0 || static_cast<uint64_t>(v) >= n.children.size()) return false;
+        return Skip(*n.children[static_cast<size_t>(v)], depth + 1);
+      case Kind::kRecord:
+        for (const Node* c : n.children) {
+          if (!Skip(*c, depth + 1)) return false;
+        }
+        return true;
+      case Kind::kArray:
+      case Kind::kMap:
+        while (true) {
+          int64_t count;
+          if (!Long(&count)) return false;
+          if (count == 0) return true;
+          if (count < 0) {
+            int64_t bytes;
+            if (count == INT64_MIN || !Long(&bytes) || bytes < 0) return false;
+            count = -count;
+          }
+          // Items of an empty type take no bytes; do not loop on a count no data backs.
+          if (count > static_cast<int64_t>(in_.size() - pos_) * 8 + 1024) return false;
+          for (int64_t i = 0; i < count; ++i) {
+            if (n.kind == Kind::kMap && !(Long(&v) && Take(v))) return false;
+            if (!Skip(*n.children[0], depth + 1)) return false;
+          }
+        }
+    }
+    return false;
+  }
+
+  std::map<std::string, const Json*> named_json_;
+  std::map<const Json*, const Node*> compiled_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  const Node* root_ = nullptr;
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
 // --- Writer ------------------------------------------------------------------------------------
 
 Writer::~Writer() {
@@ -122,9 +306,12 @@ Result<std::unique_ptr<Writer>> Writer::Create(
     Codec codec) {
   std::unique_ptr<Writer> w(new Writer());
   std::string text = schema.dump();
-  if (avro_schema_from_json_length(text.data(), text.size(), &w->schema_) != 0) {
+  // On failure libavro may leave a freed schema in its out parameter: parse into a local.
+  avro_schema_t parsed = nullptr;
+  if (avro_schema_from_json_length(text.data(), text.size(), &parsed) != 0) {
     return Internal(AvroError("bad Avro schema"));
   }
+  w->schema_ = parsed;
   w->iface_ = avro_generic_class_from_schema(w->schema_);
   if (!w->iface_ || avro_generic_value_new(w->iface_, &w->record_) != 0) {
     if (w->iface_) {
@@ -187,7 +374,26 @@ Result<std::string> Writer::Finish() {
 
 // --- Reader ------------------------------------------------------------------------------------
 
+namespace {
+// Inflate buffers kept per thread, so that reading many manifests does not allocate and free a
+// large buffer for each (which also makes malloc consolidate its free lists every time).
+thread_local std::vector<std::unique_ptr<std::string>> buffer_pool;
+
+std::unique_ptr<std::string> TakeBuffer() {
+  if (buffer_pool.empty()) return std::make_unique<std::string>();
+  auto b = std::move(buffer_pool.back());
+  buffer_pool.pop_back();
+  return b;
+}
+
+void ReturnBuffer(std::unique_ptr<std::string> b) {
+  if (!b || buffer_pool.size() >= 4 || b->capacity() > (64u << 20)) return;
+  buffer_pool.push_back(std::move(b));
+}
+}  // namespace
+
 Reader::~Reader() {
+  ReturnBuffer(std::move(inflated_));
   if (dec_) avro_reader_free(dec_);
   if (iface_) {
     avro_value_decref(&record_);
@@ -234,10 +440,11 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view file) {
   if (schema == r->meta_.end()) return Bad("no avro.schema in the header");
   r->schema_json_ = Json::parse(schema->second, nullptr, false);
   if (r->schema_json_.is_discarded()) return Bad("avro.schema is not JSON");
-  if (avro_schema_from_json_length(schema->second.data(), schema->second.size(), &r->schema_) !=
-      0) {
+  avro_schema_t parsed = nullptr;  // see Writer::Create
+  if (avro_schema_from_json_length(schema->second.data(), schema->second.size(), &parsed) != 0) {
     return Bad(AvroError("avro.schema is not a valid schema"));
   }
+  r->schema_ = parsed;
   r->iface_ = avro_generic_class_from_schema(r->schema_);
   if (!r->iface_) return Bad(AvroError("avro.schema"));
   if (avro_generic_value_new(r->iface_, &r->record_) != 0) {
@@ -246,6 +453,7 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view file) {
     return Bad(AvroError("avro.schema"));
   }
   r->dec_ = avro_reader_memory(nullptr, 0);
+  r->validator_ = std::make_unique<Validator>(r->schema_json_);
   return r;
 }
 
@@ -267,10 +475,12 @@ Status Reader::LoadBlock() {
   // Every record takes at least one byte except those of an empty schema; do not trust a count
   // that the block cannot hold.
   if (codec_ == Codec::kDeflate) {
-    LM_TRY(Inflate(data, &inflated_));
-    data = inflated_;
+    if (!inflated_) inflated_ = TakeBuffer();
+    LM_TRY(Inflate(data, inflated_.get()));
+    data = *inflated_;
   }
   if (count > static_cast<int64_t>(data.size()) * 8 + 1024) return Bad("block count too large");
+  LM_TRY(validator_->Check(data, count));
   avro_reader_memory_set_source(dec_, data.data(), static_cast<int64_t>(data.size()));
   remaining_ = count;
   return Status::OK();
@@ -310,12 +520,12 @@ bool Get(avro_value_t* record, const char* name, avro_value_t* out) {
 Result<int64_t> AsLong(avro_value_t* v) {
   switch (avro_value_get_type(v)) {
     case AVRO_INT32: {
-      int32_t x;
+      int32_t x = 0;
       avro_value_get_int(v, &x);
       return static_cast<int64_t>(x);
     }
     case AVRO_INT64: {
-      int64_t x;
+      int64_t x = 0;
       avro_value_get_long(v, &x);
       return x;
     }
@@ -326,7 +536,7 @@ Result<int64_t> AsLong(avro_value_t* v) {
 
 Result<bool> AsBool(avro_value_t* v) {
   if (avro_value_get_type(v) != AVRO_BOOLEAN) return Bad("expected a boolean");
-  int x;
+  int x = 0;
   avro_value_get_boolean(v, &x);
   return x != 0;
 }
@@ -334,12 +544,12 @@ Result<bool> AsBool(avro_value_t* v) {
 Result<double> AsDouble(avro_value_t* v) {
   switch (avro_value_get_type(v)) {
     case AVRO_FLOAT: {
-      float f;
+      float f = 0;
       avro_value_get_float(v, &f);
       return static_cast<double>(f);
     }
     case AVRO_DOUBLE: {
-      double d;
+      double d = 0;
       avro_value_get_double(v, &d);
       return d;
     }

@@ -62,7 +62,10 @@ class Writer {
   int64_t block_count_ = 0;
 };
 
-// Reads the records of a container file held in memory (which must outlive the reader).
+class Validator;
+
+// Reads the records of a container file held in memory (which must outlive the reader). Every
+// block is checked against the writer's schema before libavro decodes it.
 class Reader {
  public:
   ~Reader();
@@ -94,8 +97,9 @@ class Reader {
   avro_value_iface_t* iface_ = nullptr;
   avro_value_t record_{};
   avro_reader_t dec_ = nullptr;
-  std::string inflated_;
+  std::unique_ptr<std::string> inflated_;  // from a per-thread pool: planning reads hundreds
   int64_t remaining_ = 0;  // records left in the current block
+  std::unique_ptr<Validator> validator_;
 };
 
 // --- reading fields ------------------------------------------------------------------------------
