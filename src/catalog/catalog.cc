@@ -136,7 +136,58 @@ struct Catalog::Pointer {
 };
 
 Catalog::Catalog(versioning::Repositories& repos, storage::BlobStore& blobs)
-    : repos_(repos), blobs_(blobs) {}
+    : repos_(repos), blobs_(blobs) {
+  repos_.SetMergeResolver([this](const std::string& repo, const std::string& path,
+                                 const std::optional<Entry>& base, const std::optional<Entry>& ours,
+                                 const std::optional<Entry>& theirs) {
+    return ResolveTableMerge(repo, path, base, ours, theirs);
+  });
+}
+
+Result<versioning::MergeResolution> Catalog::ResolveTableMerge(
+    const std::string& repo, const std::string& path, const std::optional<Entry>& base,
+    const std::optional<Entry>& ours, const std::optional<Entry>& theirs) {
+  versioning::MergeResolution r;
+  const std::string prefix = "_catalog/", suffix = Suffix(Kind::kTable);
+  if (path.compare(0, prefix.size(), prefix) != 0 || path.size() < suffix.size() ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return r;  // not a table: no opinion
+  }
+  if (!base) {
+    r.reason = "a table of this name was created on both branches";
+    return r;
+  }
+  if (!ours || !theirs) {
+    r.reason = "the table was dropped on one branch and changed on the other";
+    return r;
+  }
+  auto location = ours->metadata.find(kLocationKey);
+  if (location == ours->metadata.end()) return Internal("catalog entry '" + path + "' has no location");
+  LM_ASSIGN_OR_RETURN(Json base_m, ReadJsonEntry(*base));
+  LM_ASSIGN_OR_RETURN(Json ours_m, ReadJsonEntry(*ours));
+  LM_ASSIGN_OR_RETURN(Json theirs_m, ReadJsonEntry(*theirs));
+  const int64_t now_ms = NowMicros() / 1000;
+  auto c = table::PrepareCombinedAppends(base_m, ours_m, theirs_m, now_ms,
+                                         [this](const std::string& loc) { return ReadTableFile(loc); });
+  if (!c.ok()) {
+    if (!c.status().IsConflict()) return c.status();
+    r.reason = c.status().message();
+    return r;
+  }
+  for (const auto& f : c->files) LM_TRY(WriteTableFile(f.location, f.bytes));
+  Json merged = ours_m;
+  LM_TRY(table::ApplyUpdates(merged, c->updates, now_ms));
+  merged["metadata-log"].push_back(
+      {{"metadata-file", location->second},
+       {"timestamp-ms", ours_m.value("last-updated-ms", now_ms)}});
+  LM_TRY(table::ValidateMetadata(merged));
+  std::string new_location;
+  LM_ASSIGN_OR_RETURN(Entry e, WriteMetadata(repo, merged, FileNumber(location->second) + 1,
+                                             &new_location));
+  r.resolved = true;
+  r.entry = std::move(e);
+  return r;
+}
 
 std::string Catalog::TableLocation(const std::string& repo, const std::string& table_uuid) {
   return "s3://" + repo + "/" + kTablesRef + "/" + table_uuid;

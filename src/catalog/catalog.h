@@ -76,6 +76,8 @@ std::string ToString(const TableIdent& t);
 
 class Catalog {
  public:
+  // Installs the catalog's merge resolver in `repos` (merges combine tables that both branches
+  // only appended to).
   Catalog(versioning::Repositories& repos, storage::BlobStore& blobs);
 
   // --- namespaces ---------------------------------------------------------------------------
@@ -191,6 +193,12 @@ class Catalog {
   // A catalog file parsed; cached by address like the bytes (a commit copies it instead of
   // parsing tens of KiB of JSON again).
   Result<std::shared_ptr<const Json>> ReadParsed(const std::string& address);
+  // The merge resolver for table entries changed on both sides of a repository merge: tables
+  // both branches only appended to are combined (table::PrepareCombinedAppends).
+  Result<versioning::MergeResolution> ResolveTableMerge(
+      const std::string& repo, const std::string& path, const std::optional<versioning::Entry>& base,
+      const std::optional<versioning::Entry>& ours,
+      const std::optional<versioning::Entry>& theirs);
   // The bytes of a catalog file; metadata files never change, so they are cached by address.
   Result<std::shared_ptr<const std::string>> ReadFile(const std::string& address);
 

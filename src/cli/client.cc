@@ -54,7 +54,13 @@ Status ServerError(long status, const std::string& body) {
     std::string msg = j["error"].value("message", "");
     if (j.contains("conflicts") && j["conflicts"].is_array()) {
       msg += "\nconflicting paths:";
-      for (const auto& p : j["conflicts"]) msg += "\n  " + p.get<std::string>();
+      for (const auto& p : j["conflicts"]) {
+        std::string path = p.get<std::string>();
+        msg += "\n  " + path;
+        if (j.contains("conflict_reasons") && j["conflict_reasons"].contains(path)) {
+          msg += ": " + j["conflict_reasons"][path].get<std::string>();
+        }
+      }
     }
     const json& code = j["error"].contains("code") ? j["error"]["code"] : json("Internal");
     if (code.is_number()) {  // the Iceberg REST catalog's error model: an HTTP status

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <set>
 
 #include "base/random.h"
 
@@ -115,8 +116,10 @@ class Validator {
  public:
   explicit Validator(const Json& schema) {
     Register(schema, "");
-    root_ = Compile(schema, 0);
+    root_ = duplicate_ ? nullptr : Compile(schema, 0);
   }
+
+  bool usable() const { return root_ != nullptr; }
 
   Status Check(std::string_view data, int64_t count) {
     in_ = data;
@@ -148,6 +151,10 @@ class Validator {
     if ((type == "record" || type == "error" || type == "enum" || type == "fixed") &&
         s.contains("name") && s["name"].is_string()) {
       std::string name = s["name"].get<std::string>();
+      // A name defined twice is an invalid schema (libavro rejects it, leaking what it parsed).
+      if (auto it = named_json_.find(name); it != named_json_.end() && it->second != &s) {
+        duplicate_ = true;
+      }
       named_json_[name] = &s;
       if (!space.empty() && name.find('.') == std::string::npos) named_json_[space + "." + name] = &s;
       size_t dot = name.rfind('.');
@@ -163,6 +170,23 @@ class Validator {
     if (s.contains("type") && (s["type"].is_object() || s["type"].is_array())) {
       Register(s["type"], space);
     }
+  }
+
+  // Avro names: [A-Za-z_][A-Za-z0-9_]*, dot-separated for full names.
+  static bool ValidName(const Json& j) {
+    if (!j.is_string()) return false;
+    const std::string& n = j.get_ref<const std::string&>();
+    bool start = true;
+    for (char c : n) {
+      if (c == '.' && !start) {
+        start = true;
+        continue;
+      }
+      bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+      if (!alpha && (start || c < '0' || c > '9')) return false;
+      start = false;
+    }
+    return !start;
   }
 
   Node* New(Kind k) {
@@ -199,18 +223,33 @@ class Validator {
     if (type == "double") return New(Kind::kDouble);
     if (type == "bytes" || type == "string") return New(Kind::kBytes);
     if (s.is_object()) {
-      if (type == "enum") return New(Kind::kVarint);
+      if (type == "enum") {
+        if (!s.contains("name") || !ValidName(s["name"]) || !s.contains("symbols") ||
+            !s["symbols"].is_array() || s["symbols"].empty()) {
+          return nullptr;
+        }
+        for (const Json& sym : s["symbols"]) {
+          if (!ValidName(sym)) return nullptr;
+        }
+        return New(Kind::kVarint);
+      }
       if (type == "fixed") {
+        if (!s.contains("name") || !ValidName(s["name"])) return nullptr;
         Node* n = New(Kind::kFixed);
         n->size = s.value("size", int64_t{-1});
         return n->size < 0 ? nullptr : n;
       }
       if (type == "record" || type == "error") {
+        if (!s.contains("name") || !ValidName(s["name"])) return nullptr;
         Node* n = New(Kind::kRecord);
-        if (s.contains("name") && s["name"].is_string()) compiled_[&s] = n;
+        compiled_[&s] = n;
         if (!s.contains("fields") || !s["fields"].is_array()) return nullptr;
+        std::set<std::string> names;
         for (const Json& f : s["fields"]) {
-          if (!f.is_object() || !f.contains("type")) return nullptr;
+          if (!f.is_object() || !f.contains("type") || !f.contains("name") ||
+              !ValidName(f["name"]) || !names.insert(f["name"].get<std::string>()).second) {
+            return nullptr;
+          }
           const Node* c = Compile(f["type"], depth + 1);
           if (!c) return nullptr;
           n->children.push_back(c);
@@ -286,6 +325,7 @@ class Validator {
   std::map<const Json*, const Node*> compiled_;
   std::vector<std::unique_ptr<Node>> nodes_;
   const Node* root_ = nullptr;
+  bool duplicate_ = false;
   std::string_view in_;
   size_t pos_ = 0;
 };
@@ -440,6 +480,9 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view file) {
   if (schema == r->meta_.end()) return Bad("no avro.schema in the header");
   r->schema_json_ = Json::parse(schema->second, nullptr, false);
   if (r->schema_json_.is_discarded()) return Bad("avro.schema is not JSON");
+  // Our own check of the schema first: libavro leaks memory on many malformed schemas.
+  r->validator_ = std::make_unique<Validator>(r->schema_json_);
+  if (!r->validator_->usable()) return Bad("avro.schema is not a schema this reader can decode");
   avro_schema_t parsed = nullptr;  // see Writer::Create
   if (avro_schema_from_json_length(schema->second.data(), schema->second.size(), &parsed) != 0) {
     return Bad(AvroError("avro.schema is not a valid schema"));
@@ -453,7 +496,6 @@ Result<std::unique_ptr<Reader>> Reader::Open(std::string_view file) {
     return Bad(AvroError("avro.schema"));
   }
   r->dec_ = avro_reader_memory(nullptr, 0);
-  r->validator_ = std::make_unique<Validator>(r->schema_json_);
   return r;
 }
 

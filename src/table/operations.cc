@@ -160,4 +160,151 @@ Result<PreparedCommit> PrepareAppend(const Json& m, const std::vector<DataFile>&
   return c;
 }
 
+namespace {
+
+const Json* SnapshotById(const Json& m, int64_t id) {
+  if (!m.contains("snapshots") || !m["snapshots"].is_array()) return nullptr;
+  for (const Json& s : m["snapshots"]) {
+    if (s.value("snapshot-id", int64_t{-2}) == id) return &s;
+  }
+  return nullptr;
+}
+
+int64_t MainSnapshot(const Json& m) {
+  if (m.contains("refs") && m["refs"].is_object() && m["refs"].contains("main")) {
+    return m["refs"]["main"].value("snapshot-id", int64_t{-1});
+  }
+  return -1;
+}
+
+// The snapshots of `m`'s main branch after `base_id` (newest first), or a reason they cannot be
+// combined: one that is not an append, or a history that does not descend from the base.
+Result<std::vector<const Json*>> AppendsSince(const Json& m, int64_t base_id, const char* side) {
+  std::vector<const Json*> out;
+  int64_t id = MainSnapshot(m);
+  while (id != base_id) {
+    if (id < 0) {
+      return Conflict(std::string("the table's history on the ") + side +
+                      " does not descend from the merge base (rolled back or replaced)");
+    }
+    const Json* s = SnapshotById(m, id);
+    if (!s) return Conflict(std::string("the table on the ") + side + " lacks snapshot " +
+                            std::to_string(id));
+    std::string op = s->value("summary", Json::object()).value("operation", std::string());
+    if (op != "append") {
+      return Conflict(std::string("the ") + side + " changed the table by '" + op +
+                      "', not only by appending");
+    }
+    out.push_back(s);
+    id = s->value("parent-snapshot-id", int64_t{-1});
+    if (out.size() > 100000) return Conflict("snapshot history loops");
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<PreparedCommit> PrepareCombinedAppends(const Json& base, const Json& ours,
+                                              const Json& theirs, int64_t now_ms,
+                                              const FileReader& read) {
+  if (ours.value("table-uuid", "") != base.value("table-uuid", "") ||
+      theirs.value("table-uuid", "") != base.value("table-uuid", "")) {
+    return Conflict("the table was replaced on a branch (its uuid differs)");
+  }
+  for (const char* key : {"schemas", "current-schema-id", "partition-specs", "default-spec-id",
+                          "sort-orders", "default-sort-order-id", "properties"}) {
+    bool ours_changed = ours.value(key, Json()) != base.value(key, Json());
+    bool theirs_changed = theirs.value(key, Json()) != base.value(key, Json());
+    if (ours_changed || theirs_changed) {
+      std::string what = std::string(key).find("schema") != std::string::npos   ? "schema"
+                         : std::string(key).find("spec") != std::string::npos    ? "partitioning"
+                         : std::string(key).find("sort") != std::string::npos    ? "sort order"
+                                                                                 : "properties";
+      return Conflict("the " + what + " changed on " +
+                      (ours_changed && theirs_changed ? std::string("both sides")
+                       : ours_changed                 ? std::string("the destination")
+                                                      : std::string("the source")));
+    }
+  }
+  int64_t base_id = MainSnapshot(base);
+  LM_ASSIGN_OR_RETURN(auto our_new, AppendsSince(ours, base_id, "destination"));
+  LM_ASSIGN_OR_RETURN(auto their_new, AppendsSince(theirs, base_id, "source"));
+  (void)our_new;
+  if (their_new.empty()) return Conflict("the source added no snapshot");
+  std::set<int64_t> their_ids;
+  int64_t added_files = 0, added_records = 0, added_size = 0;
+  for (const Json* s : their_new) {
+    their_ids.insert((*s)["snapshot-id"].get<int64_t>());
+    const Json* sum = s->contains("summary") ? &(*s)["summary"] : nullptr;
+    added_files += SummaryLong(sum, "added-data-files");
+    added_records += SummaryLong(sum, "added-records");
+    added_size += SummaryLong(sum, "added-files-size");
+  }
+
+  PreparedCommit c;
+  c.snapshot_id = NewSnapshotId(ours);
+  while (SnapshotById(theirs, c.snapshot_id)) c.snapshot_id = NewSnapshotId(ours);
+  int64_t seq = ours.value("last-sequence-number", int64_t{0}) + 1;
+
+  std::vector<ManifestFile> list;
+  int64_t our_head = MainSnapshot(ours);
+  const Json* our_snap = our_head >= 0 ? SnapshotById(ours, our_head) : nullptr;
+  if (our_snap) {
+    LM_ASSIGN_OR_RETURN(auto bytes, read(our_snap->value("manifest-list", std::string())));
+    LM_ASSIGN_OR_RETURN(list, ReadManifestList(*bytes));
+  }
+  const Json& their_head = *their_new.front();
+  LM_ASSIGN_OR_RETURN(auto their_bytes, read(their_head.value("manifest-list", std::string())));
+  LM_ASSIGN_OR_RETURN(auto their_list, ReadManifestList(*their_bytes));
+  for (ManifestFile& mf : their_list) {
+    if (!their_ids.count(mf.added_snapshot_id)) continue;  // in the base already
+    // Entries added with inherited sequence numbers take the new snapshot's (the spec's way to
+    // re-commit a manifest: only the list is rewritten).
+    bool inherits = mf.min_sequence_number >= mf.sequence_number;
+    mf.sequence_number = seq;
+    if (inherits) mf.min_sequence_number = seq;
+    mf.added_snapshot_id = c.snapshot_id;
+    list.insert(list.begin(), std::move(mf));
+  }
+
+  std::string location = ours.value("location", std::string());
+  std::string list_location = location + "/metadata/snap-" + std::to_string(c.snapshot_id) +
+                              "-1-" + NewUuid() + ".avro";
+  LM_ASSIGN_OR_RETURN(std::string list_file,
+                      WriteManifestList(c.snapshot_id,
+                                        our_head >= 0 ? std::optional<int64_t>(our_head)
+                                                      : std::nullopt,
+                                        seq, list));
+  c.files.push_back({list_location, std::move(list_file)});
+
+  const Json* ps = our_snap && our_snap->contains("summary") ? &(*our_snap)["summary"] : nullptr;
+  c.summary = {
+      {"operation", "append"},
+      {"added-data-files", std::to_string(added_files)},
+      {"added-records", std::to_string(added_records)},
+      {"added-files-size", std::to_string(added_size)},
+      {"total-records", std::to_string(SummaryLong(ps, "total-records") + added_records)},
+      {"total-files-size", std::to_string(SummaryLong(ps, "total-files-size") + added_size)},
+      {"total-data-files", std::to_string(SummaryLong(ps, "total-data-files") + added_files)},
+      {"total-delete-files", std::to_string(SummaryLong(ps, "total-delete-files"))},
+      {"total-position-deletes", std::to_string(SummaryLong(ps, "total-position-deletes"))},
+      {"total-equality-deletes", std::to_string(SummaryLong(ps, "total-equality-deletes"))},
+      {"lakemesh.combined-snapshot-id", std::to_string((*their_new.front())["snapshot-id"]
+                                                           .get<int64_t>())},
+  };
+  Json snapshot = {{"snapshot-id", c.snapshot_id},
+                   {"sequence-number", seq},
+                   {"timestamp-ms", now_ms},
+                   {"manifest-list", list_location},
+                   {"summary", c.summary},
+                   {"schema-id", ours.value("current-schema-id", int64_t{0})}};
+  if (our_head >= 0) snapshot["parent-snapshot-id"] = our_head;
+  c.updates = Json::array(
+      {{{"action", "add-snapshot"}, {"snapshot", snapshot}},
+       {{"action", "set-snapshot-ref"}, {"ref-name", "main"}, {"type", "branch"},
+        {"snapshot-id", c.snapshot_id}}});
+  c.requirements = Json::array();
+  return c;
+}
+
 }  // namespace lakemesh::table

@@ -5,6 +5,8 @@
 //
 //   - PrepareAppend: a "fast append" — one new manifest of the added files, listed beside the
 //     parent snapshot's manifests.
+//   - PrepareCombinedAppends: for a merge of two branches that both only appended to a table,
+//     one snapshot on the destination's that adds the source's new manifests.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +46,16 @@ struct AppendOptions {
 Result<PreparedCommit> PrepareAppend(const nlohmann::json& metadata,
                                      const std::vector<DataFile>& files,
                                      const AppendOptions& options, const FileReader& read);
+
+// When `ours` (the merge destination's table) and `theirs` (the source's) both changed `base`
+// (the table at the merge base) only by appending on their main branch, with the same schemas,
+// partition specs, sort orders and properties: the commit that adds to `ours` one "append"
+// snapshot listing ours' manifests and the manifests theirs added since `base`. kConflict with
+// the reason otherwise ("schema changed on both sides", "the source deleted rows", ...).
+Result<PreparedCommit> PrepareCombinedAppends(const nlohmann::json& base,
+                                              const nlohmann::json& ours,
+                                              const nlohmann::json& theirs, int64_t now_ms,
+                                              const FileReader& read);
 
 // A new snapshot id: positive, random, not used by `metadata`.
 int64_t NewSnapshotId(const nlohmann::json& metadata);

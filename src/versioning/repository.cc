@@ -1060,6 +1060,16 @@ Result<MergeResult> Repositories::Merge(const std::string& repo, const std::stri
     if (o != ours.end()) {
       if (o->second == c.right) continue;  // both sides made the same change
       if (strategy == MergeStrategy::kFail) {
+        if (merge_resolver_) {
+          LM_ASSIGN_OR_RETURN(MergeResolution r,
+                              merge_resolver_(repo, c.path, c.left, o->second, c.right));
+          if (r.resolved) {
+            result.resolved.push_back(c.path);
+            muts.push_back(Mutation{c.path, std::move(r.entry)});
+            continue;
+          }
+          if (!r.reason.empty()) result.conflict_reasons[c.path] = r.reason;
+        }
         result.conflicts.push_back(c.path);
         continue;
       }

@@ -118,7 +118,22 @@ struct MergeResult {
   bool already_up_to_date = false;  // nothing in source that destination lacks
   size_t changes = 0;               // paths changed on the destination
   std::vector<std::string> conflicts;  // with kFail: paths changed on both sides; nothing merged
+  // Why a conflicting path could not be merged, where a resolver said (path -> reason).
+  std::map<std::string, std::string> conflict_reasons;
+  std::vector<std::string> resolved;  // paths changed on both sides that a resolver merged
 };
+
+// Merges a path that both sides of a merge changed (with MergeStrategy::kFail), for content whose
+// changes can be combined, such as Iceberg tables that both branches only appended to. `base`,
+// `ours` (destination) and `theirs` (source) are the path's entries; nullopt where absent.
+struct MergeResolution {
+  bool resolved = false;
+  std::optional<Entry> entry;  // when resolved: the merged entry (nullopt deletes the path)
+  std::string reason;          // when not: why, for the conflict report ("" = no opinion)
+};
+using MergeResolver = std::function<Result<MergeResolution>(
+    const std::string& repo, const std::string& path, const std::optional<Entry>& base,
+    const std::optional<Entry>& ours, const std::optional<Entry>& theirs)>;
 
 struct GcOptions {
   int64_t retention_micros = 7LL * 24 * 3600 * 1000000;  // keep commits younger than this
@@ -222,6 +237,9 @@ class Repositories {
                              const PageOptions& page);
   // Three-way merge of `source` (any ref) into branch `dest`. kPreconditionFailed if `dest` has
   // uncommitted changes. With kFail, conflicting paths are returned and nothing changes.
+  // Installs the resolver merges consult for paths changed on both sides (once, at start-up,
+  // before any merge runs).
+  void SetMergeResolver(MergeResolver resolver) { merge_resolver_ = std::move(resolver); }
   Result<MergeResult> Merge(const std::string& repo, const std::string& source,
                             const std::string& dest, MergeStrategy strategy,
                             const CommitOptions& opts);
@@ -261,6 +279,7 @@ class Repositories {
   // Commits never change (their id is the hash of their content): decoded ones are kept, keyed
   // by "<repo>/<id>". DeleteRepo empties it.
   LruCache<Commit> commits_{4 << 20};
+  MergeResolver merge_resolver_;
 };
 
 const char* ChangeTypeName(ChangeType t);

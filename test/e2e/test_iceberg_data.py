@@ -250,3 +250,47 @@ def test_appends_on_branches_errors_and_concurrency(server, workdir, table):
     assert m["snapshots"][-1]["summary"]["total-records"] == str(2 + 6 * 2)
     plan = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
     assert sum(t["data-file"]["record-count"] for t in plan["file-scan-tasks"]) == 14
+
+
+def test_merging_branches_that_both_appended_combines_their_snapshots(server, table):
+    ice, csv = table
+    server.cli("table", "append", "shop.events", csv)  # the merge base has 3 files
+    assert server.api("POST", "/api/v1/repositories/shop/branches",
+                      json={"name": "dev", "source": "main"}).status_code == 201
+    assert server.api("POST", "/api/v1/repositories/shop/branches",
+                      json={"name": "other", "source": "main"}).status_code == 201
+    server.cli("table", "append", "shop.events", csv, "--ref", "dev")
+    server.cli("table", "append", "shop.events", csv, "--ref", "dev")
+    server.cli("table", "append", "shop.events", csv)  # main moves on too
+    r = server.api("POST", "/api/v1/repositories/shop/refs/dev/merge/main", json={})
+    assert r.status_code == 201, r.text
+    assert r.json()["combined"] == ["_catalog/events.metadata.json"]
+    m = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    head = m["snapshots"][-1]
+    assert head["summary"]["operation"] == "append"
+    assert head["summary"]["total-records"] == str(4 * 4)
+    assert head["summary"]["added-records"] == str(2 * 4)
+    assert head["sequence-number"] == m["last-sequence-number"]
+    plan = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
+    assert len(plan["file-scan-tasks"]) == 4 * 3
+    assert sum(t["data-file"]["record-count"] for t in plan["file-scan-tasks"]) == 16
+
+    # A schema change on one side and appends on the other: a conflict, reported for the table.
+    other = ice.at("other")
+    cur = other.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    schema = dict(cur["schemas"][0])
+    schema["fields"] = schema["fields"] + [
+        {"id": 8, "name": "note", "type": "string", "required": False}]
+    schema.pop("schema-id", None)
+    r = other.call("POST", "/namespaces/shop/tables/events", {
+        "requirements": [], "updates": [
+            {"action": "add-schema", "schema": schema, "last-column-id": 8},
+            {"action": "set-current-schema", "schema-id": -1}]})
+    assert r.status_code == 200, r.text
+    r = server.api("POST", "/api/v1/repositories/shop/refs/other/merge/main", json={})
+    assert r.status_code == 409, r.text
+    assert r.json()["conflicts"] == ["_catalog/events.metadata.json"]
+    assert "schema changed on the source" in r.json()["conflict_reasons"][
+        "_catalog/events.metadata.json"]
+    out = server.cli("merge", "shop", "other", "main", check=False)
+    assert out.returncode != 0 and "schema changed on the source" in out.stderr, out.stderr

@@ -1,14 +1,20 @@
 #include "protocols/iceberg_rest/iceberg_rest.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
 #include <vector>
 
+#include "base/hash.h"
 #include "base/random.h"
+#include "base/time.h"
 #include "protocols/api/api.h"
 #include "protocols/api/json_util.h"
+#include "protocols/s3/sigv4.h"
 #include "server/router.h"
 #include "table/expression.h"
 #include "versioning/names.h"
@@ -86,6 +92,98 @@ Response Error(const Status& st, Ctx ctx) {
       break;
   }
   return JsonBody(code, Json{{"error", {{"message", m}, {"type", type}, {"code", code}}}});
+}
+
+// A request body already read into memory (a SigV4-signed request's, read to hash it).
+class MemoryBody final : public server::BodyReader {
+ public:
+  explicit MemoryBody(std::string data) : data_(std::move(data)) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t k = std::min(n, data_.size() - pos_);
+    std::memcpy(buf, data_.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+  std::optional<uint64_t> content_length() const override { return data_.size(); }
+  uint64_t bytes_read() const override { return pos_; }
+
+ private:
+  std::string data_;
+  size_t pos_ = 0;
+};
+
+bool IsSigV4(const Request& req) {
+  auto h = req.Header("Authorization");
+  return h && h->size() > s3::kSigV4Algorithm.size() &&
+         h->substr(0, s3::kSigV4Algorithm.size()) == s3::kSigV4Algorithm;
+}
+
+// Verifies an AWS Signature Version 4 signed catalog request, as Iceberg clients send with
+// rest.sigv4-enabled: any signing name (execute-api, glue, s3tables, ...) and region, the
+// payload hash from x-amz-content-sha256 or, when absent (botocore's SigV4Auth), computed from
+// the body; the path canonicalized as sent or URI-encoded once more (the non-S3 services' rule).
+// The body is read here (catalog bodies are JSON of at most 1 MiB) and put back for the handler.
+Result<governance::Principal> VerifySigV4(governance::Credentials& creds, Request& req,
+                                          std::unique_ptr<MemoryBody>* body_out) {
+  LM_ASSIGN_OR_RETURN(s3::Authorization auth, s3::ParseAuthorization(*req.Header("Authorization")));
+  std::string body;
+  char buf[16384];
+  while (req.body) {
+    LM_ASSIGN_OR_RETURN(size_t n, req.body->Read(buf, sizeof(buf)));
+    if (n == 0) break;
+    body.append(buf, n);
+    if (body.size() > (1u << 20)) return ResourceExhausted("request body larger than 1 MiB");
+  }
+  std::string amz_date(req.Header("x-amz-date").value_or(""));
+  auto when = ParseAmzDate(amz_date);
+  if (!when) return Unauthenticated("a SigV4-signed request needs X-Amz-Date (YYYYMMDDTHHMMSSZ)");
+  if (amz_date.substr(0, 8) != auth.credential.date) {
+    return Unauthenticated("the credential date " + auth.credential.date +
+                           " does not match the request date " + amz_date.substr(0, 8));
+  }
+  constexpr int64_t kSkew = 15LL * 60 * 1000000;
+  int64_t now = NowMicros();
+  if (*when > now + kSkew || *when < now - kSkew) {
+    return Unauthenticated("the request time " + amz_date +
+                           " is more than 15 minutes away from the server's");
+  }
+  std::string computed = ToHex(Sha256(body));
+  std::string payload_hash = computed;
+  if (auto h = req.Header("x-amz-content-sha256")) {
+    if (*h != s3::kUnsignedPayload && *h != computed) {
+      return InvalidArgument("x-amz-content-sha256 does not match the request body");
+    }
+    payload_hash = std::string(*h);
+  }
+  auto key = creds.LookupKey(auth.credential.access_key_id);
+  if (!key.ok()) {
+    if (key.status().IsNotFound()) {
+      return Unauthenticated("the access key id '" + auth.credential.access_key_id +
+                             "' does not exist");
+    }
+    return key.status();
+  }
+  std::string signing_key = s3::SigningKey(key->secret, auth.credential);
+  bool match = false;
+  for (const std::string& path : {req.path, s3::UriEncode(req.path, /*keep_slash=*/true)}) {
+    auto canonical = s3::CanonicalRequest(req.method, path, req.query, req.headers.all(),
+                                          payload_hash, auth.signed_headers);
+    if (!canonical.ok()) return InvalidArgument(canonical.status().message());
+    std::string want =
+        s3::Sign(signing_key, s3::StringToSign(amz_date, auth.credential, *canonical));
+    if (want.size() == auth.signature.size() &&
+        CRYPTO_memcmp(want.data(), auth.signature.data(), want.size()) == 0) {
+      match = true;
+      break;
+    }
+  }
+  if (!match) {
+    return Unauthenticated("the request signature we calculated does not match the signature "
+                           "you provided; check your key and signing method");
+  }
+  *body_out = std::make_unique<MemoryBody>(std::move(body));
+  req.body = body_out->get();
+  return governance::Principal{key->owner, key->id};
 }
 
 Response NoContent() { return Response::Text(204, "", "application/json"); }
@@ -696,7 +794,9 @@ server::Handler MakeHandler(Services& services) {
   for (const auto& r : kRoutes) {
     Method fn = r.fn;
     auto run = [h, fn, &services](Request& req, const std::string& ref) -> Response {
-      auto who = api::Authenticate(services.credentials, req);
+      std::unique_ptr<MemoryBody> signed_body;
+      auto who = IsSigV4(req) ? VerifySigV4(services.credentials, req, &signed_body)
+                              : api::Authenticate(services.credentials, req);
       if (!who.ok()) return Error(who.status(), Ctx::kConfig);
       req.principal = who->name;
       if (Status st = versioning::ParseRefExpr(ref).status(); !st.ok()) {
@@ -718,8 +818,10 @@ server::Handler MakeHandler(Services& services) {
       if (req.path != "/iceberg/v1/config" && req.path != "/iceberg/v1/oauth/tokens") {
         return (*handler)(req);
       }
+      std::unique_ptr<MemoryBody> signed_body;  // outlives the handler that reads it
       if (req.path == "/iceberg/v1/config") {
-        auto who = api::Authenticate(services.credentials, req);
+        auto who = IsSigV4(req) ? VerifySigV4(services.credentials, req, &signed_body)
+                                : api::Authenticate(services.credentials, req);
         if (!who.ok()) return Error(who.status(), Ctx::kConfig);
         req.principal = who->name;
       }

@@ -236,13 +236,15 @@ Response MergeRefs(Services& s, Request& req, const P& who) {
                              " path(s) changed on both sides; nothing was merged. Resolve them, "
                              "or merge with strategy source-wins or dest-wins"}}},
            {"conflicts", m->conflicts}};
+    if (!m->conflict_reasons.empty()) j["conflict_reasons"] = m->conflict_reasons;
     return JsonResponse(409, j);
   }
   if (!m->already_up_to_date) s.metrics.AddCommits(1);
   return JsonResponse(m->already_up_to_date ? 200 : 201,
                       json{{"commit", m->commit_id},
                            {"already_up_to_date", m->already_up_to_date},
-                           {"changes", m->changes}});
+                           {"changes", m->changes},
+                           {"combined", m->resolved}});
 }
 
 }  // namespace lakemesh::api::handlers
