@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <set>
 
 #include "base/hash.h"
@@ -817,13 +818,23 @@ Result<LoadedTable> Catalog::AppendFiles(const std::string& ref, const TableIden
         if (auto key = BlobKeyForLocation(f); key.ok()) blobs_.Delete(*key).IgnoreError();
       }
     };
-    for (const auto& f : c.files) {
-      Status st = WriteTableFile(f.location, f.bytes);
-      if (!st.ok()) {
-        cleanup();
-        return st;
-      }
-      written.push_back(f.location);
+    // The manifest and the manifest list are written (and synced) at the same time.
+    std::vector<std::future<Status>> writes;
+    for (size_t i = 1; i < c.files.size(); ++i) {
+      writes.push_back(std::async(std::launch::async, [this, &c, i] {
+        return WriteTableFile(c.files[i].location, c.files[i].bytes);
+      }));
+    }
+    Status st = c.files.empty() ? Status::OK() : WriteTableFile(c.files[0].location, c.files[0].bytes);
+    if (st.ok() && !c.files.empty()) written.push_back(c.files[0].location);
+    for (size_t i = 0; i < writes.size(); ++i) {
+      Status s = writes[i].get();
+      if (s.ok()) written.push_back(c.files[i + 1].location);  // only ours are cleaned up
+      if (st.ok()) st = s;
+    }
+    if (!st.ok()) {
+      cleanup();
+      return st;
     }
     auto committed = CommitTable(ref, TableCommit{t, c.requirements, c.updates}, author);
     if (committed.ok()) return committed;

@@ -443,6 +443,14 @@ Reader::~Reader() {
 }
 
 Result<std::unique_ptr<Reader>> Reader::Open(std::string_view file) {
+  try {
+    return OpenImpl(file);
+  } catch (const nlohmann::json::exception& e) {
+    return Bad(std::string("avro.schema: ") + e.what());
+  }
+}
+
+Result<std::unique_ptr<Reader>> Reader::OpenImpl(std::string_view file) {
   std::unique_ptr<Reader> r(new Reader());
   r->file_ = file;
   if (file.size() < 4 || std::memcmp(file.data(), kMagic, 4) != 0) {

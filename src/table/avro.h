@@ -85,6 +85,7 @@ class Reader {
 
  private:
   Reader() = default;
+  static Result<std::unique_ptr<Reader>> OpenImpl(std::string_view file);
   Status LoadBlock();
 
   std::string_view file_;

@@ -263,7 +263,7 @@ Expr Expr::Predicate(Op op, std::string column, std::vector<Json> values) {
   return e;
 }
 
-Result<Expr> ParseExpression(const Json& j) {
+static Result<Expr> ParseExpressionImpl(const Json& j) {
   if (j.is_boolean()) return j.get<bool>() ? Expr::True() : Expr::False();
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
     return Bad("a filter must be a boolean or an object with a 'type': " + j.dump());
@@ -283,15 +283,15 @@ Result<Expr> ParseExpression(const Json& j) {
       if (!j.contains("left") || !j.contains("right")) {
         return Bad("'" + type + "' needs 'left' and 'right'");
       }
-      LM_ASSIGN_OR_RETURN(Expr l, ParseExpression(j["left"]));
-      LM_ASSIGN_OR_RETURN(Expr r, ParseExpression(j["right"]));
+      LM_ASSIGN_OR_RETURN(Expr l, ParseExpressionImpl(j["left"]));
+      LM_ASSIGN_OR_RETURN(Expr r, ParseExpressionImpl(j["right"]));
       Expr e{op};
       e.children = {std::move(l), std::move(r)};
       return e;
     }
     case Expr::kNot: {
       if (!j.contains("child")) return Bad("'not' needs 'child'");
-      LM_ASSIGN_OR_RETURN(Expr c, ParseExpression(j["child"]));
+      LM_ASSIGN_OR_RETURN(Expr c, ParseExpressionImpl(j["child"]));
       Expr e{Expr::kNot};
       e.children = {std::move(c)};
       return e;
@@ -317,6 +317,14 @@ Result<Expr> ParseExpression(const Json& j) {
     values.push_back(ParseLiteral(j[value_key]));
   }
   return Expr::Predicate(op, std::move(column), std::move(values));
+}
+
+Result<Expr> ParseExpression(const Json& j) {
+  try {
+    return ParseExpressionImpl(j);
+  } catch (const nlohmann::json::exception& e) {
+    return Bad(std::string("malformed filter: ") + e.what());
+  }
 }
 
 Json ToJson(const Expr& e) {

@@ -714,7 +714,7 @@ Result<std::string> WriteManifestList(int64_t snapshot_id, std::optional<int64_t
   return w->Finish();
 }
 
-Result<std::vector<ManifestFile>> ReadManifestList(std::string_view file) {
+static Result<std::vector<ManifestFile>> ReadManifestListImpl(std::string_view file) {
   LM_ASSIGN_OR_RETURN(auto r, avro::Reader::Open(file));
   std::vector<ManifestFile> out;
   auto opt32 = [](avro_value_t* rec, const char* a, const char* b) -> std::optional<int32_t> {
@@ -789,9 +789,10 @@ Result<std::vector<ManifestFile>> ReadManifestList(std::string_view file) {
   return out;
 }
 
-Result<std::vector<ManifestEntry>> ReadManifest(std::string_view file, const ManifestFile& m,
-                                                const PartitionSpec& spec,
-                                                const PartitionFilter& keep) {
+static Result<std::vector<ManifestEntry>> ReadManifestImpl(std::string_view file,
+                                                           const ManifestFile& m,
+                                                           const PartitionSpec& spec,
+                                                           const PartitionFilter& keep) {
   LM_ASSIGN_OR_RETURN(auto r, avro::Reader::Open(file));
   const Json& schema = r->schema();
   int status_idx = IndexOf(schema, "status"), snap_idx = IndexOf(schema, "snapshot_id"),
@@ -876,6 +877,27 @@ Result<std::vector<ManifestEntry>> ReadManifest(std::string_view file, const Man
     out.push_back(std::move(e));
   }
   return out;
+}
+
+// Files come from storage, written by any engine: a schema field of an unexpected JSON type is
+// an invalid file, not an exception.
+template <typename F>
+static auto Guarded(F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const nlohmann::json::exception& e) {
+    return Bad(std::string("malformed Avro schema in a manifest: ") + e.what());
+  }
+}
+
+Result<std::vector<ManifestFile>> ReadManifestList(std::string_view file) {
+  return Guarded([&] { return ReadManifestListImpl(file); });
+}
+
+Result<std::vector<ManifestEntry>> ReadManifest(std::string_view file, const ManifestFile& m,
+                                                const PartitionSpec& spec,
+                                                const PartitionFilter& keep) {
+  return Guarded([&] { return ReadManifestImpl(file, m, spec, keep); });
 }
 
 }  // namespace lakemesh::table
