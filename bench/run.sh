@@ -36,3 +36,10 @@ if [ -n "${QUICK:-}" ]; then
 else
   /usr/bin/python3 "$here/bench/iceberg_bench.py" --bin "$build/lakemesh"
 fi
+echo
+echo "== Iceberg scan planning and appends (in-process)"
+if [ -n "${QUICK:-}" ]; then
+  "$build/bench/scan_bench" --rounds 5
+else
+  "$build/bench/scan_bench" --rounds 21
+fi
