@@ -1003,13 +1003,28 @@ Status Catalog::RenameView(const std::string& ref, const TableIdent& from, const
 Result<LoadedTable> Catalog::RegisterTable(const std::string& ref, const TableIdent& t,
                                            const std::string& metadata_location, bool overwrite,
                                            const std::string& author) {
-  LM_TRY(CheckName(t.name, "table"));
+  return RegisterObject(ref, t, metadata_location, overwrite, author, Kind::kTable);
+}
+
+Result<LoadedTable> Catalog::RegisterView(const std::string& ref, const TableIdent& v,
+                                          const std::string& metadata_location,
+                                          const std::string& author) {
+  return RegisterObject(ref, v, metadata_location, /*overwrite=*/false, author, Kind::kView);
+}
+
+Result<LoadedTable> Catalog::RegisterObject(const std::string& ref, const TableIdent& t,
+                                            const std::string& metadata_location,
+                                            bool overwrite, const std::string& author,
+                                            Kind kind) {
+  const std::string what = KindName(kind);
+  LM_TRY(CheckName(t.name, what.c_str()));
   LM_TRY(CheckNamespace(t.ns.empty() ? "" : t.ns[0], ref, t.ns));
   const std::string& repo = t.ns[0];
   LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(metadata_location));
   if (key.compare(0, 7 + repo.size() + 1, "tables/" + repo + "/") != 0) {
-    return InvalidArgument("a table of domain '" + repo + "' registers metadata stored under s3://" +
-                           repo + "/" + kTablesRef + "/");
+    return InvalidArgument("a " + what + " of domain '" + repo +
+                           "' registers metadata stored under s3://" + repo + "/" + kTablesRef +
+                           "/");
   }
   auto info = blobs_.Stat(key);
   if (!info.ok()) {
@@ -1025,15 +1040,22 @@ Result<LoadedTable> Catalog::RegisterTable(const std::string& ref, const TableId
   e.content_type = "application/json";
   e.metadata[kLocationKey] = metadata_location;
   LM_ASSIGN_OR_RETURN(Json metadata, ReadJsonEntry(e));
-  LM_TRY(table::ValidateMetadata(metadata));
+  LM_TRY(kind == Kind::kTable ? table::ValidateMetadata(metadata)
+                              : table::ValidateViewMetadata(metadata));
   e.etag = ToHex(Md5(metadata.dump()));
+  const std::string path = ObjectPath(t, kind);
   for (int attempt = 0;; ++attempt) {
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
-    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, TablePath(t)));
-    if (p && !overwrite) return AlreadyExists("Table already exists: " + ToString(t));
+    LM_ASSIGN_OR_RETURN(auto p, ReadPointer(repo, head, path));
+    if (p && !overwrite) {
+      return AlreadyExists(std::string(kind == Kind::kTable ? "Table" : "View") +
+                           " already exists: " + ToString(t));
+    }
+    if (!p) LM_TRY(CheckNameFree(repo, head, t));
     auto c = repos_.CommitChanges(
-        repo, ref, {Mutation{TablePath(t), e}},
-        Options(author, "Register table " + ToString(t), "table", ToString(t), "register", head));
+        repo, ref, {Mutation{path, e}},
+        Options(author, "Register " + what + " " + ToString(t), what, ToString(t), "register",
+                head));
     if (c.ok()) return LoadedTable{metadata_location, std::move(metadata), nullptr};
     if (auto done = Settled(c, attempt)) return *done;
   }

@@ -152,6 +152,11 @@ class Catalog {
                                     const std::string& metadata_location, bool overwrite,
                                     const std::string& author);
 
+  // Adopts an existing view metadata file stored by lakemesh (registerView).
+  Result<LoadedTable> RegisterView(const std::string& ref, const TableIdent& v,
+                                   const std::string& metadata_location,
+                                   const std::string& author);
+
   // The S3 location of a new table's files, and the blob key a table-file URI is stored under
   // (kInvalidArgument for a URI outside the tables lakemesh stores).
   static std::string TableLocation(const std::string& repo, const std::string& table_uuid);
@@ -172,6 +177,9 @@ class Catalog {
   static const char* KindName(Kind k);
   static std::string Missing(Kind k);  // "Table does not exist: "
   static std::string ObjectPath(const TableIdent& t, Kind k);
+  Result<LoadedTable> RegisterObject(const std::string& ref, const TableIdent& t,
+                                     const std::string& metadata_location, bool overwrite,
+                                     const std::string& author, Kind kind);
   struct Pointer;
   Result<std::vector<std::string>> ListNames(const std::string& ref, const Namespace& ns, Kind k);
   Status DropObject(const std::string& ref, const TableIdent& t, Kind k, const std::string& author);

@@ -6,6 +6,7 @@
 #include "base/time.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "table/operations.h"
 
 namespace lakemesh::cli {
 namespace {
@@ -189,7 +190,8 @@ void ShowHistory(const json& r, const TableName&, const std::string&, bool as_js
 
 void AddTable(CLI::App& app, Cli& cli) {
   auto* tb = app.add_subcommand("table", "Iceberg tables: list, describe, snapshots, history, "
-                                         "append, scan, rollback (see docs/iceberg.md)");
+                                         "append, scan, expire-snapshots, rollback "
+                                         "(see docs/iceberg.md)");
   tb->require_subcommand(1);
   struct Args {
     std::string name, ref = "main";
@@ -327,6 +329,68 @@ void AddTable(CLI::App& app, Cli& cli) {
       std::printf("%zu data file(s), %lld record(s), %s; %zu delete file(s)\n",
                   r["file-scan-tasks"].size(), static_cast<long long>(records),
                   HumanBytes(static_cast<uint64_t>(bytes)).c_str(), r["delete-files"].size());
+      return Status::OK();
+    };
+  });
+
+  auto* expire = tb->add_subcommand(
+      "expire-snapshots",
+      "Remove old snapshots from a table's metadata on a branch (a new commit); its files stay "
+      "while older commits refer to them");
+  expire->add_option("table", a->name, "DOMAIN.TABLE")->required();
+  expire->add_option("--older-than", a->format,
+                     "remove snapshots older than this (e.g. 7d, 12h; default: the table's "
+                     "history.expire.max-snapshot-age-ms, else 5d)");
+  expire->add_option("--retain-last", a->snapshot,
+                     "keep at least this many snapshots of each branch (default: the table's "
+                     "history.expire.min-snapshots-to-keep, else 1)");
+  expire->add_option("--ref", a->ref, "branch")->capture_default_str();
+  expire->callback([&cli, a] {
+    cli.action = [&cli, a]() -> Status {
+      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
+      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+      LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", TablePath(a->ref, t)));
+      const json& m = r["metadata"];
+      const json props = m.value("properties", json::object());
+      auto prop = [&](const char* key, int64_t def) -> int64_t {
+        if (!props.contains(key) || !props[key].is_string()) return def;
+        try {
+          return std::stoll(props[key].get<std::string>());
+        } catch (...) {
+          return def;
+        }
+      };
+      table::ExpireOptions o;
+      int64_t age_ms = prop("history.expire.max-snapshot-age-ms", 5LL * 24 * 3600 * 1000);
+      if (!a->format.empty()) {
+        LM_ASSIGN_OR_RETURN(int64_t seconds, ParseDuration(a->format));
+        age_ms = seconds * 1000;
+      }
+      o.older_than_ms = NowMicros() / 1000 - age_ms;
+      o.retain_last = static_cast<int>(
+          a->snapshot > 0 ? a->snapshot : prop("history.expire.min-snapshots-to-keep", 1));
+      std::vector<int64_t> gone = table::SnapshotsToExpire(m, o);
+      if (gone.empty()) {
+        std::printf("%s at %s: no snapshot to expire (%zu kept)\n", t.shown.c_str(),
+                    a->ref.c_str(), m.value("snapshots", json::array()).size());
+        return Status::OK();
+      }
+      int64_t current = m.value("current-snapshot-id", int64_t{-1});
+      json body = {
+          {"requirements",
+           {{{"type", "assert-table-uuid"}, {"uuid", m.value("table-uuid", "")}},
+            {{"type", "assert-ref-snapshot-id"},
+             {"ref", "main"},
+             {"snapshot-id", current == -1 ? json(nullptr) : json(current)}}}},
+          {"updates", {{{"action", "remove-snapshots"}, {"snapshot-ids", gone}}}}};
+      LM_ASSIGN_OR_RETURN(auto done, c.Call("POST", TablePath(a->ref, t), {}, &body));
+      if (cli.json) {
+        PrintJson(done);
+      } else {
+        std::printf("%s at %s: expired %zu snapshot(s), %zu kept\n", t.shown.c_str(),
+                    a->ref.c_str(), gone.size(),
+                    done["metadata"].value("snapshots", json::array()).size());
+      }
       return Status::OK();
     };
   });

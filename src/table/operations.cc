@@ -204,6 +204,38 @@ Result<std::vector<const Json*>> AppendsSince(const Json& m, int64_t base_id, co
 
 }  // namespace
 
+std::vector<int64_t> SnapshotsToExpire(const Json& m, const ExpireOptions& o) {
+  std::set<int64_t> keep;
+  if (m.contains("refs") && m["refs"].is_object()) {
+    for (const auto& [name, ref] : m["refs"].items()) {
+      int64_t id = ref.value("snapshot-id", int64_t{-1});
+      if (ref.value("type", std::string("branch")) != "branch") {
+        keep.insert(id);
+        continue;
+      }
+      int kept = 0;
+      while (id >= 0) {
+        const Json* s = SnapshotById(m, id);
+        if (!s) break;
+        bool young = s->value("timestamp-ms", int64_t{0}) >= o.older_than_ms;
+        if (kept > 0 && kept >= o.retain_last && !young) break;
+        keep.insert(id);
+        ++kept;
+        id = s->value("parent-snapshot-id", int64_t{-1});
+      }
+    }
+  }
+  std::vector<int64_t> out;
+  if (!m.contains("snapshots") || !m["snapshots"].is_array()) return out;
+  for (const Json& s : m["snapshots"]) {
+    int64_t id = s.value("snapshot-id", int64_t{-1});
+    if (keep.count(id)) continue;
+    // A snapshot off every branch's kept history goes once it is old enough.
+    if (s.value("timestamp-ms", int64_t{0}) < o.older_than_ms) out.push_back(id);
+  }
+  return out;
+}
+
 Result<PreparedCommit> PrepareCombinedAppends(const Json& base, const Json& ours,
                                               const Json& theirs, int64_t now_ms,
                                               const FileReader& read) {

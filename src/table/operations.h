@@ -57,6 +57,17 @@ Result<PreparedCommit> PrepareCombinedAppends(const nlohmann::json& base,
                                               const nlohmann::json& theirs, int64_t now_ms,
                                               const FileReader& read);
 
+// Snapshot expiry: which snapshots to remove so that each branch keeps its head, its last
+// `retain_last` snapshots and every ancestor newer than `older_than_ms`; tags keep theirs; a
+// snapshot no ref reaches (left by a rollback) goes once it is older than `older_than_ms`.
+// Commit the result as a `remove-snapshots` update. (Files stay: older repository commits still
+// refer to them.)
+struct ExpireOptions {
+  int64_t older_than_ms = 0;
+  int retain_last = 1;
+};
+std::vector<int64_t> SnapshotsToExpire(const nlohmann::json& metadata, const ExpireOptions& o);
+
 // A new snapshot id: positive, random, not used by `metadata`.
 int64_t NewSnapshotId(const nlohmann::json& metadata);
 

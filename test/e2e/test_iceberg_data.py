@@ -294,3 +294,23 @@ def test_merging_branches_that_both_appended_combines_their_snapshots(server, ta
         "_catalog/events.metadata.json"]
     out = server.cli("merge", "shop", "other", "main", check=False)
     assert out.returncode != 0 and "schema changed on the source" in out.stderr, out.stderr
+
+
+def test_expire_snapshots(server, table):
+    ice, csv = table
+    for _ in range(4):
+        server.cli("table", "append", "shop.events", csv)
+    out = server.cli("table", "expire-snapshots", "shop.events").stdout
+    assert "no snapshot to expire (4 kept)" in out, out  # all younger than 5 days
+    out = server.cli("table", "expire-snapshots", "shop.events", "--older-than", "0s",
+                     "--retain-last", "2").stdout
+    assert "expired 2 snapshot(s), 2 kept" in out, out
+    m = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    assert len(m["snapshots"]) == 2
+    # The current snapshot still reads every file; the expiry is a commit of its own.
+    plan = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
+    assert len(plan["file-scan-tasks"]) == 4 * 3
+    log = server.api("GET", "/api/v1/repositories/shop/refs/main/commits").json()["results"]
+    assert "remove-snapshots" in log[0]["message"], log[0]
+    r = server.cli("table", "expire-snapshots", "shop.events", "--older-than", "soon", check=False)
+    assert r.returncode != 0 and "invalid duration" in r.stderr

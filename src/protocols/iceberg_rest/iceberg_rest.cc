@@ -325,6 +325,7 @@ class Handlers {
         "POST /v1/{prefix}/namespaces/{namespace}/views/{view}",
         "DELETE /v1/{prefix}/namespaces/{namespace}/views/{view}",
         "POST /v1/{prefix}/views/rename",
+        "POST /v1/{prefix}/namespaces/{namespace}/register-view",
     };
     return JsonBody(200, {{"defaults", defaults},
                           {"overrides", {{"prefix", ref}}},
@@ -584,6 +585,20 @@ class Handlers {
     return JsonBody(200, LoadResult(req, *t));
   }
 
+  Response RegisterView(Request& req, const std::string& ref, const std::string& who) {
+    auto ns = ParseNamespace(req.params["namespace"]);
+    if (!ns.ok()) return Error(ns.status(), Ctx::kNamespace);
+    auto body = api::ReadJsonBody(req);
+    if (!body.ok()) return Error(body.status(), Ctx::kNamespace);
+    auto name = api::StringField(*body, "name", true);
+    auto loc = api::StringField(*body, "metadata-location", true);
+    if (!name.ok()) return Error(name.status(), Ctx::kNamespace);
+    if (!loc.ok()) return Error(loc.status(), Ctx::kNamespace);
+    auto v = s_.catalog.RegisterView(ref, {*ns, *name}, *loc, who);
+    if (!v.ok()) return Error(v.status(), Ctx::kNamespace);
+    return ViewResult(req, *v);
+  }
+
   Response RenameTable(Request& req, const std::string& ref, const std::string& who) {
     auto body = api::ReadJsonBody(req);
     if (!body.ok()) return Error(body.status(), Ctx::kTable);
@@ -789,6 +804,7 @@ server::Handler MakeHandler(Services& services) {
       {"POST", "/namespaces/{namespace}/views/{view}", &Handlers::ReplaceView},
       {"DELETE", "/namespaces/{namespace}/views/{view}", &Handlers::DropView},
       {"POST", "/views/rename", &Handlers::RenameView},
+      {"POST", "/namespaces/{namespace}/register-view", &Handlers::RegisterView},
       {"POST", "/transactions/commit", &Handlers::CommitTransaction},
   };
   for (const auto& r : kRoutes) {

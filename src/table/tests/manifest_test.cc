@@ -458,6 +458,34 @@ TEST(Scan, AppendsOnBranchesAndRejectsWrongPartitions) {
   EXPECT_EQ(CheckRequirements(&t.metadata, c->requirements).code(), ErrorCode::kConflict);
 }
 
+TEST(Snapshots, ExpiryKeepsBranchHeadsRecentAncestorsAndTags) {
+  Table t = MakeTable(R"j({"fields": []})j");
+  for (int i = 0; i < 5; ++i) {
+    t.Append({File("s3://t/" + std::to_string(i) + ".parquet", {}, i, i)});
+  }
+  std::vector<int64_t> ids;
+  for (size_t i = 0; i < 5; ++i) {
+    t.metadata["snapshots"][i]["timestamp-ms"] = 1000 * (i + 1);  // 1000 .. 5000
+    ids.push_back(t.metadata["snapshots"][i]["snapshot-id"].get<int64_t>());
+  }
+  t.metadata["refs"]["v1"] = {{"snapshot-id", ids[0]}, {"type", "tag"}};
+  ExpireOptions o;
+  o.older_than_ms = 4000;
+  o.retain_last = 1;
+  // 5000 is the head, 4000 is not older than the cutoff, v1 tags the first: 2000 and 3000 go.
+  EXPECT_EQ(SnapshotsToExpire(t.metadata, o), (std::vector<int64_t>{ids[1], ids[2]}));
+  o.retain_last = 4;
+  EXPECT_EQ(SnapshotsToExpire(t.metadata, o), (std::vector<int64_t>{}));
+  o.retain_last = 1;
+  o.older_than_ms = 100000;  // everything is old: only the head and the tag stay
+  auto gone = SnapshotsToExpire(t.metadata, o);
+  EXPECT_EQ(gone, (std::vector<int64_t>{ids[1], ids[2], ids[3]}));
+  Json up = Json::array({{{"action", "remove-snapshots"}, {"snapshot-ids", gone}}});
+  ASSERT_TRUE(ApplyUpdates(t.metadata, up, 9).ok());
+  EXPECT_EQ(t.metadata["snapshots"].size(), 2u);
+  EXPECT_EQ(Scan(t, true)->tasks.size(), 5u);  // the head still lists every file
+}
+
 // Delete files (as another engine writes them) apply by sequence number and partition.
 TEST(Scan, AppliesDeleteFilesByTheSpecsScopeRules) {
   Table t = MakeTable(R"j({"fields": [{"source-id": 3, "name": "region", "transform": "identity"}]})j");

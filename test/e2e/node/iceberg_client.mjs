@@ -61,6 +61,7 @@ const routes = [
   ["POST", /\/v1\/[^/]+\/namespaces\/[^/]+\/views$/, "LoadViewResult"],
   ["GET", /\/v1\/[^/]+\/namespaces\/[^/]+\/views\/[^/]+$/, "LoadViewResult"],
   ["POST", /\/v1\/[^/]+\/namespaces\/[^/]+\/views\/[^/]+$/, "LoadViewResult"],
+  ["POST", /\/v1\/[^/]+\/namespaces\/[^/]+\/register-view$/, "LoadViewResult"],
 ];
 let validated = 0;
 async function validatingFetch(input, init) {
@@ -267,7 +268,17 @@ eq((await view("POST", "/views/rename", { source: { namespace: ["ice"], name: "b
                                           destination: { namespace: ["ice"], name: "large_events" } })).status, 204, "rename view");
 eq((await view("GET", "/namespaces/ice/views/large_events")).body.metadata.versions[1].representations[0].sql,
    "SELECT id FROM ice.events WHERE amount > 500", "renamed view");
+const viewLocation = (await view("GET", "/namespaces/ice/views/large_events")).body["metadata-location"];
 eq((await view("DELETE", "/namespaces/ice/views/large_events")).status, 204, "drop view");
+// registerView adopts the dropped view's metadata file under another name.
+v = await view("POST", "/namespaces/ice/register-view",
+               { name: "restored_events", "metadata-location": viewLocation });
+eq([v.status, v.body["metadata-location"], v.body.metadata["current-version-id"]],
+   [200, viewLocation, 2], "register view");
+eq((await view("POST", "/namespaces/ice/register-view",
+               { name: "events", "metadata-location": viewLocation })).status, 409,
+   "register a view named like a table");
+eq((await view("DELETE", "/namespaces/ice/views/restored_events")).status, 204, "drop registered view");
 
 // Register, rename, drop.
 await main.registerTable({ namespace: ["ice"] },
