@@ -844,6 +844,67 @@ Result<LoadedTable> Catalog::AppendFiles(const std::string& ref, const TableIden
   }
 }
 
+Status Catalog::CopyTableFileTo(const std::string& location, const std::string& local_path) {
+  LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(location));
+  auto reader = blobs_.Open(key);
+  if (!reader.ok()) {
+    if (reader.status().IsNotFound()) return NotFound("table file " + location + " does not exist");
+    return reader.status();
+  }
+  std::FILE* f = std::fopen(local_path.c_str(), "wb");
+  if (!f) return IoError("creating " + local_path + ": " + std::strerror(errno));
+  std::string buf(1 << 20, '\0');
+  Status st;
+  while (st.ok()) {
+    auto n = (*reader)->Read(buf.data(), buf.size());
+    if (!n.ok()) {
+      st = n.status();
+      break;
+    }
+    if (*n == 0) break;
+    if (std::fwrite(buf.data(), 1, *n, f) != *n) st = IoError("writing " + local_path);
+  }
+  if (std::fclose(f) != 0 && st.ok()) st = IoError("writing " + local_path);
+  return st;
+}
+
+Result<LoadedTable> Catalog::RewriteFiles(const std::string& ref, const TableIdent& t,
+                                          int64_t expected_snapshot,
+                                          const std::vector<std::string>& removed,
+                                          const std::vector<table::DataFile>& added,
+                                          const std::string& author) {
+  LM_ASSIGN_OR_RETURN(LoadedTable current, LoadTable(ref, t));
+  int64_t now_snapshot = current.metadata.value("current-snapshot-id", int64_t{-1});
+  if (now_snapshot != expected_snapshot) {
+    return Conflict("table " + ToString(t) + " changed while the rewrite ran (snapshot " +
+                    std::to_string(now_snapshot) + ", not " + std::to_string(expected_snapshot) +
+                    "); run it again");
+  }
+  table::AppendOptions o;
+  o.now_ms = NowMicros() / 1000;
+  LM_ASSIGN_OR_RETURN(
+      table::PreparedCommit c,
+      table::PrepareRewrite(current.metadata, std::set<std::string>(removed.begin(), removed.end()),
+                            added, o, [this](const std::string& loc) { return ReadTableFile(loc); }));
+  std::vector<std::string> written;
+  auto cleanup = [&] {
+    for (const auto& f : written) {
+      if (auto key = BlobKeyForLocation(f); key.ok()) blobs_.Delete(*key).IgnoreError();
+    }
+  };
+  for (const auto& f : c.files) {
+    Status st = WriteTableFile(f.location, f.bytes);
+    if (!st.ok()) {
+      cleanup();
+      return st;
+    }
+    written.push_back(f.location);
+  }
+  auto committed = CommitTable(ref, TableCommit{t, c.requirements, c.updates}, author);
+  if (!committed.ok()) cleanup();
+  return committed;
+}
+
 Result<table::ScanPlan> Catalog::PlanScan(const std::string& ref, const TableIdent& t,
                                           const table::ScanOptions& options) {
   LM_ASSIGN_OR_RETURN(LoadedTable current, LoadTable(ref, t));

@@ -136,6 +136,14 @@ class Catalog {
   Result<LoadedTable> AppendFiles(const std::string& ref, const TableIdent& t,
                                   const std::vector<table::DataFile>& files,
                                   const std::string& author);
+  // Copy-on-write: replaces the live data files `removed` with `added` (already stored) in one
+  // snapshot, provided the table's main snapshot is still `expected_snapshot` (the one the
+  // rewrite was computed from; kConflict otherwise: compute it again).
+  Result<LoadedTable> RewriteFiles(const std::string& ref, const TableIdent& t,
+                                   int64_t expected_snapshot,
+                                   const std::vector<std::string>& removed,
+                                   const std::vector<table::DataFile>& added,
+                                   const std::string& author);
   // Plans a scan of the table at `ref` (see table/scan.h).
   Result<table::ScanPlan> PlanScan(const std::string& ref, const TableIdent& t,
                                    const table::ScanOptions& options);
@@ -146,6 +154,8 @@ class Catalog {
   Status WriteTableFile(const std::string& location, std::string_view bytes);
   // The same from a local file, streamed.
   Status WriteTableFileFrom(const std::string& location, const std::string& local_path);
+  // Copies a table file (e.g. a data file, for rewriting) to a local path, streamed, uncached.
+  Status CopyTableFileTo(const std::string& location, const std::string& local_path);
 
   // Adopts an existing metadata file stored by lakemesh (`s3://<repo>/_tables/...`).
   Result<LoadedTable> RegisterTable(const std::string& ref, const TableIdent& t,

@@ -190,7 +190,7 @@ void ShowHistory(const json& r, const TableName&, const std::string&, bool as_js
 
 void AddTable(CLI::App& app, Cli& cli) {
   auto* tb = app.add_subcommand("table", "Iceberg tables: list, describe, snapshots, history, "
-                                         "append, scan, expire-snapshots, rollback "
+                                         "append, delete, scan, expire-snapshots, rollback "
                                          "(see docs/iceberg.md)");
   tb->require_subcommand(1);
   struct Args {
@@ -282,6 +282,42 @@ void AddTable(CLI::App& app, Cli& cli) {
                     static_cast<long long>(r->value("added-data-files", int64_t{0})),
                     t.shown.c_str(), a->ref.c_str(),
                     static_cast<long long>(r->value("snapshot-id", int64_t{0})));
+      }
+      return Status::OK();
+    };
+  });
+
+  auto* del = tb->add_subcommand(
+      "delete", "Delete the rows matching an SQL condition, by copy-on-write (one commit)");
+  del->add_option("table", a->name, "DOMAIN.TABLE")->required();
+  del->add_option("--where", a->filter, "SQL condition over the table's columns, e.g. "
+                                        "\"amount < 0 AND region = 'eu'\"")
+      ->required();
+  del->add_option("--ref", a->ref, "branch")->capture_default_str();
+  del->callback([&cli, a] {
+    cli.action = [&cli, a]() -> Status {
+      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
+      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+      std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
+      std::string table = t.shown.substr(domain.size() + 1);
+      json body = {{"where", a->filter}};
+      LM_ASSIGN_OR_RETURN(auto r, c.Call("POST", "/api/v1/repositories/" + Seg(domain) +
+                                                     "/branches/" + Seg(a->ref) + "/tables/" +
+                                                     Seg(table) + "/delete",
+                                         {}, &body));
+      if (cli.json) {
+        PrintJson(r);
+      } else if (r.value("deleted-records", int64_t{0}) == 0) {
+        std::printf("no row of %s at %s matches: nothing deleted\n", t.shown.c_str(),
+                    a->ref.c_str());
+      } else {
+        std::printf("deleted %lld row(s) from %s at %s: %lld file(s) removed, %lld rewritten; "
+                    "snapshot %lld\n",
+                    static_cast<long long>(r.value("deleted-records", int64_t{0})),
+                    t.shown.c_str(), a->ref.c_str(),
+                    static_cast<long long>(r.value("removed-data-files", int64_t{0})),
+                    static_cast<long long>(r.value("added-data-files", int64_t{0})),
+                    static_cast<long long>(r.value("snapshot-id", int64_t{0})));
       }
       return Status::OK();
     };

@@ -131,6 +131,134 @@ Status Wrap(const Status& st, const std::string& what) {
   return Bad(what + ": " + st.message());
 }
 
+Result<std::vector<Column>> Columns(const Json& schema) {
+  std::vector<Column> columns;
+  if (!schema.contains("fields") || !schema["fields"].is_array()) {
+    return Bad("table schema has no fields");
+  }
+  for (const Json& f : schema["fields"]) {
+    Column c;
+    c.name = f.value("name", std::string());
+    c.id = f.value("id", 0);
+    c.required = f.value("required", false);
+    if (!f.contains("type") || !f["type"].is_string()) {
+      return Bad("column '" + c.name + "' is of a nested type, which writing data files does "
+                 "not support yet");
+    }
+    LM_ASSIGN_OR_RETURN(c.type, table::ParsePrimitiveType(f["type"].get<std::string>()));
+    LM_TRY(DuckType(c.type, c.name).status());
+    columns.push_back(std::move(c));
+  }
+  return columns;
+}
+
+std::string FieldIds(const std::vector<Column>& columns) {
+  std::string out;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    out += (i ? ", " : "") + Literal(columns[i].name) + ": " + std::to_string(columns[i].id);
+  }
+  return out;
+}
+
+// read_parquet by Iceberg field id: columns renamed since a file was written, or added after,
+// read as the table has them now.
+std::string ReadByFieldId(const std::string& path, const std::vector<Column>& columns) {
+  std::string map;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    map += (i ? ", " : "") + std::to_string(columns[i].id) + ": {name: " +
+           Literal(columns[i].name) + ", type: '" + *DuckType(columns[i].type, columns[i].name) +
+           "', default_value: NULL}";
+  }
+  return "read_parquet(" + Literal(path) + ", schema = MAP {" + map + "})";
+}
+
+Result<std::vector<std::string>> PartitionSql(const table::PartitionSpec& spec,
+                                              const std::vector<Column>& columns) {
+  std::vector<std::string> part_sql;
+  for (const auto& pf : spec.fields) {
+    auto src = std::find_if(columns.begin(), columns.end(),
+                            [&](const Column& c) { return c.id == pf.source_id; });
+    if (src == columns.end()) {
+      return Bad("partition field '" + pf.name + "' has no source column in the table");
+    }
+    LM_ASSIGN_OR_RETURN(std::string e, TransformSql(pf, Ident(src->name)));
+    part_sql.push_back(e);
+  }
+  return part_sql;
+}
+
+// The statistics and partition tuple of a Parquet file of the table, read back from the file;
+// nullopt for a file without rows.
+Result<std::optional<WrittenFile>> Describe(Connection& db, const std::string& path,
+                                            const std::vector<Column>& columns,
+                                            const std::vector<std::string>& part_sql,
+                                            const table::PartitionSpec& spec) {
+  std::string stats;
+  for (const Column& c : columns) {
+    std::string col = Ident(c.name);
+    bool floating = c.type.id == TypeId::kFloat || c.type.id == TypeId::kDouble;
+    std::string filter = floating ? " FILTER (WHERE NOT isnan(" + col + "))" : "";
+    stats += ", count(" + col + ")";
+    stats += ", " + Canon("min(" + col + ")" + filter, c.type);
+    stats += ", " + Canon("max(" + col + ")" + filter, c.type);
+    stats += floating ? ", count_if(isnan(" + col + "))" : ", 0";
+  }
+  for (size_t i = 0; i < part_sql.size(); ++i) {
+    stats += ", " + Canon("any_value(" + part_sql[i] + ")", spec.fields[i].type);
+  }
+  QueryResult r;
+  Status st = db.Query("SELECT count(*)" + stats + " FROM read_parquet(" + Literal(path) + ")", &r);
+  if (!st.ok()) return Internal("reading back " + path + ": " + st.message());
+  int64_t rows = r.Int(0, 0);
+  if (rows == 0) return std::optional<WrittenFile>();
+  WrittenFile w;
+  w.local_path = path;
+  table::DataFile& f = w.file;
+  f.record_count = rows;
+  std::error_code ec;
+  f.file_size_in_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  size_t k = 1;
+  for (const Column& c : columns) {
+    int64_t non_null = r.Int(k, 0);
+    if (c.required && non_null != rows) {
+      return Bad("required column '" + c.name + "' has " + std::to_string(rows - non_null) +
+                 " null value(s)");
+    }
+    f.value_counts.emplace_back(c.id, rows);
+    f.null_value_counts.emplace_back(c.id, rows - non_null);
+    auto lo = r.Text(k + 1, 0), hi = r.Text(k + 2, 0);
+    if (lo && hi) {
+      auto l = Parse(*lo, c.type), h = Parse(*hi, c.type);
+      if (l.ok() && h.ok()) {
+        std::string lb = table::ToBytes(*l), hb = table::ToBytes(*h);
+        if (lb.size() <= kMaxBoundBytes && hb.size() <= kMaxBoundBytes) {
+          f.lower_bounds.emplace_back(c.id, std::move(lb));
+          f.upper_bounds.emplace_back(c.id, std::move(hb));
+        }
+      }
+    }
+    if (c.type.id == TypeId::kFloat || c.type.id == TypeId::kDouble) {
+      f.nan_value_counts.emplace_back(c.id, r.Int(k + 3, 0));
+    }
+    k += 4;
+  }
+  for (size_t i = 0; i < part_sql.size(); ++i, ++k) {
+    auto text = r.Text(k, 0);
+    if (!text) {
+      f.partition.emplace_back();
+      continue;
+    }
+    LM_ASSIGN_OR_RETURN(table::Literal v, Parse(*text, spec.fields[i].type));
+    f.partition.emplace_back(std::move(v));
+  }
+  std::sort(f.value_counts.begin(), f.value_counts.end());
+  std::sort(f.null_value_counts.begin(), f.null_value_counts.end());
+  std::sort(f.nan_value_counts.begin(), f.nan_value_counts.end());
+  std::sort(f.lower_bounds.begin(), f.lower_bounds.end());
+  std::sort(f.upper_bounds.begin(), f.upper_bounds.end());
+  return std::optional<WrittenFile>(std::move(w));
+}
+
 }  // namespace
 
 Result<InputFormat> ParseInputFormat(const std::string& name) {
@@ -146,25 +274,7 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
                                                 const Json& schema,
                                                 const table::PartitionSpec& spec,
                                                 const std::string& out_dir) {
-  // The table's columns.
-  std::vector<Column> columns;
-  if (!schema.contains("fields") || !schema["fields"].is_array()) {
-    return Bad("table schema has no fields");
-  }
-  for (const Json& f : schema["fields"]) {
-    Column c;
-    c.name = f.value("name", std::string());
-    c.id = f.value("id", 0);
-    c.required = f.value("required", false);
-    if (!f.contains("type") || !f["type"].is_string()) {
-      return Bad("column '" + c.name + "' is of a nested type, which appending files does not "
-                 "support yet");
-    }
-    LM_ASSIGN_OR_RETURN(c.type, table::ParsePrimitiveType(f["type"].get<std::string>()));
-    LM_TRY(DuckType(c.type, c.name).status());
-    columns.push_back(std::move(c));
-  }
-
+  LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
   std::string source;
   switch (format) {
@@ -190,7 +300,7 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
     matched[it - columns.begin()] = in;
   }
   std::string select;
-  std::string field_ids;
+  const std::string field_ids = FieldIds(columns);
   for (size_t i = 0; i < columns.size(); ++i) {
     const Column& c = columns[i];
     LM_ASSIGN_OR_RETURN(std::string type, DuckType(c.type, c.name));
@@ -200,22 +310,11 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
     }
     select += (i ? ", " : "") + std::string("CAST(") + value + " AS " + type + ") AS " +
               Ident(c.name);
-    field_ids += (i ? ", " : "") + Literal(c.name) + ": " + std::to_string(c.id);
   }
   LM_TRY(Wrap(db->Run("CREATE VIEW rows AS SELECT " + select + " FROM " + source),
               "reading the input"));
 
-  // Partition expressions, by source column.
-  std::vector<std::string> part_sql;
-  for (const auto& pf : spec.fields) {
-    auto src = std::find_if(columns.begin(), columns.end(),
-                            [&](const Column& c) { return c.id == pf.source_id; });
-    if (src == columns.end()) {
-      return Bad("partition field '" + pf.name + "' has no source column in the table");
-    }
-    LM_ASSIGN_OR_RETURN(std::string e, TransformSql(pf, Ident(src->name)));
-    part_sql.push_back(e);
-  }
+  LM_ASSIGN_OR_RETURN(std::vector<std::string> part_sql, PartitionSql(spec, columns));
 
   const std::string dir = out_dir + "/" + NewUuid();
   std::error_code ec;
@@ -248,83 +347,55 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
   std::sort(paths.begin(), paths.end());
 
   // Statistics and partition values of each file, read back from the file itself.
-  std::string stats;
-  for (const Column& c : columns) {
-    std::string col = Ident(c.name);
-    bool floating = c.type.id == TypeId::kFloat || c.type.id == TypeId::kDouble;
-    std::string filter = floating ? " FILTER (WHERE NOT isnan(" + col + "))" : "";
-    stats += ", count(" + col + ")";
-    stats += ", " + Canon("min(" + col + ")" + filter, c.type);
-    stats += ", " + Canon("max(" + col + ")" + filter, c.type);
-    stats += floating ? ", count_if(isnan(" + col + "))" : ", 0";
-  }
-  for (size_t i = 0; i < part_sql.size(); ++i) {
-    stats += ", " + Canon("any_value(" + part_sql[i] + ")", spec.fields[i].type);
-  }
-
   std::vector<WrittenFile> out;
   for (const std::string& path : paths) {
-    QueryResult r;
-    Status st = db->Query("SELECT count(*)" + stats + " FROM read_parquet(" + Literal(path) + ")",
-                          &r);
-    if (!st.ok()) {
+    auto w = Describe(*db, path, columns, part_sql, spec);
+    if (!w.ok()) {
       cleanup();
-      return Internal("reading back " + path + ": " + st.message());
+      return w.status();
     }
-    int64_t rows = r.Int(0, 0);
-    if (rows == 0) continue;
-    WrittenFile w;
-    w.local_path = path;
-    table::DataFile& f = w.file;
-    f.record_count = rows;
-    f.file_size_in_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
-    size_t k = 1;
-    for (const Column& c : columns) {
-      int64_t non_null = r.Int(k, 0);
-      if (c.required && non_null != rows) {
-        cleanup();
-        return Bad("required column '" + c.name + "' has " + std::to_string(rows - non_null) +
-                   " null value(s)");
-      }
-      f.value_counts.emplace_back(c.id, rows);
-      f.null_value_counts.emplace_back(c.id, rows - non_null);
-      auto lo = r.Text(k + 1, 0), hi = r.Text(k + 2, 0);
-      if (lo && hi) {
-        auto l = Parse(*lo, c.type), h = Parse(*hi, c.type);
-        if (l.ok() && h.ok()) {
-          std::string lb = table::ToBytes(*l), hb = table::ToBytes(*h);
-          if (lb.size() <= kMaxBoundBytes && hb.size() <= kMaxBoundBytes) {
-            f.lower_bounds.emplace_back(c.id, std::move(lb));
-            f.upper_bounds.emplace_back(c.id, std::move(hb));
-          }
-        }
-      }
-      if (c.type.id == TypeId::kFloat || c.type.id == TypeId::kDouble) {
-        f.nan_value_counts.emplace_back(c.id, r.Int(k + 3, 0));
-      }
-      k += 4;
-    }
-    for (size_t i = 0; i < part_sql.size(); ++i, ++k) {
-      auto text = r.Text(k, 0);
-      if (!text) {
-        f.partition.emplace_back();
-        continue;
-      }
-      auto v = Parse(*text, spec.fields[i].type);
-      if (!v.ok()) {
-        cleanup();
-        return v.status();
-      }
-      f.partition.emplace_back(std::move(*v));
-    }
-    std::sort(f.value_counts.begin(), f.value_counts.end());
-    std::sort(f.null_value_counts.begin(), f.null_value_counts.end());
-    std::sort(f.nan_value_counts.begin(), f.nan_value_counts.end());
-    std::sort(f.lower_bounds.begin(), f.lower_bounds.end());
-    std::sort(f.upper_bounds.begin(), f.upper_bounds.end());
-    out.push_back(std::move(w));
+    if (*w) out.push_back(std::move(**w));
   }
   return out;
+}
+
+Result<DeleteResult> DeleteRows(const std::vector<LocalDataFile>& files, const std::string& where,
+                                const Json& schema, const table::PartitionSpec& spec,
+                                const std::string& out_dir) {
+  if (where.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Bad("a delete needs a condition (to remove every row, use 'true')");
+  }
+  LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
+  LM_ASSIGN_OR_RETURN(std::vector<std::string> part_sql, PartitionSql(spec, columns));
+  LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
+  // The condition comes from a request: DuckDB may read and write nothing but `out_dir`.
+  LM_TRY(db->Run("SET allowed_directories = [" + Literal(out_dir + "/") + "]"));
+  LM_TRY(db->Run("SET enable_external_access = false"));
+  LM_TRY(db->Run("SET lock_configuration = true"));
+  const std::string field_ids = FieldIds(columns);
+  DeleteResult result;
+  for (const LocalDataFile& f : files) {
+    const std::string source = ReadByFieldId(f.local_path, columns);
+    QueryResult r;
+    LM_TRY(Wrap(db->QueryOne("SELECT count(*) FILTER (WHERE (" + where + ")), count(*) FROM " +
+                                 source,
+                             &r),
+                "the delete condition"));
+    int64_t matching = r.Int(0, 0), rows = r.Int(1, 0);
+    if (matching == 0) continue;
+    result.removed.push_back(f.file.file_path);
+    result.deleted_rows += matching;
+    if (matching == rows) continue;
+    std::string path = out_dir + "/" + NewUuid() + ".parquet";
+    LM_TRY(Wrap(db->QueryOne("COPY (SELECT * FROM " + source + " WHERE (" + where +
+                                 ") IS NOT TRUE) TO " + Literal(path) +
+                                 " (FORMAT parquet, FIELD_IDS {" + field_ids + "})",
+                             &r),
+                "rewriting " + f.file.file_path));
+    LM_ASSIGN_OR_RETURN(auto w, Describe(*db, path, columns, part_sql, spec));
+    if (w) result.added.push_back(std::move(*w));
+  }
+  return result;
 }
 
 }  // namespace lakemesh::sql

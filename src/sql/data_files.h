@@ -36,4 +36,27 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
                                                 const table::PartitionSpec& spec,
                                                 const std::string& out_dir);
 
+// A data file of the table, copied to a local path.
+struct LocalDataFile {
+  std::string local_path;
+  table::DataFile file;
+};
+
+struct DeleteResult {
+  std::vector<std::string> removed;  // file_path of each file that had matching rows
+  std::vector<WrittenFile> added;    // the rewritten survivors of those files
+  int64_t deleted_rows = 0;
+};
+
+// Deletes the rows for which the SQL condition `where` is true, by copy-on-write: a file with no
+// matching row is left alone, one with only matching rows is removed, any other is removed and
+// its other rows written to a new file in `out_dir` (same partition, field ids, fresh
+// statistics). Files are read by field id, so they read across renames and added columns. The
+// condition is evaluated by DuckDB with access to nothing but `out_dir` (where the files must
+// be) and cannot hold a second statement; a condition DuckDB rejects (an unknown column, a syntax
+// error) is kInvalidArgument with its message.
+Result<DeleteResult> DeleteRows(const std::vector<LocalDataFile>& files, const std::string& where,
+                                const nlohmann::json& schema, const table::PartitionSpec& spec,
+                                const std::string& out_dir);
+
 }  // namespace lakemesh::sql

@@ -50,6 +50,26 @@ Status Connection::Query(const std::string& sql, QueryResult* out) {
   return Status::OK();
 }
 
+Status Connection::QueryOne(const std::string& sql, QueryResult* out) {
+  duckdb_prepared_statement stmt = nullptr;
+  duckdb_state st = duckdb_prepare(conn_, sql.c_str(), &stmt);
+  if (st != DuckDBSuccess) {
+    const char* e = duckdb_prepare_error(stmt);
+    std::string msg = e ? e : "cannot prepare the statement";
+    duckdb_destroy_prepare(&stmt);
+    return InvalidArgument(msg);
+  }
+  if (out->valid_) duckdb_destroy_result(&out->r_);
+  st = duckdb_execute_prepared(stmt, &out->r_);
+  out->valid_ = true;
+  duckdb_destroy_prepare(&stmt);
+  if (st != DuckDBSuccess) {
+    const char* e = duckdb_result_error(&out->r_);
+    return InvalidArgument(e ? e : "query failed");
+  }
+  return Status::OK();
+}
+
 Status Connection::Run(const std::string& sql) {
   QueryResult r;
   return Query(sql, &r);

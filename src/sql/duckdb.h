@@ -47,6 +47,9 @@ class Connection {
   // Runs `sql`; kInvalidArgument with DuckDB's message when it fails.
   Status Run(const std::string& sql);
   Status Query(const std::string& sql, QueryResult* out);
+  // Runs exactly one statement (prepared first, so text that holds several statements is
+  // refused): for SQL that embeds text from a request.
+  Status QueryOne(const std::string& sql, QueryResult* out);
 
  private:
   Connection() = default;

@@ -204,6 +204,160 @@ Result<std::vector<const Json*>> AppendsSince(const Json& m, int64_t base_id, co
 
 }  // namespace
 
+Result<PreparedCommit> PrepareRewrite(const Json& m, const std::set<std::string>& removed,
+                                      const std::vector<DataFile>& added,
+                                      const AppendOptions& o, const FileReader& read) {
+  if (removed.empty()) return InvalidArgument("a rewrite must remove at least one data file");
+  const Json* schema = FindSchema(m);
+  if (!schema) return InvalidArgument("table metadata has no current schema");
+  std::string location = m.value("location", std::string());
+  ScanOptions so;
+  so.ref = o.branch;
+  const Json* parent = nullptr;
+  if (m.contains("refs") && m["refs"].is_object() && m["refs"].contains(o.branch)) {
+    LM_ASSIGN_OR_RETURN(parent, SelectSnapshot(m, so));
+  }
+  if (!parent) return InvalidArgument("the table has no snapshot on '" + o.branch + "'");
+  const int64_t parent_id = (*parent)["snapshot-id"].get<int64_t>();
+
+  PreparedCommit c;
+  c.snapshot_id = NewSnapshotId(m);
+  const int64_t seq = m.value("last-sequence-number", int64_t{0}) + 1;
+  const std::string uuid = NewUuid();
+  LM_ASSIGN_OR_RETURN(auto list_bytes, read(parent->value("manifest-list", std::string())));
+  LM_ASSIGN_OR_RETURN(auto manifests, ReadManifestList(*list_bytes));
+
+  std::vector<ManifestFile> list;
+  std::set<std::string> found;
+  std::set<std::string> partitions;
+  int64_t deleted_records = 0, removed_size = 0;
+  int rewritten = 0;
+  for (ManifestFile& mf : manifests) {
+    if (mf.content != ManifestContent::kData) {
+      list.push_back(std::move(mf));
+      continue;
+    }
+    LM_ASSIGN_OR_RETURN(auto bytes, read(mf.manifest_path));
+    LM_ASSIGN_OR_RETURN(PartitionSpec spec, TableSpec(m, mf.partition_spec_id));
+    LM_ASSIGN_OR_RETURN(auto entries, ReadManifest(*bytes, mf, spec));
+    bool touched = false;
+    for (const ManifestEntry& e : entries) {
+      touched = touched || (e.status != EntryStatus::kDeleted && removed.count(e.file.file_path));
+    }
+    if (!touched) {
+      list.push_back(std::move(mf));
+      continue;
+    }
+    std::vector<ManifestEntry> out;
+    for (ManifestEntry& e : entries) {
+      if (e.status == EntryStatus::kDeleted) continue;  // informational; not carried further
+      if (removed.count(e.file.file_path)) {
+        found.insert(e.file.file_path);
+        deleted_records += e.file.record_count;
+        removed_size += e.file.file_size_in_bytes;
+        std::string key;
+        for (const auto& v : e.file.partition) key += (v ? ToBytes(*v) : "\xff") + '\0';
+        partitions.insert(key);
+        e.status = EntryStatus::kDeleted;
+        e.snapshot_id = c.snapshot_id;
+      } else {
+        e.status = EntryStatus::kExisting;
+      }
+      out.push_back(std::move(e));
+    }
+    ManifestFile nm;
+    LM_ASSIGN_OR_RETURN(std::string written,
+                        WriteManifest(*schema, spec, ManifestContent::kData, out, &nm));
+    nm.manifest_path =
+        location + "/metadata/" + uuid + "-m" + std::to_string(++rewritten) + ".avro";
+    nm.sequence_number = seq;
+    nm.added_snapshot_id = c.snapshot_id;
+    if (nm.min_sequence_number == INT64_MAX) nm.min_sequence_number = seq;
+    c.files.push_back({nm.manifest_path, std::move(written)});
+    list.push_back(std::move(nm));
+  }
+  for (const std::string& p : removed) {
+    if (!found.count(p)) {
+      return InvalidArgument("'" + p + "' is not a live data file of the table's snapshot " +
+                             std::to_string(parent_id));
+    }
+  }
+
+  int64_t added_records = 0, added_size = 0;
+  if (!added.empty()) {
+    int32_t spec_id = static_cast<int32_t>(m.value("default-spec-id", int64_t{0}));
+    LM_ASSIGN_OR_RETURN(PartitionSpec spec, TableSpec(m, spec_id));
+    std::vector<ManifestEntry> entries;
+    for (const DataFile& f : added) {
+      if (f.partition.size() != spec.fields.size()) {
+        return InvalidArgument("data file " + f.file_path + " does not match the partition spec");
+      }
+      ManifestEntry e;
+      e.snapshot_id = c.snapshot_id;
+      e.file = f;
+      entries.push_back(std::move(e));
+      added_records += f.record_count;
+      added_size += f.file_size_in_bytes;
+      std::string key;
+      for (const auto& v : f.partition) key += (v ? ToBytes(*v) : "\xff") + '\0';
+      partitions.insert(key);
+    }
+    ManifestFile mf;
+    LM_ASSIGN_OR_RETURN(std::string bytes,
+                        WriteManifest(*schema, spec, ManifestContent::kData, entries, &mf));
+    mf.manifest_path = location + "/metadata/" + uuid + "-m0.avro";
+    mf.sequence_number = mf.min_sequence_number = seq;
+    mf.added_snapshot_id = c.snapshot_id;
+    c.files.push_back({mf.manifest_path, std::move(bytes)});
+    list.insert(list.begin(), std::move(mf));
+  }
+  std::string list_location = location + "/metadata/snap-" + std::to_string(c.snapshot_id) +
+                              "-1-" + uuid + ".avro";
+  LM_ASSIGN_OR_RETURN(std::string list_file,
+                      WriteManifestList(c.snapshot_id, parent_id, seq, list));
+  c.files.push_back({list_location, std::move(list_file)});
+
+  const Json* ps = parent->contains("summary") ? &(*parent)["summary"] : nullptr;
+  const int64_t n_added = static_cast<int64_t>(added.size());
+  const int64_t n_removed = static_cast<int64_t>(removed.size());
+  Json summary = {
+      {"operation", added.empty() ? "delete" : "overwrite"},
+      {"added-data-files", std::to_string(n_added)},
+      {"deleted-data-files", std::to_string(n_removed)},
+      {"added-records", std::to_string(added_records)},
+      {"deleted-records", std::to_string(deleted_records)},
+      {"added-files-size", std::to_string(added_size)},
+      {"removed-files-size", std::to_string(removed_size)},
+      {"changed-partition-count", std::to_string(partitions.size())},
+      {"total-records",
+       std::to_string(SummaryLong(ps, "total-records") - deleted_records + added_records)},
+      {"total-files-size",
+       std::to_string(SummaryLong(ps, "total-files-size") - removed_size + added_size)},
+      {"total-data-files",
+       std::to_string(SummaryLong(ps, "total-data-files") - n_removed + n_added)},
+      {"total-delete-files", std::to_string(SummaryLong(ps, "total-delete-files"))},
+      {"total-position-deletes", std::to_string(SummaryLong(ps, "total-position-deletes"))},
+      {"total-equality-deletes", std::to_string(SummaryLong(ps, "total-equality-deletes"))},
+  };
+  for (const auto& [k, v] : o.summary) summary[k] = v;
+  c.summary = summary;
+  Json snapshot = {{"snapshot-id", c.snapshot_id},
+                   {"parent-snapshot-id", parent_id},
+                   {"sequence-number", seq},
+                   {"timestamp-ms", o.now_ms},
+                   {"manifest-list", list_location},
+                   {"summary", summary},
+                   {"schema-id", schema->value("schema-id", int64_t{0})}};
+  c.updates = Json::array(
+      {{{"action", "add-snapshot"}, {"snapshot", snapshot}},
+       {{"action", "set-snapshot-ref"}, {"ref-name", o.branch}, {"type", "branch"},
+        {"snapshot-id", c.snapshot_id}}});
+  c.requirements = Json::array(
+      {{{"type", "assert-table-uuid"}, {"uuid", m.value("table-uuid", std::string())}},
+       {{"type", "assert-ref-snapshot-id"}, {"ref", o.branch}, {"snapshot-id", parent_id}}});
+  return c;
+}
+
 std::vector<int64_t> SnapshotsToExpire(const Json& m, const ExpireOptions& o) {
   std::set<int64_t> keep;
   if (m.contains("refs") && m["refs"].is_object()) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,18 @@ struct AppendOptions {
 Result<PreparedCommit> PrepareAppend(const nlohmann::json& metadata,
                                      const std::vector<DataFile>& files,
                                      const AppendOptions& options, const FileReader& read);
+
+// Copy-on-write: a snapshot on `options.branch` that removes the data files at `removed` (paths of
+// live data files of the branch's snapshot) and adds `added` (rewritten survivors, or new rows).
+// Manifests that list a removed file are rewritten, their other entries kept as EXISTING and the
+// removed ones marked DELETED; other manifests are carried over; added files get a new manifest.
+// The operation is "delete" when nothing is added, "overwrite" otherwise. The commit requires the
+// branch to be still at the snapshot the rewrite was computed from (kConflict otherwise: plan
+// again). kInvalidArgument when a removed path is not a live data file of the snapshot.
+Result<PreparedCommit> PrepareRewrite(const nlohmann::json& metadata,
+                                      const std::set<std::string>& removed,
+                                      const std::vector<DataFile>& added,
+                                      const AppendOptions& options, const FileReader& read);
 
 // When `ours` (the merge destination's table) and `theirs` (the source's) both changed `base`
 // (the table at the merge base) only by appending on their main branch, with the same schemas,

@@ -314,3 +314,42 @@ def test_expire_snapshots(server, table):
     assert "remove-snapshots" in log[0]["message"], log[0]
     r = server.cli("table", "expire-snapshots", "shop.events", "--older-than", "soon", check=False)
     assert r.returncode != 0 and "invalid duration" in r.stderr
+
+
+def test_delete_rows_by_copy_on_write(server, table):
+    ice, csv = table
+    server.cli("table", "append", "shop.events", csv)
+    out = server.cli("table", "delete", "shop.events", "--where", "amount >= 5 AND region = 'eu'")
+    # Rows 1 (10.50, eu) and 3 (7.00, us) match amount >= 5; only row 1 is in eu: the eu file
+    # (rows 1, 2) is rewritten with row 2.
+    assert "deleted 1 row(s) from shop.events at main: 1 file(s) removed, 1 rewritten" in \
+        out.stdout, out.stdout
+    m = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    head = m["snapshots"][-1]
+    assert head["summary"]["operation"] == "overwrite"
+    assert head["summary"]["total-records"] == "3"
+    plan = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
+    assert sum(t["data-file"]["record-count"] for t in plan["file-scan-tasks"]) == 3
+    # Pruning still works on the rewritten file's fresh bounds: id 1 is gone.
+    r = ice.call("POST", "/namespaces/shop/tables/events/plan",
+                 {"filter": {"type": "eq", "term": "id", "value": 1}}).json()
+    assert r["file-scan-tasks"] == []
+    # A whole file deleted: operation "delete", nothing rewritten.
+    out = server.cli("table", "delete", "shop.events", "--where", "region IS NULL").stdout
+    assert "1 file(s) removed, 0 rewritten" in out, out
+    assert ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]["snapshots"][-1][
+        "summary"]["operation"] == "delete"
+    assert "nothing deleted" in server.cli("table", "delete", "shop.events", "--where",
+                                           "id > 100").stdout
+    # Bad conditions, and conditions reaching outside the table, are refused.
+    for where in ("nope = 1", "id = ", "(SELECT count(*) FROM read_csv('/etc/passwd')) > 0",
+                  "true); COPY (SELECT 1) TO '/tmp/lakemesh-e2e-x.csv'; SELECT (1"):
+        r = server.api("POST", "/api/v1/repositories/shop/branches/main/tables/events/delete",
+                       json={"where": where})
+        assert r.status_code == 400, (where, r.text)
+    assert not os.path.exists("/tmp/lakemesh-e2e-x.csv")
+    # The history keeps every version: time travel to the first snapshot has all four rows.
+    first = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]["snapshots"][0]
+    r = ice.call("POST", "/namespaces/shop/tables/events/plan",
+                 {"snapshot-id": first["snapshot-id"]}).json()
+    assert sum(t["data-file"]["record-count"] for t in r["file-scan-tasks"]) == 4

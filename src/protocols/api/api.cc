@@ -46,6 +46,8 @@ const std::vector<RouteSpec>& Routes() {
       {"DELETE", "/api/v1/repositories/{repo}/branches/{branch}/objects", DeleteObject},
       {"POST", "/api/v1/repositories/{repo}/branches/{branch}/tables/{table}/append",
        AppendToTable},
+      {"POST", "/api/v1/repositories/{repo}/branches/{branch}/tables/{table}/delete",
+       DeleteFromTable},
 
       {"GET", "/api/v1/repositories/{repo}/tags", ListTags},
       {"POST", "/api/v1/repositories/{repo}/tags", CreateTag},

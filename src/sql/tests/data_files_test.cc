@@ -124,5 +124,51 @@ TEST_F(DataFilesTest, RejectsInputThatDoesNotFitTheTable) {
   EXPECT_TRUE((*ok)[0].file.partition.empty());
 }
 
+TEST_F(DataFilesTest, DeletesRowsByCopyOnWriteReadingFilesByFieldId) {
+  auto spec = Spec(R"j({"spec-id": 0, "fields": [
+      {"source-id": 3, "field-id": 1000, "name": "region", "transform": "identity"}]})j");
+  auto files = WriteDataFiles(Write("in.csv", "id,region,amount\n1,eu,1.00\n2,eu,9.00\n"
+                                              "3,us,2.00\n4,apac,8.00\n5,apac,9.50\n"),
+                              InputFormat::kCsv, Schema(), spec, Out());
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ(files->size(), 3u);
+  std::vector<LocalDataFile> local;
+  for (const auto& w : *files) {
+    LocalDataFile l{w.local_path, w.file};
+    l.file.file_path = "s3://t/" + w.file.partition[0]->s + ".parquet";
+    local.push_back(l);
+  }
+  // The table renamed `region` to `area` since: files are read by field id.
+  Json renamed = Schema();
+  renamed["fields"][2]["name"] = "area";
+  auto result = DeleteRows(local, "amount > 5 AND area <> 'us'", renamed, spec, Out());
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->deleted_rows, 3);
+  std::sort(result->removed.begin(), result->removed.end());
+  EXPECT_EQ(result->removed, (std::vector<std::string>{"s3://t/apac.parquet", "s3://t/eu.parquet"}));
+  ASSERT_EQ(result->added.size(), 1u);  // eu keeps id 1; apac lost both rows; us untouched
+  EXPECT_EQ(result->added[0].file.record_count, 1);
+  EXPECT_EQ(result->added[0].file.partition[0]->s, "eu");
+  auto db = Connection::OpenInMemory(1);
+  QueryResult r;
+  ASSERT_TRUE((*db)->Query("SELECT area, id FROM read_parquet(" +
+                               Literal(result->added[0].local_path) + ")", &r).ok());
+  EXPECT_EQ(*r.Text(0, 0), "eu");
+  EXPECT_EQ(r.Int(1, 0), 1);
+
+  // Conditions DuckDB rejects, and conditions that reach outside the table's files.
+  EXPECT_EQ(DeleteRows(local, "nope > 1", renamed, spec, Out()).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(DeleteRows(local, "   ", renamed, spec, Out()).status().code(),
+            ErrorCode::kInvalidArgument);
+  auto outside = DeleteRows(local, "(SELECT count(*) FROM read_csv('/etc/passwd')) > 0",
+                            renamed, spec, Out());
+  EXPECT_FALSE(outside.ok());
+  auto two = DeleteRows(local, "true); COPY (SELECT 1) TO '/tmp/lakemesh-x.csv'; SELECT (1",
+                        renamed, spec, Out());
+  EXPECT_FALSE(two.ok());
+  EXPECT_FALSE(std::filesystem::exists("/tmp/lakemesh-x.csv"));
+}
+
 }  // namespace
 }  // namespace lakemesh::sql

@@ -458,6 +458,48 @@ TEST(Scan, AppendsOnBranchesAndRejectsWrongPartitions) {
   EXPECT_EQ(CheckRequirements(&t.metadata, c->requirements).code(), ErrorCode::kConflict);
 }
 
+TEST(Snapshots, CopyOnWriteRewriteKeepsSequenceNumbersOfUntouchedFiles) {
+  Table t = MakeTable(R"j({"fields": [{"source-id": 3, "name": "region", "transform": "identity"}]})j");
+  t.Append({File("s3://t/1.parquet", {Literal::String("eu")}, 0, 9),
+            File("s3://t/2.parquet", {Literal::String("us")}, 10, 19)});  // seq 1
+  t.Append({File("s3://t/3.parquet", {Literal::String("eu")}, 20, 29)});  // seq 2
+  AppendOptions o;
+  o.now_ms = 3000;
+  DataFile survivor = File("s3://t/2b.parquet", {Literal::String("us")}, 10, 14, 50);
+  auto c = PrepareRewrite(t.metadata, {"s3://t/2.parquet"}, {survivor}, o, t.Reader());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->summary["operation"], "overwrite");
+  EXPECT_EQ(c->summary["deleted-records"], "100");
+  EXPECT_EQ(c->summary["added-records"], "50");
+  EXPECT_EQ(c->summary["total-records"], "250");
+  EXPECT_EQ(c->summary["total-data-files"], "3");
+  t.Commit(*c);
+  auto plan = Scan(t, true);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::map<std::string, int64_t> seq;
+  for (const auto& task : plan->tasks) seq[task.file.file_path] = task.data_sequence_number;
+  EXPECT_EQ(seq, (std::map<std::string, int64_t>{
+                     {"s3://t/1.parquet", 1}, {"s3://t/2b.parquet", 3}, {"s3://t/3.parquet", 2}}));
+  // The rewritten manifest marks the removed file DELETED and keeps the other as EXISTING.
+  auto list = ReadManifestList(t.files[t.metadata["snapshots"].back()["manifest-list"]]);
+  ASSERT_TRUE(list.ok());
+  int deleted = 0, existing = 0;
+  for (const auto& mf : *list) {
+    deleted += mf.deleted_files_count.value_or(0);
+    existing += mf.existing_files_count.value_or(0);
+  }
+  EXPECT_EQ(deleted, 1);
+  EXPECT_EQ(existing, 1);
+  // Removing only: a "delete"; a path that is not live: refused; a stale rewrite: conflict.
+  auto d = PrepareRewrite(t.metadata, {"s3://t/3.parquet"}, {}, o, t.Reader());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->summary["operation"], "delete");
+  EXPECT_EQ(PrepareRewrite(t.metadata, {"s3://t/2.parquet"}, {}, o, t.Reader()).status().code(),
+            ErrorCode::kInvalidArgument);
+  t.Append({File("s3://t/4.parquet", {std::nullopt}, 0, 1)});
+  EXPECT_EQ(CheckRequirements(&t.metadata, d->requirements).code(), ErrorCode::kConflict);
+}
+
 TEST(Snapshots, ExpiryKeepsBranchHeadsRecentAncestorsAndTags) {
   Table t = MakeTable(R"j({"fields": []})j");
   for (int i = 0; i < 5; ++i) {

@@ -40,6 +40,7 @@ Response PutObject(Services&, Request&, const P&);
 Response DeleteObject(Services&, Request&, const P&);
 
 Response AppendToTable(Services&, Request&, const P&);
+Response DeleteFromTable(Services&, Request&, const P&);
 
 Response ListKeys(Services&, Request&, const P&);
 Response CreateKey(Services&, Request&, const P&);
