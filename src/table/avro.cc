@@ -243,6 +243,7 @@ class Validator {
         if (!s.contains("name") || !ValidName(s["name"])) return nullptr;
         Node* n = New(Kind::kRecord);
         compiled_[&s] = n;
+        in_progress_.insert(&s);
         if (!s.contains("fields") || !s["fields"].is_array()) return nullptr;
         std::set<std::string> names;
         for (const Json& f : s["fields"]) {
@@ -254,6 +255,7 @@ class Validator {
           if (!c) return nullptr;
           n->children.push_back(c);
         }
+        in_progress_.erase(&s);
         return n;
       }
       if (type == "array" || type == "map") {
@@ -266,9 +268,11 @@ class Validator {
         return n;
       }
     }
-    // A reference to a named type: a record being compiled (recursion) or compiled already.
+    // A reference to a named type compiled already. A recursive schema (a record that refers
+    // to itself) is refused: no manifest has one, and libavro recurses without end building
+    // values for some.
     auto it = named_json_.find(type);
-    if (it == named_json_.end()) return nullptr;
+    if (it == named_json_.end() || in_progress_.count(it->second)) return nullptr;
     if (auto done = compiled_.find(it->second); done != compiled_.end()) return done->second;
     return Compile(*it->second, depth + 1);
   }
@@ -323,6 +327,7 @@ class Validator {
 
   std::map<std::string, const Json*> named_json_;
   std::map<const Json*, const Node*> compiled_;
+  std::set<const Json*> in_progress_;  // records whose fields are being compiled
   std::vector<std::unique_ptr<Node>> nodes_;
   const Node* root_ = nullptr;
   bool duplicate_ = false;
