@@ -1,6 +1,7 @@
 """The Iceberg REST catalog at /iceberg: the npm iceberg-js client end to end (every response
 validated against the spec's OpenAPI schemas), and the spec's error model, authentication,
 branch behaviour and concurrency checked directly over HTTP."""
+import io
 import json
 import os
 import subprocess
@@ -172,11 +173,21 @@ def test_table_files_are_read_through_s3(server):
     assert s3.get_object(Bucket=bucket, Key=data_key)["Body"].read() == b"PAR1 not really PAR1"
     for op in (lambda: s3.delete_object(Bucket=bucket, Key=data_key),
                lambda: s3.copy_object(Bucket=bucket, Key=data_key + ".copy",
-                                      CopySource={"Bucket": bucket, "Key": data_key}),
-               lambda: s3.create_multipart_upload(Bucket=bucket, Key=data_key + ".mp")):
+                                      CopySource={"Bucket": bucket, "Key": data_key})):
         with pytest.raises(ClientError) as e:
             op()
         assert e.value.response["Error"]["Code"] == "AccessDenied"
+    # Large data files arrive as multipart uploads (engines switch above a few MiB): allowed to
+    # create a table file, never to replace one.
+    from boto3.s3.transfer import TransferConfig
+    big = os.urandom(12 << 20)
+    cfg = TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+    big_key = key.split("/metadata/")[0] + "/data/part-00001.parquet"
+    s3.upload_fileobj(io.BytesIO(big), bucket, big_key, Config=cfg)
+    assert s3.get_object(Bucket=bucket, Key=big_key)["Body"].read() == big
+    with pytest.raises(ClientError) as e:
+        s3.create_multipart_upload(Bucket=bucket, Key=big_key)
+    assert e.value.response["Error"]["Code"] == "PreconditionFailed"
     with pytest.raises(ClientError) as e:
         s3.put_object(Bucket=bucket, Key="_tables/loose-file", Body=b"x")
     assert e.value.response["Error"]["Code"] == "InvalidArgument"

@@ -73,6 +73,9 @@ Result<bool> IsRepository(Services& s, const std::string& bucket);
 Result<Target> ResolveTarget(Services& s, const std::string& bucket, const std::string& key);
 // For writes: the target's ref must be a branch. Returns the S3 error if not.
 std::optional<S3Error> CheckWritable(Services& s, const Target& t);
+// CheckWritable, except that under a repository's _tables/ a new table file may be created (a
+// multipart upload of a data file; table files are written once, never replaced).
+std::optional<S3Error> CheckWritableOrNewTableFile(Services& s, const Target& t);
 
 Result<versioning::ObjectInfo> StatTarget(Services& s, const Target& t);
 Result<std::unique_ptr<storage::BlobReader>> OpenTarget(Services& s, const Target& t,

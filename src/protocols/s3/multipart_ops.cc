@@ -34,7 +34,7 @@ void Owner(XmlWriter& x, const std::string& tag, const std::string& id) {
 Response CreateMultipartUpload(Ctx& c) {
   auto t = ResolveTarget(c.s, c.bucket, c.key);
   if (!t.ok()) return c.Error(t.status(), Missing::kBucket);
-  if (auto err = CheckWritable(c.s, *t)) return c.Error(*err);
+  if (auto err = CheckWritableOrNewTableFile(c.s, *t)) return c.Error(*err);
   auto u = c.s.uploads.Create(c.bucket, c.key, OptionsFromHeaders(c.req), c.auth.principal.name);
   if (!u.ok()) return c.Error(u.status());
   XmlWriter x("InitiateMultipartUploadResult");
@@ -111,7 +111,7 @@ Response CompleteMultipartUpload(Ctx& c) {
   if (!parts.ok()) return c.Error(MakeError(400, "MalformedXML", parts.status().message()));
   auto t = ResolveTarget(c.s, c.bucket, c.key);
   if (!t.ok()) return c.Error(t.status(), Missing::kBucket);
-  if (auto werr = CheckWritable(c.s, *t)) return c.Error(*werr);
+  if (auto werr = CheckWritableOrNewTableFile(c.s, *t)) return c.Error(*werr);
   auto up = NewTargetUpload(c.s, *t, /*md5=*/false);
   if (!up.ok()) return c.Error(up.status());
   std::vector<versioning::CompletedPart> completed;

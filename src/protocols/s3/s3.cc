@@ -148,6 +148,20 @@ Result<std::unique_ptr<versioning::ObjectUpload>> NewTargetUpload(Services& s, c
   return s.buckets.NewUpload(md5);
 }
 
+std::optional<S3Error> CheckWritableOrNewTableFile(Services& s, const Target& t) {
+  if (!(t.repo && t.ref == catalog::kTablesRef)) return CheckWritable(s, t);
+  // A table file is written once: a multipart upload may create one, never replace one.
+  if (Status v = versioning::ValidatePath(t.path); !v.ok()) {
+    return MakeError(400, "InvalidArgument", v.message());
+  }
+  if (s.catalog.StatTableFile(t.bucket, t.path).ok()) {
+    return MakeError(412, "PreconditionFailed",
+                     "table file s3://" + t.bucket + "/" + catalog::kTablesRef + "/" + t.path +
+                         " exists; table files are written once");
+  }
+  return std::nullopt;
+}
+
 Result<versioning::ObjectInfo> PutTarget(Services& s, const Target& t,
                                          std::unique_ptr<versioning::ObjectUpload> up,
                                          const versioning::PutOptions& opts) {
