@@ -230,7 +230,10 @@ Status SetLiteral(avro_value_t* v, const Literal& x, const PrimitiveType& t) {
   }
 }
 
-Status SetCountMap(avro_value_t* rec, const char* name, const CountMap& m) {
+// Writes a field-id map as Iceberg's array of key/value records; `set` writes one value.
+template <typename V, typename F>
+Status SetIdMap(avro_value_t* rec, const char* name, const std::vector<std::pair<int32_t, V>>& m,
+                F set) {
   if (m.empty()) return avro::SetNull(rec, name);
   LM_ASSIGN_OR_RETURN(avro_value_t arr, avro::FieldForWrite(rec, name));
   for (const auto& [k, v] : m) {
@@ -239,23 +242,18 @@ Status SetCountMap(avro_value_t* rec, const char* name, const CountMap& m) {
     avro_value_get_by_index(&e, 0, &key, nullptr);
     avro_value_get_by_index(&e, 1, &val, nullptr);
     avro_value_set_int(&key, k);
-    avro_value_set_long(&val, v);
+    LM_TRY(set(&val, v));
   }
   return Status::OK();
 }
 
+Status SetCountMap(avro_value_t* rec, const char* name, const CountMap& m) {
+  return SetIdMap(rec, name, m, [](avro_value_t* v, int64_t x) { return avro::SetValueLong(v, x); });
+}
+
 Status SetBoundMap(avro_value_t* rec, const char* name, const BoundMap& m) {
-  if (m.empty()) return avro::SetNull(rec, name);
-  LM_ASSIGN_OR_RETURN(avro_value_t arr, avro::FieldForWrite(rec, name));
-  for (const auto& [k, v] : m) {
-    avro_value_t e, key, val;
-    avro_value_append(&arr, &e, nullptr);
-    avro_value_get_by_index(&e, 0, &key, nullptr);
-    avro_value_get_by_index(&e, 1, &val, nullptr);
-    avro_value_set_int(&key, k);
-    LM_TRY(avro::SetValueBytes(&val, v));
-  }
-  return Status::OK();
+  return SetIdMap(rec, name, m,
+                  [](avro_value_t* v, const std::string& x) { return avro::SetValueBytes(v, x); });
 }
 
 Status SetOptionalLong(avro_value_t* rec, const char* name, const std::optional<int64_t>& v) {
@@ -359,7 +357,10 @@ Result<std::optional<Literal>> ReadLiteral(avro_value_t* u, const PartitionField
   return std::optional<Literal>(std::move(out));
 }
 
-Status ReadCountMap(avro_value_t* df, int idx, CountMap* out) {
+// A field-id map of a data file (column sizes, counts, bounds): Iceberg's array of key/value
+// records, or an Avro map with the field ids as string keys. `value` converts one value.
+template <typename V, typename F>
+Status ReadIdMap(avro_value_t* df, int idx, std::vector<std::pair<int32_t, V>>* out, F value) {
   if (idx < 0) return Status::OK();
   avro_value_t u, m;
   avro_value_get_by_index(df, idx, &u, nullptr);
@@ -385,44 +386,22 @@ Status ReadCountMap(avro_value_t* df, int idx, CountMap* out) {
     }
     avro_value_t vv;
     if (!avro::Unwrap(&val, &vv)) continue;
-    LM_ASSIGN_OR_RETURN(int64_t x, avro::AsLong(&vv));
-    out->emplace_back(static_cast<int32_t>(k), x);
+    LM_ASSIGN_OR_RETURN(V x, value(&vv));
+    out->emplace_back(static_cast<int32_t>(k), std::move(x));
   }
   std::sort(out->begin(), out->end());
   return Status::OK();
 }
 
+Status ReadCountMap(avro_value_t* df, int idx, CountMap* out) {
+  return ReadIdMap<int64_t>(df, idx, out, [](avro_value_t* v) { return avro::AsLong(v); });
+}
+
 Status ReadBoundMap(avro_value_t* df, int idx, BoundMap* out) {
-  if (idx < 0) return Status::OK();
-  avro_value_t u, m;
-  avro_value_get_by_index(df, idx, &u, nullptr);
-  if (!avro::Unwrap(&u, &m)) return Status::OK();
-  size_t n = 0;
-  avro_value_get_size(&m, &n);
-  out->reserve(n);
-  bool is_map = avro_value_get_type(&m) == AVRO_MAP;
-  for (size_t i = 0; i < n; ++i) {
-    avro_value_t e, key, val;
-    const char* map_key = nullptr;
-    avro_value_get_by_index(&m, i, &e, &map_key);
-    int64_t k;
-    if (is_map) {
-      k = std::atoll(map_key ? map_key : "0");
-      val = e;
-    } else {
-      if (avro_value_get_by_index(&e, 0, &key, nullptr) != 0 ||
-          avro_value_get_by_index(&e, 1, &val, nullptr) != 0) {
-        return Bad("a bounds map entry is not a key/value record");
-      }
-      LM_ASSIGN_OR_RETURN(k, avro::AsLong(&key));
-    }
-    avro_value_t vv;
-    if (!avro::Unwrap(&val, &vv)) continue;
-    LM_ASSIGN_OR_RETURN(std::string_view b, avro::AsBytes(&vv));
-    out->emplace_back(static_cast<int32_t>(k), std::string(b));
-  }
-  std::sort(out->begin(), out->end());
-  return Status::OK();
+  return ReadIdMap<std::string>(df, idx, out, [](avro_value_t* v) -> Result<std::string> {
+    LM_ASSIGN_OR_RETURN(std::string_view b, avro::AsBytes(v));
+    return std::string(b);
+  });
 }
 
 // Positions of named fields in a record schema (JSON), -1 when absent.

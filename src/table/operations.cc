@@ -30,6 +30,41 @@ std::string PartitionKeyOf(const PartitionTuple& t) {
   return k;
 }
 
+// The snapshot of `c` (with `summary`, the parent's totals moved by the deltas) and the updates
+// that make it the head of `branch`; with `guard`, the requirements that the branch is still at
+// `parent_id` and the table the same.
+void FinishCommit(PreparedCommit& c, const Json& m, const std::string& branch,
+                  std::optional<int64_t> parent_id, int64_t seq, int64_t now_ms,
+                  const std::string& list_location, Json summary, const Json* parent_summary,
+                  int64_t d_records, int64_t d_size, int64_t d_files, bool guard) {
+  const Json* ps = parent_summary;
+  summary["total-records"] = std::to_string(SummaryLong(ps, "total-records") + d_records);
+  summary["total-files-size"] = std::to_string(SummaryLong(ps, "total-files-size") + d_size);
+  summary["total-data-files"] = std::to_string(SummaryLong(ps, "total-data-files") + d_files);
+  for (const char* k : {"total-delete-files", "total-position-deletes", "total-equality-deletes"}) {
+    summary[k] = std::to_string(SummaryLong(ps, k));
+  }
+  c.summary = summary;
+  Json snapshot = {{"snapshot-id", c.snapshot_id},
+                   {"sequence-number", seq},
+                   {"timestamp-ms", now_ms},
+                   {"manifest-list", list_location},
+                   {"summary", std::move(summary)},
+                   {"schema-id", m.value("current-schema-id", int64_t{0})}};
+  if (parent_id) snapshot["parent-snapshot-id"] = *parent_id;
+  c.updates = Json::array(
+      {{{"action", "add-snapshot"}, {"snapshot", std::move(snapshot)}},
+       {{"action", "set-snapshot-ref"}, {"ref-name", branch}, {"type", "branch"},
+        {"snapshot-id", c.snapshot_id}}});
+  c.requirements = Json::array();
+  if (guard) {
+    c.requirements = Json::array(
+        {{{"type", "assert-table-uuid"}, {"uuid", m.value("table-uuid", std::string())}},
+         {{"type", "assert-ref-snapshot-id"}, {"ref", branch},
+          {"snapshot-id", parent_id ? Json(*parent_id) : Json(nullptr)}}});
+  }
+}
+
 }  // namespace
 
 int64_t NewSnapshotId(const Json& m) {
@@ -131,32 +166,10 @@ Result<PreparedCommit> PrepareAppend(const Json& m, const std::vector<DataFile>&
       {"added-records", std::to_string(added_records)},
       {"added-files-size", std::to_string(added_size)},
       {"changed-partition-count", std::to_string(partitions.size())},
-      {"total-records", std::to_string(SummaryLong(ps, "total-records") + added_records)},
-      {"total-files-size", std::to_string(SummaryLong(ps, "total-files-size") + added_size)},
-      {"total-data-files",
-       std::to_string(SummaryLong(ps, "total-data-files") + static_cast<int64_t>(files.size()))},
-      {"total-delete-files", std::to_string(SummaryLong(ps, "total-delete-files"))},
-      {"total-position-deletes", std::to_string(SummaryLong(ps, "total-position-deletes"))},
-      {"total-equality-deletes", std::to_string(SummaryLong(ps, "total-equality-deletes"))},
   };
   for (const auto& [k, v] : o.summary) summary[k] = v;
-  c.summary = summary;
-
-  Json snapshot = {{"snapshot-id", c.snapshot_id},
-                   {"sequence-number", seq},
-                   {"timestamp-ms", o.now_ms},
-                   {"manifest-list", list_location},
-                   {"summary", summary},
-                   {"schema-id", schema->value("schema-id", int64_t{0})}};
-  if (parent_id) snapshot["parent-snapshot-id"] = *parent_id;
-  c.updates = Json::array(
-      {{{"action", "add-snapshot"}, {"snapshot", snapshot}},
-       {{"action", "set-snapshot-ref"}, {"ref-name", o.branch}, {"type", "branch"},
-        {"snapshot-id", c.snapshot_id}}});
-  c.requirements = Json::array(
-      {{{"type", "assert-table-uuid"}, {"uuid", m.value("table-uuid", std::string())}},
-       {{"type", "assert-ref-snapshot-id"}, {"ref", o.branch},
-        {"snapshot-id", parent_id ? Json(*parent_id) : Json(nullptr)}}});
+  FinishCommit(c, m, o.branch, parent_id, seq, o.now_ms, list_location, std::move(summary), ps,
+               added_records, added_size, static_cast<int64_t>(files.size()), /*guard=*/true);
   return c;
 }
 
@@ -329,32 +342,11 @@ Result<PreparedCommit> PrepareRewrite(const Json& m, const std::set<std::string>
       {"added-files-size", std::to_string(added_size)},
       {"removed-files-size", std::to_string(removed_size)},
       {"changed-partition-count", std::to_string(partitions.size())},
-      {"total-records",
-       std::to_string(SummaryLong(ps, "total-records") - deleted_records + added_records)},
-      {"total-files-size",
-       std::to_string(SummaryLong(ps, "total-files-size") - removed_size + added_size)},
-      {"total-data-files",
-       std::to_string(SummaryLong(ps, "total-data-files") - n_removed + n_added)},
-      {"total-delete-files", std::to_string(SummaryLong(ps, "total-delete-files"))},
-      {"total-position-deletes", std::to_string(SummaryLong(ps, "total-position-deletes"))},
-      {"total-equality-deletes", std::to_string(SummaryLong(ps, "total-equality-deletes"))},
   };
   for (const auto& [k, v] : o.summary) summary[k] = v;
-  c.summary = summary;
-  Json snapshot = {{"snapshot-id", c.snapshot_id},
-                   {"parent-snapshot-id", parent_id},
-                   {"sequence-number", seq},
-                   {"timestamp-ms", o.now_ms},
-                   {"manifest-list", list_location},
-                   {"summary", summary},
-                   {"schema-id", schema->value("schema-id", int64_t{0})}};
-  c.updates = Json::array(
-      {{{"action", "add-snapshot"}, {"snapshot", snapshot}},
-       {{"action", "set-snapshot-ref"}, {"ref-name", o.branch}, {"type", "branch"},
-        {"snapshot-id", c.snapshot_id}}});
-  c.requirements = Json::array(
-      {{{"type", "assert-table-uuid"}, {"uuid", m.value("table-uuid", std::string())}},
-       {{"type", "assert-ref-snapshot-id"}, {"ref", o.branch}, {"snapshot-id", parent_id}}});
+  FinishCommit(c, m, o.branch, parent_id, seq, o.now_ms, list_location, std::move(summary), ps,
+               added_records - deleted_records, added_size - removed_size, n_added - n_removed,
+               /*guard=*/true);
   return c;
 }
 
@@ -464,32 +456,18 @@ Result<PreparedCommit> PrepareCombinedAppends(const Json& base, const Json& ours
   c.files.push_back({list_location, std::move(list_file)});
 
   const Json* ps = our_snap && our_snap->contains("summary") ? &(*our_snap)["summary"] : nullptr;
-  c.summary = {
+  Json summary = {
       {"operation", "append"},
       {"added-data-files", std::to_string(added_files)},
       {"added-records", std::to_string(added_records)},
       {"added-files-size", std::to_string(added_size)},
-      {"total-records", std::to_string(SummaryLong(ps, "total-records") + added_records)},
-      {"total-files-size", std::to_string(SummaryLong(ps, "total-files-size") + added_size)},
-      {"total-data-files", std::to_string(SummaryLong(ps, "total-data-files") + added_files)},
-      {"total-delete-files", std::to_string(SummaryLong(ps, "total-delete-files"))},
-      {"total-position-deletes", std::to_string(SummaryLong(ps, "total-position-deletes"))},
-      {"total-equality-deletes", std::to_string(SummaryLong(ps, "total-equality-deletes"))},
-      {"lakemesh.combined-snapshot-id", std::to_string((*their_new.front())["snapshot-id"]
-                                                           .get<int64_t>())},
+      {"lakemesh.combined-snapshot-id",
+       std::to_string((*their_new.front())["snapshot-id"].get<int64_t>())},
   };
-  Json snapshot = {{"snapshot-id", c.snapshot_id},
-                   {"sequence-number", seq},
-                   {"timestamp-ms", now_ms},
-                   {"manifest-list", list_location},
-                   {"summary", c.summary},
-                   {"schema-id", ours.value("current-schema-id", int64_t{0})}};
-  if (our_head >= 0) snapshot["parent-snapshot-id"] = our_head;
-  c.updates = Json::array(
-      {{{"action", "add-snapshot"}, {"snapshot", snapshot}},
-       {{"action", "set-snapshot-ref"}, {"ref-name", "main"}, {"type", "branch"},
-        {"snapshot-id", c.snapshot_id}}});
-  c.requirements = Json::array();
+  FinishCommit(c, ours, "main",
+               our_head >= 0 ? std::optional<int64_t>(our_head) : std::nullopt, seq, now_ms,
+               list_location, std::move(summary), ps, added_records, added_size, added_files,
+               /*guard=*/false);
   return c;
 }
 

@@ -570,31 +570,34 @@ class Handlers {
     return NoContent();
   }
 
+  // A RegisterTableRequest or RegisterViewRequest: the identifier and metadata location.
+  struct Registration {
+    TableIdent ident;
+    std::string location;
+    bool overwrite = false;
+  };
+  static Result<Registration> ParseRegistration(Request& req) {
+    LM_ASSIGN_OR_RETURN(Namespace ns, ParseNamespace(req.params["namespace"]));
+    LM_ASSIGN_OR_RETURN(Json body, api::ReadJsonBody(req));
+    LM_ASSIGN_OR_RETURN(std::string name, api::StringField(body, "name", true));
+    LM_ASSIGN_OR_RETURN(std::string loc, api::StringField(body, "metadata-location", true));
+    auto overwrite = body.find("overwrite");
+    return Registration{{ns, name}, loc,
+                        overwrite != body.end() && overwrite->is_boolean() && overwrite->get<bool>()};
+  }
+
   Response RegisterTable(Request& req, const std::string& ref, const std::string& who) {
-    auto ns = ParseNamespace(req.params["namespace"]);
-    if (!ns.ok()) return Error(ns.status(), Ctx::kNamespace);
-    auto body = api::ReadJsonBody(req);
-    if (!body.ok()) return Error(body.status(), Ctx::kNamespace);
-    auto name = api::StringField(*body, "name", true);
-    auto loc = api::StringField(*body, "metadata-location", true);
-    if (!name.ok()) return Error(name.status(), Ctx::kNamespace);
-    if (!loc.ok()) return Error(loc.status(), Ctx::kNamespace);
-    auto t = s_.catalog.RegisterTable(ref, {*ns, *name}, *loc, body->value("overwrite", false),
-                                      who);
+    auto r = ParseRegistration(req);
+    if (!r.ok()) return Error(r.status(), Ctx::kNamespace);
+    auto t = s_.catalog.RegisterTable(ref, r->ident, r->location, r->overwrite, who);
     if (!t.ok()) return Error(t.status(), Ctx::kNamespace);
     return JsonBody(200, LoadResult(req, *t));
   }
 
   Response RegisterView(Request& req, const std::string& ref, const std::string& who) {
-    auto ns = ParseNamespace(req.params["namespace"]);
-    if (!ns.ok()) return Error(ns.status(), Ctx::kNamespace);
-    auto body = api::ReadJsonBody(req);
-    if (!body.ok()) return Error(body.status(), Ctx::kNamespace);
-    auto name = api::StringField(*body, "name", true);
-    auto loc = api::StringField(*body, "metadata-location", true);
-    if (!name.ok()) return Error(name.status(), Ctx::kNamespace);
-    if (!loc.ok()) return Error(loc.status(), Ctx::kNamespace);
-    auto v = s_.catalog.RegisterView(ref, {*ns, *name}, *loc, who);
+    auto r = ParseRegistration(req);
+    if (!r.ok()) return Error(r.status(), Ctx::kNamespace);
+    auto v = s_.catalog.RegisterView(ref, r->ident, r->location, who);
     if (!v.ok()) return Error(v.status(), Ctx::kNamespace);
     return ViewResult(req, *v);
   }
