@@ -1,14 +1,40 @@
-// Synthetic repository contents shared by the benchmarks: object i lives at
-// data/dNNNN/fNNNNNN.parquet (1,000 per folder) with a content-addressed entry per version.
+// Shared by the in-process benchmarks: timing helpers, and synthetic repository contents
+// (object i lives at data/dNNNN/fNNNNNN.parquet, 1,000 per folder, with a content-addressed
+// entry per version).
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "base/hash.h"
+#include "base/status.h"
+#include "base/time.h"
 #include "versioning/entry.h"
 
 namespace lakemesh::bench {
+
+inline double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+template <typename F>
+double TimeMs(F&& f) {
+  int64_t t0 = MonotonicMicros();
+  f();
+  return static_cast<double>(MonotonicMicros() - t0) / 1000.0;
+}
+
+// Exits with the message when a setup step fails: a benchmark cannot go on without it.
+inline void Check(const Status& s, const char* what) {
+  if (!s.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+    std::exit(1);
+  }
+}
 
 inline std::string PathOf(int i) {
   char buf[64];

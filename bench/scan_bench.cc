@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/files.h"
+#include "bench/bench_data.h"
 #include "base/time.h"
 #include "catalog/catalog.h"
 #include "meta/sqlite_meta_store.h"
@@ -32,28 +33,13 @@ using nlohmann::json;
 
 namespace {
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+using lakemesh::bench::Check;
+using lakemesh::bench::Median;
+using lakemesh::bench::TimeMs;
 
 double Pct(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
-}
-
-template <typename F>
-double TimeMs(F&& f) {
-  int64_t t0 = MonotonicMicros();
-  f();
-  return static_cast<double>(MonotonicMicros() - t0) / 1000.0;
-}
-
-void Check(const Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
-    std::exit(1);
-  }
 }
 
 constexpr int64_t kMicrosPerDay = 86400LL * 1000000;

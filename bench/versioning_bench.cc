@@ -28,27 +28,11 @@ using namespace lakemesh::versioning;  // NOLINT(build/namespaces)
 
 namespace {
 
+using lakemesh::bench::Check;
 using lakemesh::bench::EntryOf;
+using lakemesh::bench::Median;
+using lakemesh::bench::TimeMs;
 using lakemesh::bench::PathOf;
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-template <typename F>
-double TimeMs(F&& f) {
-  int64_t t0 = MonotonicMicros();
-  f();
-  return static_cast<double>(MonotonicMicros() - t0) / 1000.0;
-}
-
-void Check(const Status& s, const char* what) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
-    std::exit(1);
-  }
-}
 
 
 
