@@ -24,7 +24,11 @@ struct Column {
   std::string name;
   int32_t id = 0;
   bool required = false;
-  PrimitiveType type;
+  bool primitive = true;
+  PrimitiveType type;  // when primitive
+  Json type_json;      // the Iceberg type as the schema has it
+  std::string duck_type;
+  std::string field_ids;  // the FIELD_IDS value: "7" or "{__duckdb_field_id: 7, ...}"
 };
 
 Result<std::string> DuckType(const PrimitiveType& t, const std::string& column) {
@@ -50,6 +54,53 @@ Result<std::string> DuckType(const PrimitiveType& t, const std::string& column) 
   }
   return Bad("column '" + column + "' is of type " + table::TypeName(t) +
              ", which appending files does not support yet");
+}
+
+// The DuckDB type of an Iceberg type (nested ones included), and the FIELD_IDS entry that gives
+// the Parquet columns their Iceberg ids: {__duckdb_field_id: id, child: ...} for nested types,
+// with list elements named `element` and map entries `key` and `value`.
+Status NestedType(const Json& type, const std::string& column, int32_t id, std::string* duck,
+                  std::string* ids) {
+  if (type.is_string()) {
+    LM_ASSIGN_OR_RETURN(PrimitiveType t, table::ParsePrimitiveType(type.get<std::string>()));
+    LM_ASSIGN_OR_RETURN(*duck, DuckType(t, column));
+    *ids = std::to_string(id);
+    return Status::OK();
+  }
+  if (!type.is_object()) return Bad("column '" + column + "' has a malformed type");
+  std::string kind = type.value("type", std::string());
+  std::string own = "{__duckdb_field_id: " + std::to_string(id);
+  if (kind == "struct") {
+    std::string fields;
+    for (const Json& f : type.value("fields", Json::array())) {
+      std::string d, i, name = f.value("name", std::string());
+      LM_TRY(NestedType(f.value("type", Json()), column + "." + name, f.value("id", 0), &d, &i));
+      fields += (fields.empty() ? "" : ", ") + Ident(name) + " " + d;
+      own += ", " + Literal(name) + ": " + i;
+    }
+    *duck = "STRUCT(" + fields + ")";
+    *ids = own + "}";
+    return Status::OK();
+  }
+  if (kind == "list") {
+    std::string d, i;
+    LM_TRY(NestedType(type.value("element", Json()), column + ".element",
+                      type.value("element-id", 0), &d, &i));
+    *duck = d + "[]";
+    *ids = own + ", element: " + i + "}";
+    return Status::OK();
+  }
+  if (kind == "map") {
+    std::string kd, ki, vd, vi;
+    LM_TRY(NestedType(type.value("key", Json()), column + ".key", type.value("key-id", 0), &kd,
+                      &ki));
+    LM_TRY(NestedType(type.value("value", Json()), column + ".value", type.value("value-id", 0),
+                      &vd, &vi));
+    *duck = "MAP(" + kd + ", " + vd + ")";
+    *ids = own + ", key: " + ki + ", value: " + vi + "}";
+    return Status::OK();
+  }
+  return Bad("column '" + column + "' has an unknown type '" + kind + "'");
 }
 
 // An expression of Iceberg type `t` as SQL whose text form Parse() reads back exactly.
@@ -141,12 +192,12 @@ Result<std::vector<Column>> Columns(const Json& schema) {
     c.name = f.value("name", std::string());
     c.id = f.value("id", 0);
     c.required = f.value("required", false);
-    if (!f.contains("type") || !f["type"].is_string()) {
-      return Bad("column '" + c.name + "' is of a nested type, which writing data files does "
-                 "not support yet");
+    c.type_json = f.value("type", Json());
+    c.primitive = c.type_json.is_string();
+    if (c.primitive) {
+      LM_ASSIGN_OR_RETURN(c.type, table::ParsePrimitiveType(c.type_json.get<std::string>()));
     }
-    LM_ASSIGN_OR_RETURN(c.type, table::ParsePrimitiveType(f["type"].get<std::string>()));
-    LM_TRY(DuckType(c.type, c.name).status());
+    LM_TRY(NestedType(c.type_json, c.name, c.id, &c.duck_type, &c.field_ids));
     columns.push_back(std::move(c));
   }
   return columns;
@@ -155,7 +206,7 @@ Result<std::vector<Column>> Columns(const Json& schema) {
 std::string FieldIds(const std::vector<Column>& columns) {
   std::string out;
   for (size_t i = 0; i < columns.size(); ++i) {
-    out += (i ? ", " : "") + Literal(columns[i].name) + ": " + std::to_string(columns[i].id);
+    out += (i ? ", " : "") + Literal(columns[i].name) + ": " + columns[i].field_ids;
   }
   return out;
 }
@@ -166,8 +217,8 @@ std::string ReadByFieldId(const std::string& path, const std::vector<Column>& co
   std::string map;
   for (size_t i = 0; i < columns.size(); ++i) {
     map += (i ? ", " : "") + std::to_string(columns[i].id) + ": {name: " +
-           Literal(columns[i].name) + ", type: '" + *DuckType(columns[i].type, columns[i].name) +
-           "', default_value: NULL}";
+           Literal(columns[i].name) + ", type: " + Literal(columns[i].duck_type) +
+           ", default_value: NULL}";
   }
   return "read_parquet(" + Literal(path) + ", schema = MAP {" + map + "})";
 }
@@ -196,6 +247,10 @@ Result<std::optional<WrittenFile>> Describe(Connection& db, const std::string& p
   std::string stats;
   for (const Column& c : columns) {
     std::string col = Ident(c.name);
+    if (!c.primitive) {  // nested: only whether it is null (metrics are kept for primitives)
+      stats += ", count(" + col + "), NULL, NULL, 0";
+      continue;
+    }
     bool floating = c.type.id == TypeId::kFloat || c.type.id == TypeId::kDouble;
     std::string filter = floating ? " FILTER (WHERE NOT isnan(" + col + "))" : "";
     stats += ", count(" + col + ")";
@@ -223,6 +278,10 @@ Result<std::optional<WrittenFile>> Describe(Connection& db, const std::string& p
     if (c.required && non_null != rows) {
       return Bad("required column '" + c.name + "' has " + std::to_string(rows - non_null) +
                  " null value(s)");
+    }
+    if (!c.primitive) {
+      k += 4;
+      continue;
     }
     f.value_counts.emplace_back(c.id, rows);
     f.null_value_counts.emplace_back(c.id, rows - non_null);
@@ -303,7 +362,7 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
   const std::string field_ids = FieldIds(columns);
   for (size_t i = 0; i < columns.size(); ++i) {
     const Column& c = columns[i];
-    LM_ASSIGN_OR_RETURN(std::string type, DuckType(c.type, c.name));
+    const std::string& type = c.duck_type;
     std::string value = matched[i].empty() ? "NULL" : Ident(matched[i]);
     if (matched[i].empty() && c.required) {
       return Bad("required column '" + c.name + "' is missing from the input");

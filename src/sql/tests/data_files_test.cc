@@ -170,5 +170,45 @@ TEST_F(DataFilesTest, DeletesRowsByCopyOnWriteReadingFilesByFieldId) {
   EXPECT_FALSE(std::filesystem::exists("/tmp/lakemesh-x.csv"));
 }
 
+TEST_F(DataFilesTest, NestedColumnsCarryFieldIdsAtEveryLevel) {
+  Json schema = Json::parse(R"j({"type": "struct", "schema-id": 0, "fields": [
+      {"id": 1, "name": "id", "required": true, "type": "long"},
+      {"id": 2, "name": "who", "required": false, "type": {"type": "struct", "fields": [
+        {"id": 5, "name": "name", "required": false, "type": "string"},
+        {"id": 6, "name": "age", "required": false, "type": "int"}]}},
+      {"id": 3, "name": "tags", "required": false,
+       "type": {"type": "list", "element-id": 7, "element-required": false, "element": "string"}},
+      {"id": 4, "name": "attrs", "required": false,
+       "type": {"type": "map", "key-id": 8, "key": "string", "value-id": 9,
+                "value-required": false, "value": "long"}}]})j");
+  table::PartitionSpec none = Spec(R"j({"spec-id": 0, "fields": []})j");
+  auto files = WriteDataFiles(
+      Write("n.json",
+            "{\"id\": 1, \"who\": {\"name\": \"ann\", \"age\": 30}, \"tags\": [\"a\", \"b\"]}\n"
+            "{\"id\": 2, \"who\": {\"name\": \"bob\", \"age\": 41}, \"tags\": []}\n"),
+      InputFormat::kJson, schema, none, Out());
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ(files->size(), 1u);
+  const WrittenFile& f = (*files)[0];
+  EXPECT_EQ(f.file.record_count, 2);
+  EXPECT_NE(table::Lookup(f.file.lower_bounds, 1), nullptr);  // primitives keep their bounds
+  auto db = Connection::OpenInMemory(1);
+  QueryResult r;
+  ASSERT_TRUE((*db)->Query("SELECT name, field_id FROM parquet_schema(" + Literal(f.local_path) +
+                               ") WHERE field_id IS NOT NULL ORDER BY field_id", &r).ok());
+  std::vector<std::string> got;
+  for (size_t i = 0; i < r.rows(); ++i) got.push_back(*r.Text(0, i) + "=" + *r.Text(1, i));
+  EXPECT_EQ(got, (std::vector<std::string>{"id=1", "who=2", "tags=3", "attrs=4", "name=5",
+                                           "age=6", "element=7", "key=8", "value=9"}));
+  // Deleting by a nested field, reading by field id.
+  std::vector<LocalDataFile> local = {{f.local_path, f.file}};
+  local[0].file.file_path = "s3://t/n.parquet";
+  auto d = DeleteRows(local, "who.age > 40", schema, none, Out());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->deleted_rows, 1);
+  ASSERT_EQ(d->added.size(), 1u);
+  EXPECT_EQ(d->added[0].file.record_count, 1);
+}
+
 }  // namespace
 }  // namespace lakemesh::sql
