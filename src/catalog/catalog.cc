@@ -6,6 +6,7 @@
 #include <cstring>
 #include <future>
 #include <set>
+#include <unordered_set>
 
 #include "base/hash.h"
 #include "base/random.h"
@@ -143,6 +144,66 @@ Catalog::Catalog(versioning::Repositories& repos, storage::BlobStore& blobs)
                                  const std::optional<Entry>& theirs) {
     return ResolveTableMerge(repo, path, base, ours, theirs);
   });
+  repos_.SetGcExpander(
+      [this](std::unordered_set<std::string>* live) { return AddLiveTableFiles(live); });
+}
+
+Status Catalog::AddLiveTableFiles(std::unordered_set<std::string>* live) {
+  const std::string json = ".metadata.json";
+  std::vector<std::string> metadata_keys;
+  for (const auto& k : *live) {
+    if (k.compare(0, 7, "tables/") == 0 && k.size() > json.size() &&
+        k.compare(k.size() - json.size(), json.size(), json) == 0) {
+      metadata_keys.push_back(k);
+    }
+  }
+  std::unordered_set<std::string> lists_done, manifests_done;
+  // Locations of files lakemesh does not store (another bucket) are not ours to keep or delete.
+  auto add = [&](const std::string& location) -> std::optional<std::string> {
+    auto key = BlobKeyForLocation(location);
+    if (!key.ok()) return std::nullopt;
+    live->insert(*key);
+    return *key;
+  };
+  auto read = [this](const std::string& key) -> Result<std::string> {
+    // Not through the cache: a GC pass reads many files once.
+    return storage::ReadAll(blobs_, key);
+  };
+  for (const std::string& key : metadata_keys) {
+    LM_ASSIGN_OR_RETURN(auto metadata, ReadParsed(key));
+    const Json& m = *metadata;
+    for (const char* stats : {"statistics", "partition-statistics"}) {
+      for (const Json& s : m.value(stats, Json::array())) {
+        if (s.contains("statistics-path") && s["statistics-path"].is_string()) {
+          add(s["statistics-path"].get<std::string>());
+        }
+      }
+    }
+    for (const Json& snap : m.value("snapshots", Json::array())) {
+      std::string list_location = snap.value("manifest-list", std::string());
+      auto list_key = add(list_location);
+      if (!list_key || !lists_done.insert(*list_key).second) continue;
+      auto list_bytes = read(*list_key);
+      if (!list_bytes.ok()) return list_bytes.status().WithContext("GC reading " + list_location);
+      auto manifests = table::ReadManifestList(*list_bytes);
+      if (!manifests.ok()) return manifests.status().WithContext("GC reading " + list_location);
+      for (const auto& mf : *manifests) {
+        auto mkey = add(mf.manifest_path);
+        if (!mkey || !manifests_done.insert(*mkey).second) continue;
+        auto bytes = read(*mkey);
+        if (!bytes.ok()) return bytes.status().WithContext("GC reading " + mf.manifest_path);
+        LM_ASSIGN_OR_RETURN(auto spec, table::TableSpec(m, mf.partition_spec_id));
+        auto entries = table::ReadManifest(*bytes, mf, spec);
+        if (!entries.ok()) return entries.status().WithContext("GC reading " + mf.manifest_path);
+        // DELETED entries are left out: a snapshot that still reads such a file reaches it
+        // through a manifest of its own, which this walk visits too.
+        for (const auto& e : *entries) {
+          if (e.status != table::EntryStatus::kDeleted) add(e.file.file_path);
+        }
+      }
+    }
+  }
+  return Status::OK();
 }
 
 Result<versioning::MergeResolution> Catalog::ResolveTableMerge(

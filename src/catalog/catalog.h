@@ -211,6 +211,10 @@ class Catalog {
   // A catalog file parsed; cached by address like the bytes (a commit copies it instead of
   // parsing tens of KiB of JSON again).
   Result<std::shared_ptr<const Json>> ReadParsed(const std::string& address);
+  // The garbage collector's expander: adds to `live` every table file that the live table
+  // metadata files in it refer to (manifest lists, manifests, data and delete files,
+  // statistics). An unreadable manifest is an error, so GC stops rather than guess.
+  Status AddLiveTableFiles(std::unordered_set<std::string>* live);
   // The merge resolver for table entries changed on both sides of a repository merge: tables
   // both branches only appended to are combined (table::PrepareCombinedAppends).
   Result<versioning::MergeResolution> ResolveTableMerge(

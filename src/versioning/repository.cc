@@ -1208,10 +1208,12 @@ Result<GcReport> Repositories::CollectGarbage(const GcOptions& opts) {
       }
     }
   }
+  // Files that live blobs refer to (table files), when something knows how to find them.
+  if (gc_expander_) LM_TRY(gc_expander_(&live));
   // Sweep.
   const int64_t grace_cutoff = now - opts.grace_micros;
   std::vector<storage::BlobInfo> candidates;
-  LM_TRY(blobs_.List("objects/", [&](const storage::BlobInfo& info) -> Status {
+  auto consider = [&](const storage::BlobInfo& info) -> Status {
     ++report.blobs_scanned;
     if (live.count(info.key)) {
       ++report.blobs_live;
@@ -1219,7 +1221,9 @@ Result<GcReport> Repositories::CollectGarbage(const GcOptions& opts) {
       candidates.push_back(info);
     }
     return Status::OK();
-  }));
+  };
+  LM_TRY(blobs_.List("objects/", consider));
+  if (gc_expander_) LM_TRY(blobs_.List("tables/", consider));
   for (const auto& info : candidates) {
     if (!opts.dry_run) {
       // Re-check: a writer may have re-committed the same bytes since the listing.

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "base/hash.h"
@@ -131,6 +132,11 @@ struct MergeResolution {
   std::optional<Entry> entry;  // when resolved: the merged entry (nullopt deletes the path)
   std::string reason;          // when not: why, for the conflict report ("" = no opinion)
 };
+// Garbage collection of content that live blobs refer to outside any tree: given the blob keys
+// the retained commits reach, adds the keys those blobs refer to (Iceberg table metadata →
+// manifest lists → manifests → data files). With one installed, GC also sweeps `tables/`.
+using GcExpander = std::function<Status(std::unordered_set<std::string>* live)>;
+
 using MergeResolver = std::function<Result<MergeResolution>(
     const std::string& repo, const std::string& path, const std::optional<Entry>& base,
     const std::optional<Entry>& ours, const std::optional<Entry>& theirs)>;
@@ -240,6 +246,8 @@ class Repositories {
   // Installs the resolver merges consult for paths changed on both sides (once, at start-up,
   // before any merge runs).
   void SetMergeResolver(MergeResolver resolver) { merge_resolver_ = std::move(resolver); }
+  // Installs the expander CollectGarbage consults (once, at start-up).
+  void SetGcExpander(GcExpander expander) { gc_expander_ = std::move(expander); }
   Result<MergeResult> Merge(const std::string& repo, const std::string& source,
                             const std::string& dest, MergeStrategy strategy,
                             const CommitOptions& opts);
@@ -280,6 +288,7 @@ class Repositories {
   // by "<repo>/<id>". DeleteRepo empties it.
   LruCache<Commit> commits_{4 << 20};
   MergeResolver merge_resolver_;
+  GcExpander gc_expander_;
 };
 
 const char* ChangeTypeName(ChangeType t);

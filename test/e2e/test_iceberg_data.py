@@ -413,3 +413,44 @@ def test_schema_evolution_by_field_id(server, workdir, table):
     assert "deleted 2 row(s)" in out, out
     m = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
     assert m["snapshots"][-1]["summary"]["total-records"] == str(4 + 1 + 1 - 2)
+
+
+def test_garbage_collection_keeps_what_retained_commits_read(server, workdir, table):
+    ice, csv = table
+    server.cli("table", "append", "shop.events", csv)
+    server.cli("table", "append", "shop.events", csv)
+    s3 = s3_client(server)
+    before = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
+    old_files = {t["data-file"]["file-path"] for t in before["file-scan-tasks"]}
+    server.cli("table", "delete", "shop.events", "--where", "region = 'eu'")  # rewrites eu files
+    server.cli("table", "expire-snapshots", "shop.events", "--older-than", "0s")
+    # An engine's file written but never committed, and one just written (within the grace).
+    m = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    bucket, prefix = m["location"][len("s3://"):].split("/", 1)
+    s3.put_object(Bucket=bucket, Key=prefix + "/data/orphan.parquet", Body=b"PAR1 orphan")
+    # A retention window that keeps the older commits: nothing of the table goes.
+    r = server.api("POST", "/api/v1/gc", json={"retention_seconds": 3600, "grace_seconds": 0})
+    assert r.status_code == 200, r.text
+    for f in old_files:
+        assert len(fetch(s3, f)) > 0
+    # Keeping only the branch heads: the files only older commits read go, the orphan too;
+    # every file the current snapshot reads stays and reads back.
+    r = server.api("POST", "/api/v1/gc", json={"retention_seconds": 0, "grace_seconds": 0})
+    assert r.status_code == 200, r.text
+    assert r.json()["blobs_deleted"] > 0
+    now = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
+    live = {t["data-file"]["file-path"] for t in now["file-scan-tasks"]}
+    assert sum(t["data-file"]["record-count"] for t in now["file-scan-tasks"]) == 4
+    for f in live:
+        assert fetch(s3, f)[:4] == b"PAR1"
+    from botocore.exceptions import ClientError
+    for f in old_files - live:
+        with pytest.raises(ClientError) as e:
+            fetch(s3, f)
+        assert e.value.response["Error"]["Code"] == "NoSuchKey"
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=bucket, Key=prefix + "/data/orphan.parquet")
+    # The table still works: append and plan again.
+    server.cli("table", "append", "shop.events", csv)
+    again = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
+    assert sum(t["data-file"]["record-count"] for t in again["file-scan-tasks"]) == 8
