@@ -454,3 +454,16 @@ def test_garbage_collection_keeps_what_retained_commits_read(server, workdir, ta
     server.cli("table", "append", "shop.events", csv)
     again = ice.call("POST", "/namespaces/shop/tables/events/plan", {}).json()
     assert sum(t["data-file"]["record-count"] for t in again["file-scan-tasks"]) == 8
+    # A manifest GC cannot read stops the collection: nothing is deleted.
+    head = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]["snapshots"][-1]
+    _, mf_list = read_avro(fetch(s3, head["manifest-list"]))
+    victim = mf_list[0]["manifest_path"][len("s3://"):]
+    repo, rest = victim.split("/", 1)
+    path = os.path.join(server.data_dir, "blobs", "tables", repo, rest[len("_tables/"):])
+    assert os.path.exists(path)
+    os.unlink(path)
+    s3.put_object(Bucket=bucket, Key=prefix + "/data/orphan2.parquet", Body=b"PAR1 orphan")
+    r = server.api("POST", "/api/v1/gc", json={"retention_seconds": 0, "grace_seconds": 0})
+    assert r.status_code >= 400, r.text
+    assert "GC reading" in r.json()["error"]["message"]
+    assert s3.get_object(Bucket=bucket, Key=prefix + "/data/orphan2.parquet")["Body"].read()
