@@ -722,6 +722,40 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
       return InvalidArgument("table " + ToString(c.ident) + " appears twice in the transaction");
     }
   }
+  // The commits' table files are written (and synced) while the metadata is prepared; they are
+  // removed again unless the commit lands.
+  struct FileWrites {
+    Catalog* catalog;
+    std::vector<std::pair<std::string, std::future<Status>>> pending;
+    std::vector<std::string> done;  // locations this commit wrote
+    bool keep = false;
+    Status Join() {
+      Status st;
+      for (auto& [location, f] : pending) {
+        Status s = f.get();
+        if (s.ok()) done.push_back(location);
+        if (st.ok()) st = s;
+      }
+      pending.clear();
+      return st;
+    }
+    ~FileWrites() {
+      Join().IgnoreError();
+      if (keep) return;
+      for (const auto& location : done) {
+        if (auto key = BlobKeyForLocation(location); key.ok()) {
+          catalog->blobs_.Delete(*key).IgnoreError();
+        }
+      }
+    }
+  } files{this, {}, {}, false};
+  for (const auto& c : commits) {
+    for (const auto& f : c.files) {
+      files.pending.emplace_back(f.location, std::async(std::launch::async, [this, &f] {
+        return WriteTableFile(f.location, f.bytes);
+      }));
+    }
+  }
   for (int attempt = 0;; ++attempt) {
     LM_ASSIGN_OR_RETURN(std::string head, HeadOf(repo, ref));
     std::vector<Mutation> mutations;
@@ -804,7 +838,9 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
       message += (message.empty() ? "" : "; ") + std::string(current ? "" : "create ") +
                  ToString(c.ident) + ": " + Describe(c.updates);
     }
+    if (Status st = files.Join(); !st.ok()) return fail(st);
     if (mutations.empty()) {
+      files.keep = true;
       if (results) *results = std::move(committed);
       return Status::OK();
     }
@@ -815,6 +851,7 @@ Status Catalog::CommitTransaction(const std::string& ref, const std::vector<Tabl
     if (commits.size() > 1) opts.metadata.erase("iceberg.table");
     auto commit = repos_.CommitChanges(repo, ref, mutations, opts);
     if (commit.ok()) {
+      files.keep = true;
       if (results) *results = std::move(committed);
       return Status::OK();
     }
@@ -873,33 +910,9 @@ Result<LoadedTable> Catalog::AppendFiles(const std::string& ref, const TableIden
     o.now_ms = NowMicros() / 1000;
     LM_ASSIGN_OR_RETURN(table::PreparedCommit c,
                         table::PrepareAppend(current.metadata, files, o, read));
-    std::vector<std::string> written;
-    auto cleanup = [&] {
-      for (const auto& f : written) {
-        if (auto key = BlobKeyForLocation(f); key.ok()) blobs_.Delete(*key).IgnoreError();
-      }
-    };
-    // The manifest and the manifest list are written (and synced) at the same time.
-    std::vector<std::future<Status>> writes;
-    for (size_t i = 1; i < c.files.size(); ++i) {
-      writes.push_back(std::async(std::launch::async, [this, &c, i] {
-        return WriteTableFile(c.files[i].location, c.files[i].bytes);
-      }));
-    }
-    Status st = c.files.empty() ? Status::OK() : WriteTableFile(c.files[0].location, c.files[0].bytes);
-    if (st.ok() && !c.files.empty()) written.push_back(c.files[0].location);
-    for (size_t i = 0; i < writes.size(); ++i) {
-      Status s = writes[i].get();
-      if (s.ok()) written.push_back(c.files[i + 1].location);  // only ours are cleaned up
-      if (st.ok()) st = s;
-    }
-    if (!st.ok()) {
-      cleanup();
-      return st;
-    }
-    auto committed = CommitTable(ref, TableCommit{t, c.requirements, c.updates}, author);
+    auto committed =
+        CommitTable(ref, TableCommit{t, c.requirements, c.updates, std::move(c.files)}, author);
     if (committed.ok()) return committed;
-    cleanup();
     // Another writer moved the table between our load and commit: prepare again on its snapshot.
     if (!committed.status().IsConflict() || attempt >= 20) return committed.status();
   }
@@ -947,23 +960,7 @@ Result<LoadedTable> Catalog::RewriteFiles(const std::string& ref, const TableIde
       table::PreparedCommit c,
       table::PrepareRewrite(current.metadata, std::set<std::string>(removed.begin(), removed.end()),
                             added, o, [this](const std::string& loc) { return ReadTableFile(loc); }));
-  std::vector<std::string> written;
-  auto cleanup = [&] {
-    for (const auto& f : written) {
-      if (auto key = BlobKeyForLocation(f); key.ok()) blobs_.Delete(*key).IgnoreError();
-    }
-  };
-  for (const auto& f : c.files) {
-    Status st = WriteTableFile(f.location, f.bytes);
-    if (!st.ok()) {
-      cleanup();
-      return st;
-    }
-    written.push_back(f.location);
-  }
-  auto committed = CommitTable(ref, TableCommit{t, c.requirements, c.updates}, author);
-  if (!committed.ok()) cleanup();
-  return committed;
+  return CommitTable(ref, TableCommit{t, c.requirements, c.updates, std::move(c.files)}, author);
 }
 
 Result<table::ScanPlan> Catalog::PlanScan(const std::string& ref, const TableIdent& t,

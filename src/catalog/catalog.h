@@ -29,6 +29,7 @@
 #include "base/status.h"
 #include "storage/blob_store.h"
 #include "table/manifest.h"
+#include "table/operations.h"
 #include "table/scan.h"
 #include "versioning/repository.h"
 
@@ -64,6 +65,9 @@ struct TableCommit {
   TableIdent ident;
   Json requirements;  // array of TableRequirement
   Json updates;       // array of TableUpdate
+  // New table files the updates refer to (manifests, a manifest list), written once while the
+  // commit prepares its metadata, and removed again if it fails.
+  std::vector<table::TableFile> files = {};
 };
 
 struct NamespacePropertiesResult {
