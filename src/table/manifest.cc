@@ -358,7 +358,7 @@ Result<std::optional<Literal>> ReadLiteral(avro_value_t* u, const PartitionField
 }
 
 // A field-id map of a data file (column sizes, counts, bounds): Iceberg's array of key/value
-// records, or an Avro map with the field ids as string keys. `value` converts one value.
+// records, or an Avro map with the field ids as string keys. `value` decodes one value in place.
 template <typename V, typename F>
 Status ReadIdMap(avro_value_t* df, int idx, std::vector<std::pair<int32_t, V>>* out, F value) {
   if (idx < 0) return Status::OK();
@@ -386,21 +386,25 @@ Status ReadIdMap(avro_value_t* df, int idx, std::vector<std::pair<int32_t, V>>* 
     }
     avro_value_t vv;
     if (!avro::Unwrap(&val, &vv)) continue;
-    LM_ASSIGN_OR_RETURN(V x, value(&vv));
-    out->emplace_back(static_cast<int32_t>(k), std::move(x));
+    out->emplace_back(static_cast<int32_t>(k), V());
+    LM_TRY(value(&vv, &out->back().second));
   }
   std::sort(out->begin(), out->end());
   return Status::OK();
 }
 
 Status ReadCountMap(avro_value_t* df, int idx, CountMap* out) {
-  return ReadIdMap<int64_t>(df, idx, out, [](avro_value_t* v) { return avro::AsLong(v); });
+  return ReadIdMap<int64_t>(df, idx, out, [](avro_value_t* v, int64_t* x) -> Status {
+    LM_ASSIGN_OR_RETURN(*x, avro::AsLong(v));
+    return Status::OK();
+  });
 }
 
 Status ReadBoundMap(avro_value_t* df, int idx, BoundMap* out) {
-  return ReadIdMap<std::string>(df, idx, out, [](avro_value_t* v) -> Result<std::string> {
+  return ReadIdMap<std::string>(df, idx, out, [](avro_value_t* v, std::string* x) -> Status {
     LM_ASSIGN_OR_RETURN(std::string_view b, avro::AsBytes(v));
-    return std::string(b);
+    x->assign(b);
+    return Status::OK();
   });
 }
 
