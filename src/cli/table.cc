@@ -190,13 +190,14 @@ void ShowHistory(const json& r, const TableName&, const std::string&, bool as_js
 
 void AddTable(CLI::App& app, Cli& cli) {
   auto* tb = app.add_subcommand("table", "Iceberg tables: list, describe, snapshots, history, "
-                                         "append, delete, scan, expire-snapshots, rollback "
+                                         "append, delete, update, scan, expire-snapshots, rollback "
                                          "(see docs/iceberg.md)");
   tb->require_subcommand(1);
   struct Args {
     std::string name, ref = "main";
     int64_t snapshot = 0;
-    std::string file, format, filter;
+    std::string file, format, filter, replace_where;
+    std::vector<std::string> set;
   };
   auto a = std::make_shared<Args>();
 
@@ -246,6 +247,9 @@ void AddTable(CLI::App& app, Cli& cli) {
       ->required()
       ->check(CLI::ExistingFile);
   append->add_option("--format", a->format, "csv, parquet or json (default: from the file name)");
+  append->add_option("--replace-where", a->replace_where,
+                     "first delete the rows matching this SQL condition, in the same snapshot "
+                     "(an overwrite)");
   append->add_option("--ref", a->ref, "branch")->capture_default_str();
   append->callback([&cli, a] {
     cli.action = [&cli, a]() -> Status {
@@ -266,7 +270,10 @@ void AddTable(CLI::App& app, Cli& cli) {
       ProgressBar bar(a->file, std::filesystem::file_size(a->file, ec));
       auto r = c.Upload("/api/v1/repositories/" + Seg(domain) + "/branches/" + Seg(a->ref) +
                             "/tables/" + Seg(table) + "/append",
-                        {{"format", format}}, a->file, "application/octet-stream",
+                        a->replace_where.empty()
+                            ? Query{{"format", format}}
+                            : Query{{"format", format}, {"replace_where", a->replace_where}},
+                        a->file, "application/octet-stream",
                         [&](uint64_t done, uint64_t total) {
                           (void)total;
                           bar.Update(done);
@@ -276,6 +283,15 @@ void AddTable(CLI::App& app, Cli& cli) {
       if (!r.ok()) return r.status().WithContext("appending " + a->file + " to " + t.shown);
       if (cli.json) {
         PrintJson(*r);
+      } else if (r->contains("deleted-records")) {
+        std::printf("replaced %lld row(s) of %s at %s with %lld: %lld file(s) removed, %lld "
+                    "rewritten; snapshot %lld\n",
+                    static_cast<long long>(r->value("deleted-records", int64_t{0})),
+                    t.shown.c_str(), a->ref.c_str(),
+                    static_cast<long long>(r->value("added-records", int64_t{0})),
+                    static_cast<long long>(r->value("removed-data-files", int64_t{0})),
+                    static_cast<long long>(r->value("rewritten-data-files", int64_t{0})),
+                    static_cast<long long>(r->value("snapshot-id", int64_t{0})));
       } else {
         std::printf("appended %lld row(s) in %lld file(s) to %s at %s: snapshot %lld\n",
                     static_cast<long long>(r->value("added-records", int64_t{0})),
@@ -316,7 +332,52 @@ void AddTable(CLI::App& app, Cli& cli) {
                     static_cast<long long>(r.value("deleted-records", int64_t{0})),
                     t.shown.c_str(), a->ref.c_str(),
                     static_cast<long long>(r.value("removed-data-files", int64_t{0})),
-                    static_cast<long long>(r.value("added-data-files", int64_t{0})),
+                    static_cast<long long>(r.value("rewritten-data-files", int64_t{0})),
+                    static_cast<long long>(r.value("snapshot-id", int64_t{0})));
+      }
+      return Status::OK();
+    };
+  });
+
+  auto* update = tb->add_subcommand(
+      "update", "Set columns on the rows matching an SQL condition, by copy-on-write (one commit)");
+  update->add_option("table", a->name, "DOMAIN.TABLE")->required();
+  update->add_option("--set", a->set, "COLUMN=SQL expression over the row, e.g. "
+                                      "\"amount=amount * 1.2\" (repeat for more columns)")
+      ->required();
+  update->add_option("--where", a->filter, "SQL condition over the table's columns")->required();
+  update->add_option("--ref", a->ref, "branch")->capture_default_str();
+  update->callback([&cli, a] {
+    cli.action = [&cli, a]() -> Status {
+      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
+      json set = json::object();
+      for (const std::string& kv : a->set) {
+        size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          return InvalidArgument("--set '" + kv + "' is not COLUMN=EXPRESSION");
+        }
+        set[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+      std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
+      std::string table = t.shown.substr(domain.size() + 1);
+      json body = {{"set", set}, {"where", a->filter}};
+      LM_ASSIGN_OR_RETURN(auto r, c.Call("POST", "/api/v1/repositories/" + Seg(domain) +
+                                                     "/branches/" + Seg(a->ref) + "/tables/" +
+                                                     Seg(table) + "/update",
+                                         {}, &body));
+      if (cli.json) {
+        PrintJson(r);
+      } else if (r.value("updated-records", int64_t{0}) == 0) {
+        std::printf("no row of %s at %s matches: nothing updated\n", t.shown.c_str(),
+                    a->ref.c_str());
+      } else {
+        std::printf("updated %lld row(s) of %s at %s: %lld file(s) rewritten as %lld; "
+                    "snapshot %lld\n",
+                    static_cast<long long>(r.value("updated-records", int64_t{0})),
+                    t.shown.c_str(), a->ref.c_str(),
+                    static_cast<long long>(r.value("removed-data-files", int64_t{0})),
+                    static_cast<long long>(r.value("rewritten-data-files", int64_t{0})),
                     static_cast<long long>(r.value("snapshot-id", int64_t{0})));
       }
       return Status::OK();

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 
 #include "base/random.h"
 #include "sql/duckdb.h"
@@ -318,6 +319,57 @@ Result<std::optional<WrittenFile>> Describe(Connection& db, const std::string& p
   return std::optional<WrittenFile>(std::move(w));
 }
 
+// Writes the rows of `source` (a relation whose columns are the table's) as Parquet files of the
+// table into a new directory under `out_dir`: one file per partition, field ids, statistics read
+// back. The directory is removed again on failure. `one_statement`: `source` embeds request text.
+Result<std::vector<WrittenFile>> WriteRows(Connection& db, const std::string& source,
+                                           bool one_statement, const std::vector<Column>& columns,
+                                           const std::vector<std::string>& part_sql,
+                                           const table::PartitionSpec& spec,
+                                           const std::string& out_dir) {
+  const std::string dir = out_dir + "/" + NewUuid();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("creating " + dir + ": " + ec.message());
+  auto cleanup = [&] { std::filesystem::remove_all(dir, ec); };
+  const std::string field_ids = FieldIds(columns);
+  std::string copy;
+  if (spec.fields.empty()) {
+    copy = "COPY (SELECT * FROM " + source + ") TO " + Literal(dir + "/data.parquet") +
+           " (FORMAT parquet, FIELD_IDS {" + field_ids + "})";
+  } else {
+    std::string extra, by;
+    for (size_t i = 0; i < part_sql.size(); ++i) {
+      extra += ", " + part_sql[i] + " AS __lm_p" + std::to_string(i);
+      by += (i ? ", " : "") + std::string("__lm_p") + std::to_string(i);
+    }
+    copy = "COPY (SELECT *" + extra + " FROM " + source + ") TO " + Literal(dir) +
+           " (FORMAT parquet, PARTITION_BY (" + by + "), FIELD_IDS {" + field_ids + "})";
+  }
+  QueryResult r;
+  Status st = one_statement ? db.QueryOne(copy, &r) : db.Query(copy, &r);
+  if (!st.ok()) {
+    cleanup();
+    return Bad("writing the rows: " + st.message());
+  }
+  std::vector<std::string> paths;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file() && e.path().extension() == ".parquet") paths.push_back(e.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  // Statistics and partition values of each file, read back from the file itself.
+  std::vector<WrittenFile> out;
+  for (const std::string& path : paths) {
+    auto w = Describe(db, path, columns, part_sql, spec);
+    if (!w.ok()) {
+      cleanup();
+      return w.status();
+    }
+    if (*w) out.push_back(std::move(**w));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<InputFormat> ParseInputFormat(const std::string& name) {
@@ -375,86 +427,85 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
 
   LM_ASSIGN_OR_RETURN(std::vector<std::string> part_sql, PartitionSql(spec, columns));
 
-  const std::string dir = out_dir + "/" + NewUuid();
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return IoError("creating " + dir + ": " + ec.message());
-  auto cleanup = [&] { std::filesystem::remove_all(dir, ec); };
-
-  std::string copy;
-  if (spec.fields.empty()) {
-    copy = "COPY rows TO " + Literal(dir + "/data.parquet") + " (FORMAT parquet, FIELD_IDS {" +
-           field_ids + "})";
-  } else {
-    std::string extra, by;
-    for (size_t i = 0; i < part_sql.size(); ++i) {
-      extra += ", " + part_sql[i] + " AS __lm_p" + std::to_string(i);
-      by += (i ? ", " : "") + std::string("__lm_p") + std::to_string(i);
-    }
-    copy = "COPY (SELECT *" + extra + " FROM rows) TO " + Literal(dir) +
-           " (FORMAT parquet, PARTITION_BY (" + by + "), FIELD_IDS {" + field_ids + "})";
-  }
-  if (Status st = db->Run(copy); !st.ok()) {
-    cleanup();
-    return Bad("converting the input: " + st.message());
-  }
-
-  std::vector<std::string> paths;
-  for (auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
-    if (e.is_regular_file() && e.path().extension() == ".parquet") paths.push_back(e.path());
-  }
-  std::sort(paths.begin(), paths.end());
-
-  // Statistics and partition values of each file, read back from the file itself.
-  std::vector<WrittenFile> out;
-  for (const std::string& path : paths) {
-    auto w = Describe(*db, path, columns, part_sql, spec);
-    if (!w.ok()) {
-      cleanup();
-      return w.status();
-    }
-    if (*w) out.push_back(std::move(**w));
-  }
-  return out;
+  return WriteRows(*db, "rows", /*one_statement=*/false, columns, part_sql, spec, out_dir);
 }
 
-Result<DeleteResult> DeleteRows(const std::vector<LocalDataFile>& files, const std::string& where,
-                                const Json& schema, const table::PartitionSpec& spec,
-                                const std::string& out_dir) {
+namespace {
+
+// One copy-on-write pass: for each file with rows matching `where`, the relation `rewrite(src)`
+// (over `src`, the file read by field id) gives its new rows; with `drop_all`, a file whose rows
+// all match is removed without a rewrite.
+Result<RewriteResult> CopyOnWrite(const std::vector<LocalDataFile>& files,
+                                  const std::string& where, const Json& schema,
+                                  const table::PartitionSpec& spec, const std::string& out_dir,
+                                  const std::function<std::string(const std::string&)>& rewrite,
+                                  bool drop_all) {
   if (where.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return Bad("a delete needs a condition (to remove every row, use 'true')");
+    return Bad("a condition is needed (to match every row, use 'true')");
   }
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   LM_ASSIGN_OR_RETURN(std::vector<std::string> part_sql, PartitionSql(spec, columns));
   LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
-  // The condition comes from a request: DuckDB may read and write nothing but `out_dir`.
+  // The SQL comes from a request: DuckDB may read and write nothing but `out_dir`.
   LM_TRY(db->Run("SET allowed_directories = [" + Literal(out_dir + "/") + "]"));
   LM_TRY(db->Run("SET enable_external_access = false"));
   LM_TRY(db->Run("SET lock_configuration = true"));
-  const std::string field_ids = FieldIds(columns);
-  DeleteResult result;
+  RewriteResult result;
   for (const LocalDataFile& f : files) {
     const std::string source = ReadByFieldId(f.local_path, columns);
     QueryResult r;
     LM_TRY(Wrap(db->QueryOne("SELECT count(*) FILTER (WHERE (" + where + ")), count(*) FROM " +
                                  source,
                              &r),
-                "the delete condition"));
+                "the condition"));
     int64_t matching = r.Int(0, 0), rows = r.Int(1, 0);
     if (matching == 0) continue;
     result.removed.push_back(f.file.file_path);
-    result.deleted_rows += matching;
-    if (matching == rows) continue;
-    std::string path = out_dir + "/" + NewUuid() + ".parquet";
-    LM_TRY(Wrap(db->QueryOne("COPY (SELECT * FROM " + source + " WHERE (" + where +
-                                 ") IS NOT TRUE) TO " + Literal(path) +
-                                 " (FORMAT parquet, FIELD_IDS {" + field_ids + "})",
-                             &r),
-                "rewriting " + f.file.file_path));
-    LM_ASSIGN_OR_RETURN(auto w, Describe(*db, path, columns, part_sql, spec));
-    if (w) result.added.push_back(std::move(*w));
+    result.rows += matching;
+    if (drop_all && matching == rows) continue;
+    auto written = WriteRows(*db, rewrite(source), /*one_statement=*/true, columns, part_sql, spec,
+                             out_dir);
+    if (!written.ok()) return Bad("rewriting " + f.file.file_path + ": " + written.status().message());
+    for (auto& w : *written) result.added.push_back(std::move(w));
   }
   return result;
+}
+
+}  // namespace
+
+Result<RewriteResult> DeleteRows(const std::vector<LocalDataFile>& files, const std::string& where,
+                                 const Json& schema, const table::PartitionSpec& spec,
+                                 const std::string& out_dir) {
+  return CopyOnWrite(files, where, schema, spec, out_dir,
+                     [&](const std::string& src) {
+                       return "(SELECT * FROM " + src + " WHERE (" + where + ") IS NOT TRUE)";
+                     },
+                     /*drop_all=*/true);
+}
+
+Result<RewriteResult> UpdateRows(const std::vector<LocalDataFile>& files,
+                                 const std::vector<std::pair<std::string, std::string>>& set,
+                                 const std::string& where, const Json& schema,
+                                 const table::PartitionSpec& spec, const std::string& out_dir) {
+  if (set.empty()) return Bad("an update needs at least one column to set");
+  LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
+  std::string replace;
+  for (const auto& [name, expr] : set) {
+    auto c = std::find_if(columns.begin(), columns.end(),
+                          [&](const Column& col) { return EqualsIgnoreCase(col.name, name); });
+    if (c == columns.end()) return Bad("cannot set '" + name + "': the table has no such column");
+    if (expr.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return Bad("no value given for column '" + name + "'");
+    }
+    replace += (replace.empty() ? "" : ", ") + std::string("CASE WHEN (") + where +
+               ") THEN CAST((" + expr + ") AS " + c->duck_type + ") ELSE " + Ident(c->name) +
+               " END AS " + Ident(c->name);
+  }
+  return CopyOnWrite(files, where, schema, spec, out_dir,
+                     [&](const std::string& src) {
+                       return "(SELECT * REPLACE (" + replace + ") FROM " + src + ")";
+                     },
+                     /*drop_all=*/false);
 }
 
 }  // namespace lakemesh::sql

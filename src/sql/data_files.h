@@ -43,10 +43,11 @@ struct LocalDataFile {
   table::DataFile file;
 };
 
-struct DeleteResult {
+// What a copy-on-write pass did: the files it replaced and the files that replace them.
+struct RewriteResult {
   std::vector<std::string> removed;  // file_path of each file that had matching rows
-  std::vector<WrittenFile> added;    // the rewritten survivors of those files
-  int64_t deleted_rows = 0;
+  std::vector<WrittenFile> added;    // the rewritten rows of those files
+  int64_t rows = 0;                  // rows deleted or updated
 };
 
 // Deletes the rows for which the SQL condition `where` is true, by copy-on-write: a file with no
@@ -56,8 +57,18 @@ struct DeleteResult {
 // condition is evaluated by DuckDB with access to nothing but `out_dir` (where the files must
 // be) and cannot hold a second statement; a condition DuckDB rejects (an unknown column, a syntax
 // error) is kInvalidArgument with its message.
-Result<DeleteResult> DeleteRows(const std::vector<LocalDataFile>& files, const std::string& where,
-                                const nlohmann::json& schema, const table::PartitionSpec& spec,
-                                const std::string& out_dir);
+Result<RewriteResult> DeleteRows(const std::vector<LocalDataFile>& files, const std::string& where,
+                                 const nlohmann::json& schema, const table::PartitionSpec& spec,
+                                 const std::string& out_dir);
+
+// Updates by copy-on-write: on the rows for which `where` is true, each column of `set` (name ->
+// SQL expression over the row's old values) takes the expression's value, cast to the column's
+// type. Each file with such a row is replaced by its rewritten rows, split by partition again
+// when a partition source changed. Same confinement and errors as DeleteRows; an unknown column
+// in `set` is kInvalidArgument.
+Result<RewriteResult> UpdateRows(const std::vector<LocalDataFile>& files,
+                                 const std::vector<std::pair<std::string, std::string>>& set,
+                                 const std::string& where, const nlohmann::json& schema,
+                                 const table::PartitionSpec& spec, const std::string& out_dir);
 
 }  // namespace lakemesh::sql

@@ -467,3 +467,36 @@ def test_garbage_collection_keeps_what_retained_commits_read(server, workdir, ta
     assert r.status_code >= 400, r.text
     assert "GC reading" in r.json()["error"]["message"]
     assert s3.get_object(Bucket=bucket, Key=prefix + "/data/orphan2.parquet")["Body"].read()
+
+
+def test_update_and_replace_where_by_copy_on_write(server, workdir, table):
+    ice, csv = table
+    server.cli("table", "append", "shop.events", csv)
+    # Row 4 (region null) moves to apac and its amount doubles: its file is rewritten.
+    out = server.cli("table", "update", "shop.events", "--set", "region='apac'",
+                     "--set", "amount=amount * 2", "--where", "id = 4").stdout
+    assert "updated 1 row(s) of shop.events at main: 1 file(s) rewritten as 1" in out, out
+    plan = ice.call("POST", "/namespaces/shop/tables/events/plan",
+                    {"filter": {"type": "eq", "term": "region", "value": "apac"}}).json()
+    assert [t["data-file"]["record-count"] for t in plan["file-scan-tasks"]] == [1]
+    assert ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]["snapshots"][-1][
+        "summary"]["total-records"] == "4"
+    r = server.api("POST", "/api/v1/repositories/shop/branches/main/tables/events/update",
+                   json={"set": {"nope": "1"}, "where": "true"})
+    assert r.status_code == 400 and "no such column" in r.json()["error"]["message"]
+    r = server.api("POST", "/api/v1/repositories/shop/branches/main/tables/events/update",
+                   json={"set": {"id": "NULL"}, "where": "id = 1"})
+    assert r.status_code == 400 and "required column 'id'" in r.json()["error"]["message"], r.text
+    # Replace the eu rows with a new file's rows in one snapshot (an overwrite).
+    path = os.path.join(workdir, "eu.csv")
+    with open(path, "w") as f:
+        f.write("id,region,amount\n20,eu,5.00\n21,eu,6.00\n22,eu,7.00\n")
+    out = server.cli("table", "append", "shop.events", path,
+                     "--replace-where", "region = 'eu'").stdout
+    assert "replaced 2 row(s) of shop.events at main with 3" in out, out
+    m = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
+    head = m["snapshots"][-1]["summary"]
+    assert head["operation"] == "overwrite" and head["total-records"] == "5", head
+    eu = ice.call("POST", "/namespaces/shop/tables/events/plan",
+                  {"filter": {"type": "eq", "term": "region", "value": "eu"}}).json()
+    assert sum(t["data-file"]["record-count"] for t in eu["file-scan-tasks"]) == 3

@@ -48,6 +48,8 @@ const std::vector<RouteSpec>& Routes() {
        AppendToTable},
       {"POST", "/api/v1/repositories/{repo}/branches/{branch}/tables/{table}/delete",
        DeleteFromTable},
+      {"POST", "/api/v1/repositories/{repo}/branches/{branch}/tables/{table}/update",
+       UpdateTable},
 
       {"GET", "/api/v1/repositories/{repo}/tags", ListTags},
       {"POST", "/api/v1/repositories/{repo}/tags", CreateTag},

@@ -143,7 +143,7 @@ TEST_F(DataFilesTest, DeletesRowsByCopyOnWriteReadingFilesByFieldId) {
   renamed["fields"][2]["name"] = "area";
   auto result = DeleteRows(local, "amount > 5 AND area <> 'us'", renamed, spec, Out());
   ASSERT_TRUE(result.ok()) << result.status().ToString();
-  EXPECT_EQ(result->deleted_rows, 3);
+  EXPECT_EQ(result->rows, 3);
   std::sort(result->removed.begin(), result->removed.end());
   EXPECT_EQ(result->removed, (std::vector<std::string>{"s3://t/apac.parquet", "s3://t/eu.parquet"}));
   ASSERT_EQ(result->added.size(), 1u);  // eu keeps id 1; apac lost both rows; us untouched
@@ -168,6 +168,42 @@ TEST_F(DataFilesTest, DeletesRowsByCopyOnWriteReadingFilesByFieldId) {
                         renamed, spec, Out());
   EXPECT_FALSE(two.ok());
   EXPECT_FALSE(std::filesystem::exists("/tmp/lakemesh-x.csv"));
+}
+
+TEST_F(DataFilesTest, UpdatesRowsByCopyOnWriteAndRepartitions) {
+  auto spec = Spec(R"j({"spec-id": 0, "fields": [
+      {"source-id": 3, "field-id": 1000, "name": "region", "transform": "identity"}]})j");
+  auto files = WriteDataFiles(Write("u.csv", "id,region,amount\n1,eu,1.00\n2,eu,9.00\n3,us,2.00\n"),
+                              InputFormat::kCsv, Schema(), spec, Out());
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  std::vector<LocalDataFile> local;
+  for (const auto& w : *files) {
+    LocalDataFile l{w.local_path, w.file};
+    l.file.file_path = "s3://t/" + w.file.partition[0]->s + ".parquet";
+    local.push_back(l);
+  }
+  // Row 2 moves from eu to apac and doubles its amount; row 1 stays in eu.
+  auto r = UpdateRows(local, {{"region", "'apac'"}, {"AMOUNT", "amount * 2"}}, "id = 2", Schema(),
+                      spec, Out());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->rows, 1);
+  EXPECT_EQ(r->removed, std::vector<std::string>{"s3://t/eu.parquet"});
+  ASSERT_EQ(r->added.size(), 2u);
+  std::map<std::string, std::string> by_region;
+  for (const auto& w : r->added) by_region[w.file.partition[0]->s] = w.local_path;
+  ASSERT_EQ(by_region.size(), 2u);
+  auto db = Connection::OpenInMemory(1);
+  QueryResult q;
+  ASSERT_TRUE((*db)->Query("SELECT id, amount FROM read_parquet(" + Literal(by_region["apac"]) + ")",
+                           &q).ok());
+  EXPECT_EQ(q.Int(0, 0), 2);
+  EXPECT_EQ(*q.Text(1, 0), "18.00");
+  EXPECT_EQ(UpdateRows(local, {{"nope", "1"}}, "true", Schema(), spec, Out()).status().code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(UpdateRows(local, {{"id", "(SELECT count(*) FROM read_csv('/etc/passwd'))"}},
+                          "true", Schema(), spec, Out()).ok());
+  // A value that does not fit the column is an error, not a silent truncation.
+  EXPECT_FALSE(UpdateRows(local, {{"id", "'not a number'"}}, "true", Schema(), spec, Out()).ok());
 }
 
 TEST_F(DataFilesTest, NestedColumnsCarryFieldIdsAtEveryLevel) {
@@ -205,7 +241,7 @@ TEST_F(DataFilesTest, NestedColumnsCarryFieldIdsAtEveryLevel) {
   local[0].file.file_path = "s3://t/n.parquet";
   auto d = DeleteRows(local, "who.age > 40", schema, none, Out());
   ASSERT_TRUE(d.ok()) << d.status().ToString();
-  EXPECT_EQ(d->deleted_rows, 1);
+  EXPECT_EQ(d->rows, 1);
   ASSERT_EQ(d->added.size(), 1u);
   EXPECT_EQ(d->added[0].file.record_count, 1);
 }

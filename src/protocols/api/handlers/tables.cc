@@ -1,6 +1,7 @@
 // Table data through the JSON API: appending a CSV, Parquet or JSON file to an Iceberg table.
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include "base/random.h"
 #include "protocols/api/handlers/handlers.h"
@@ -34,6 +35,95 @@ struct Scratch {
     for (const auto& p : paths) std::filesystem::remove_all(p, ec);
   }
 };
+
+}  // namespace
+
+namespace {
+
+// A copy-on-write change of a loaded table: the table's current data files are copied into a
+// scratch directory, `op` computes their replacements there, and the replacements (plus `extra`
+// new files) are stored and committed as one snapshot, provided nothing moved the table since it
+// was loaded. The answer reports the affected `rows` under `rows_key`.
+using CowOp = std::function<Result<sql::RewriteResult>(const std::vector<sql::LocalDataFile>&,
+                                                       const catalog::Json& schema,
+                                                       const table::PartitionSpec& spec,
+                                                       const std::string& dir)>;
+
+Response CopyOnWrite(Services& s, const std::string& branch, const catalog::TableIdent& ident,
+                     const catalog::LoadedTable& table, const CowOp& op,
+                     std::vector<table::DataFile> extra, const char* rows_key, const P& who) {
+  int64_t snapshot = table.metadata.value("current-snapshot-id", int64_t{-1});
+  const catalog::Json* schema = table::FindSchema(table.metadata);
+  if (!schema) return ErrorResponse(Internal("table metadata has no current schema"));
+  auto spec = table::TableSpec(table.metadata, table.metadata.value("default-spec-id", int32_t{0}));
+  if (!spec.ok()) return ErrorResponse(spec.status());
+  sql::RewriteResult result;
+  Scratch scratch;
+  if (snapshot >= 0) {
+    table::ScanOptions so;
+    so.snapshot_id = snapshot;
+    auto plan = s.catalog.PlanScan(branch, ident, so);
+    if (!plan.ok()) return ErrorResponse(plan.status());
+    if (!plan->delete_files.empty()) {
+      return ErrorResponse(InvalidArgument(
+          "table " + catalog::ToString(ident) + " has delete files (written by another engine); "
+          "copy-on-write changes over them are not supported yet"));
+    }
+    // The table's files, copied into one scratch directory DuckDB may read.
+    const std::string dir = s.work_dir + "/rewrite-" + NewUuid();
+    scratch.paths.push_back(dir);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return ErrorResponse(IoError("creating " + dir + ": " + ec.message()));
+    std::vector<sql::LocalDataFile> local;
+    for (const auto& task : plan->tasks) {
+      if (task.spec_id != spec->spec_id) {
+        return ErrorResponse(InvalidArgument("table " + catalog::ToString(ident) +
+                                             " has files of an earlier partition spec; "
+                                             "rewriting them is not supported yet"));
+      }
+      sql::LocalDataFile f{dir + "/" + NewUuid() + ".parquet", task.file};
+      if (Status st = s.catalog.CopyTableFileTo(task.file.file_path, f.local_path); !st.ok()) {
+        return ErrorResponse(st);
+      }
+      local.push_back(std::move(f));
+    }
+    auto r = op(local, *schema, *spec, dir);
+    if (!r.ok()) return ErrorResponse(r.status());
+    result = std::move(*r);
+  }
+  std::vector<table::DataFile> added;
+  const std::string location = table.metadata.value("location", std::string());
+  for (auto& w : result.added) {
+    w.file.file_path = location + "/data/" + NewUuid() + ".parquet";
+    if (Status st = s.catalog.WriteTableFileFrom(w.file.file_path, w.local_path); !st.ok()) {
+      return ErrorResponse(st);
+    }
+    added.push_back(std::move(w.file));
+  }
+  const size_t rewritten = added.size();
+  int64_t new_rows = 0;
+  for (auto& f : extra) {
+    new_rows += f.record_count;
+    added.push_back(std::move(f));
+  }
+  json out = {{"table", catalog::ToString(ident)},
+              {"branch", branch},
+              {rows_key, result.rows},
+              {"removed-data-files", result.removed.size()},
+              {"rewritten-data-files", rewritten},
+              {"snapshot-id", snapshot}};
+  if (result.removed.empty() && added.empty()) return JsonResponse(200, out);
+  Result<catalog::LoadedTable> committed =
+      result.removed.empty()
+          ? s.catalog.AppendFiles(branch, ident, added, who.name)
+          : s.catalog.RewriteFiles(branch, ident, snapshot, result.removed, added, who.name);
+  if (!committed.ok()) return ErrorResponse(committed.status());
+  out["snapshot-id"] = committed->metadata.value("current-snapshot-id", int64_t{-1});
+  out["metadata-location"] = committed->metadata_location;
+  if (!extra.empty() || new_rows > 0) out["added-records"] = new_rows;
+  return JsonResponse(200, out);
+}
 
 }  // namespace
 
@@ -98,6 +188,15 @@ Response AppendToTable(Services& s, Request& req, const P& who) {
   if (files.empty()) {
     return ErrorResponse(InvalidArgument("the input has no rows: nothing to append"));
   }
+  if (auto replace = req.Query("replace_where")) {
+    // An overwrite: the rows matching the condition go, the file's rows come, in one snapshot.
+    return CopyOnWrite(
+        s, branch, ident, *table,
+        [&](const auto& existing, const auto& schema, const auto& spec, const std::string& dir) {
+          return sql::DeleteRows(existing, *replace, schema, spec, dir);
+        },
+        std::move(files), "deleted-records", who);
+  }
   auto committed = s.catalog.AppendFiles(branch, ident, files, who.name);
   if (!committed.ok()) return ErrorResponse(committed.status());
   const auto& m = committed->metadata;
@@ -113,75 +212,49 @@ Response AppendToTable(Services& s, Request& req, const P& who) {
 // Deletes the rows for which the condition holds, by copy-on-write, as one snapshot and one
 // repository commit on the branch.
 Response DeleteFromTable(Services& s, Request& req, const P& who) {
-  const std::string& repo = req.params["repo"];
   const std::string& branch = req.params["branch"];
-  catalog::TableIdent ident = TableOf(repo, req.params["table"]);
+  catalog::TableIdent ident = TableOf(req.params["repo"], req.params["table"]);
   auto body = ReadJsonBody(req);
   if (!body.ok()) return ErrorResponse(body.status());
   auto where = StringField(*body, "where", true);
   if (!where.ok()) return ErrorResponse(where.status());
   auto table = s.catalog.LoadTable(branch, ident);
   if (!table.ok()) return ErrorResponse(table.status());
-  int64_t snapshot = table->metadata.value("current-snapshot-id", int64_t{-1});
-  json none = {{"table", catalog::ToString(ident)}, {"branch", branch}, {"deleted-records", 0},
-               {"removed-data-files", 0}, {"added-data-files", 0}, {"snapshot-id", snapshot}};
-  if (snapshot < 0) return JsonResponse(200, none);
-  const catalog::Json* schema = table::FindSchema(table->metadata);
-  if (!schema) return ErrorResponse(Internal("table metadata has no current schema"));
-  auto spec = table::TableSpec(table->metadata,
-                               table->metadata.value("default-spec-id", int32_t{0}));
-  if (!spec.ok()) return ErrorResponse(spec.status());
-  table::ScanOptions so;
-  so.snapshot_id = snapshot;
-  auto plan = s.catalog.PlanScan(branch, ident, so);
-  if (!plan.ok()) return ErrorResponse(plan.status());
-  if (!plan->delete_files.empty()) {
-    return ErrorResponse(InvalidArgument(
-        "table " + catalog::ToString(ident) + " has delete files (written by another engine); "
-        "copy-on-write deletes over them are not supported yet"));
+  return CopyOnWrite(
+      s, branch, ident, *table,
+      [&](const auto& files, const auto& schema, const auto& spec, const std::string& dir) {
+        return sql::DeleteRows(files, *where, schema, spec, dir);
+      },
+      {}, "deleted-records", who);
+}
+
+// POST .../tables/{table}/update  {"set": {"column": "SQL expression", ...}, "where": "SQL"}
+Response UpdateTable(Services& s, Request& req, const P& who) {
+  const std::string& branch = req.params["branch"];
+  catalog::TableIdent ident = TableOf(req.params["repo"], req.params["table"]);
+  auto body = ReadJsonBody(req);
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto where = StringField(*body, "where", true);
+  if (!where.ok()) return ErrorResponse(where.status());
+  auto set_json = body->find("set");
+  if (set_json == body->end() || !set_json->is_object() || set_json->empty()) {
+    return ErrorResponse(InvalidArgument("'set' must be an object of column: SQL expression"));
   }
-  // The table's files, copied into one scratch directory DuckDB may read.
-  Scratch scratch;
-  const std::string dir = s.work_dir + "/delete-" + NewUuid();
-  scratch.paths.push_back(dir);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return ErrorResponse(IoError("creating " + dir + ": " + ec.message()));
-  std::vector<sql::LocalDataFile> local;
-  for (const auto& task : plan->tasks) {
-    if (task.spec_id != spec->spec_id) {
-      return ErrorResponse(InvalidArgument("table " + catalog::ToString(ident) +
-                                           " has files of an earlier partition spec; rewriting "
-                                           "them is not supported yet"));
+  std::vector<std::pair<std::string, std::string>> set;
+  for (const auto& [k, v] : set_json->items()) {
+    if (!v.is_string()) {
+      return ErrorResponse(InvalidArgument("'set." + k + "' must be an SQL expression string"));
     }
-    sql::LocalDataFile f{dir + "/" + NewUuid() + ".parquet", task.file};
-    if (Status st = s.catalog.CopyTableFileTo(task.file.file_path, f.local_path); !st.ok()) {
-      return ErrorResponse(st);
-    }
-    local.push_back(std::move(f));
+    set.emplace_back(k, v.get<std::string>());
   }
-  auto result = sql::DeleteRows(local, *where, *schema, *spec, dir);
-  if (!result.ok()) return ErrorResponse(result.status());
-  if (result->removed.empty()) return JsonResponse(200, none);
-  std::vector<table::DataFile> added;
-  const std::string location = table->metadata.value("location", std::string());
-  for (auto& w : result->added) {
-    w.file.file_path = location + "/data/" + NewUuid() + ".parquet";
-    if (Status st = s.catalog.WriteTableFileFrom(w.file.file_path, w.local_path); !st.ok()) {
-      return ErrorResponse(st);
-    }
-    added.push_back(std::move(w.file));
-  }
-  auto committed =
-      s.catalog.RewriteFiles(branch, ident, snapshot, result->removed, added, who.name);
-  if (!committed.ok()) return ErrorResponse(committed.status());
-  return JsonResponse(200, {{"table", catalog::ToString(ident)},
-                            {"branch", branch},
-                            {"deleted-records", result->deleted_rows},
-                            {"removed-data-files", result->removed.size()},
-                            {"added-data-files", added.size()},
-                            {"snapshot-id",
-                             committed->metadata.value("current-snapshot-id", int64_t{-1})}});
+  auto table = s.catalog.LoadTable(branch, ident);
+  if (!table.ok()) return ErrorResponse(table.status());
+  return CopyOnWrite(
+      s, branch, ident, *table,
+      [&](const auto& files, const auto& schema, const auto& spec, const std::string& dir) {
+        return sql::UpdateRows(files, set, *where, schema, spec, dir);
+      },
+      {}, "updated-records", who);
 }
 
 }  // namespace lakemesh::api::handlers
