@@ -163,6 +163,33 @@ Result<std::string> TransformSql(const table::PartitionField& pf, const std::str
       if (pf.source_type.id == TypeId::kString) return "left(" + col + ", " + w + ")";
       break;
     }
+    case table::Transform::kBucket: {
+      std::string n = std::to_string(t.param);
+      switch (pf.source_type.id) {
+        case TypeId::kInt:
+        case TypeId::kLong:
+          return "iceberg_bucket_long(CAST(" + col + " AS BIGINT), " + n + ")";
+        case TypeId::kDate:
+        case TypeId::kTime:
+        case TypeId::kTimestamp:
+        case TypeId::kTimestamptz:
+          return "iceberg_bucket_long(" + Canon(col, pf.source_type) + ", " + n + ")";
+        case TypeId::kTimestampNs:
+          // Nanoseconds hash as microseconds, floored.
+          return "iceberg_bucket_long((epoch_ns(" + col + ") - ((epoch_ns(" + col +
+                 ") % 1000) + 1000) % 1000) // 1000, " + n + ")";
+        case TypeId::kString: return "iceberg_bucket_bytes(encode(" + col + "), " + n + ")";
+        case TypeId::kBinary: return "iceberg_bucket_bytes(" + col + ", " + n + ")";
+        case TypeId::kUuid:
+          return "iceberg_bucket_bytes(unhex(replace(CAST(" + col + " AS VARCHAR), '-', '')), " +
+                 n + ")";
+        case TypeId::kDecimal:
+          return "iceberg_bucket_decimal(CAST(" + col + " AS VARCHAR), " +
+                 std::to_string(pf.source_type.scale) + ", " + n + ")";
+        default: break;
+      }
+      break;
+    }
     case table::Transform::kVoid: return std::string("NULL");
     default: break;
   }
@@ -387,6 +414,7 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
                                                 const std::string& out_dir) {
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
+  LM_TRY(db->RegisterIcebergFunctions());
   std::string source;
   switch (format) {
     case InputFormat::kCsv: source = "read_csv(" + Literal(input) + ", header = true)"; break;
@@ -446,6 +474,7 @@ Result<RewriteResult> CopyOnWrite(const std::vector<LocalDataFile>& files,
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   LM_ASSIGN_OR_RETURN(std::vector<std::string> part_sql, PartitionSql(spec, columns));
   LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
+  LM_TRY(db->RegisterIcebergFunctions());
   // The SQL comes from a request: DuckDB may read and write nothing but `out_dir`.
   LM_TRY(db->Run("SET allowed_directories = [" + Literal(out_dir + "/") + "]"));
   LM_TRY(db->Run("SET enable_external_access = false"));

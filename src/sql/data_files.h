@@ -30,8 +30,8 @@ struct WrittenFile {
 // missing from the input are null. An input column the table does not have, a value that does
 // not convert, or a null in a required column is kInvalidArgument naming it, and nothing is left
 // in `out_dir`. Nested columns (struct, list, map) carry field ids at every level; statistics
-// are kept for primitive columns. fixed and timestamptz_ns columns, and bucket and
-// decimal/binary truncate partitions, are not supported yet (kInvalidArgument).
+// are kept for primitive columns. fixed and timestamptz_ns columns, and decimal/binary truncate
+// partitions, are not supported yet (kInvalidArgument).
 Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputFormat format,
                                                 const nlohmann::json& schema,
                                                 const table::PartitionSpec& spec,

@@ -1,6 +1,12 @@
 #include "sql/duckdb.h"
 
 #include <memory>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "table/value.h"
 
 namespace lakemesh::sql {
 
@@ -73,6 +79,115 @@ Status Connection::QueryOne(const std::string& sql, QueryResult* out) {
 Status Connection::Run(const std::string& sql) {
   QueryResult r;
   return Query(sql, &r);
+}
+
+namespace {
+
+// Iceberg's bucket transform as DuckDB scalar functions, over values already in the canonical
+// form the spec hashes (Appendix B): iceberg_bucket_long(BIGINT v, INTEGER n) for integers,
+// dates, times and timestamps (days or micros); iceberg_bucket_bytes(BLOB v, INTEGER n) for
+// strings (UTF-8), binary, fixed and uuids (16 big-endian bytes); iceberg_bucket_decimal(VARCHAR
+// v, INTEGER scale, INTEGER n) for decimals as text. NULL in, NULL out.
+int32_t Bucket(const table::Literal& v, int32_t n) {
+  return static_cast<int32_t>((table::Hash(v) & 0x7fffffff) % n);
+}
+
+std::string_view Text(duckdb_string_t* s) {
+  return std::string_view(duckdb_string_t_data(s), duckdb_string_t_length(*s));
+}
+
+template <typename F>
+void ForEachRow(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output,
+                size_t n_args, F f) {
+  idx_t rows = duckdb_data_chunk_get_size(input);
+  auto* out = static_cast<int32_t*>(duckdb_vector_get_data(output));
+  duckdb_vector_ensure_validity_writable(output);
+  uint64_t* out_valid = duckdb_vector_get_validity(output);
+  std::vector<duckdb_vector> args(n_args);
+  std::vector<uint64_t*> valid(n_args);
+  for (size_t a = 0; a < n_args; ++a) {
+    args[a] = duckdb_data_chunk_get_vector(input, a);
+    valid[a] = duckdb_vector_get_validity(args[a]);
+  }
+  for (idx_t r = 0; r < rows; ++r) {
+    bool null = false;
+    for (size_t a = 0; a < n_args; ++a) {
+      null = null || (valid[a] && !duckdb_validity_row_is_valid(valid[a], r));
+    }
+    if (null) {
+      duckdb_validity_set_row_invalid(out_valid, r);
+      continue;
+    }
+    int32_t n = static_cast<int32_t*>(duckdb_vector_get_data(args[n_args - 1]))[r];
+    if (n <= 0) {
+      duckdb_scalar_function_set_error(info, "iceberg_bucket: the bucket count must be positive");
+      return;
+    }
+    auto v = f(args, r);
+    if (!v.ok()) {
+      duckdb_scalar_function_set_error(info, v.status().message().c_str());
+      return;
+    }
+    out[r] = Bucket(*v, n);
+  }
+}
+
+void BucketLong(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
+  ForEachRow(info, input, output, 2,
+             [](const std::vector<duckdb_vector>& a, idx_t r) -> Result<table::Literal> {
+               return table::Literal::Long(static_cast<int64_t*>(duckdb_vector_get_data(a[0]))[r]);
+             });
+}
+
+void BucketBytes(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
+  ForEachRow(info, input, output, 2,
+             [](const std::vector<duckdb_vector>& a, idx_t r) -> Result<table::Literal> {
+               auto* s = static_cast<duckdb_string_t*>(duckdb_vector_get_data(a[0])) + r;
+               table::Literal v(table::PrimitiveType{table::TypeId::kBinary});
+               v.s = std::string(Text(s));
+               return v;
+             });
+}
+
+void BucketDecimal(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
+  ForEachRow(info, input, output, 3,
+             [](const std::vector<duckdb_vector>& a, idx_t r) -> Result<table::Literal> {
+               auto* s = static_cast<duckdb_string_t*>(duckdb_vector_get_data(a[0])) + r;
+               int32_t scale = static_cast<int32_t*>(duckdb_vector_get_data(a[1]))[r];
+               table::PrimitiveType t{table::TypeId::kDecimal, 38, scale};
+               return table::FromJson(t, nlohmann::json(std::string(Text(s))));
+             });
+}
+
+Status Register(duckdb_connection conn, const char* name, std::vector<duckdb_type> params,
+                duckdb_scalar_function_t fn) {
+  duckdb_scalar_function f = duckdb_create_scalar_function();
+  duckdb_scalar_function_set_name(f, name);
+  for (duckdb_type p : params) {
+    duckdb_logical_type t = duckdb_create_logical_type(p);
+    duckdb_scalar_function_add_parameter(f, t);
+    duckdb_destroy_logical_type(&t);
+  }
+  duckdb_logical_type ret = duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+  duckdb_scalar_function_set_return_type(f, ret);
+  duckdb_destroy_logical_type(&ret);
+  duckdb_scalar_function_set_function(f, fn);
+  duckdb_state st = duckdb_register_scalar_function(conn, f);
+  duckdb_destroy_scalar_function(&f);
+  if (st != DuckDBSuccess) return Internal(std::string("registering ") + name);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Connection::RegisterIcebergFunctions() {
+  LM_TRY(Register(conn_, "iceberg_bucket_long", {DUCKDB_TYPE_BIGINT, DUCKDB_TYPE_INTEGER},
+                  BucketLong));
+  LM_TRY(Register(conn_, "iceberg_bucket_bytes", {DUCKDB_TYPE_BLOB, DUCKDB_TYPE_INTEGER},
+                  BucketBytes));
+  LM_TRY(Register(conn_, "iceberg_bucket_decimal",
+                  {DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_INTEGER, DUCKDB_TYPE_INTEGER}, BucketDecimal));
+  return Status::OK();
 }
 
 std::string Literal(std::string_view text) {

@@ -50,6 +50,8 @@ class Connection {
   // Runs exactly one statement (prepared first, so text that holds several statements is
   // refused): for SQL that embeds text from a request.
   Status QueryOne(const std::string& sql, QueryResult* out);
+  // Registers lakemesh's scalar functions (iceberg_bucket_*: Iceberg's bucket transform).
+  Status RegisterIcebergFunctions();
 
  private:
   Connection() = default;
