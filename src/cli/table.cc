@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "table/operations.h"
+#include "table/value.h"
 
 namespace lakemesh::cli {
 namespace {
@@ -408,6 +409,40 @@ void AddTable(CLI::App& app, Cli& cli) {
         PrintJson(r);
         return Status::OK();
       }
+      // Partition values as people read them: field=value, with year/month/hour ordinals shown
+      // as dates (Iceberg's own rendering: 2026, 2026-11, 2026-11-30-13).
+      LM_ASSIGN_OR_RETURN(auto loaded, c.Call("GET", TablePath(a->ref, t)));
+      std::map<int64_t, json> specs;
+      for (const auto& sp : loaded["metadata"].value("partition-specs", json::array())) {
+        specs[sp.value("spec-id", int64_t{0})] = sp.value("fields", json::array());
+      }
+      auto show = [&](const json& v, const json& field) -> std::string {
+        if (v.is_null()) return "null";
+        std::string transform = field.value("transform", "");
+        if (v.is_number_integer() && (transform == "year" || transform == "month" ||
+                                      transform == "hour")) {
+          int64_t n = v.get<int64_t>();
+          auto date = [](int64_t days) {
+            table::Literal d(table::PrimitiveType{table::TypeId::kDate});
+            d.i = days;
+            return table::ToJson(d).get<std::string>();
+          };
+          auto floor_div = [](int64_t x, int64_t y) { return x / y - ((x % y != 0) && (x < 0)); };
+          if (transform == "year") return std::to_string(1970 + n);
+          if (transform == "month") {
+            int64_t y = 1970 + floor_div(n, 12), m = n - floor_div(n, 12) * 12 + 1;
+            char buf[64];
+            std::snprintf(buf, sizeof(buf), "%04lld-%02lld", static_cast<long long>(y),
+                          static_cast<long long>(m));
+            return buf;
+          }
+          char hh[32];
+          std::snprintf(hh, sizeof(hh), "-%02lld",
+                        static_cast<long long>(n - floor_div(n, 24) * 24));
+          return date(floor_div(n, 24)) + hh;
+        }
+        return v.is_string() ? v.get<std::string>() : v.dump();
+      };
       Table out({"FILE", "RECORDS", "SIZE", "PARTITION", "DELETES"});
       int64_t records = 0, bytes = 0;
       for (const auto& task : r["file-scan-tasks"]) {
@@ -415,8 +450,13 @@ void AddTable(CLI::App& app, Cli& cli) {
         records += f.value("record-count", int64_t{0});
         bytes += f.value("file-size-in-bytes", int64_t{0});
         std::string part;
+        const json& fields = specs[f.value("spec-id", int64_t{0})];
+        size_t i = 0;
         for (const auto& v : f["partition"]) {
-          part += (part.empty() ? "" : ", ") + (v.is_string() ? v.get<std::string>() : v.dump());
+          json field = i < fields.size() ? fields[i] : json::object();
+          part += (part.empty() ? "" : ", ") + field.value("name", "#" + std::to_string(i)) +
+                  "=" + show(v, field);
+          ++i;
         }
         out.Row({f.value("file-path", ""), std::to_string(f.value("record-count", int64_t{0})),
                  HumanBytes(f.value("file-size-in-bytes", uint64_t{0})), part,
