@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "base/hash.h"
+#include "base/json_depth.h"
 #include "base/random.h"
 #include "base/time.h"
 #include "table/metadata.h"
@@ -345,6 +346,11 @@ Result<std::shared_ptr<const Json>> Catalog::ReadParsed(const std::string& addre
   LM_ASSIGN_OR_RETURN(auto bytes, ReadFile(address));
   auto j = std::make_shared<Json>(Json::parse(*bytes, nullptr, /*allow_exceptions=*/false));
   if (j->is_discarded()) return Internal("catalog file " + address + " is not valid JSON");
+  // Metadata files can come from engines (registerTable): refuse what no walk should recurse.
+  if (JsonDeeperThan(*j, kMaxJsonDepth)) {
+    return InvalidArgument("catalog file " + address + " nests more than " +
+                           std::to_string(kMaxJsonDepth) + " levels deep");
+  }
   parsed_.Put(address, j, 4 * bytes->size() + address.size());
   return std::shared_ptr<const Json>(std::move(j));
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "base/json_depth.h"
 #include "base/random.h"
 
 namespace lakemesh::table::avro {
@@ -493,6 +494,7 @@ Result<std::unique_ptr<Reader>> Reader::OpenImpl(std::string_view file) {
   if (schema == r->meta_.end()) return Bad("no avro.schema in the header");
   r->schema_json_ = Json::parse(schema->second, nullptr, false);
   if (r->schema_json_.is_discarded()) return Bad("avro.schema is not JSON");
+  if (JsonDeeperThan(r->schema_json_, kMaxJsonDepth)) return Bad("avro.schema nests too deeply");
   // Our own check of the schema first: libavro leaks memory on many malformed schemas.
   r->validator_ = std::make_unique<Validator>(r->schema_json_);
   if (!r->validator_->usable()) return Bad("avro.schema is not a schema this reader can decode");

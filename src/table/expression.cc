@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cmath>
 
+#include "base/json_depth.h"
+
 namespace lakemesh::table {
 namespace {
 
@@ -320,6 +322,9 @@ static Result<Expr> ParseExpressionImpl(const Json& j) {
 }
 
 Result<Expr> ParseExpression(const Json& j) {
+  if (JsonDeeperThan(j, kMaxJsonDepth)) {
+    return Bad("a filter may nest at most " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   try {
     return ParseExpressionImpl(j);
   } catch (const nlohmann::json::exception& e) {

@@ -500,3 +500,26 @@ def test_update_and_replace_where_by_copy_on_write(server, workdir, table):
     eu = ice.call("POST", "/namespaces/shop/tables/events/plan",
                   {"filter": {"type": "eq", "term": "region", "value": "eu"}}).json()
     assert sum(t["data-file"]["record-count"] for t in eu["file-scan-tasks"]) == 3
+
+
+def test_deeply_nested_requests_are_refused_not_fatal(server, table):
+    ice, _ = table
+    depth = 40000  # a request body of ~1 MB nesting that deep would overflow a recursive walk
+    deep_filter = '{"type":"not","child":' * depth + "true" + "}" * depth
+    r = requests_post(ice, "/namespaces/shop/tables/events/plan", '{"filter":' + deep_filter + "}")
+    assert r.status_code == 400 and "levels deep" in r.json()["error"]["message"], r.text
+    t = '"long"'
+    for i in range(12000):
+        t = '{"type":"struct","fields":[{"id":%d,"name":"a","required":false,"type":%s}]}' % (
+            i + 2, t)
+    r = requests_post(ice, "/namespaces/shop/tables",
+                      '{"name":"deep","schema":{"type":"struct","fields":[{"id":1,"name":"x",'
+                      '"required":false,"type":%s}]}}' % t)
+    assert r.status_code == 400, r.text
+    assert server.api("GET", "/healthz").status_code == 200
+
+
+def requests_post(ice, path, text):
+    import requests
+    return requests.post("%s/%s%s" % (ice.base, ice.prefix, path), data=text.encode(),
+                         headers={**ice.headers, "Content-Type": "application/json"}, timeout=60)

@@ -1,6 +1,7 @@
 #include "protocols/api/json_util.h"
 
 #include "base/hash.h"
+#include "base/json_depth.h"
 #include "base/time.h"
 
 namespace lakemesh::api {
@@ -27,6 +28,10 @@ Result<json> ReadJsonBody(server::Request& req) {
   if (data.empty()) return json::object();
   json j = json::parse(data, nullptr, false);
   if (j.is_discarded()) return InvalidArgument("request body is not valid JSON");
+  if (JsonDeeperThan(j, kMaxJsonDepth)) {
+    return InvalidArgument("request body nests more than " + std::to_string(kMaxJsonDepth) +
+                           " levels deep");
+  }
   if (!j.is_object()) return InvalidArgument("request body must be a JSON object");
   return j;
 }
