@@ -191,13 +191,14 @@ void ShowHistory(const json& r, const TableName&, const std::string&, bool as_js
 
 void AddTable(CLI::App& app, Cli& cli) {
   auto* tb = app.add_subcommand("table", "Iceberg tables: list, describe, snapshots, history, "
-                                         "append, delete, update, scan, expire-snapshots, rollback "
+                                         "append, delete, update, head, scan, expire-snapshots, rollback "
                                          "(see docs/iceberg.md)");
   tb->require_subcommand(1);
   struct Args {
     std::string name, ref = "main";
     int64_t snapshot = 0;
     std::string file, format, filter, replace_where;
+    int64_t limit = 20;
     std::vector<std::string> set;
   };
   auto a = std::make_shared<Args>();
@@ -466,6 +467,47 @@ void AddTable(CLI::App& app, Cli& cli) {
       std::printf("%zu data file(s), %lld record(s), %s; %zu delete file(s)\n",
                   r["file-scan-tasks"].size(), static_cast<long long>(records),
                   HumanBytes(static_cast<uint64_t>(bytes)).c_str(), r["delete-files"].size());
+      return Status::OK();
+    };
+  });
+
+  auto* head = tb->add_subcommand(
+      "head", "Show a table's rows (delete files applied), at a ref or snapshot");
+  head->add_option("table", a->name, "DOMAIN.TABLE")->required();
+  head->add_option("--limit", a->limit, "how many rows (1 to 10000)")->capture_default_str();
+  head->add_option("--where", a->filter, "SQL condition over the table's columns");
+  head->add_option("--snapshot", a->snapshot, "a snapshot id (default: the current one)");
+  head->add_option("--ref", a->ref, "branch, tag or commit to read at")->capture_default_str();
+  head->callback([&cli, a] {
+    cli.action = [&cli, a]() -> Status {
+      LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
+      LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+      std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
+      std::string table = t.shown.substr(domain.size() + 1);
+      Query q = {{"limit", std::to_string(a->limit)}};
+      if (!a->filter.empty()) q.emplace_back("where", a->filter);
+      if (a->snapshot != 0) q.emplace_back("snapshot", std::to_string(a->snapshot));
+      LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", "/api/v1/repositories/" + Seg(domain) + "/refs/" +
+                                                     Seg(a->ref) + "/tables/" + Seg(table) +
+                                                     "/rows",
+                                         q));
+      if (cli.json) {
+        PrintJson(r);
+        return Status::OK();
+      }
+      std::vector<std::string> header;
+      for (const auto& col : r["columns"]) header.push_back(col.get<std::string>());
+      Table out(header);
+      for (const auto& row : r["rows"]) {
+        std::vector<std::string> cells;
+        for (const auto& v : row) {
+          cells.push_back(v.is_null() ? "NULL" : v.is_string() ? v.get<std::string>() : v.dump());
+        }
+        out.Row(cells);
+      }
+      out.Print();
+      std::printf("%zu row(s)%s\n", r["rows"].size(),
+                  r.value("truncated", false) ? " (more match: raise --limit)" : "");
       return Status::OK();
     };
   });

@@ -537,4 +537,83 @@ Result<RewriteResult> UpdateRows(const std::vector<LocalDataFile>& files,
                      /*drop_all=*/false);
 }
 
+Result<Rows> ReadRows(const std::vector<LocalDataFile>& data,
+                      const std::vector<std::vector<size_t>>& deletes,
+                      const std::vector<LocalDataFile>& delete_files, const Json& schema,
+                      const std::string& where, int64_t limit, const std::string& dir) {
+  LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
+  Rows out;
+  for (const Column& c : columns) out.columns.push_back(c.name);
+  if (data.empty() || limit <= 0) return out;
+  LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
+  LM_TRY(db->Run("SET allowed_directories = [" + Literal(dir + "/") + "]"));
+  LM_TRY(db->Run("SET enable_external_access = false"));
+  LM_TRY(db->Run("SET lock_configuration = true"));
+  // Values as JSON renders them exactly: decimals as their text ("14.20", not 14.2), binary as
+  // hex; the rest as DuckDB's to_json writes them.
+  std::string select_cols;
+  for (const Column& c : columns) {
+    std::string v = "d." + Ident(c.name);
+    if (c.primitive && c.type.id == TypeId::kDecimal) v = "CAST(" + v + " AS VARCHAR)";
+    if (c.primitive && (c.type.id == TypeId::kBinary || c.type.id == TypeId::kFixed)) {
+      v = "hex(" + v + ")";
+    }
+    select_cols += (select_cols.empty() ? "" : ", ") + v + " AS " + Ident(c.name);
+  }
+  std::string parts;
+  for (size_t i = 0; i < data.size(); ++i) {
+    std::string source = ReadByFieldId(data[i].local_path, columns);
+    // The same read with each row's position in the file, for position deletes.
+    source.insert(source.size() - 1, ", file_row_number = true");
+    std::string q = "SELECT " + select_cols + " FROM " + source + " d WHERE true";
+    if (!where.empty()) q += " AND (" + where + ")";
+    for (size_t k : (i < deletes.size() ? deletes[i] : std::vector<size_t>())) {
+      if (k >= delete_files.size()) return Internal("delete file index out of range");
+      const LocalDataFile& del = delete_files[k];
+      if (del.file.content == table::FileContent::kPositionDeletes) {
+        q += " AND d.file_row_number NOT IN (SELECT pos FROM read_parquet(" +
+             Literal(del.local_path) + ") WHERE file_path = " + Literal(data[i].file.file_path) +
+             ")";
+        continue;
+      }
+      // Equality deletes: the delete file's columns, read by field id, compared null-safely.
+      std::vector<Column> keys;
+      for (int32_t id : del.file.equality_ids) {
+        auto c = std::find_if(columns.begin(), columns.end(),
+                              [&](const Column& col) { return col.id == id; });
+        if (c == columns.end()) {
+          return Bad("equality delete file " + del.file.file_path + " uses field " +
+                     std::to_string(id) + ", which is not a column of the table");
+        }
+        keys.push_back(*c);
+      }
+      if (keys.empty()) return Bad("equality delete file " + del.file.file_path + " has no ids");
+      std::string match;
+      for (const Column& c : keys) {
+        match += (match.empty() ? "" : " AND ") + std::string("e.") + Ident(c.name) +
+                 " IS NOT DISTINCT FROM d." + Ident(c.name);
+      }
+      q += " AND NOT EXISTS (SELECT 1 FROM " + ReadByFieldId(del.local_path, keys) + " e WHERE " +
+           match + ")";
+    }
+    parts += (parts.empty() ? "" : " UNION ALL ") + std::string("(") + q + ")";
+  }
+  QueryResult r;
+  LM_TRY(Wrap(db->QueryOne("SELECT to_json(t) FROM (" + parts + ") t LIMIT " +
+                               std::to_string(limit + 1),
+                           &r),
+              "reading the table"));
+  for (size_t i = 0; i < r.rows(); ++i) {
+    if (static_cast<int64_t>(i) == limit) {
+      out.truncated = true;
+      break;
+    }
+    Json row = Json::parse(r.Text(0, i).value_or("{}"), nullptr, false);
+    Json values = Json::array();
+    for (const Column& c : columns) values.push_back(row.is_object() ? row.value(c.name, Json()) : Json());
+    out.rows.push_back(std::move(values));
+  }
+  return out;
+}
+
 }  // namespace lakemesh::sql

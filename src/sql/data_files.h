@@ -71,4 +71,20 @@ Result<RewriteResult> UpdateRows(const std::vector<LocalDataFile>& files,
                                  const std::string& where, const nlohmann::json& schema,
                                  const table::PartitionSpec& spec, const std::string& out_dir);
 
+// Rows of a table read from its data files (copied to `dir`, where DuckDB may read), by field id,
+// with the delete files that apply to each file removed: position deletes by (file_path, pos),
+// equality deletes by their columns (nulls equal). `deletes[i]` indexes `delete_files` for
+// `data[i]`. `where` (optional) filters rows in SQL, confined as for DeleteRows. At most `limit`
+// rows, as JSON values by column.
+struct Rows {
+  std::vector<std::string> columns;
+  nlohmann::json rows = nlohmann::json::array();  // arrays of values, in `columns` order
+  bool truncated = false;                          // more rows than `limit` matched
+};
+Result<Rows> ReadRows(const std::vector<LocalDataFile>& data,
+                      const std::vector<std::vector<size_t>>& deletes,
+                      const std::vector<LocalDataFile>& delete_files,
+                      const nlohmann::json& schema, const std::string& where, int64_t limit,
+                      const std::string& dir);
+
 }  // namespace lakemesh::sql

@@ -523,3 +523,30 @@ def requests_post(ice, path, text):
     import requests
     return requests.post("%s/%s%s" % (ice.base, ice.prefix, path), data=text.encode(),
                          headers={**ice.headers, "Content-Type": "application/json"}, timeout=60)
+
+
+def test_head_reads_rows_at_refs_and_snapshots(server, table):
+    ice, csv = table
+    server.cli("table", "append", "shop.events", csv)
+    assert server.api("POST", "/api/v1/repositories/shop/tags",
+                      json={"name": "before", "ref": "main"}).status_code == 201
+    server.cli("table", "delete", "shop.events", "--where", "region = 'us'")
+    rows = lambda ref, **q: server.api(
+        "GET", "/api/v1/repositories/shop/refs/%s/tables/events/rows" % ref, params=q).json()
+    now = rows("main", limit=100)
+    assert now["columns"][:3] == ["id", "ts", "region"]
+    assert sorted(r[0] for r in now["rows"]) == [1, 2, 4]
+    assert {r[3] for r in now["rows"]} == {"10.50", "3.25", "1.00"}  # decimals exact
+    assert sorted(r[0] for r in rows("before", limit=100)["rows"]) == [1, 2, 3, 4]
+    first = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]["snapshots"][0]
+    assert len(rows("main", snapshot=first["snapshot-id"])["rows"]) == 4
+    limited = rows("main", limit=1)
+    assert len(limited["rows"]) == 1 and limited["truncated"]
+    assert [r[0] for r in rows("main", where="amount > 5")["rows"]] == [1]
+    out = server.cli("table", "head", "shop.events", "--where", "id = 4").stdout
+    assert "1 row(s)" in out and "NULL" in out, out
+    bad = server.api("GET", "/api/v1/repositories/shop/refs/main/tables/events/rows",
+                     params={"where": "nope > 1"})
+    assert bad.status_code == 400
+    assert server.api("GET", "/api/v1/repositories/shop/refs/main/tables/events/rows",
+                      params={"limit": "0"}).status_code == 400

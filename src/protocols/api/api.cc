@@ -63,6 +63,7 @@ const std::vector<RouteSpec>& Routes() {
       {"GET", "/api/v1/repositories/{repo}/refs/{ref}/objects", GetObject},
       {"GET", "/api/v1/repositories/{repo}/refs/{ref}/objects/stat", StatObject},
       {"GET", "/api/v1/repositories/{repo}/refs/{ref}/objects/ls", ListObjects},
+      {"GET", "/api/v1/repositories/{repo}/refs/{ref}/tables/{table}/rows", ReadTableRows},
   };
   return routes;
 }

@@ -261,6 +261,52 @@ TEST_F(DataFilesTest, BucketPartitionsMatchTheSpecsHash) {
   EXPECT_EQ(rows, 12);
 }
 
+// Hand-made delete files, as other engines write them (merge-on-read): a position delete file
+// naming rows of the data file (and of another file), an equality delete file on `region`.
+TEST_F(DataFilesTest, ReadsRowsApplyingPositionAndEqualityDeletes) {
+  table::PartitionSpec none = Spec(R"j({"spec-id": 0, "fields": []})j");
+  auto files = WriteDataFiles(
+      Write("r.csv", "id,region,amount\n1,eu,1.00\n2,eu,2.00\n3,us,3.00\n4,,4.00\n5,eu,5.00\n"),
+      InputFormat::kCsv, Schema(), none, Out());
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  LocalDataFile data{(*files)[0].local_path, (*files)[0].file};
+  data.file.file_path = "s3://t/_tables/x/data/d1.parquet";
+  auto db = Connection::OpenInMemory(1);
+  std::string pos = Out() + "/pos.parquet", eq = Out() + "/eq.parquet", eqn = Out() + "/eqn.parquet";
+  ASSERT_TRUE((*db)->Run("COPY (SELECT * FROM (VALUES ('" + data.file.file_path + "', 1::BIGINT), "
+                         "('s3://t/other.parquet', 0::BIGINT)) v(file_path, pos)) TO " +
+                         Literal(pos) + " (FORMAT parquet, FIELD_IDS {file_path: 2147483546, "
+                         "pos: 2147483545})").ok());
+  ASSERT_TRUE((*db)->Run("COPY (SELECT 'us' AS region) TO " + Literal(eq) +
+                         " (FORMAT parquet, FIELD_IDS {region: 3})").ok());
+  ASSERT_TRUE((*db)->Run("COPY (SELECT NULL::VARCHAR AS region) TO " + Literal(eqn) +
+                         " (FORMAT parquet, FIELD_IDS {region: 3})").ok());
+  LocalDataFile pos_file{pos, {}}, eq_file{eq, {}}, null_file{eqn, {}};
+  pos_file.file.content = table::FileContent::kPositionDeletes;
+  eq_file.file.content = null_file.file.content = table::FileContent::kEqualityDeletes;
+  eq_file.file.equality_ids = null_file.file.equality_ids = {3};
+  auto ids = [](const Rows& r) {
+    std::vector<int64_t> out;
+    for (const auto& row : r.rows) out.push_back(row[0].get<int64_t>());
+    return out;
+  };
+  auto all = ReadRows({data}, {{}}, {}, Schema(), "", 100, Out());
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(ids(*all), (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(all->columns[2], "region");
+  EXPECT_EQ((*all).rows[0][3], "1.00");  // decimals as exact text
+  auto r = ReadRows({data}, {{0, 1, 2}}, {pos_file, eq_file, null_file}, Schema(), "", 100, Out());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Position 1 (id 2) deleted; region 'us' (id 3) and region NULL (id 4: nulls are equal).
+  EXPECT_EQ(ids(*r), (std::vector<int64_t>{1, 5}));
+  auto filtered = ReadRows({data}, {{0}}, {pos_file}, Schema(), "amount > 2", 1, Out());
+  ASSERT_TRUE(filtered.ok());
+  EXPECT_EQ(filtered->rows.size(), 1u);
+  EXPECT_TRUE(filtered->truncated);
+  EXPECT_FALSE(ReadRows({data}, {{}}, {}, Schema(), "(SELECT 1 FROM read_csv('/etc/passwd'))",
+                        10, Out()).ok());
+}
+
 TEST_F(DataFilesTest, NestedColumnsCarryFieldIdsAtEveryLevel) {
   Json schema = Json::parse(R"j({"type": "struct", "schema-id": 0, "fields": [
       {"id": 1, "name": "id", "required": true, "type": "long"},

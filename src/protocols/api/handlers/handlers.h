@@ -42,6 +42,7 @@ Response DeleteObject(Services&, Request&, const P&);
 Response AppendToTable(Services&, Request&, const P&);
 Response DeleteFromTable(Services&, Request&, const P&);
 Response UpdateTable(Services&, Request&, const P&);
+Response ReadTableRows(Services&, Request&, const P&);
 
 Response ListKeys(Services&, Request&, const P&);
 Response CreateKey(Services&, Request&, const P&);
