@@ -7,7 +7,7 @@
 #include <functional>
 
 #include "base/random.h"
-#include "sql/duckdb.h"
+#include "sql/connection.h"
 
 namespace lakemesh::sql {
 namespace {

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "base/random.h"
-#include "sql/duckdb.h"
+#include "sql/connection.h"
 
 namespace lakemesh::sql {
 namespace {

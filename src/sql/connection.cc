@@ -1,4 +1,4 @@
-#include "sql/duckdb.h"
+#include "sql/connection.h"
 
 #include <memory>
 #include <string_view>
