@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "base/time.h"
 #include "cli/commands.h"
@@ -91,14 +92,32 @@ void Describe(const json& r, const TableName& t, const std::string& ref) {
   std::printf("uuid      %s\n", m.value("table-uuid", "").c_str());
   std::printf("format    %d\n", m.value("format-version", 0));
   int64_t current = m.value("current-snapshot-id", int64_t{-1});
-  std::string snap = "none (empty table)";
+  std::string snap = "none (empty table)", data;
   for (const auto& s : m["snapshots"]) {
     if (s["snapshot-id"] == current) {
-      snap = std::to_string(current) + " (" + s["summary"].value("operation", "?") + ", " +
+      const json& sum = s.value("summary", json::object());
+      snap = std::to_string(current) + " (" + sum.value("operation", "?") + ", " +
              Time(s["timestamp-ms"]) + ")";
+      // The snapshot summary's totals, when the writer recorded them.
+      auto total = [&](const char* k) -> std::optional<uint64_t> {
+        if (!sum.contains(k) || !sum[k].is_string()) return std::nullopt;
+        char* end = nullptr;
+        const std::string& v = sum[k].get_ref<const std::string&>();
+        uint64_t n = std::strtoull(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0') return std::nullopt;
+        return n;
+      };
+      auto records = total("total-records"), files = total("total-data-files"),
+           bytes = total("total-files-size"), deletes = total("total-delete-files");
+      if (records && files) {
+        data = std::to_string(*records) + " row(s) in " + std::to_string(*files) + " file(s)";
+        if (bytes) data += ", " + HumanBytes(*bytes);
+        if (deletes && *deletes > 0) data += "; " + std::to_string(*deletes) + " delete file(s)";
+      }
     }
   }
   std::printf("snapshot  %s\n", snap.c_str());
+  if (!data.empty()) std::printf("data      %s\n", data.c_str());
   if (const json* s = CurrentSchema(m)) {
     std::printf("\nschema %lld:\n", static_cast<long long>(s->value("schema-id", 0)));
     Table cols({"ID", "COLUMN", "TYPE", "REQUIRED"});

@@ -543,6 +543,8 @@ def test_head_reads_rows_at_refs_and_snapshots(server, table):
     limited = rows("main", limit=1)
     assert len(limited["rows"]) == 1 and limited["truncated"]
     assert [r[0] for r in rows("main", where="amount > 5")["rows"]] == [1]
+    described = server.cli("table", "describe", "shop.events").stdout
+    assert "data      3 row(s) in 2 file(s)" in described, described
     out = server.cli("table", "head", "shop.events", "--where", "id = 4").stdout
     assert "1 row(s)" in out and "NULL" in out, out
     bad = server.api("GET", "/api/v1/repositories/shop/refs/main/tables/events/rows",
