@@ -47,6 +47,15 @@ std::string TablePath(const std::string& ref, const TableName& t) {
   return "/iceberg/v1/" + Seg(ref) + "/namespaces/" + Seg(t.ns) + "/tables/" + Seg(t.table);
 }
 
+// A table route of the JSON API: /api/v1/repositories/<domain>/<kind>/<ref>/tables/<table>/<op>,
+// where <table> is the name under the domain ("orders", "staging.orders").
+std::string TableApiPath(const TableName& t, const char* kind, const std::string& ref,
+                         const char* op) {
+  std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
+  return "/api/v1/repositories/" + Seg(domain) + "/" + kind + "/" + Seg(ref) + "/tables/" +
+         Seg(t.shown.substr(domain.size() + 1)) + "/" + op;
+}
+
 std::string TypeString(const json& type) {
   if (type.is_string()) return type.get<std::string>();
   std::string kind = type.value("type", "");
@@ -285,12 +294,9 @@ void AddTable(CLI::App& app, Cli& cli) {
         }
       }
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
-      std::string table = t.shown.substr(domain.size() + 1);
       std::error_code ec;
       ProgressBar bar(a->file, std::filesystem::file_size(a->file, ec));
-      auto r = c.Upload("/api/v1/repositories/" + Seg(domain) + "/branches/" + Seg(a->ref) +
-                            "/tables/" + Seg(table) + "/append",
+      auto r = c.Upload(TableApiPath(t, "branches", a->ref, "append"),
                         a->replace_where.empty()
                             ? Query{{"format", format}}
                             : Query{{"format", format}, {"replace_where", a->replace_where}},
@@ -335,13 +341,9 @@ void AddTable(CLI::App& app, Cli& cli) {
     cli.action = [&cli, a]() -> Status {
       LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
-      std::string table = t.shown.substr(domain.size() + 1);
       json body = {{"where", a->filter}};
-      LM_ASSIGN_OR_RETURN(auto r, c.Call("POST", "/api/v1/repositories/" + Seg(domain) +
-                                                     "/branches/" + Seg(a->ref) + "/tables/" +
-                                                     Seg(table) + "/delete",
-                                         {}, &body));
+      LM_ASSIGN_OR_RETURN(auto r,
+                          c.Call("POST", TableApiPath(t, "branches", a->ref, "delete"), {}, &body));
       if (cli.json) {
         PrintJson(r);
       } else if (r.value("deleted-records", int64_t{0}) == 0) {
@@ -380,13 +382,9 @@ void AddTable(CLI::App& app, Cli& cli) {
         set[kv.substr(0, eq)] = kv.substr(eq + 1);
       }
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
-      std::string table = t.shown.substr(domain.size() + 1);
       json body = {{"set", set}, {"where", a->filter}};
-      LM_ASSIGN_OR_RETURN(auto r, c.Call("POST", "/api/v1/repositories/" + Seg(domain) +
-                                                     "/branches/" + Seg(a->ref) + "/tables/" +
-                                                     Seg(table) + "/update",
-                                         {}, &body));
+      LM_ASSIGN_OR_RETURN(auto r,
+                          c.Call("POST", TableApiPath(t, "branches", a->ref, "update"), {}, &body));
       if (cli.json) {
         PrintJson(r);
       } else if (r.value("updated-records", int64_t{0}) == 0) {
@@ -501,15 +499,10 @@ void AddTable(CLI::App& app, Cli& cli) {
     cli.action = [&cli, a]() -> Status {
       LM_ASSIGN_OR_RETURN(auto t, ParseTable(a->name));
       LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
-      std::string domain = t.ns.substr(0, t.ns.find('\x1f'));
-      std::string table = t.shown.substr(domain.size() + 1);
       Query q = {{"limit", std::to_string(a->limit)}};
       if (!a->filter.empty()) q.emplace_back("where", a->filter);
       if (a->snapshot != 0) q.emplace_back("snapshot", std::to_string(a->snapshot));
-      LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", "/api/v1/repositories/" + Seg(domain) + "/refs/" +
-                                                     Seg(a->ref) + "/tables/" + Seg(table) +
-                                                     "/rows",
-                                         q));
+      LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", TableApiPath(t, "refs", a->ref, "rows"), q));
       if (cli.json) {
         PrintJson(r);
         return Status::OK();

@@ -157,7 +157,9 @@ class Validator {
         duplicate_ = true;
       }
       named_json_[name] = &s;
-      if (!space.empty() && name.find('.') == std::string::npos) named_json_[space + "." + name] = &s;
+      if (!space.empty() && name.find('.') == std::string::npos) {
+        named_json_[space + "." + name] = &s;
+      }
       size_t dot = name.rfind('.');
       if (dot != std::string::npos) named_json_[name.substr(dot + 1)] = &s;
     }
@@ -677,7 +679,9 @@ Status SetValueDouble(avro_value_t* v, double x) {
 Status SetValueBytes(avro_value_t* v, std::string_view x) {
   int rc;
   switch (avro_value_get_type(v)) {
-    case AVRO_STRING: rc = avro_value_set_string_len(v, std::string(x).c_str(), x.size() + 1); break;
+    case AVRO_STRING:  // libavro wants the terminating NUL
+      rc = avro_value_set_string_len(v, std::string(x).c_str(), x.size() + 1);
+      break;
     case AVRO_FIXED:
       rc = avro_value_set_fixed(v, const_cast<char*>(x.data()), x.size());
       break;

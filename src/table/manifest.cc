@@ -248,7 +248,8 @@ Status SetIdMap(avro_value_t* rec, const char* name, const std::vector<std::pair
 }
 
 Status SetCountMap(avro_value_t* rec, const char* name, const CountMap& m) {
-  return SetIdMap(rec, name, m, [](avro_value_t* v, int64_t x) { return avro::SetValueLong(v, x); });
+  return SetIdMap(rec, name, m,
+                  [](avro_value_t* v, int64_t x) { return avro::SetValueLong(v, x); });
 }
 
 Status SetBoundMap(avro_value_t* rec, const char* name, const BoundMap& m) {

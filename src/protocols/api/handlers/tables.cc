@@ -276,10 +276,10 @@ Response ReadTableRows(Services& s, Request& req, const P&) {
   if (auto snap = req.Query("snapshot")) {
     char* end = nullptr;
     so.snapshot_id = std::strtoll(snap->c_str(), &end, 10);
-    if (snap->empty() || *end != '\0') return ErrorResponse(InvalidArgument("snapshot must be an id"));
+    if (snap->empty() || *end != '\0') {
+      return ErrorResponse(InvalidArgument("snapshot must be a snapshot id"));
+    }
   }
-  auto table = s.catalog.LoadTable(ref, ident);
-  if (!table.ok()) return ErrorResponse(table.status());
   auto plan = s.catalog.PlanScan(ref, ident, so);
   if (!plan.ok()) return ErrorResponse(plan.status());
   Scratch scratch;
