@@ -50,11 +50,14 @@ Result<std::string> DuckType(const PrimitiveType& t, const std::string& column) 
     case TypeId::kUuid: return std::string("UUID");
     case TypeId::kBinary: return std::string("BLOB");
     case TypeId::kTimestamptzNs:
+      return Bad("column '" + column + "' is of type timestamptz_ns, which lakemesh cannot write: "
+                 "DuckDB's Parquet writer has no UTC-adjusted nanosecond timestamp");
     case TypeId::kFixed:
       break;
   }
   return Bad("column '" + column + "' is of type " + table::TypeName(t) +
-             ", which appending files does not support yet");
+             ", which lakemesh cannot write: DuckDB's Parquet writer has no fixed-length binary "
+             "(use binary)");
 }
 
 // The DuckDB type of an Iceberg type (nested ones included), and the FIELD_IDS entry that gives
@@ -161,6 +164,24 @@ Result<std::string> TransformSql(const table::PartitionField& pf, const std::str
         return "(" + col + " - (((" + col + " % " + w + ") + " + w + ") % " + w + "))";
       }
       if (pf.source_type.id == TypeId::kString) return "left(" + col + ", " + w + ")";
+      if (pf.source_type.id == TypeId::kBinary) {
+        return "unhex(left(hex(" + col + "), " + std::to_string(2 * t.param) + "))";
+      }
+      if (pf.source_type.id == TypeId::kDecimal) {
+        // On the unscaled value: v - (((v % W) + W) % W), here in decimals of the same scale
+        // (exact in DuckDB), wide enough for W and for a value rounded down past the minimum.
+        const int s = pf.source_type.scale;
+        std::string width = std::to_string(t.param);
+        if (s > 0) {
+          if (width.size() <= static_cast<size_t>(s)) {
+            width.insert(0, static_cast<size_t>(s) + 1 - width.size(), '0');
+          }
+          width.insert(width.size() - static_cast<size_t>(s), ".");
+        }
+        std::string d = "DECIMAL(38," + std::to_string(s) + ")";
+        std::string v = "CAST(" + col + " AS " + d + ")", wd = "CAST('" + width + "' AS " + d + ")";
+        return "(" + v + " - (((" + v + " % " + wd + ") + " + wd + ") % " + wd + "))";
+      }
       break;
     }
     case table::Transform::kBucket: {
@@ -367,7 +388,12 @@ Result<std::vector<WrittenFile>> WriteRows(Connection& db, const std::string& so
   } else {
     std::string extra, by;
     for (size_t i = 0; i < part_sql.size(); ++i) {
-      extra += ", " + part_sql[i] + " AS __lm_p" + std::to_string(i);
+      // The keys only group rows (each file's tuple is read back from its rows); binary ones go
+      // as hex, as DuckDB names the directories after them.
+      const TypeId k = spec.fields[i].type.id;
+      bool binary = k == TypeId::kBinary || k == TypeId::kFixed;
+      extra += ", " + (binary ? "hex(" + part_sql[i] + ")" : part_sql[i]) + " AS __lm_p" +
+               std::to_string(i);
       by += (i ? ", " : "") + std::string("__lm_p") + std::to_string(i);
     }
     copy = "COPY (SELECT *" + extra + " FROM " + source + ") TO " + Literal(dir) +
@@ -460,10 +486,53 @@ Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputF
 
 namespace {
 
+// The live rows of `scan.data[i]`, as a relation with the table's columns: the file read by field
+// id, less the rows its delete files remove (position deletes by (file_path, pos), equality
+// deletes null-safely on their columns).
+Result<std::string> LiveRows(const LocalScan& scan, size_t i, const std::vector<Column>& columns) {
+  const LocalDataFile& data = scan.data[i];
+  std::string source = ReadByFieldId(data.local_path, columns);
+  if (i >= scan.deletes.size() || scan.deletes[i].empty()) return source;
+  // The same read with each row's position in the file, for position deletes.
+  source.insert(source.size() - 1, ", file_row_number = true");
+  std::string cols;
+  for (const Column& c : columns) cols += (cols.empty() ? "d." : ", d.") + Ident(c.name);
+  std::string q = "(SELECT " + cols + " FROM " + source + " d WHERE true";
+  for (size_t k : scan.deletes[i]) {
+    if (k >= scan.delete_files.size()) return Internal("delete file index out of range");
+    const LocalDataFile& del = scan.delete_files[k];
+    if (del.file.content == table::FileContent::kPositionDeletes) {
+      q += " AND d.file_row_number NOT IN (SELECT pos FROM read_parquet(" +
+           Literal(del.local_path) + ") WHERE file_path = " + Literal(data.file.file_path) + ")";
+      continue;
+    }
+    // Equality deletes: the delete file's columns, read by field id, compared null-safely.
+    std::vector<Column> keys;
+    for (int32_t id : del.file.equality_ids) {
+      auto c = std::find_if(columns.begin(), columns.end(),
+                            [&](const Column& col) { return col.id == id; });
+      if (c == columns.end()) {
+        return Bad("equality delete file " + del.file.file_path + " uses field " +
+                   std::to_string(id) + ", which is not a column of the table");
+      }
+      keys.push_back(*c);
+    }
+    if (keys.empty()) return Bad("equality delete file " + del.file.file_path + " has no ids");
+    std::string match;
+    for (const Column& c : keys) {
+      match += (match.empty() ? "" : " AND ") + std::string("e.") + Ident(c.name) +
+               " IS NOT DISTINCT FROM d." + Ident(c.name);
+    }
+    q += " AND NOT EXISTS (SELECT 1 FROM " + ReadByFieldId(del.local_path, keys) + " e WHERE " +
+         match + ")";
+  }
+  return q + ")";
+}
+
 // One copy-on-write pass: for each file with rows matching `where`, the relation `rewrite(src)`
 // (over `src`, the file read by field id) gives its new rows; with `drop_all`, a file whose rows
 // all match is removed without a rewrite.
-Result<RewriteResult> CopyOnWrite(const std::vector<LocalDataFile>& files,
+Result<RewriteResult> CopyOnWrite(const LocalScan& files,
                                   const std::string& where, const Json& schema,
                                   const table::PartitionSpec& spec, const std::string& out_dir,
                                   const std::function<std::string(const std::string&)>& rewrite,
@@ -480,8 +549,9 @@ Result<RewriteResult> CopyOnWrite(const std::vector<LocalDataFile>& files,
   LM_TRY(db->Run("SET enable_external_access = false"));
   LM_TRY(db->Run("SET lock_configuration = true"));
   RewriteResult result;
-  for (const LocalDataFile& f : files) {
-    const std::string source = ReadByFieldId(f.local_path, columns);
+  for (size_t i = 0; i < files.data.size(); ++i) {
+    const LocalDataFile& f = files.data[i];
+    LM_ASSIGN_OR_RETURN(const std::string source, LiveRows(files, i, columns));
     QueryResult r;
     LM_TRY(Wrap(db->QueryOne("SELECT count(*) FILTER (WHERE (" + where + ")), count(*) FROM " +
                                  source,
@@ -502,7 +572,7 @@ Result<RewriteResult> CopyOnWrite(const std::vector<LocalDataFile>& files,
 
 }  // namespace
 
-Result<RewriteResult> DeleteRows(const std::vector<LocalDataFile>& files, const std::string& where,
+Result<RewriteResult> DeleteRows(const LocalScan& files, const std::string& where,
                                  const Json& schema, const table::PartitionSpec& spec,
                                  const std::string& out_dir) {
   return CopyOnWrite(files, where, schema, spec, out_dir,
@@ -512,7 +582,7 @@ Result<RewriteResult> DeleteRows(const std::vector<LocalDataFile>& files, const 
                      /*drop_all=*/true);
 }
 
-Result<RewriteResult> UpdateRows(const std::vector<LocalDataFile>& files,
+Result<RewriteResult> UpdateRows(const LocalScan& files,
                                  const std::vector<std::pair<std::string, std::string>>& set,
                                  const std::string& where, const Json& schema,
                                  const table::PartitionSpec& spec, const std::string& out_dir) {
@@ -537,14 +607,12 @@ Result<RewriteResult> UpdateRows(const std::vector<LocalDataFile>& files,
                      /*drop_all=*/false);
 }
 
-Result<Rows> ReadRows(const std::vector<LocalDataFile>& data,
-                      const std::vector<std::vector<size_t>>& deletes,
-                      const std::vector<LocalDataFile>& delete_files, const Json& schema,
-                      const std::string& where, int64_t limit, const std::string& dir) {
+Result<Rows> ReadRows(const LocalScan& scan, const Json& schema, const std::string& where,
+                      int64_t limit, const std::string& dir) {
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   Rows out;
   for (const Column& c : columns) out.columns.push_back(c.name);
-  if (data.empty() || limit <= 0) return out;
+  if (scan.data.empty() || limit <= 0) return out;
   LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
   LM_TRY(db->Run("SET allowed_directories = [" + Literal(dir + "/") + "]"));
   LM_TRY(db->Run("SET enable_external_access = false"));
@@ -561,41 +629,10 @@ Result<Rows> ReadRows(const std::vector<LocalDataFile>& data,
     select_cols += (select_cols.empty() ? "" : ", ") + v + " AS " + Ident(c.name);
   }
   std::string parts;
-  for (size_t i = 0; i < data.size(); ++i) {
-    std::string source = ReadByFieldId(data[i].local_path, columns);
-    // The same read with each row's position in the file, for position deletes.
-    source.insert(source.size() - 1, ", file_row_number = true");
-    std::string q = "SELECT " + select_cols + " FROM " + source + " d WHERE true";
-    if (!where.empty()) q += " AND (" + where + ")";
-    for (size_t k : (i < deletes.size() ? deletes[i] : std::vector<size_t>())) {
-      if (k >= delete_files.size()) return Internal("delete file index out of range");
-      const LocalDataFile& del = delete_files[k];
-      if (del.file.content == table::FileContent::kPositionDeletes) {
-        q += " AND d.file_row_number NOT IN (SELECT pos FROM read_parquet(" +
-             Literal(del.local_path) + ") WHERE file_path = " + Literal(data[i].file.file_path) +
-             ")";
-        continue;
-      }
-      // Equality deletes: the delete file's columns, read by field id, compared null-safely.
-      std::vector<Column> keys;
-      for (int32_t id : del.file.equality_ids) {
-        auto c = std::find_if(columns.begin(), columns.end(),
-                              [&](const Column& col) { return col.id == id; });
-        if (c == columns.end()) {
-          return Bad("equality delete file " + del.file.file_path + " uses field " +
-                     std::to_string(id) + ", which is not a column of the table");
-        }
-        keys.push_back(*c);
-      }
-      if (keys.empty()) return Bad("equality delete file " + del.file.file_path + " has no ids");
-      std::string match;
-      for (const Column& c : keys) {
-        match += (match.empty() ? "" : " AND ") + std::string("e.") + Ident(c.name) +
-                 " IS NOT DISTINCT FROM d." + Ident(c.name);
-      }
-      q += " AND NOT EXISTS (SELECT 1 FROM " + ReadByFieldId(del.local_path, keys) + " e WHERE " +
-           match + ")";
-    }
+  for (size_t i = 0; i < scan.data.size(); ++i) {
+    LM_ASSIGN_OR_RETURN(std::string live, LiveRows(scan, i, columns));
+    std::string q = "SELECT " + select_cols + " FROM " + live + " d";
+    if (!where.empty()) q += " WHERE (" + where + ")";
     parts += (parts.empty() ? "" : " UNION ALL ") + std::string("(") + q + ")";
   }
   QueryResult r;

@@ -30,8 +30,9 @@ struct WrittenFile {
 // missing from the input are null. An input column the table does not have, a value that does
 // not convert, or a null in a required column is kInvalidArgument naming it, and nothing is left
 // in `out_dir`. Nested columns (struct, list, map) carry field ids at every level; statistics
-// are kept for primitive columns. fixed and timestamptz_ns columns, and decimal/binary truncate
-// partitions, are not supported yet (kInvalidArgument).
+// are kept for primitive columns. fixed and timestamptz_ns columns are refused
+// (kInvalidArgument): DuckDB's Parquet writer has no fixed-length binary and no UTC-adjusted
+// nanosecond timestamp, and a file of the wrong physical type would break other readers.
 Result<std::vector<WrittenFile>> WriteDataFiles(const std::string& input, InputFormat format,
                                                 const nlohmann::json& schema,
                                                 const table::PartitionSpec& spec,
@@ -43,6 +44,14 @@ struct LocalDataFile {
   table::DataFile file;
 };
 
+// Files of a scan, copied to a local directory: the data files and the delete files that apply
+// to each (`deletes[i]` indexes `delete_files` for `data[i]`; missing or empty: none).
+struct LocalScan {
+  std::vector<LocalDataFile> data;
+  std::vector<std::vector<size_t>> deletes;
+  std::vector<LocalDataFile> delete_files;
+};
+
 // What a copy-on-write pass did: the files it replaced and the files that replace them.
 struct RewriteResult {
   std::vector<std::string> removed;  // file_path of each file that had matching rows
@@ -52,12 +61,14 @@ struct RewriteResult {
 
 // Deletes the rows for which the SQL condition `where` is true, by copy-on-write: a file with no
 // matching row is left alone, one with only matching rows is removed, any other is removed and
-// its other rows written to a new file in `out_dir` (same partition, field ids, fresh
-// statistics). Files are read by field id, so they read across renames and added columns. The
+// its other rows written to a new file in `out_dir` (the table's current partition spec, field
+// ids, fresh statistics). Files are read by field id, so they read across renames and added
+// columns; the delete files of a rewritten file are applied to its rows (merge-on-read deletes
+// written by other engines), so the new file holds exactly its live rows. The
 // condition is evaluated by DuckDB with access to nothing but `out_dir` (where the files must
 // be) and cannot hold a second statement; a condition DuckDB rejects (an unknown column, a syntax
 // error) is kInvalidArgument with its message.
-Result<RewriteResult> DeleteRows(const std::vector<LocalDataFile>& files, const std::string& where,
+Result<RewriteResult> DeleteRows(const LocalScan& files, const std::string& where,
                                  const nlohmann::json& schema, const table::PartitionSpec& spec,
                                  const std::string& out_dir);
 
@@ -66,25 +77,22 @@ Result<RewriteResult> DeleteRows(const std::vector<LocalDataFile>& files, const 
 // type. Each file with such a row is replaced by its rewritten rows, split by partition again
 // when a partition source changed. Same confinement and errors as DeleteRows; an unknown column
 // in `set` is kInvalidArgument.
-Result<RewriteResult> UpdateRows(const std::vector<LocalDataFile>& files,
+Result<RewriteResult> UpdateRows(const LocalScan& files,
                                  const std::vector<std::pair<std::string, std::string>>& set,
                                  const std::string& where, const nlohmann::json& schema,
                                  const table::PartitionSpec& spec, const std::string& out_dir);
 
 // Rows of a table read from its data files (copied to `dir`, where DuckDB may read), by field id,
 // with the delete files that apply to each file removed: position deletes by (file_path, pos),
-// equality deletes by their columns (nulls equal). `deletes[i]` indexes `delete_files` for
-// `data[i]`. `where` (optional) filters rows in SQL, confined as for DeleteRows. At most `limit`
-// rows, as JSON values by column.
+// equality deletes by their columns (nulls equal). `where` (optional) filters rows in SQL,
+// confined as for DeleteRows. At most `limit` rows, as JSON values by column.
 struct Rows {
   std::vector<std::string> columns;
   nlohmann::json rows = nlohmann::json::array();  // arrays of values, in `columns` order
   bool truncated = false;                          // more rows than `limit` matched
 };
-Result<Rows> ReadRows(const std::vector<LocalDataFile>& data,
-                      const std::vector<std::vector<size_t>>& deletes,
-                      const std::vector<LocalDataFile>& delete_files,
-                      const nlohmann::json& schema, const std::string& where, int64_t limit,
+Result<Rows> ReadRows(const LocalScan& scan, const nlohmann::json& schema,
+                      const std::string& where, int64_t limit,
                       const std::string& dir);
 
 }  // namespace lakemesh::sql

@@ -132,11 +132,11 @@ TEST_F(DataFilesTest, DeletesRowsByCopyOnWriteReadingFilesByFieldId) {
                               InputFormat::kCsv, Schema(), spec, Out());
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   ASSERT_EQ(files->size(), 3u);
-  std::vector<LocalDataFile> local;
+  LocalScan local;
   for (const auto& w : *files) {
     LocalDataFile l{w.local_path, w.file};
     l.file.file_path = "s3://t/" + w.file.partition[0]->s + ".parquet";
-    local.push_back(l);
+    local.data.push_back(l);
   }
   // The table renamed `region` to `area` since: files are read by field id.
   Json renamed = Schema();
@@ -176,11 +176,11 @@ TEST_F(DataFilesTest, UpdatesRowsByCopyOnWriteAndRepartitions) {
   auto files = WriteDataFiles(Write("u.csv", "id,region,amount\n1,eu,1.00\n2,eu,9.00\n3,us,2.00\n"),
                               InputFormat::kCsv, Schema(), spec, Out());
   ASSERT_TRUE(files.ok()) << files.status().ToString();
-  std::vector<LocalDataFile> local;
+  LocalScan local;
   for (const auto& w : *files) {
     LocalDataFile l{w.local_path, w.file};
     l.file.file_path = "s3://t/" + w.file.partition[0]->s + ".parquet";
-    local.push_back(l);
+    local.data.push_back(l);
   }
   // Row 2 moves from eu to apac and doubles its amount; row 1 stays in eu.
   auto r = UpdateRows(local, {{"region", "'apac'"}, {"AMOUNT", "amount * 2"}}, "id = 2", Schema(),
@@ -290,21 +290,104 @@ TEST_F(DataFilesTest, ReadsRowsApplyingPositionAndEqualityDeletes) {
     for (const auto& row : r.rows) out.push_back(row[0].get<int64_t>());
     return out;
   };
-  auto all = ReadRows({data}, {{}}, {}, Schema(), "", 100, Out());
+  auto all = ReadRows({{data}, {{}}, {}}, Schema(), "", 100, Out());
   ASSERT_TRUE(all.ok()) << all.status().ToString();
   EXPECT_EQ(ids(*all), (std::vector<int64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(all->columns[2], "region");
   EXPECT_EQ((*all).rows[0][3], "1.00");  // decimals as exact text
-  auto r = ReadRows({data}, {{0, 1, 2}}, {pos_file, eq_file, null_file}, Schema(), "", 100, Out());
+  LocalScan with_deletes{{data}, {{0, 1, 2}}, {pos_file, eq_file, null_file}};
+  auto r = ReadRows(with_deletes, Schema(), "", 100, Out());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   // Position 1 (id 2) deleted; region 'us' (id 3) and region NULL (id 4: nulls are equal).
   EXPECT_EQ(ids(*r), (std::vector<int64_t>{1, 5}));
-  auto filtered = ReadRows({data}, {{0}}, {pos_file}, Schema(), "amount > 2", 1, Out());
+  auto filtered = ReadRows({{data}, {{0}}, {pos_file}}, Schema(), "amount > 2", 1, Out());
   ASSERT_TRUE(filtered.ok());
   EXPECT_EQ(filtered->rows.size(), 1u);
   EXPECT_TRUE(filtered->truncated);
-  EXPECT_FALSE(ReadRows({data}, {{}}, {}, Schema(), "(SELECT 1 FROM read_csv('/etc/passwd'))",
+  EXPECT_FALSE(ReadRows({{data}, {{}}, {}}, Schema(), "(SELECT 1 FROM read_csv('/etc/passwd'))",
                         10, Out()).ok());
+
+  // Copy-on-write over the same merge-on-read file: the rewrite holds exactly the live rows
+  // that do not match (ids 1 and 5 live; deleting id 5 leaves id 1), and the delete files'
+  // rows do not come back.
+  auto d = DeleteRows(with_deletes, "id = 5", Schema(), none, Out());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->rows, 1);
+  EXPECT_EQ(d->removed, std::vector<std::string>{data.file.file_path});
+  ASSERT_EQ(d->added.size(), 1u);
+  EXPECT_EQ(d->added[0].file.record_count, 1);
+  auto rewritten = ReadRows({{{d->added[0].local_path, d->added[0].file}}, {}, {}}, Schema(), "",
+                            100, Out());
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status().ToString();
+  EXPECT_EQ(ids(*rewritten), (std::vector<int64_t>{1}));
+  // A condition only deleted rows match changes nothing; an update sees live rows only.
+  auto none_live = DeleteRows(with_deletes, "id = 2", Schema(), none, Out());
+  ASSERT_TRUE(none_live.ok());
+  EXPECT_EQ(none_live->rows, 0);
+  EXPECT_TRUE(none_live->removed.empty());
+  auto u = UpdateRows(with_deletes, {{"amount", "amount + 100"}}, "true", Schema(), none, Out());
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->rows, 2);
+  ASSERT_EQ(u->added.size(), 1u);
+  EXPECT_EQ(u->added[0].file.record_count, 2);
+}
+
+// Truncate partitions of decimals (on the unscaled value, rounding toward negative infinity) and
+// binary (to the first W bytes) agree with table::Apply.
+TEST_F(DataFilesTest, DecimalAndBinaryTruncatePartitionsMatchTheSpec) {
+  Json schema = Json::parse(R"j({"type": "struct", "schema-id": 0, "fields": [
+      {"id": 1, "name": "id", "required": true, "type": "long"},
+      {"id": 2, "name": "amount", "required": false, "type": "decimal(9,2)"},
+      {"id": 3, "name": "whole", "required": false, "type": "decimal(5,0)"},
+      {"id": 4, "name": "payload", "required": false, "type": "binary"}]})j");
+  auto spec = table::BindPartitionSpec(Json::parse(R"j({"spec-id": 0, "fields": [
+      {"source-id": 2, "field-id": 1000, "name": "amount_t", "transform": "truncate[50]"},
+      {"source-id": 3, "field-id": 1001, "name": "whole_t", "transform": "truncate[10]"},
+      {"source-id": 4, "field-id": 1002, "name": "payload_t", "transform": "truncate[2]"}]})j"),
+      schema);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  std::string csv = "id,amount,whole,payload\n"
+                    "1,10.65,-1,\\x01\\x02\\x03\n"
+                    "2,-0.05,99999,\\xFF\n"
+                    "3,-12.34,-99999,\n"
+                    "4,0.49,0,\\xAB\\xCD\\xEF\\x00\n"
+                    "5,,7,\\x01\\x02\n";
+  auto files = WriteDataFiles(Write("t.csv", csv), InputFormat::kCsv, schema, *spec, Out());
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  auto db = Connection::OpenInMemory(1);
+  int rows = 0;
+  for (const auto& f : *files) {
+    QueryResult r;
+    ASSERT_TRUE((*db)->Query("SELECT CAST(amount AS VARCHAR), CAST(whole AS VARCHAR), "
+                             "hex(payload) FROM read_parquet(" + Literal(f.local_path) + ")",
+                             &r).ok());
+    for (size_t i = 0; i < r.rows(); ++i, ++rows) {
+      const char* types[] = {"decimal(9,2)", "decimal(5,0)", "binary"};
+      for (size_t p = 0; p < 3; ++p) {
+        if (r.IsNull(p, i)) {
+          EXPECT_FALSE(f.file.partition[p].has_value());
+          continue;
+        }
+        auto src = table::FromJson(*table::ParsePrimitiveType(types[p]), *r.Text(p, i));
+        ASSERT_TRUE(src.ok()) << src.status().ToString();
+        auto want = table::Apply(spec->fields[p].transform, *src);
+        ASSERT_TRUE(want.ok() && want->has_value());
+        ASSERT_TRUE(f.file.partition[p].has_value()) << p;
+        EXPECT_EQ(table::ToBytes(*f.file.partition[p]), table::ToBytes(**want))
+            << "field " << p << " value " << *r.Text(p, i);
+      }
+    }
+  }
+  EXPECT_EQ(rows, 5);
+  // Types DuckDB's Parquet writer cannot give the physical type the spec requires are refused.
+  Json fixed = schema;
+  fixed["fields"][3]["type"] = "fixed[4]";
+  auto unpartitioned = table::BindPartitionSpec(Json::parse(R"({"spec-id": 0, "fields": []})"), fixed);
+  ASSERT_TRUE(unpartitioned.ok());
+  auto refused = WriteDataFiles(Write("f.csv", "id\n1\n"), InputFormat::kCsv, fixed,
+                                *unpartitioned, Out());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("fixed-length"), std::string::npos);
 }
 
 TEST_F(DataFilesTest, NestedColumnsCarryFieldIdsAtEveryLevel) {
@@ -338,8 +421,8 @@ TEST_F(DataFilesTest, NestedColumnsCarryFieldIdsAtEveryLevel) {
   EXPECT_EQ(got, (std::vector<std::string>{"id=1", "who=2", "tags=3", "attrs=4", "name=5",
                                            "age=6", "element=7", "key=8", "value=9"}));
   // Deleting by a nested field, reading by field id.
-  std::vector<LocalDataFile> local = {{f.local_path, f.file}};
-  local[0].file.file_path = "s3://t/n.parquet";
+  LocalScan local{{{f.local_path, f.file}}, {}, {}};
+  local.data[0].file.file_path = "s3://t/n.parquet";
   auto d = DeleteRows(local, "who.age > 40", schema, none, Out());
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->rows, 1);

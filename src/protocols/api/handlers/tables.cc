@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "base/random.h"
 #include "protocols/api/handlers/handlers.h"
@@ -37,6 +38,45 @@ struct Scratch {
   }
 };
 
+// Copies the files of `plan` into `dir` (which DuckDB may read): its data files, in plan order,
+// and the delete files they need, each once. With `enough_rows`, stops once the data files copied
+// hold that many rows (before deletes).
+Result<sql::LocalScan> CopyScan(Services& s, const table::ScanPlan& plan, const std::string& dir,
+                                std::optional<int64_t> enough_rows = std::nullopt) {
+  sql::LocalScan out;
+  std::map<size_t, size_t> delete_index;  // plan's delete file -> index in out.delete_files
+  int64_t rows = 0;
+  for (const auto& task : plan.tasks) {
+    if (enough_rows && rows >= *enough_rows) break;
+    sql::LocalDataFile f{dir + "/" + NewUuid() + ".parquet", task.file};
+    LM_TRY(s.catalog.CopyTableFileTo(task.file.file_path, f.local_path));
+    std::vector<size_t> mine;
+    for (size_t k : task.deletes) {
+      auto [it, fresh] = delete_index.emplace(k, out.delete_files.size());
+      if (fresh) {
+        sql::LocalDataFile d{dir + "/" + NewUuid() + ".parquet", plan.delete_files[k]};
+        LM_TRY(s.catalog.CopyTableFileTo(d.file.file_path, d.local_path));
+        out.delete_files.push_back(std::move(d));
+      }
+      mine.push_back(it->second);
+    }
+    rows += task.file.record_count;
+    out.data.push_back(std::move(f));
+    out.deletes.push_back(std::move(mine));
+  }
+  return out;
+}
+
+// A fresh scratch directory under the server's work directory, removed with `scratch`.
+Result<std::string> ScratchDir(Services& s, Scratch& scratch, const char* what) {
+  std::string dir = s.work_dir + "/" + what + "-" + NewUuid();
+  scratch.paths.push_back(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("creating " + dir + ": " + ec.message());
+  return dir;
+}
+
 }  // namespace
 
 namespace {
@@ -45,7 +85,7 @@ namespace {
 // scratch directory, `op` computes their replacements there, and the replacements (plus `extra`
 // new files) are stored and committed as one snapshot, provided nothing moved the table since it
 // was loaded. The answer reports the affected `rows` under `rows_key`.
-using CowOp = std::function<Result<sql::RewriteResult>(const std::vector<sql::LocalDataFile>&,
+using CowOp = std::function<Result<sql::RewriteResult>(const sql::LocalScan&,
                                                        const catalog::Json& schema,
                                                        const table::PartitionSpec& spec,
                                                        const std::string& dir)>;
@@ -65,31 +105,14 @@ Response CopyOnWrite(Services& s, const std::string& branch, const catalog::Tabl
     so.snapshot_id = snapshot;
     auto plan = s.catalog.PlanScan(branch, ident, so);
     if (!plan.ok()) return ErrorResponse(plan.status());
-    if (!plan->delete_files.empty()) {
-      return ErrorResponse(InvalidArgument(
-          "table " + catalog::ToString(ident) + " has delete files (written by another engine); "
-          "copy-on-write changes over them are not supported yet"));
-    }
-    // The table's files, copied into one scratch directory DuckDB may read.
-    const std::string dir = s.work_dir + "/rewrite-" + NewUuid();
-    scratch.paths.push_back(dir);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return ErrorResponse(IoError("creating " + dir + ": " + ec.message()));
-    std::vector<sql::LocalDataFile> local;
-    for (const auto& task : plan->tasks) {
-      if (task.spec_id != spec->spec_id) {
-        return ErrorResponse(InvalidArgument("table " + catalog::ToString(ident) +
-                                             " has files of an earlier partition spec; "
-                                             "rewriting them is not supported yet"));
-      }
-      sql::LocalDataFile f{dir + "/" + NewUuid() + ".parquet", task.file};
-      if (Status st = s.catalog.CopyTableFileTo(task.file.file_path, f.local_path); !st.ok()) {
-        return ErrorResponse(st);
-      }
-      local.push_back(std::move(f));
-    }
-    auto r = op(local, *schema, *spec, dir);
+    // The table's files (and the delete files other engines wrote for them), copied into one
+    // scratch directory DuckDB may read. Files of earlier partition specs are rewritten under
+    // the current one.
+    auto dir = ScratchDir(s, scratch, "rewrite");
+    if (!dir.ok()) return ErrorResponse(dir.status());
+    auto local = CopyScan(s, *plan, *dir);
+    if (!local.ok()) return ErrorResponse(local.status());
+    auto r = op(*local, *schema, *spec, *dir);
     if (!r.ok()) return ErrorResponse(r.status());
     result = std::move(*r);
   }
@@ -283,40 +306,13 @@ Response ReadTableRows(Services& s, Request& req, const P&) {
   auto plan = s.catalog.PlanScan(ref, ident, so);
   if (!plan.ok()) return ErrorResponse(plan.status());
   Scratch scratch;
-  const std::string dir = s.work_dir + "/read-" + NewUuid();
-  scratch.paths.push_back(dir);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return ErrorResponse(IoError("creating " + dir + ": " + ec.message()));
+  auto dir = ScratchDir(s, scratch, "read");
+  if (!dir.ok()) return ErrorResponse(dir.status());
   // Without a filter or deletes, the first files holding `limit` rows are enough.
   const bool all_files = !where.empty() || !plan->delete_files.empty();
-  std::vector<sql::LocalDataFile> data, deletes;
-  std::vector<std::vector<size_t>> applied;
-  std::map<size_t, size_t> delete_index;  // plan's delete file -> index in `deletes`
-  int64_t rows = 0;
-  for (const auto& task : plan->tasks) {
-    if (!all_files && rows >= limit) break;
-    sql::LocalDataFile f{dir + "/" + NewUuid() + ".parquet", task.file};
-    if (Status st = s.catalog.CopyTableFileTo(task.file.file_path, f.local_path); !st.ok()) {
-      return ErrorResponse(st);
-    }
-    std::vector<size_t> mine;
-    for (size_t k : task.deletes) {
-      auto [it, fresh] = delete_index.emplace(k, deletes.size());
-      if (fresh) {
-        sql::LocalDataFile d{dir + "/" + NewUuid() + ".parquet", plan->delete_files[k]};
-        if (Status st = s.catalog.CopyTableFileTo(d.file.file_path, d.local_path); !st.ok()) {
-          return ErrorResponse(st);
-        }
-        deletes.push_back(std::move(d));
-      }
-      mine.push_back(it->second);
-    }
-    rows += task.file.record_count;
-    data.push_back(std::move(f));
-    applied.push_back(std::move(mine));
-  }
-  auto result = sql::ReadRows(data, applied, deletes, plan->schema, where, limit, dir);
+  auto local = CopyScan(s, *plan, *dir, all_files ? std::nullopt : std::optional<int64_t>(limit));
+  if (!local.ok()) return ErrorResponse(local.status());
+  auto result = sql::ReadRows(*local, plan->schema, where, limit, *dir);
   if (!result.ok()) return ErrorResponse(result.status());
   return JsonResponse(200, {{"table", catalog::ToString(ident)},
                             {"ref", ref},
