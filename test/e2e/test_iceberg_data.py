@@ -2,7 +2,8 @@
 Avro manifests and manifest lists that readers other than lakemesh's read back (hyparquet from
 npm for Parquet, Debian's python3-avro for Avro), fetched through the S3 API as an engine would;
 server-side scan planning prunes by partition and column bounds, and its answers match the REST
-spec's schema (ajv)."""
+spec's schema (ajv). Merge-on-read deletes committed by another engine (hyparquet-writer,
+python3-avro) are applied, and icebird (an Iceberg reader from npm) reads tables as lakemesh does."""
 import datetime
 import io
 import json
@@ -552,3 +553,139 @@ def test_head_reads_rows_at_refs_and_snapshots(server, table):
     assert bad.status_code == 400
     assert server.api("GET", "/api/v1/repositories/shop/refs/main/tables/events/rows",
                       params={"limit": "0"}).status_code == 400
+
+
+def node_engine(*args):
+    r = subprocess.run(["node", os.path.join(HERE, "node", "other_engine.mjs")] + list(args),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def icebird_rows(server, loaded):
+    """The table's live rows as icebird reads them through the S3 API, sorted by id."""
+    m = loaded["metadata"]
+    out = node_engine("read", server.ports["s3"], KEY_ID, SECRET, m["location"],
+                      loaded["metadata-location"].rsplit("/", 1)[1])
+    return sorted(json.loads(out)["rows"], key=lambda r: r["id"])
+
+
+def put(s3, uri, data):
+    bucket, key = uri[len("s3://"):].split("/", 1)
+    s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+
+def write_avro(schema_json, meta, records):
+    buf = io.BytesIO()
+    w = avro.datafile.DataFileWriter(buf, avro.io.DatumWriter(), avro.schema.parse(schema_json))
+    for k, v in meta.items():
+        if k != "avro.schema" and not k.startswith("avro."):
+            w.set_meta(k, v.encode())
+    for rec in records:
+        w.append(rec)
+    w.flush()
+    data = buf.getvalue()
+    w.close()
+    return data
+
+
+def test_merge_on_read_deletes_written_by_another_engine(server, workdir, table):
+    """Another engine commits a merge-on-read delete (a position delete file and an equality
+    delete file, Parquet from hyparquet-writer, a delete manifest and manifest list from
+    python3-avro, committed through the REST catalog): lakemesh's reads apply it, its
+    copy-on-write delete rewrites over it, and icebird reads every state as lakemesh does."""
+    ice, csv = table
+    server.cli("table", "append", "shop.events", csv)
+    loaded = ice.call("GET", "/namespaces/shop/tables/events").json()
+    m = loaded["metadata"]
+    location, snap = m["location"], m["snapshots"][-1]
+    assert [r["id"] for r in icebird_rows(server, loaded)] == [1, 2, 3, 4]
+    s3 = s3_client(server)
+    list_meta, manifests = read_avro(fetch(s3, snap["manifest-list"]))
+    data_meta, entries = read_avro(fetch(s3, manifests[0]["manifest_path"]))
+    eu = next(e["data_file"] for e in entries if e["data_file"]["partition"]["region"] == "eu")
+    us = next(e["data_file"] for e in entries if e["data_file"]["partition"]["region"] == "us")
+
+    # Position 1 of the eu file (id 2, the file is written in input order) and rows with id 3.
+    pos_local, eq_local = os.path.join(workdir, "pos.parquet"), os.path.join(workdir, "eq.parquet")
+    node_engine("write-parquet", pos_local, json.dumps([
+        {"name": "file_path", "type": "string", "field_id": 2147483546, "data": [eu["file_path"]]},
+        {"name": "pos", "type": "long", "field_id": 2147483545, "data": [1]}]))
+    node_engine("write-parquet", eq_local, json.dumps([
+        {"name": "id", "type": "long", "field_id": 1, "data": [3]}]))
+    files = {}
+    for name, local in (("pos", pos_local), ("eq", eq_local)):
+        uri = "%s/data/other-engine-%s.parquet" % (location, name)
+        with open(local, "rb") as f:
+            data = f.read()
+        put(s3, uri, data)
+        files[name] = (uri, len(data))
+
+    def delete_file(template, content, uri_size, rows, equality_ids):
+        df = dict(template)
+        df.update(content=content, file_path=uri_size[0], file_size_in_bytes=uri_size[1],
+                  record_count=rows, column_sizes=None, value_counts=None,
+                  null_value_counts=None, nan_value_counts=None, lower_bounds=None,
+                  upper_bounds=None, split_offsets=None, sort_order_id=None)
+        if "equality_ids" in df or equality_ids:
+            df["equality_ids"] = equality_ids
+        return df
+
+    new_snap, seq = 4242424242, m["last-sequence-number"] + 1
+    entries_out = [
+        {"status": 1, "snapshot_id": new_snap, "sequence_number": None,
+         "file_sequence_number": None,
+         "data_file": delete_file(eu, 1, files["pos"], 1, None)},
+        {"status": 1, "snapshot_id": new_snap, "sequence_number": None,
+         "file_sequence_number": None,
+         "data_file": delete_file(us, 2, files["eq"], 1, [1])}]
+    schema_json = data_meta["avro.schema"]
+    if "equality_ids" not in schema_json:
+        pytest.fail("lakemesh's manifest schema has no equality_ids field")
+    delete_meta = dict(data_meta, content="deletes")
+    manifest = write_avro(schema_json, delete_meta, entries_out)
+    manifest_uri = "%s/metadata/other-engine-m0.avro" % location
+    put(s3, manifest_uri, manifest)
+    list_entry = dict(manifests[0])
+    list_entry.update(manifest_path=manifest_uri, manifest_length=len(manifest), content=1,
+                      sequence_number=seq, min_sequence_number=seq, added_snapshot_id=new_snap,
+                      added_files_count=2, existing_files_count=0, deleted_files_count=0,
+                      added_rows_count=2, existing_rows_count=0, deleted_rows_count=0)
+    list_meta_out = dict(list_meta, **{"snapshot-id": str(new_snap),
+                                       "parent-snapshot-id": str(snap["snapshot-id"]),
+                                       "sequence-number": str(seq)})
+    manifest_list = write_avro(list_meta["avro.schema"], list_meta_out, manifests + [list_entry])
+    list_uri = "%s/metadata/snap-%d-other-engine.avro" % (location, new_snap)
+    put(s3, list_uri, manifest_list)
+    commit = ice.call("POST", "/namespaces/shop/tables/events", {
+        "requirements": [{"type": "assert-ref-snapshot-id", "ref": "main",
+                          "snapshot-id": snap["snapshot-id"]}],
+        "updates": [
+            {"action": "add-snapshot", "snapshot": {
+                "snapshot-id": new_snap, "parent-snapshot-id": snap["snapshot-id"],
+                "sequence-number": seq, "timestamp-ms": snap["timestamp-ms"] + 1,
+                "manifest-list": list_uri, "schema-id": m["current-schema-id"],
+                "summary": {"operation": "delete", "added-delete-files": "2"}}},
+            {"action": "set-snapshot-ref", "ref-name": "main", "type": "branch",
+             "snapshot-id": new_snap}]})
+    assert commit.status_code == 200, commit.text
+
+    rows = lambda: server.api("GET", "/api/v1/repositories/shop/refs/main/tables/events/rows",
+                              params={"limit": 100}).json()["rows"]
+    assert sorted(r[0] for r in rows()) == [1, 4]
+    mor = ice.call("GET", "/namespaces/shop/tables/events").json()
+    assert [r["id"] for r in icebird_rows(server, mor)] == [1, 4]
+
+    # Copy-on-write over it: the eu file is rewritten from its live rows (id 2 stays deleted).
+    out = server.cli("table", "update", "shop.events", "--set", "amount=amount + 1",
+                     "--where", "region = 'eu'").stdout
+    assert "updated 1 row(s)" in out, out
+    assert sorted((r[0], r[3]) for r in rows()) == [(1, "11.50"), (4, "1.00")]
+    after = ice.call("GET", "/namespaces/shop/tables/events").json()
+    read = icebird_rows(server, after)
+    assert [(r["id"], r["region"]) for r in read] == [(1, "eu"), (4, None)]
+    out = server.cli("table", "delete", "shop.events", "--where", "id = 4").stdout
+    assert "deleted 1 row(s)" in out, out
+    final = ice.call("GET", "/namespaces/shop/tables/events").json()
+    assert [r["id"] for r in icebird_rows(server, final)] == [1]
+    assert sorted(r[0] for r in rows()) == [1]
