@@ -357,8 +357,8 @@ def test_delete_rows_by_copy_on_write(server, table):
 
 
 def test_schema_evolution_by_field_id(server, workdir, table):
-    """Columns added, renamed, widened and dropped through the catalog: appends and deletes after
-    each step read every file by field id."""
+    """Columns added, renamed, widened, dropped and reordered through the catalog: appends,
+    deletes and reads after each step read every file by field id."""
     ice, csv = table
     server.cli("table", "append", "shop.events", csv)  # written with the first schema
 
@@ -414,6 +414,15 @@ def test_schema_evolution_by_field_id(server, workdir, table):
     assert "deleted 2 row(s)" in out, out
     m = ice.call("GET", "/namespaces/shop/tables/events").json()["metadata"]
     assert m["snapshots"][-1]["summary"]["total-records"] == str(4 + 1 + 1 - 2)
+    # Reorder: `qty` and `region` first. Files of every schema read in the new order.
+    m = evolve([{"action": "add-schema", "schema": schema_with(m, lambda fs: sorted(
+                    fs, key=lambda f: {8: 0, 3: 1}.get(f["id"], 2))), "last-column-id": 8},
+                {"action": "set-current-schema", "schema-id": -1}])
+    got = server.api("GET", "/api/v1/repositories/shop/refs/main/tables/events/rows",
+                     params={"limit": 100}).json()
+    assert got["columns"][:3] == ["qty", "region", "id"], got["columns"]
+    assert sorted((r[2], r[0], r[1]) for r in got["rows"]) == [
+        (1, None, "eu"), (3, None, "us"), (10, 3, "eu"), (11, 5000000000, "us")]
 
 
 def test_garbage_collection_keeps_what_retained_commits_read(server, workdir, table):
