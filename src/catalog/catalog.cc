@@ -924,6 +924,11 @@ Result<LoadedTable> Catalog::AppendFiles(const std::string& ref, const TableIden
   }
 }
 
+Result<std::optional<std::string>> Catalog::LocalTableFile(const std::string& location) {
+  LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(location));
+  return blobs_.LocalPath(key);
+}
+
 Status Catalog::CopyTableFileTo(const std::string& location, const std::string& local_path) {
   LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(location));
   auto reader = blobs_.Open(key);

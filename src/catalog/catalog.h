@@ -160,6 +160,12 @@ class Catalog {
   Status WriteTableFileFrom(const std::string& location, const std::string& local_path);
   // Copies a table file (e.g. a data file, for rewriting) to a local path, streamed, uncached.
   Status CopyTableFileTo(const std::string& location, const std::string& local_path);
+  // The local file holding a table file's bytes, for reading in place, when the blob store is a
+  // local directory (nullopt otherwise: copy it with CopyTableFileTo). kInvalidArgument for a
+  // location outside the tables lakemesh stores.
+  Result<std::optional<std::string>> LocalTableFile(const std::string& location);
+  // The directory LocalTableFile's files lie under (nullopt: not a local store).
+  std::optional<std::string> LocalTableRoot() const { return blobs_.LocalRoot(); }
 
   // Adopts an existing metadata file stored by lakemesh (`s3://<repo>/_tables/...`).
   Result<LoadedTable> RegisterTable(const std::string& ref, const TableIdent& t,

@@ -262,14 +262,21 @@ std::string FieldIds(const std::vector<Column>& columns) {
 
 // read_parquet by Iceberg field id: columns renamed since a file was written, or added after,
 // read as the table has them now.
-std::string ReadByFieldId(const std::string& path, const std::vector<Column>& columns) {
+std::string ReadByFieldId(const std::vector<std::string>& paths,
+                          const std::vector<Column>& columns) {
+  std::string list;
+  for (const std::string& p : paths) list += (list.empty() ? "" : ", ") + Literal(p);
   std::string map;
   for (size_t i = 0; i < columns.size(); ++i) {
     map += (i ? ", " : "") + std::to_string(columns[i].id) + ": {name: " +
            Literal(columns[i].name) + ", type: " + Literal(columns[i].duck_type) +
            ", default_value: NULL}";
   }
-  return "read_parquet(" + Literal(path) + ", schema = MAP {" + map + "})";
+  return "read_parquet([" + list + "], schema = MAP {" + map + "})";
+}
+
+std::string ReadByFieldId(const std::string& path, const std::vector<Column>& columns) {
+  return ReadByFieldId(std::vector<std::string>{path}, columns);
 }
 
 Result<std::vector<std::string>> PartitionSql(const table::PartitionSpec& spec,
@@ -528,6 +535,37 @@ Result<std::string> LiveRows(const LocalScan& scan, size_t i, const std::vector<
   }
   return q + ")";
 }
+
+}  // namespace
+
+Result<std::string> ScanRelation(const LocalScan& scan, const Json& schema) {
+  LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
+  if (scan.data.empty()) {
+    std::string cols;
+    for (const Column& c : columns) {
+      cols += (cols.empty() ? "" : ", ") + std::string("CAST(NULL AS ") + c.duck_type + ") AS " +
+              Ident(c.name);
+    }
+    return "(SELECT " + cols + " LIMIT 0)";
+  }
+  // Files without deletes in one read; each file with deletes on its own.
+  std::vector<std::string> plain, parts;
+  for (size_t i = 0; i < scan.data.size(); ++i) {
+    if (i < scan.deletes.size() && !scan.deletes[i].empty()) {
+      LM_ASSIGN_OR_RETURN(std::string live, LiveRows(scan, i, columns));
+      parts.push_back("SELECT * FROM " + live);
+    } else {
+      plain.push_back(scan.data[i].local_path);
+    }
+  }
+  if (!plain.empty()) parts.insert(parts.begin(), "SELECT * FROM " + ReadByFieldId(plain, columns));
+  if (parts.size() == 1 && !plain.empty()) return ReadByFieldId(plain, columns);
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "(" : " UNION ALL ") + p;
+  return out + ")";
+}
+
+namespace {
 
 // One copy-on-write pass: for each file with rows matching `where`, the relation `rewrite(src)`
 // (over `src`, the file read by field id) gives its new rows; with `drop_all`, a file whose rows

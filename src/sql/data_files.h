@@ -59,6 +59,11 @@ struct RewriteResult {
   int64_t rows = 0;                  // rows deleted or updated
 };
 
+// The live rows of `scan` (read by field id, delete files applied) as a DuckDB relation (SQL
+// text, usable after FROM) with the columns of `schema`; an empty relation of those columns when
+// the scan has no files. The files must be where the DuckDB that runs it may read.
+Result<std::string> ScanRelation(const LocalScan& scan, const nlohmann::json& schema);
+
 // Deletes the rows for which the SQL condition `where` is true, by copy-on-write: a file with no
 // matching row is left alone, one with only matching rows is removed, any other is removed and
 // its other rows written to a new file in `out_dir` (the table's current partition spec, field

@@ -62,6 +62,14 @@ class BlobStore {
   // Stops early and returns fn's status if fn returns an error.
   virtual Status List(const std::string& prefix,
                       const std::function<Status(const BlobInfo&)>& fn) = 0;
+  // The file that holds `key`'s bytes when the store is a local directory (for engines that read
+  // files in place); nullopt for other stores. The key is validated, not checked for existence.
+  virtual std::optional<std::string> LocalPath(const std::string& key) const {
+    (void)key;
+    return std::nullopt;
+  }
+  // The directory under which LocalPath's files lie; nullopt for other stores.
+  virtual std::optional<std::string> LocalRoot() const { return std::nullopt; }
 };
 
 // OK if `key` is usable: 1..512 bytes of '/'-separated segments of [A-Za-z0-9._-], no segment

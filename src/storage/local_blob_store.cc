@@ -239,4 +239,9 @@ Status LocalBlobStore::List(const std::string& prefix,
   });
 }
 
+std::optional<std::string> LocalBlobStore::LocalPath(const std::string& key) const {
+  if (!ValidateBlobKey(key).ok()) return std::nullopt;
+  return root_ + "/" + key;
+}
+
 }  // namespace lakemesh::storage

@@ -22,6 +22,8 @@ class LocalBlobStore final : public BlobStore {
   Status List(const std::string& prefix,
               const std::function<Status(const BlobInfo&)>& fn) override;
 
+  std::optional<std::string> LocalPath(const std::string& key) const override;
+  std::optional<std::string> LocalRoot() const override { return root_; }
   const std::string& root() const { return root_; }
 
  private:

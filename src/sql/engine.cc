@@ -1,0 +1,776 @@
+#include "sql/engine.h"
+
+#include <duckdb.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "base/hash.h"
+#include "base/random.h"
+#include "catalog/catalog.h"
+#include "sql/connection.h"
+#include "sql/data_files.h"
+#include "sql/statements.h"
+
+namespace lakemesh::sql {
+namespace {
+
+using Json = nlohmann::json;
+
+SqlError Err(std::string sqlstate, std::string message) {
+  return SqlError{std::move(sqlstate), std::move(message)};
+}
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool Contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
+
+// PostgreSQL's SQLSTATE for a DuckDB error message ("Catalog Error: Table with name x does not
+// exist!"), and the message without DuckDB's "<Kind> Error: " prefix.
+SqlError FromDuckDb(std::string message) {
+  std::string kind;
+  if (size_t colon = message.find(" Error: "); colon != std::string::npos && colon < 40) {
+    kind = message.substr(0, colon);
+    message = message.substr(colon + 8);
+  }
+  std::string state = "XX000";
+  if (kind == "Parser" || kind == "Syntax") {
+    state = "42601";
+  } else if (kind == "Catalog") {
+    if (Contains(message, "Table with name") || Contains(message, "View with name")) {
+      state = "42P01";
+    } else if (Contains(message, "Schema with name")) {
+      state = "3F000";
+    } else if (Contains(message, "Function with name")) {
+      state = "42883";
+    } else {
+      state = "42704";
+    }
+  } else if (kind == "Binder") {
+    if (Contains(message, "Referenced column") || Contains(message, "not found in FROM clause")) {
+      state = "42703";
+    } else if (Contains(message, "Referenced table")) {
+      state = "42P01";
+    } else if (Contains(message, "No function matches")) {
+      state = "42883";
+    } else {
+      state = "42P18";
+    }
+  } else if (kind == "Conversion" || kind == "Invalid Input") {
+    state = "22P02";
+  } else if (kind == "Out of Range") {
+    state = "22003";
+  } else if (kind == "Divide by zero" || Contains(message, "Division by zero")) {
+    state = "22012";
+  } else if (kind == "INTERRUPT" || kind == "Interrupt" || Contains(message, "Interrupted")) {
+    state = "57014";
+    message = "canceling statement due to user request";
+  } else if (kind == "Out of Memory") {
+    state = "53200";
+  } else if (kind == "Permission") {
+    state = "42501";
+  } else if (kind == "Not implemented") {
+    state = "0A000";
+  } else if (kind == "Constraint") {
+    state = "23000";
+  } else if (kind == "Parameter Not Resolved" || kind == "Parameter Not Allowed") {
+    state = "42P02";
+  }
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return Err(state, message);
+}
+
+SqlError FromStatus(const Status& st) {
+  switch (st.code()) {
+    case ErrorCode::kNotFound: return Err("42P01", st.message());
+    case ErrorCode::kInvalidArgument: return Err("22023", st.message());
+    case ErrorCode::kPermissionDenied: return Err("42501", st.message());
+    case ErrorCode::kConflict: return Err("40001", st.message());
+    case ErrorCode::kUnavailable: return Err("57P03", st.message());
+    default: return Err("XX000", st.message());
+  }
+}
+
+ColumnType TypeOf(duckdb_type t) {
+  switch (t) {
+    case DUCKDB_TYPE_BOOLEAN: return ColumnType::kBool;
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_UTINYINT: return ColumnType::kInt16;
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_USMALLINT: return ColumnType::kInt32;
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UINTEGER: return ColumnType::kInt64;
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+    case DUCKDB_TYPE_DECIMAL: return ColumnType::kNumeric;
+    case DUCKDB_TYPE_FLOAT: return ColumnType::kFloat32;
+    case DUCKDB_TYPE_DOUBLE: return ColumnType::kFloat64;
+    case DUCKDB_TYPE_VARCHAR: return ColumnType::kText;
+    case DUCKDB_TYPE_BLOB: return ColumnType::kBytes;
+    case DUCKDB_TYPE_DATE: return ColumnType::kDate;
+    case DUCKDB_TYPE_TIME: return ColumnType::kTime;
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_S:
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+    case DUCKDB_TYPE_TIMESTAMP_NS: return ColumnType::kTimestamp;
+    case DUCKDB_TYPE_TIMESTAMP_TZ: return ColumnType::kTimestamptz;
+    case DUCKDB_TYPE_INTERVAL: return ColumnType::kInterval;
+    case DUCKDB_TYPE_UUID: return ColumnType::kUuid;
+    default: return ColumnType::kOther;
+  }
+}
+
+// A value of `t` as PostgreSQL's text output writes it, in SQL over column `c`.
+std::string AsPgText(const std::string& c, ColumnType t) {
+  switch (t) {
+    case ColumnType::kBool: return "CASE WHEN " + c + " THEN 't' WHEN NOT " + c + " THEN 'f' END";
+    case ColumnType::kBytes: return "'\\x' || lower(hex(" + c + "))";
+    default: return "CAST(" + c + " AS VARCHAR)";
+  }
+}
+
+std::string_view Text(duckdb_string_t* s) {
+  return std::string_view(duckdb_string_t_data(s), duckdb_string_t_length(*s));
+}
+
+// Table functions a query may call: they compute, they read nothing.
+const std::set<std::string>& AllowedTableFunctions() {
+  static const std::set<std::string> k = {"range", "generate_series", "unnest", "repeat",
+                                          "json_each", "json_tree"};
+  return k;
+}
+
+// Schemas that are DuckDB's own, not domains.
+bool SystemSchema(const std::string& s) {
+  return s == "information_schema" || s == "pg_catalog" || s == "main" || s == "temp" ||
+         s == "system";
+}
+
+// "orders@dev" -> {"orders", "dev"}; "orders" -> {"orders", ""}.
+std::pair<std::string, std::string> SplitRef(const std::string& name) {
+  size_t at = name.find('@');
+  if (at == std::string::npos) return {name, ""};
+  return {name.substr(0, at), name.substr(at + 1)};
+}
+
+// A string member of a parsed-query node ("" when absent or not a string).
+std::string Str(const Json& node, const char* key) {
+  auto it = node.find(key);
+  return it != node.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string ViewName(const std::string& table, const std::string& ref) {
+  return ref == "main" ? table : table + "@" + ref;
+}
+
+}  // namespace
+
+// --- Engine ------------------------------------------------------------------------------------
+
+struct Engine::Impl {
+  catalog::Catalog& catalog;
+  EngineOptions options;
+  duckdb_database db = nullptr;
+  duckdb_connection admin = nullptr;  // defines the views; guarded by mu
+  std::mutex mu;
+  // "domain\0view" -> the metadata location the view reads
+  std::map<std::string, std::string> views;
+  std::set<std::string> schemas;
+  std::string cache_dir;  // table files of a non-local blob store, copied once
+
+  Impl(catalog::Catalog& c, EngineOptions o) : catalog(c), options(std::move(o)) {}
+  ~Impl() {
+    if (admin) duckdb_disconnect(&admin);
+    if (db) duckdb_close(&db);
+  }
+
+  Status Run(duckdb_connection conn, const std::string& sql) {
+    duckdb_result r;
+    duckdb_state st = duckdb_query(conn, sql.c_str(), &r);
+    std::string err = st == DuckDBSuccess ? "" : (duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+    duckdb_destroy_result(&r);
+    if (st != DuckDBSuccess) return InvalidArgument(err);
+    return Status::OK();
+  }
+
+  // A local path DuckDB may read for the table file at `location`.
+  Result<std::string> LocalFile(const std::string& location) {
+    LM_ASSIGN_OR_RETURN(std::optional<std::string> local, catalog.LocalTableFile(location));
+    if (local) return *local;
+    std::string path = cache_dir + "/" + ToHex(Sha256(location)) + ".parquet";
+    if (std::filesystem::exists(path)) return path;
+    std::string tmp = path + "." + RandomHex(6);
+    LM_TRY(catalog.CopyTableFileTo(location, tmp));
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return IoError("caching " + location + ": " + ec.message());
+    return path;
+  }
+
+  // Makes `domain`.`view` read `table` at `ref` as it is now. kNotFound when there is no such
+  // table (its view, if one was defined before, is dropped).
+  Status EnsureView(const std::string& domain, const std::string& table, const std::string& ref,
+                    const std::string& view) {
+    catalog::TableIdent ident{{domain}, table};
+    const std::string key = domain + std::string(1, '\0') + view;
+    const std::string qualified = Ident(domain) + "." + Ident(view);
+    auto raw = catalog.LoadTableRaw(ref, ident);
+    std::lock_guard<std::mutex> lock(mu);
+    if (!raw.ok()) {
+      if (views.erase(key)) (void)Run(admin, "DROP VIEW IF EXISTS " + qualified);
+      if (raw.status().IsNotFound()) {
+        return NotFound("relation \"" + domain + "." + view + "\" does not exist (" +
+                        raw.status().message() + ")");
+      }
+      return raw.status();
+    }
+    auto it = views.find(key);
+    if (it != views.end() && it->second == raw->metadata_location) return Status::OK();
+    LM_ASSIGN_OR_RETURN(table::ScanPlan plan, catalog.PlanScan(ref, ident, table::ScanOptions{}));
+    LocalScan scan;
+    std::map<size_t, size_t> delete_index;
+    for (const auto& task : plan.tasks) {
+      LM_ASSIGN_OR_RETURN(std::string path, LocalFile(task.file.file_path));
+      std::vector<size_t> mine;
+      for (size_t k : task.deletes) {
+        auto [d, fresh] = delete_index.emplace(k, scan.delete_files.size());
+        if (fresh) {
+          LM_ASSIGN_OR_RETURN(std::string dpath, LocalFile(plan.delete_files[k].file_path));
+          scan.delete_files.push_back({dpath, plan.delete_files[k]});
+        }
+        mine.push_back(d->second);
+      }
+      scan.data.push_back({path, task.file});
+      scan.deletes.push_back(std::move(mine));
+    }
+    LM_ASSIGN_OR_RETURN(std::string relation, ScanRelation(scan, plan.schema));
+    if (schemas.insert(domain).second) {
+      LM_TRY(Run(admin, "CREATE SCHEMA IF NOT EXISTS " + Ident(domain)));
+    }
+    LM_TRY(Run(admin, "CREATE OR REPLACE VIEW " + qualified + " AS SELECT * FROM " + relation));
+    views[key] = raw->metadata_location;
+    return Status::OK();
+  }
+
+  // Defines the views of every table of every domain at `ref` (for the catalogs:
+  // information_schema, pg_catalog, SHOW TABLES), and drops those of tables gone.
+  Status SyncAll(const std::string& ref) {
+    LM_ASSIGN_OR_RETURN(auto domains, catalog.ListNamespaces(ref, {}));
+    std::set<std::string> seen;
+    for (const auto& ns : domains) {
+      if (ns.size() != 1) continue;
+      auto tables = catalog.ListTables(ref, ns);
+      if (!tables.ok()) continue;  // a domain without the ref
+      for (const std::string& t : *tables) {
+        Status st = EnsureView(ns[0], t, ref, ViewName(t, ref));
+        if (!st.ok() && !st.IsNotFound()) return st;
+        seen.insert(ns[0] + std::string(1, '\0') + ViewName(t, ref));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = views.begin(); it != views.end();) {
+      size_t zero = it->first.find('\0');
+      std::string view = it->first.substr(zero + 1);
+      bool at_ref = SplitRef(view).second == (ref == "main" ? "" : ref);
+      if (at_ref && !seen.count(it->first)) {
+        (void)Run(admin, "DROP VIEW IF EXISTS " + Ident(it->first.substr(0, zero)) + "." +
+                             Ident(view));
+        it = views.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return Status::OK();
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOptions options) {
+  auto impl = std::make_unique<Impl>(catalog, std::move(options));
+  const EngineOptions& o = impl->options;
+  std::error_code ec;
+  impl->cache_dir = o.scratch_dir + "/table-files";
+  std::filesystem::create_directories(impl->cache_dir, ec);
+  std::filesystem::create_directories(o.scratch_dir + "/spill", ec);
+  if (ec) return IoError("creating " + o.scratch_dir + ": " + ec.message());
+  duckdb_config config = nullptr;
+  if (duckdb_create_config(&config) != DuckDBSuccess) return Internal("duckdb_create_config");
+  duckdb_set_config(config, "autoinstall_known_extensions", "false");
+  duckdb_set_config(config, "autoload_known_extensions", "false");
+  if (o.threads > 0) duckdb_set_config(config, "threads", std::to_string(o.threads).c_str());
+  if (!o.memory_limit.empty()) duckdb_set_config(config, "memory_limit", o.memory_limit.c_str());
+  char* err = nullptr;
+  duckdb_state st = duckdb_open_ext(nullptr, &impl->db, config, &err);
+  duckdb_destroy_config(&config);
+  if (st != DuckDBSuccess) {
+    std::string m = err ? err : "unknown error";
+    if (err) duckdb_free(err);
+    return Internal("opening DuckDB: " + m);
+  }
+  if (duckdb_connect(impl->db, &impl->admin) != DuckDBSuccess) return Internal("duckdb_connect");
+  // DuckDB reads the table files and spills to scratch; nothing else, and SQL cannot change that.
+  std::string allowed = Literal(o.scratch_dir + "/");
+  if (auto root = catalog.LocalTableRoot()) allowed += ", " + Literal(*root + "/");
+  for (const std::string& s :
+       {std::string("SET GLOBAL TimeZone = 'UTC'"),
+        "SET GLOBAL temp_directory = " + Literal(o.scratch_dir + "/spill"),
+        "SET GLOBAL allowed_directories = [" + allowed + "]",
+        std::string("SET GLOBAL enable_external_access = false"),
+        std::string("SET GLOBAL lock_configuration = true")}) {
+    LM_TRY_CTX(impl->Run(impl->admin, s), "configuring DuckDB");
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+// --- Session -----------------------------------------------------------------------------------
+
+struct Session::Impl {
+  Engine::Impl& engine;
+  duckdb_connection conn = nullptr;
+  std::string user;
+  std::string ref = "main";
+  bool transaction = false;
+  std::map<std::string, std::string> settings;  // PostgreSQL settings a client SETs
+
+  Impl(Engine::Impl& e, std::string u) : engine(e), user(std::move(u)) {}
+  ~Impl() {
+    if (conn) duckdb_disconnect(&conn);
+  }
+
+  // json_serialize_sql / json_deserialize_sql over one text argument (which they take only as
+  // a constant).
+  std::optional<std::string> CallText(const char* function, const std::string& arg,
+                                      std::string* error) {
+    std::string q = std::string("SELECT ") + function + "(" + Literal(arg) + ")";
+    duckdb_result r;
+    std::optional<std::string> out;
+    if (duckdb_query(conn, q.c_str(), &r) == DuckDBSuccess) {
+      char* v = duckdb_value_varchar(&r, 0, 0);
+      if (v) {
+        out = std::string(v);
+        duckdb_free(v);
+      }
+    } else {
+      *error = duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed";
+    }
+    duckdb_destroy_result(&r);
+    return out;
+  }
+
+  // Parses the query, resolves its lakemesh tables (defining their views) and checks what it
+  // calls; returns the text to run (rewritten when the session's ref applied).
+  std::optional<SqlError> Resolve(const std::string& query, std::string* out) {
+    std::string err;
+    auto serialized = CallText("json_serialize_sql", query, &err);
+    if (!serialized) return FromDuckDb(err);
+    Json tree = Json::parse(*serialized, nullptr, false);
+    if (tree.is_discarded()) return Err("XX000", "cannot read the parsed query");
+    if (tree.is_object() && tree.contains("error") && tree["error"].is_boolean() &&
+        tree["error"].get<bool>()) {
+      std::string type = Str(tree, "error_type");
+      std::string message = Str(tree, "error_message");
+      if (message.empty()) message = "cannot parse the query";
+      return type == "parser" ? Err("42601", message) : FromDuckDb(message);
+    }
+    if (!tree.is_object() || !tree.contains("statements") || !tree["statements"].is_array() ||
+        tree["statements"].size() != 1) {
+      return Err("42601", "one statement at a time");
+    }
+    bool rewritten = false, catalogs = false;
+    std::optional<SqlError> failure;
+    std::function<void(Json&)> walk = [&](Json& node) {
+      if (failure) return;
+      if (node.is_array()) {
+        for (Json& child : node) walk(child);
+        return;
+      }
+      if (!node.is_object()) return;
+      const std::string type = Str(node, "type");
+      if (type == "BASE_TABLE") {
+        std::string schema = Str(node, "schema_name");
+        std::string name = Str(node, "table_name");
+        std::string catalog_name = Str(node, "catalog_name");
+        if (catalog_name == "lakemesh") {  // lakemesh.sales.orders, as Trino clients write it
+          node["catalog_name"] = "";
+          rewritten = true;
+        }
+        if (schema.empty() || SystemSchema(schema)) {
+          if (schema == "information_schema" || schema == "pg_catalog" ||
+              StartsWith(name, "pg_") || StartsWith(name, "duckdb_")) {
+            catalogs = true;
+          }
+        } else {
+          auto [table, at] = SplitRef(name);
+          std::string table_ref = at.empty() ? ref : at;
+          if (at.empty() && ref != "main") {
+            name = ViewName(table, ref);
+            node["table_name"] = name;
+            rewritten = true;
+          }
+          if (Status st = engine.EnsureView(schema, table, table_ref, name); !st.ok()) {
+            failure = FromStatus(st);
+            return;
+          }
+        }
+      } else if (type == "TABLE_FUNCTION") {
+        std::string fn;
+        if (node.contains("function") && node["function"].is_object()) {
+          fn = Str(node["function"], "function_name");
+        }
+        if (!AllowedTableFunctions().count(fn)) {
+          failure = Err("42501", "table function " + fn +
+                                     "() is not allowed: SQL reads lakemesh tables (domain.table)");
+          return;
+        }
+      }
+      for (auto& [k, v] : node.items()) walk(v);
+    };
+    walk(tree["statements"]);
+    if (failure) return failure;
+    if (catalogs) {
+      if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
+    }
+    if (!rewritten) {
+      *out = query;
+      return std::nullopt;
+    }
+    auto text = CallText("json_deserialize_sql", tree.dump(), &err);
+    if (!text) return FromDuckDb(err);
+    *out = *text;
+    return std::nullopt;
+  }
+
+  // Runs a query, streaming its rows to `sink` as PostgreSQL text.
+  Outcome Stream(const std::string& query, ResultSink& sink) {
+    Outcome out;
+    duckdb_prepared_statement stmt = nullptr;
+    if (duckdb_prepare(conn, query.c_str(), &stmt) != DuckDBSuccess) {
+      out.error = FromDuckDb(duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "failed");
+      duckdb_destroy_prepare(&stmt);
+      return out;
+    }
+    if (duckdb_nparams(stmt) > 0) {
+      duckdb_destroy_prepare(&stmt);
+      out.error = Err("42P02", "there is no parameter $1");
+      return out;
+    }
+    std::vector<ResultColumn> columns;
+    idx_t n = duckdb_prepared_statement_column_count(stmt);
+    std::string select, aliases;
+    for (idx_t i = 0; i < n; ++i) {
+      const char* name = duckdb_prepared_statement_column_name(stmt, i);
+      ResultColumn c{name ? name : "?column?", TypeOf(duckdb_prepared_statement_column_type(stmt, i))};
+      std::string col = "c" + std::to_string(i);
+      aliases += (i ? ", " : "") + col;
+      select += (i ? ", " : "") + AsPgText(col, c.type);
+      columns.push_back(std::move(c));
+    }
+    duckdb_destroy_prepare(&stmt);
+    std::string wrapped = n == 0 ? query
+                                 : "SELECT " + select + " FROM (" + query + "\n) AS __lm_q(" +
+                                       aliases + ")";
+    if (duckdb_prepare(conn, wrapped.c_str(), &stmt) != DuckDBSuccess) {
+      out.error = FromDuckDb(duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "failed");
+      duckdb_destroy_prepare(&stmt);
+      return out;
+    }
+    duckdb_result result;
+    duckdb_state st = duckdb_execute_prepared_streaming(stmt, &result);
+    duckdb_destroy_prepare(&stmt);
+    if (st != DuckDBSuccess) {
+      out.error = FromDuckDb(duckdb_result_error(&result) ? duckdb_result_error(&result) : "failed");
+      duckdb_destroy_result(&result);
+      return out;
+    }
+    if (Status s = sink.Columns(columns); !s.ok()) {
+      duckdb_destroy_result(&result);
+      out.error = FromStatus(s);
+      return out;
+    }
+    out.has_rows = true;
+    std::vector<std::optional<std::string_view>> values(n);
+    while (true) {
+      duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
+      if (!chunk) break;
+      idx_t size = duckdb_data_chunk_get_size(chunk);
+      std::vector<duckdb_string_t*> data(n);
+      std::vector<uint64_t*> validity(n);
+      for (idx_t c = 0; c < n; ++c) {
+        duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
+        data[c] = static_cast<duckdb_string_t*>(duckdb_vector_get_data(v));
+        validity[c] = duckdb_vector_get_validity(v);
+      }
+      Status s;
+      for (idx_t r = 0; r < size && s.ok(); ++r) {
+        for (idx_t c = 0; c < n; ++c) {
+          if (validity[c] && !duckdb_validity_row_is_valid(validity[c], r)) {
+            values[c] = std::nullopt;
+          } else {
+            values[c] = Text(&data[c][r]);
+          }
+        }
+        s = sink.Row(values);
+        ++out.rows;
+      }
+      duckdb_destroy_data_chunk(&chunk);
+      if (!s.ok()) {
+        duckdb_destroy_result(&result);
+        out.error = FromStatus(s);
+        return out;
+      }
+    }
+    if (const char* e = duckdb_result_error(&result); e && *e) out.error = FromDuckDb(e);
+    duckdb_destroy_result(&result);
+    out.tag = "SELECT " + std::to_string(out.rows);
+    return out;
+  }
+
+  // Runs a statement whose result is small (EXPLAIN, SHOW, DESCRIBE), materialized.
+  Outcome Materialized(const std::string& statement, ResultSink& sink, std::string tag) {
+    Outcome out;
+    duckdb_result r;
+    if (duckdb_query(conn, statement.c_str(), &r) != DuckDBSuccess) {
+      out.error = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+      duckdb_destroy_result(&r);
+      return out;
+    }
+    idx_t n = duckdb_column_count(&r), rows = duckdb_row_count(&r);
+    std::vector<ResultColumn> columns;
+    for (idx_t c = 0; c < n; ++c) {
+      ColumnType t = TypeOf(duckdb_column_type(&r, c));
+      columns.push_back({duckdb_column_name(&r, c), t == ColumnType::kBool ? ColumnType::kText : t});
+    }
+    Status s = sink.Columns(columns);
+    out.has_rows = true;
+    std::vector<std::string> texts(n);
+    std::vector<std::optional<std::string_view>> values(n);
+    for (idx_t row = 0; row < rows && s.ok(); ++row) {
+      for (idx_t c = 0; c < n; ++c) {
+        if (duckdb_value_is_null(&r, c, row)) {
+          values[c] = std::nullopt;
+          continue;
+        }
+        char* v = duckdb_value_varchar(&r, c, row);
+        texts[c] = v ? v : "";
+        if (v) duckdb_free(v);
+        values[c] = texts[c];
+      }
+      s = sink.Row(values);
+      ++out.rows;
+    }
+    duckdb_destroy_result(&r);
+    if (!s.ok()) out.error = FromStatus(s);
+    out.tag = tag.empty() ? "SELECT " + std::to_string(out.rows) : tag;
+    return out;
+  }
+
+  Outcome Set(std::string_view statement, bool reset) {
+    Outcome out;
+    out.tag = reset ? "RESET" : "SET";
+    // SET [SESSION|LOCAL] name {=|TO} value ; RESET name
+    std::string_view rest = AfterKeywords(statement, 1);
+    auto kw = LeadingKeywords(rest, 1);
+    if (!kw.empty() && (kw[0] == "SESSION" || kw[0] == "LOCAL")) rest = AfterKeywords(rest, 1);
+    size_t i = 0;
+    while (i < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[i])) ||
+                               rest[i] == '_' || rest[i] == '.')) {
+      ++i;
+    }
+    std::string name(rest.substr(0, i));
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    std::string_view value = rest.substr(i);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) {
+      value.remove_prefix(1);
+    }
+    if (StartsWith(value, "=")) {
+      value.remove_prefix(1);
+    } else if (value.size() >= 2 && (value[0] == 't' || value[0] == 'T') &&
+               (value[1] == 'o' || value[1] == 'O')) {
+      value.remove_prefix(2);
+    }
+    std::string v(value);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+    if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) {
+      v = v.substr(1, v.size() - 2);
+    }
+    if (name.empty()) {
+      out.error = Err("42601", "SET needs a setting name");
+      return out;
+    }
+    if (name == "lakemesh.ref") {
+      if (reset || v.empty() || v == "DEFAULT" || v == "default") {
+        ref = "main";
+      } else {
+        ref = v;
+      }
+      return out;
+    }
+    // PostgreSQL settings that drivers and tools set; kept for SHOW, no effect on DuckDB.
+    static const std::set<std::string> kPg = {
+        "application_name", "client_encoding", "datestyle", "extra_float_digits",
+        "search_path", "statement_timeout", "timezone", "intervalstyle", "standard_conforming_strings",
+        "client_min_messages", "lock_timeout", "idle_in_transaction_session_timeout",
+        "bytea_output", "jit", "default_transaction_isolation", "transaction_isolation"};
+    if (!kPg.count(name)) {
+      out.error = Err("42501", "setting \"" + name + "\" cannot be changed (lakemesh.ref selects "
+                               "the ref unqualified tables read)");
+      return out;
+    }
+    if (reset) {
+      settings.erase(name);
+    } else {
+      settings[name] = v;
+    }
+    return out;
+  }
+
+  Outcome Show(const std::string& name, ResultSink& sink) {
+    Outcome out;
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    std::string value;
+    if (lower == "lakemesh.ref") {
+      value = ref;
+    } else if (auto it = settings.find(lower); it != settings.end()) {
+      value = it->second;
+    } else if (lower == "server_version") {
+      value = "16.0";
+    } else if (lower == "timezone") {
+      value = "UTC";
+    } else if (lower == "client_encoding" || lower == "server_encoding") {
+      value = "UTF8";
+    } else if (lower == "transaction_isolation" || lower == "default_transaction_isolation") {
+      value = "read committed";
+    } else if (lower == "standard_conforming_strings") {
+      value = "on";
+    } else {
+      out.error = Err("42704", "unrecognized configuration parameter \"" + name + "\"");
+      return out;
+    }
+    Status s = sink.Columns({{lower, ColumnType::kText}});
+    if (s.ok()) s = sink.Row({std::string_view(value)});
+    if (!s.ok()) out.error = FromStatus(s);
+    out.has_rows = true;
+    out.rows = 1;
+    out.tag = "SHOW";
+    return out;
+  }
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+const std::string& Session::user() const { return impl_->user; }
+const std::string& Session::ref() const { return impl_->ref; }
+bool Session::in_transaction() const { return impl_->transaction; }
+void Session::Cancel() { duckdb_interrupt(impl_->conn); }
+
+Result<std::unique_ptr<Session>> Engine::Connect(const std::string& user) {
+  auto s = std::make_unique<Session::Impl>(*impl_, user);
+  if (duckdb_connect(impl_->db, &s->conn) != DuckDBSuccess) return Internal("duckdb_connect");
+  return std::unique_ptr<Session>(new Session(std::move(s)));
+}
+
+Outcome Session::Execute(std::string_view statement, ResultSink& sink) {
+  Impl& s = *impl_;
+  const std::string text(statement);
+  auto kw = LeadingKeywords(statement, 2);
+  Outcome out;
+  if (kw.empty()) {
+    out.error = Err("42601", "syntax error: a statement starts with a keyword");
+    return out;
+  }
+  const std::string& k = kw[0];
+  const std::string second = kw.size() > 1 ? kw[1] : "";
+  if (k == "SELECT" || k == "WITH" || k == "VALUES" || k == "TABLE" || k == "FROM") {
+    std::string query;
+    if (auto e = s.Resolve(text, &query)) {
+      out.error = std::move(e);
+      return out;
+    }
+    return s.Stream(query, sink);
+  }
+  if (k == "EXPLAIN") {
+    std::string inner(AfterKeywords(statement, second == "ANALYZE" ? 2 : 1));
+    std::string query;
+    if (auto e = s.Resolve(inner, &query)) {
+      out.error = std::move(e);
+      return out;
+    }
+    return s.Materialized((second == "ANALYZE" ? "EXPLAIN ANALYZE " : "EXPLAIN ") + query, sink,
+                          "EXPLAIN");
+  }
+  if (k == "DESCRIBE" || k == "SUMMARIZE" || (k == "SHOW" && second != "TABLES" &&
+                                              second != "ALL" && second != "DATABASES")) {
+    std::string target(AfterKeywords(statement, 1));
+    // SHOW name: a setting, unless it names a table (DuckDB's SHOW sales.orders).
+    if (k == "SHOW" && target.find_first_of(" \t\n(") == std::string::npos &&
+        (target.find('.') == std::string::npos || StartsWith(target, "lakemesh.") ||
+         StartsWith(target, "LAKEMESH."))) {
+      return s.Show(target, sink);
+    }
+    std::string query;
+    if (auto e = s.Resolve(k == "SUMMARIZE" && (second == "SELECT" || second == "FROM")
+                               ? target
+                               : "SELECT * FROM " + target,
+                           &query)) {
+      out.error = std::move(e);
+      return out;
+    }
+    return s.Materialized(k + " " + (StartsWith(query, "SELECT * FROM ") ? query.substr(14) : query),
+                          sink, "");
+  }
+  if (k == "SHOW") {  // SHOW TABLES, SHOW ALL TABLES
+    if (Status st = s.engine.SyncAll(s.ref); !st.ok()) {
+      out.error = FromStatus(st);
+      return out;
+    }
+    return s.Materialized(text, sink, "");
+  }
+  if (k == "SET") return s.Set(statement, false);
+  if (k == "RESET") return s.Set(statement, true);
+  if (k == "BEGIN" || (k == "START" && second == "TRANSACTION")) {
+    out.tag = "BEGIN";
+    s.transaction = true;
+    return out;
+  }
+  if (k == "COMMIT" || k == "END") {
+    out.tag = "COMMIT";
+    s.transaction = false;
+    return out;
+  }
+  if (k == "ROLLBACK" || k == "ABORT") {
+    out.tag = "ROLLBACK";
+    s.transaction = false;
+    return out;
+  }
+  static const std::set<std::string> kNever = {
+      "ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA", "COPY", "EXPORT", "IMPORT", "CALL",
+      "CHECKPOINT", "FORCE", "USE", "VACUUM", "UPDATE_EXTENSIONS"};
+  if (kNever.count(k)) {
+    out.error = Err("42501", k + " is not allowed: SQL reaches lakemesh's tables and nothing else");
+    return out;
+  }
+  static const std::set<std::string> kWrites = {"INSERT", "UPDATE", "DELETE", "CREATE", "DROP",
+                                                "ALTER", "MERGE", "TRUNCATE", "COMMENT"};
+  if (kWrites.count(k)) {
+    out.error = Err("0A000", k + " is not supported yet: tables are written with `lakemesh table "
+                             "append|delete|update` or through the Iceberg REST catalog");
+    return out;
+  }
+  out.error = Err("42601", "syntax error at or near \"" + k + "\"");
+  return out;
+}
+
+}  // namespace lakemesh::sql

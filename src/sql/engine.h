@@ -1,0 +1,133 @@
+// The SQL engine: lakemesh tables queried with DuckDB's SQL (the Trino role on one machine).
+//
+// Every domain is a schema and every table of it a view: `sales.orders` is the table on `main`,
+// `sales."orders@dev"` the table at branch `dev` (a tag or a commit id works the same way). A view
+// reads exactly the data files of the table's snapshot at that ref, by Iceberg field id, with its
+// delete files applied; it is (re)defined when a statement names the table and the table has
+// moved, so every statement sees the table's latest commit. `SET lakemesh.ref = 'dev'` makes
+// unqualified refs mean `dev` for the session.
+//
+// What a statement may do is decided here, before DuckDB sees it: queries are parsed (DuckDB's
+// own parser, through json_serialize_sql), their table references resolved and their table
+// functions checked against an allow-list, so SQL reaches lakemesh's tables and nothing else.
+// DuckDB itself runs with external access off, file access limited to the table files and its
+// scratch directory, and its configuration locked.
+//
+// No DuckDB type leaves src/sql: results come as text values with a small type vocabulary that
+// the wire protocols map to their own.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace lakemesh::catalog {
+class Catalog;
+}
+
+namespace lakemesh::sql {
+
+enum class ColumnType {
+  kBool,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFloat32,
+  kFloat64,
+  kNumeric,
+  kText,
+  kBytes,
+  kDate,
+  kTime,
+  kTimestamp,
+  kTimestamptz,
+  kInterval,
+  kUuid,
+  kJson,
+  kOther,  // lists, structs, maps, ...: sent as text
+};
+
+struct ResultColumn {
+  std::string name;
+  ColumnType type = ColumnType::kText;
+};
+
+// Receives the rows of a statement. Values are text in PostgreSQL's output format (booleans
+// t/f, bytea as \x hex); nullopt is NULL. The views are valid only during the call.
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  virtual Status Columns(const std::vector<ResultColumn>& columns) = 0;
+  virtual Status Row(const std::vector<std::optional<std::string_view>>& values) = 0;
+};
+
+struct SqlError {
+  std::string sqlstate;  // PostgreSQL's code for the same mistake: 42P01, 42703, 42601, ...
+  std::string message;
+};
+
+struct Outcome {
+  std::optional<SqlError> error;
+  std::string tag;         // the command tag: "SELECT 3", "SET", "BEGIN"
+  bool has_rows = false;   // Columns() was called
+  int64_t rows = 0;
+};
+
+struct EngineOptions {
+  // DuckDB spills here, and table files of a non-local blob store are copied here to be read.
+  std::string scratch_dir;
+  int threads = 0;           // 0: DuckDB's default (the machine's cores)
+  std::string memory_limit;  // DuckDB syntax ("4GB"); empty: DuckDB's default
+};
+
+class Engine;
+
+// One client's session: its settings and its DuckDB connection. Used by one thread at a time;
+// Cancel() may be called from any thread.
+class Session {
+ public:
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs one statement (see SplitStatements), sending its rows, if any, to `sink`.
+  Outcome Execute(std::string_view statement, ResultSink& sink);
+  // Interrupts the running statement (it ends with SQLSTATE 57014).
+  void Cancel();
+
+  const std::string& user() const;
+  // The ref unqualified table names read ("main" unless SET lakemesh.ref changed it).
+  const std::string& ref() const;
+  bool in_transaction() const;
+
+  struct Impl;
+
+ private:
+  friend class Engine;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class Engine {
+ public:
+  // Opens the engine's in-memory DuckDB over `catalog`'s tables.
+  static Result<std::unique_ptr<Engine>> Open(catalog::Catalog& catalog, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  Result<std::unique_ptr<Session>> Connect(const std::string& user);
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lakemesh::sql

@@ -1,0 +1,159 @@
+#include "sql/statements.h"
+
+#include <cctype>
+
+namespace lakemesh::sql {
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsWord(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool StartsWord(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+
+// Skips the quoted text or comment starting at `i` (if any); returns the index after it, or `i`
+// when nothing starts there.
+size_t SkipQuotedOrComment(std::string_view s, size_t i) {
+  const size_t n = s.size();
+  char c = s[i];
+  if (c == '-' && i + 1 < n && s[i + 1] == '-') {
+    while (i < n && s[i] != '\n') ++i;
+    return i;
+  }
+  if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+    int depth = 0;
+    while (i < n) {
+      if (s[i] == '/' && i + 1 < n && s[i + 1] == '*') {
+        ++depth;
+        i += 2;
+      } else if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
+        i += 2;
+        if (--depth == 0) return i;
+      } else {
+        ++i;
+      }
+    }
+    return n;
+  }
+  if (c == '\'' || c == '"') {
+    // E'...' strings take backslash escapes.
+    bool escapes = c == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+                   (i < 2 || !IsWord(s[i - 2]));
+    ++i;
+    while (i < n) {
+      if (escapes && s[i] == '\\' && i + 1 < n) {
+        i += 2;
+        continue;
+      }
+      if (s[i] == c) {
+        if (i + 1 < n && s[i + 1] == c) {  // doubled quote
+          i += 2;
+          continue;
+        }
+        return i + 1;
+      }
+      ++i;
+    }
+    return n;
+  }
+  if (c == '$' && (i == 0 || !IsWord(s[i - 1]))) {
+    // $tag$ ... $tag$ (a tag is empty or an identifier not starting with a digit)
+    size_t j = i + 1;
+    while (j < n && IsWord(s[j])) ++j;
+    if (j < n && s[j] == '$' && !(j > i + 1 && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+      std::string_view tag = s.substr(i, j - i + 1);
+      size_t end = s.find(tag, j + 1);
+      return end == std::string_view::npos ? n : end + tag.size();
+    }
+  }
+  return i;
+}
+
+std::string_view Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && IsSpace(s[b])) ++b;
+  while (e > b && IsSpace(s[e - 1])) --e;
+  return s.substr(b, e - b);
+}
+
+// Whether `s` holds anything but whitespace and comments.
+bool HasContent(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (IsSpace(s[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = SkipQuotedOrComment(s, i);
+    if (j == i || s[i] == '\'' || s[i] == '"' || s[i] == '$') return true;
+    i = j;
+  }
+  return false;
+}
+
+// The index of the next keyword-or-token start at or after `i`, past whitespace, comments and,
+// with `parens`, opening parentheses.
+size_t SkipNoise(std::string_view s, size_t i, bool parens) {
+  while (i < s.size()) {
+    if (IsSpace(s[i]) || (parens && s[i] == '(')) {
+      ++i;
+      continue;
+    }
+    if ((s[i] == '-' || s[i] == '/')) {
+      size_t j = SkipQuotedOrComment(s, i);
+      if (j != i) {
+        i = j;
+        continue;
+      }
+    }
+    break;
+  }
+  return i;
+}
+
+}  // namespace
+
+std::vector<std::string> SplitStatements(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0, i = 0;
+  auto emit = [&](size_t end) {
+    std::string_view part = Trim(text.substr(start, end - start));
+    if (HasContent(part)) out.emplace_back(part);
+  };
+  while (i < text.size()) {
+    if (text[i] == ';') {
+      emit(i);
+      start = ++i;
+      continue;
+    }
+    size_t j = SkipQuotedOrComment(text, i);
+    i = j == i ? i + 1 : j;
+  }
+  emit(text.size());
+  return out;
+}
+
+std::vector<std::string> LeadingKeywords(std::string_view statement, size_t n) {
+  std::vector<std::string> out;
+  size_t i = SkipNoise(statement, 0, /*parens=*/true);
+  while (out.size() < n && i < statement.size() && StartsWord(statement[i])) {
+    size_t j = i;
+    std::string w;
+    while (j < statement.size() && IsWord(statement[j])) {
+      w.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(statement[j]))));
+      ++j;
+    }
+    out.push_back(std::move(w));
+    i = SkipNoise(statement, j, /*parens=*/false);
+  }
+  return out;
+}
+
+std::string_view AfterKeywords(std::string_view statement, size_t n) {
+  size_t i = SkipNoise(statement, 0, /*parens=*/true);
+  for (size_t k = 0; k < n && i < statement.size() && StartsWord(statement[i]); ++k) {
+    while (i < statement.size() && IsWord(statement[i])) ++i;
+    i = SkipNoise(statement, i, /*parens=*/false);
+  }
+  return statement.substr(i);
+}
+
+}  // namespace lakemesh::sql

@@ -1,0 +1,225 @@
+#include "sql/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/random.h"
+#include "catalog/catalog.h"
+#include "meta/sqlite_meta_store.h"
+#include "sql/data_files.h"
+#include "sql/statements.h"
+#include "storage/local_blob_store.h"
+#include "table/metadata.h"
+
+namespace lakemesh::sql {
+namespace {
+
+using Json = nlohmann::json;
+
+struct Collect : ResultSink {
+  std::vector<ResultColumn> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  Status Columns(const std::vector<ResultColumn>& c) override {
+    columns = c;
+    return Status::OK();
+  }
+  Status Row(const std::vector<std::optional<std::string_view>>& values) override {
+    std::vector<std::optional<std::string>> row;
+    for (const auto& v : values) row.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
+    rows.push_back(std::move(row));
+    return Status::OK();
+  }
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("lm-engine-" + RandomHex(6));
+    std::filesystem::create_directories(dir_ / "scratch");
+    auto m = meta::SqliteMetaStore::Open((dir_ / "meta.db").string());
+    ASSERT_TRUE(m.ok());
+    meta_ = std::move(*m);
+    auto b = storage::LocalBlobStore::Open((dir_ / "blobs").string());
+    ASSERT_TRUE(b.ok());
+    blobs_ = std::move(*b);
+    repos_ = std::make_unique<versioning::Repositories>(*meta_, *blobs_);
+    catalog_ = std::make_unique<catalog::Catalog>(*repos_, *blobs_);
+    for (const char* d : {"sales", "crm"}) {
+      ASSERT_TRUE(catalog_->CreateNamespace("main", {d}, Json::object(), "t").ok());
+    }
+    Create("sales", "orders", R"j([{"id": 1, "name": "id", "required": true, "type": "long"},
+        {"id": 2, "name": "customer", "required": false, "type": "long"},
+        {"id": 3, "name": "amount", "required": false, "type": "decimal(9,2)"},
+        {"id": 4, "name": "paid", "required": false, "type": "boolean"}])j");
+    Create("crm", "customers", R"j([{"id": 1, "name": "id", "required": true, "type": "long"},
+        {"id": 2, "name": "name", "required": false, "type": "string"}])j");
+    Append("sales", "orders", "main", "id,customer,amount,paid\n1,10,5.50,true\n2,11,7.25,false\n"
+                                      "3,10,1.00,\n");
+    Append("crm", "customers", "main", "id,name\n10,Ada\n11,Grace\n");
+    auto e = Engine::Open(*catalog_, EngineOptions{(dir_ / "scratch").string(), 2, "1GB"});
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    engine_ = std::move(*e);
+    auto s = engine_->Connect("tester");
+    ASSERT_TRUE(s.ok());
+    session_ = std::move(*s);
+  }
+  void TearDown() override {
+    session_.reset();
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Create(const std::string& domain, const std::string& name, const std::string& fields) {
+    Json req = {{"name", name},
+                {"schema", {{"type", "struct"}, {"fields", Json::parse(fields)}}}};
+    auto t = catalog_->CreateTable("main", {domain}, req, false, "t");
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+  }
+
+  void Append(const std::string& domain, const std::string& name, const std::string& ref,
+              const std::string& csv) {
+    catalog::TableIdent ident{{domain}, name};
+    auto t = catalog_->LoadTable(ref, ident);
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    std::string in = (dir_ / ("in-" + RandomHex(4) + ".csv")).string();
+    std::ofstream(in) << csv;
+    auto spec = table::TableSpec(t->metadata, 0);
+    ASSERT_TRUE(spec.ok());
+    auto written = WriteDataFiles(in, InputFormat::kCsv, *table::FindSchema(t->metadata), *spec,
+                                  (dir_ / "scratch").string());
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+    std::vector<table::DataFile> files;
+    for (auto& w : *written) {
+      w.file.file_path = t->metadata["location"].get<std::string>() + "/data/" + NewUuid() +
+                         ".parquet";
+      ASSERT_TRUE(catalog_->WriteTableFileFrom(w.file.file_path, w.local_path).ok());
+      files.push_back(w.file);
+    }
+    ASSERT_TRUE(catalog_->AppendFiles(ref, ident, files, "t").ok());
+  }
+
+  Collect Query(const std::string& sql) {
+    Collect c;
+    Outcome o = session_->Execute(sql, c);
+    EXPECT_FALSE(o.error) << sql << ": " << o.error->sqlstate << " " << o.error->message;
+    return c;
+  }
+  SqlError Fails(const std::string& sql) {
+    Collect c;
+    Outcome o = session_->Execute(sql, c);
+    EXPECT_TRUE(o.error) << sql;
+    return o.error.value_or(SqlError{});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<meta::MetaStore> meta_;
+  std::unique_ptr<storage::BlobStore> blobs_;
+  std::unique_ptr<versioning::Repositories> repos_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Session> session_;
+};
+
+TEST_F(EngineTest, QueriesTablesOfDomainsAndJoinsAcrossThem) {
+  Collect c = Query("SELECT c.name, sum(o.amount) AS total, bool_or(o.paid) AS any_paid "
+                    "FROM sales.orders o JOIN crm.customers c ON o.customer = c.id "
+                    "GROUP BY c.name ORDER BY c.name");
+  ASSERT_EQ(c.columns.size(), 3u);
+  EXPECT_EQ(c.columns[0].name, "name");
+  EXPECT_EQ(c.columns[0].type, ColumnType::kText);
+  EXPECT_EQ(c.columns[1].type, ColumnType::kNumeric);
+  EXPECT_EQ(c.columns[2].type, ColumnType::kBool);
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.rows[0], (std::vector<std::optional<std::string>>{"Ada", "6.50", "t"}));
+  EXPECT_EQ(c.rows[1], (std::vector<std::optional<std::string>>{"Grace", "7.25", "f"}));
+  Collect nulls = Query("SELECT paid FROM sales.orders WHERE id = 3");
+  ASSERT_EQ(nulls.rows.size(), 1u);
+  EXPECT_FALSE(nulls.rows[0][0].has_value());
+  // A new commit is seen by the next statement.
+  Append("sales", "orders", "main", "id,customer,amount,paid\n4,11,2.00,true\n");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "4");
+}
+
+TEST_F(EngineTest, ReadsAnyRefAndTheSessionsRef) {
+  ASSERT_TRUE(repos_->CreateBranch("sales", "dev", "main").ok());
+  Append("sales", "orders", "dev", "id,customer,amount,paid\n9,10,100.00,true\n");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "3");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.\"orders@dev\"").rows[0][0], "4");
+  EXPECT_EQ(Query("SELECT max(d.id) - max(m.id) FROM sales.\"orders@dev\" d, sales.orders m")
+                .rows[0][0],
+            "6");
+  // SET lakemesh.ref: unqualified names read dev (domains without the branch fail clearly).
+  Query("SET lakemesh.ref = 'dev'");
+  EXPECT_EQ(session_->ref(), "dev");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "4");
+  EXPECT_EQ(Query("SHOW lakemesh.ref").rows[0][0], "dev");
+  EXPECT_EQ(Fails("SELECT * FROM crm.customers").sqlstate, "42P01");
+  EXPECT_EQ(Query("SELECT count(*) FROM crm.\"customers@main\"").rows[0][0], "2");
+  Query("RESET lakemesh.ref");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "3");
+}
+
+TEST_F(EngineTest, ErrorsCarryPostgresSqlStates) {
+  EXPECT_EQ(Fails("SELECT * FROM sales.nope").sqlstate, "42P01");
+  EXPECT_EQ(Fails("SELECT nope FROM sales.orders").sqlstate, "42703");
+  EXPECT_EQ(Fails("SELEC 1").sqlstate, "42601");
+  EXPECT_EQ(Fails("SELECT * FROM").sqlstate, "42601");
+  EXPECT_EQ(Fails("SELECT 1/0::INTEGER + 'x'::INTEGER").sqlstate, "22P02");
+  EXPECT_EQ(Fails("INSERT INTO sales.orders VALUES (1)").sqlstate, "0A000");
+}
+
+TEST_F(EngineTest, SqlReachesNothingButTables) {
+  for (const char* q : {"SELECT * FROM read_csv('/etc/passwd')",
+                        "SELECT * FROM read_text('/etc/hostname')",
+                        "SELECT * FROM glob('/*')",
+                        "SELECT * FROM query_table('sales.orders')",
+                        "SELECT (SELECT count(*) FROM read_parquet('/tmp/x.parquet'))"}) {
+    SqlError e = Fails(q);
+    EXPECT_EQ(e.sqlstate, "42501") << q << ": " << e.message;
+  }
+  for (const char* q : {"ATTACH '/tmp/x.db'", "INSTALL httpfs", "LOAD httpfs",
+                        "COPY (SELECT 1) TO '/tmp/lakemesh-sql-x.csv'",
+                        "PRAGMA database_list", "SET enable_external_access = true",
+                        "SET allowed_directories = ['/']"}) {
+    EXPECT_EQ(Fails(q).sqlstate, "42501") << q;
+  }
+  EXPECT_FALSE(std::filesystem::exists("/tmp/lakemesh-sql-x.csv"));
+  // Two statements in one call are refused (the wire protocol splits them first).
+  EXPECT_EQ(Fails("SELECT 1; SELECT 2").sqlstate, "42601");
+}
+
+TEST_F(EngineTest, CatalogsListTheDomainsTables) {
+  Collect c = Query("SELECT table_schema, table_name FROM information_schema.tables "
+                    "WHERE table_schema IN ('sales', 'crm') ORDER BY 1, 2");
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.rows[0], (std::vector<std::optional<std::string>>{"crm", "customers"}));
+  EXPECT_EQ(c.rows[1], (std::vector<std::optional<std::string>>{"sales", "orders"}));
+  Collect cols = Query("SELECT column_name, data_type FROM information_schema.columns "
+                       "WHERE table_schema = 'sales' AND table_name = 'orders' "
+                       "ORDER BY ordinal_position");
+  ASSERT_EQ(cols.rows.size(), 4u);
+  EXPECT_EQ(cols.rows[2][0], "amount");
+  EXPECT_EQ(cols.rows[2][1], "DECIMAL(9,2)");
+  Collect d = Query("DESCRIBE sales.orders");
+  EXPECT_EQ(d.rows.size(), 4u);
+  EXPECT_EQ(Query("EXPLAIN SELECT * FROM sales.orders").rows.size(), 1u);
+}
+
+TEST(Statements, SplitsOnSemicolonsOutsideQuotesAndComments) {
+  EXPECT_EQ(SplitStatements("SELECT 1; SELECT 'a;b'; -- c;\n SELECT $$x;y$$ ;;"),
+            (std::vector<std::string>{"SELECT 1", "SELECT 'a;b'", "-- c;\n SELECT $$x;y$$"}));
+  EXPECT_EQ(SplitStatements("SELECT \"a;\"\"b\" /* ; /* nested; */ */ FROM t"),
+            (std::vector<std::string>{"SELECT \"a;\"\"b\" /* ; /* nested; */ */ FROM t"}));
+  EXPECT_EQ(SplitStatements("SELECT E'\\';'; SELECT 2"),
+            (std::vector<std::string>{"SELECT E'\\';'", "SELECT 2"}));
+  EXPECT_TRUE(SplitStatements(" ; -- only a comment\n").empty());
+  EXPECT_EQ(LeadingKeywords("/* x */ ((select 1))", 2), (std::vector<std::string>{"SELECT"}));
+  EXPECT_EQ(LeadingKeywords("explain  analyze select", 2),
+            (std::vector<std::string>{"EXPLAIN", "ANALYZE"}));
+  EXPECT_EQ(AfterKeywords("EXPLAIN -- c\n ANALYZE SELECT 1", 2), "SELECT 1");
+}
+
+}  // namespace
+}  // namespace lakemesh::sql
