@@ -20,7 +20,8 @@
 #include "governance/credentials.h"
 #include "meta/sqlite_meta_store.h"
 #include "protocols/api/api.h"
-#include "protocols/pgwire/pg_listener.h"
+#include "protocols/pgwire/pg_server.h"
+#include "sql/engine.h"
 #include "protocols/s3/s3.h"
 #include "server/http_server.h"
 #include "catalog/catalog.h"
@@ -48,7 +49,11 @@ struct Application::Parts {
   std::unique_ptr<s3::Services> s3_services;
   std::unique_ptr<server::HttpServer> http;
   std::unique_ptr<server::HttpServer> s3;
-  std::unique_ptr<pgwire::PgListener> pg;
+  // The SQL engine, opened when the first SQL client connects.
+  std::mutex engine_mu;
+  std::unique_ptr<sql::Engine> engine;  // GUARDED_BY(engine_mu)
+  std::string work_dir;
+  std::unique_ptr<pgwire::PgServer> pg;
   // Hourly housekeeping: aborts abandoned multipart uploads, removes orphaned bucket blobs.
   std::thread maintenance;
   std::mutex maintenance_mu;
@@ -161,7 +166,19 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   LM_ASSIGN_OR_RETURN(p->s3, server::HttpServer::Listen(s3_opts, s3::MakeS3Handler(*p->s3_services),
                                                         p->metrics));
   p->iceberg_services->s3_address = p->s3->address();
-  LM_ASSIGN_OR_RETURN(p->pg, pgwire::PgListener::Listen(pg_hp.first, pg_hp.second));
+  p->work_dir = work_dir;
+  Parts* raw = p.get();
+  pgwire::PgServices pg_services{*p->credentials, [raw]() -> Result<sql::Engine*> {
+    std::lock_guard<std::mutex> lock(raw->engine_mu);
+    if (!raw->engine) {
+      sql::EngineOptions options;
+      options.scratch_dir = raw->work_dir + "/sql";
+      LM_ASSIGN_OR_RETURN(raw->engine, sql::Engine::Open(*raw->catalog, options));
+    }
+    return raw->engine.get();
+  }};
+  LM_ASSIGN_OR_RETURN(p->pg, pgwire::PgServer::Listen(pg_hp.first, pg_hp.second,
+                                                      std::move(pg_services)));
 
   nlohmann::json ports{{"http", p->http->address()}, {"s3", p->s3->address()},
                        {"pg", p->pg->address()}};

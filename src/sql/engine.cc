@@ -137,6 +137,28 @@ std::string AsPgText(const std::string& c, ColumnType t) {
   }
 }
 
+// The DuckDB type id a declared parameter type is cast to ("" = leave it to DuckDB).
+std::string DuckTypeId(ColumnType t) {
+  switch (t) {
+    case ColumnType::kBool: return "BOOLEAN";
+    case ColumnType::kInt16: return "SMALLINT";
+    case ColumnType::kInt32: return "INTEGER";
+    case ColumnType::kInt64: return "BIGINT";
+    case ColumnType::kFloat32: return "FLOAT";
+    case ColumnType::kFloat64: return "DOUBLE";
+    case ColumnType::kText:
+    case ColumnType::kJson: return "VARCHAR";
+    case ColumnType::kBytes: return "BLOB";
+    case ColumnType::kDate: return "DATE";
+    case ColumnType::kTime: return "TIME";
+    case ColumnType::kTimestamp: return "TIMESTAMP";
+    case ColumnType::kTimestamptz: return "TIMESTAMP WITH TIME ZONE";
+    case ColumnType::kInterval: return "INTERVAL";
+    case ColumnType::kUuid: return "UUID";
+    default: return "";
+  }
+}
+
 std::string_view Text(duckdb_string_t* s) {
   return std::string_view(duckdb_string_t_data(s), duckdb_string_t_length(*s));
 }
@@ -334,6 +356,36 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
 
 // --- Session -----------------------------------------------------------------------------------
 
+// A statement bound for execution (the extended protocol's portal). Queries are prepared in
+// DuckDB and stream when fetched; other statements run when bound and keep their outcome.
+struct Portal {
+  std::vector<ResultColumn> columns;
+  bool returns_rows = false;
+  // queries
+  duckdb_prepared_statement stmt = nullptr;
+  size_t params = 0;
+  std::vector<ColumnType> param_types;
+  std::vector<size_t> untyped;  // parameters DuckDB could not type
+  bool started = false, finished = false, has_result = false;
+  duckdb_result result{};
+  duckdb_data_chunk chunk = nullptr;
+  idx_t chunk_pos = 0;
+  int64_t rows = 0;
+  // other statements
+  Outcome done;
+  std::vector<std::vector<std::optional<std::string>>> buffered;
+  size_t next_row = 0;
+
+  Portal() = default;
+  Portal(const Portal&) = delete;
+  Portal& operator=(const Portal&) = delete;
+  ~Portal() {
+    if (chunk) duckdb_destroy_data_chunk(&chunk);
+    if (has_result) duckdb_destroy_result(&result);
+    if (stmt) duckdb_destroy_prepare(&stmt);
+  }
+};
+
 struct Session::Impl {
   Engine::Impl& engine;
   duckdb_connection conn = nullptr;
@@ -341,6 +393,7 @@ struct Session::Impl {
   std::string ref = "main";
   bool transaction = false;
   std::map<std::string, std::string> settings;  // PostgreSQL settings a client SETs
+  std::map<std::string, std::unique_ptr<Portal>> portals;
 
   Impl(Engine::Impl& e, std::string u) : engine(e), user(std::move(u)) {}
   ~Impl() {
@@ -369,7 +422,10 @@ struct Session::Impl {
 
   // Parses the query, resolves its lakemesh tables (defining their views) and checks what it
   // calls; returns the text to run (rewritten when the session's ref applied).
-  std::optional<SqlError> Resolve(const std::string& query, std::string* out) {
+  // `casts`: for parameter $i+1, the DuckDB type it is cast to where it appears ("" = none), so
+  // that parameters the query leaves untyped get the type the client declared (or text).
+  std::optional<SqlError> Resolve(const std::string& query, std::string* out,
+                                  const std::vector<std::string>& casts = {}) {
     std::string err;
     auto serialized = CallText("json_serialize_sql", query, &err);
     if (!serialized) return FromDuckDb(err);
@@ -396,6 +452,23 @@ struct Session::Impl {
       }
       if (!node.is_object()) return;
       const std::string type = Str(node, "type");
+      if (type == "VALUE_PARAMETER" && !casts.empty()) {
+        size_t index = std::strtoul(Str(node, "identifier").c_str(), nullptr, 10);
+        if (index >= 1 && index <= casts.size() && !casts[index - 1].empty()) {
+          Json param = node;
+          param["alias"] = "";
+          Json cast = {{"class", "CAST"},
+                       {"type", "OPERATOR_CAST"},
+                       {"alias", node.value("alias", Json(""))},
+                       {"query_location", node.value("query_location", Json(0))},
+                       {"child", std::move(param)},
+                       {"cast_type", {{"id", casts[index - 1]}, {"type_info", nullptr}}},
+                       {"try_cast", false}};
+          node = std::move(cast);
+          rewritten = true;
+        }
+        return;
+      }
       if (type == "BASE_TABLE") {
         std::string schema = Str(node, "schema_name");
         std::string name = Str(node, "table_name");
@@ -450,68 +523,156 @@ struct Session::Impl {
     return std::nullopt;
   }
 
-  // Runs a query, streaming its rows to `sink` as PostgreSQL text.
-  Outcome Stream(const std::string& query, ResultSink& sink) {
-    Outcome out;
+  // Prepares `query` (resolved) wrapped so that every column comes as PostgreSQL text; fills
+  // `portal`'s columns and statement. Parameters ($1, ...) stay for Bind.
+  std::optional<SqlError> PrepareQuery(const std::string& query, Portal& portal) {
     duckdb_prepared_statement stmt = nullptr;
     if (duckdb_prepare(conn, query.c_str(), &stmt) != DuckDBSuccess) {
-      out.error = FromDuckDb(duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "failed");
+      SqlError e = FromDuckDb(duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "failed");
       duckdb_destroy_prepare(&stmt);
-      return out;
+      return e;
     }
-    if (duckdb_nparams(stmt) > 0) {
-      duckdb_destroy_prepare(&stmt);
-      out.error = Err("42P02", "there is no parameter $1");
-      return out;
-    }
-    std::vector<ResultColumn> columns;
     idx_t n = duckdb_prepared_statement_column_count(stmt);
     std::string select, aliases;
+    portal.columns.clear();
     for (idx_t i = 0; i < n; ++i) {
       const char* name = duckdb_prepared_statement_column_name(stmt, i);
       ResultColumn c{name ? name : "?column?", TypeOf(duckdb_prepared_statement_column_type(stmt, i))};
       std::string col = "c" + std::to_string(i);
       aliases += (i ? ", " : "") + col;
       select += (i ? ", " : "") + AsPgText(col, c.type);
-      columns.push_back(std::move(c));
+      portal.columns.push_back(std::move(c));
     }
     duckdb_destroy_prepare(&stmt);
     std::string wrapped = n == 0 ? query
                                  : "SELECT " + select + " FROM (" + query + "\n) AS __lm_q(" +
                                        aliases + ")";
-    if (duckdb_prepare(conn, wrapped.c_str(), &stmt) != DuckDBSuccess) {
-      out.error = FromDuckDb(duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "failed");
-      duckdb_destroy_prepare(&stmt);
+    if (duckdb_prepare(conn, wrapped.c_str(), &portal.stmt) != DuckDBSuccess) {
+      SqlError e = FromDuckDb(duckdb_prepare_error(portal.stmt) ? duckdb_prepare_error(portal.stmt)
+                                                                 : "failed");
+      duckdb_destroy_prepare(&portal.stmt);
+      portal.stmt = nullptr;
+      return e;
+    }
+    portal.params = duckdb_nparams(portal.stmt);
+    portal.param_types.clear();
+    portal.untyped.clear();
+    for (idx_t i = 1; i <= portal.params; ++i) {
+      duckdb_type t = duckdb_param_type(portal.stmt, i);
+      if (t == DUCKDB_TYPE_INVALID || t == DUCKDB_TYPE_ANY) portal.untyped.push_back(i - 1);
+      portal.param_types.push_back(t == DUCKDB_TYPE_INVALID || t == DUCKDB_TYPE_ANY
+                                       ? ColumnType::kText
+                                       : TypeOf(t));
+    }
+    return std::nullopt;
+  }
+
+  // Resolves and prepares a query with parameters: declared types are cast to, and parameters
+  // still untyped are taken as text (PostgreSQL's "unknown" literal behaviour).
+  std::optional<SqlError> PrepareWithParams(std::string_view statement,
+                                            const Session::Declared& declared, Portal& portal) {
+    std::vector<std::string> casts;
+    for (const auto& d : declared) casts.push_back(d ? DuckTypeId(*d) : "");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::string query;
+      if (auto e = Resolve(std::string(statement), &query, casts)) return e;
+      if (portal.stmt) {
+        duckdb_destroy_prepare(&portal.stmt);
+        portal.stmt = nullptr;
+      }
+      if (auto e = PrepareQuery(query, portal)) return e;
+      if (portal.untyped.empty()) return std::nullopt;
+      casts.resize(std::max(casts.size(), portal.params));
+      for (size_t i : portal.untyped) casts[i] = "VARCHAR";
+    }
+    return std::nullopt;
+  }
+
+  std::optional<SqlError> Bind(Portal& portal,
+                               const std::vector<std::optional<std::string>>& params) {
+    if (params.size() != portal.params) {
+      return Err("08P01", "bind message supplies " + std::to_string(params.size()) +
+                              " parameters, but prepared statement requires " +
+                              std::to_string(portal.params));
+    }
+    duckdb_clear_bindings(portal.stmt);
+    for (size_t i = 0; i < params.size(); ++i) {
+      duckdb_state st = params[i] ? duckdb_bind_varchar_length(portal.stmt, i + 1,
+                                                               params[i]->data(), params[i]->size())
+                                  : duckdb_bind_null(portal.stmt, i + 1);
+      if (st != DuckDBSuccess) {
+        return Err("22P02", "cannot bind parameter $" + std::to_string(i + 1));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Sends up to `max_rows` (0: all) more rows of `portal` to `sink`; `*suspended` when it
+  // stopped at the limit.
+  Outcome Fetch(Portal& portal, int64_t max_rows, ResultSink& sink, bool* suspended) {
+    Outcome out;
+    *suspended = false;
+    if (!portal.stmt) {  // a statement run at bind time: its buffered outcome
+      out = portal.done;
+      for (size_t i = portal.next_row; i < portal.buffered.size(); ++i) {
+        if (max_rows > 0 && static_cast<int64_t>(i - portal.next_row) >= max_rows) {
+          portal.next_row = i;
+          *suspended = true;
+          return out;
+        }
+        std::vector<std::optional<std::string_view>> values;
+        for (const auto& v : portal.buffered[i]) {
+          values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
+        }
+        if (Status st = sink.Row(values); !st.ok()) {
+          out.error = FromStatus(st);
+          return out;
+        }
+      }
+      portal.next_row = portal.buffered.size();
       return out;
     }
-    duckdb_result result;
-    duckdb_state st = duckdb_execute_prepared_streaming(stmt, &result);
-    duckdb_destroy_prepare(&stmt);
-    if (st != DuckDBSuccess) {
-      out.error = FromDuckDb(duckdb_result_error(&result) ? duckdb_result_error(&result) : "failed");
-      duckdb_destroy_result(&result);
-      return out;
+    if (!portal.started) {
+      portal.started = true;
+      if (duckdb_execute_prepared_streaming(portal.stmt, &portal.result) != DuckDBSuccess) {
+        out.error = FromDuckDb(duckdb_result_error(&portal.result)
+                                   ? duckdb_result_error(&portal.result)
+                                   : "failed");
+        portal.finished = true;
+        return out;
+      }
+      portal.has_result = true;
     }
-    if (Status s = sink.Columns(columns); !s.ok()) {
-      duckdb_destroy_result(&result);
-      out.error = FromStatus(s);
-      return out;
-    }
-    out.has_rows = true;
+    const size_t n = portal.columns.size();
     std::vector<std::optional<std::string_view>> values(n);
-    while (true) {
-      duckdb_data_chunk chunk = duckdb_fetch_chunk(result);
-      if (!chunk) break;
-      idx_t size = duckdb_data_chunk_get_size(chunk);
+    int64_t sent = 0;
+    while (!portal.finished) {
+      if (!portal.chunk) {
+        portal.chunk = duckdb_fetch_chunk(portal.result);
+        portal.chunk_pos = 0;
+        if (!portal.chunk) {
+          portal.finished = true;
+          if (const char* e = duckdb_result_error(&portal.result); e && *e) {
+            out.error = FromDuckDb(e);
+            return out;
+          }
+          break;
+        }
+      }
+      idx_t size = duckdb_data_chunk_get_size(portal.chunk);
       std::vector<duckdb_string_t*> data(n);
       std::vector<uint64_t*> validity(n);
       for (idx_t c = 0; c < n; ++c) {
-        duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
+        duckdb_vector v = duckdb_data_chunk_get_vector(portal.chunk, c);
         data[c] = static_cast<duckdb_string_t*>(duckdb_vector_get_data(v));
         validity[c] = duckdb_vector_get_validity(v);
       }
-      Status s;
-      for (idx_t r = 0; r < size && s.ok(); ++r) {
+      while (portal.chunk_pos < size) {
+        if (max_rows > 0 && sent >= max_rows) {
+          *suspended = true;
+          return out;
+        }
+        idx_t r = portal.chunk_pos++;
         for (idx_t c = 0; c < n; ++c) {
           if (validity[c] && !duckdb_validity_row_is_valid(validity[c], r)) {
             values[c] = std::nullopt;
@@ -519,19 +680,41 @@ struct Session::Impl {
             values[c] = Text(&data[c][r]);
           }
         }
-        s = sink.Row(values);
-        ++out.rows;
+        if (Status st = sink.Row(values); !st.ok()) {
+          out.error = FromStatus(st);
+          return out;
+        }
+        ++sent;
+        ++portal.rows;
       }
-      duckdb_destroy_data_chunk(&chunk);
-      if (!s.ok()) {
-        duckdb_destroy_result(&result);
-        out.error = FromStatus(s);
-        return out;
-      }
+      duckdb_destroy_data_chunk(&portal.chunk);
+      portal.chunk = nullptr;
     }
-    if (const char* e = duckdb_result_error(&result); e && *e) out.error = FromDuckDb(e);
-    duckdb_destroy_result(&result);
-    out.tag = "SELECT " + std::to_string(out.rows);
+    out.has_rows = true;
+    out.rows = portal.rows;
+    out.tag = "SELECT " + std::to_string(portal.rows);
+    return out;
+  }
+
+  // Runs a query, streaming its rows to `sink` as PostgreSQL text.
+  Outcome Stream(const std::string& query, ResultSink& sink) {
+    Outcome out;
+    Portal portal;
+    if (auto e = PrepareQuery(query, portal)) {
+      out.error = std::move(e);
+      return out;
+    }
+    if (portal.params > 0) {
+      out.error = Err("42P02", "there is no parameter $1");
+      return out;
+    }
+    if (Status st = sink.Columns(portal.columns); !st.ok()) {
+      out.error = FromStatus(st);
+      return out;
+    }
+    bool suspended;
+    out = Fetch(portal, 0, sink, &suspended);
+    out.has_rows = true;
     return out;
   }
 
@@ -771,6 +954,108 @@ Outcome Session::Execute(std::string_view statement, ResultSink& sink) {
   }
   out.error = Err("42601", "syntax error at or near \"" + k + "\"");
   return out;
+}
+
+namespace {
+
+bool IsQuery(const std::vector<std::string>& kw) {
+  if (kw.empty()) return false;
+  const std::string& k = kw[0];
+  return k == "SELECT" || k == "WITH" || k == "VALUES" || k == "TABLE" || k == "FROM";
+}
+
+// Collects a statement's columns and rows (for statements run at bind time).
+struct BufferSink : ResultSink {
+  std::vector<ResultColumn> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  Status Columns(const std::vector<ResultColumn>& c) override {
+    columns = c;
+    return Status::OK();
+  }
+  Status Row(const std::vector<std::optional<std::string_view>>& values) override {
+    if (rows.size() >= 1000000) return ResourceExhausted("too many rows to buffer");
+    std::vector<std::optional<std::string>> row;
+    row.reserve(values.size());
+    for (const auto& v : values) row.push_back(v ? std::optional<std::string>(*v) : std::nullopt);
+    rows.push_back(std::move(row));
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+std::optional<SqlError> Session::Describe(std::string_view statement, Description* out,
+                                          const Declared& declared) {
+  Impl& s = *impl_;
+  *out = Description{};
+  auto kw = LeadingKeywords(statement, 2);
+  if (IsQuery(kw)) {
+    Portal p;
+    if (auto e = s.PrepareWithParams(statement, declared, p)) return e;
+    out->params = p.param_types;
+    out->columns = p.columns;
+    return std::nullopt;
+  }
+  if (kw.empty()) return std::nullopt;
+  const std::string& k = kw[0];
+  if (k == "SHOW" || k == "DESCRIBE" || k == "SUMMARIZE" || k == "EXPLAIN") {
+    BufferSink sink;
+    Outcome o = Execute(statement, sink);
+    if (o.error) return o.error;
+    out->columns = sink.columns;
+  }
+  return std::nullopt;
+}
+
+std::optional<SqlError> Session::Bind(const std::string& name, std::string_view statement,
+                                      const std::vector<std::optional<std::string>>& params,
+                                      Description* out, const Declared& declared) {
+  Impl& s = *impl_;
+  s.portals.erase(name);
+  auto portal = std::make_unique<Portal>();
+  if (IsQuery(LeadingKeywords(statement, 1))) {
+    if (auto e = s.PrepareWithParams(statement, declared, *portal)) return e;
+    if (auto e = s.Bind(*portal, params)) return e;
+    portal->returns_rows = true;
+  } else {
+    if (!params.empty()) {
+      return Err("42P02", "only queries take parameters");
+    }
+    BufferSink sink;
+    Outcome o = Execute(statement, sink);
+    if (o.error) return o.error;
+    portal->returns_rows = o.has_rows;
+    portal->columns = std::move(sink.columns);
+    portal->buffered = std::move(sink.rows);
+    portal->done = std::move(o);
+  }
+  if (out) {
+    out->params = portal->param_types;
+    out->columns = portal->returns_rows ? portal->columns : std::vector<ResultColumn>{};
+  }
+  s.portals[name] = std::move(portal);
+  return std::nullopt;
+}
+
+Outcome Session::Fetch(const std::string& name, int64_t max_rows, ResultSink& sink,
+                       bool* suspended) {
+  *suspended = false;
+  auto it = impl_->portals.find(name);
+  if (it == impl_->portals.end()) {
+    Outcome o;
+    o.error = Err("34000", "portal \"" + name + "\" does not exist");
+    return o;
+  }
+  return impl_->Fetch(*it->second, max_rows, sink, suspended);
+}
+
+void Session::ClosePortal(const std::string& name) { impl_->portals.erase(name); }
+
+std::optional<std::vector<ResultColumn>> Session::PortalColumns(const std::string& name) const {
+  auto it = impl_->portals.find(name);
+  if (it == impl_->portals.end()) return std::nullopt;
+  if (!it->second->returns_rows) return std::vector<ResultColumn>{};
+  return it->second->columns;
 }
 
 }  // namespace lakemesh::sql

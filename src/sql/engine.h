@@ -95,8 +95,33 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // Runs one statement (see SplitStatements), sending its rows, if any, to `sink`.
+  // Runs one statement (see SplitStatements), sending its columns and rows, if any, to `sink`.
   Outcome Execute(std::string_view statement, ResultSink& sink);
+
+  // --- the extended query protocol: statements with parameters ($1, $2, ...) ---
+  struct Description {
+    std::vector<ColumnType> params;
+    std::vector<ResultColumn> columns;  // empty: the statement returns no rows
+  };
+  // What `statement` takes and returns, without running it (statements that only return rows,
+  // such as SHOW, are run to find out).
+  // `declared`: the parameter types the client gave (nullopt: unspecified); a parameter the
+  // statement leaves untyped takes its declared type, or text.
+  using Declared = std::vector<std::optional<ColumnType>>;
+  std::optional<SqlError> Describe(std::string_view statement, Description* out,
+                                   const Declared& declared = {});
+  // Binds `statement` to the parameter values `params` (text; nullopt = NULL) as portal `name`,
+  // replacing a portal of that name. Queries run when fetched; other statements run here and
+  // keep their outcome for Fetch. `out` (optional) receives what the portal returns.
+  std::optional<SqlError> Bind(const std::string& name, std::string_view statement,
+                               const std::vector<std::optional<std::string>>& params,
+                               Description* out, const Declared& declared = {});
+  // Sends up to `max_rows` (0: all) more rows of portal `name` to `sink` (Columns is not
+  // called). `*suspended` when rows may remain; otherwise the outcome carries the command tag.
+  Outcome Fetch(const std::string& name, int64_t max_rows, ResultSink& sink, bool* suspended);
+  void ClosePortal(const std::string& name);
+  // The columns portal `name` returns (empty: no rows); nullopt if there is no such portal.
+  std::optional<std::vector<ResultColumn>> PortalColumns(const std::string& name) const;
   // Interrupts the running statement (it ends with SQLSTATE 57014).
   void Cancel();
 

@@ -1,0 +1,727 @@
+#include "protocols/pgwire/pg_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "base/log.h"
+#include "base/random.h"
+#include "governance/credentials.h"
+#include "protocols/pgwire/messages.h"
+#include "protocols/pgwire/scram.h"
+#include "sql/engine.h"
+#include "sql/statements.h"
+
+namespace lakemesh::pgwire {
+
+struct PgServer::Conn {
+  int fd = -1;
+  uint32_t pid = 0, key = 0;
+  std::thread thread;
+  std::atomic<bool> done{false};
+  std::mutex mu;                   // guards session for Cancel
+  sql::Session* session = nullptr;  // GUARDED_BY(mu)
+};
+
+namespace {
+
+// Startup and authentication must finish within this time; a client that stalls is dropped.
+constexpr int kStartupTimeoutMs = 30000;
+// Rows are sent when this much is buffered (and at the end of each statement).
+constexpr size_t kFlushBytes = 256 << 10;
+
+// Reads from a socket through a buffer.
+class SocketReader {
+ public:
+  explicit SocketReader(int fd) : fd_(fd) {}
+  // Reads exactly `n` bytes; false on EOF, error or (with timeout_ms >= 0) a timeout.
+  bool Read(char* out, size_t n, int timeout_ms) {
+    while (n > 0) {
+      if (pos_ == len_) {
+        if (timeout_ms >= 0) {
+          pollfd p{fd_, POLLIN, 0};
+          if (::poll(&p, 1, timeout_ms) <= 0) return false;
+        }
+        ssize_t got = ::recv(fd_, buf_, sizeof(buf_), 0);
+        if (got <= 0) {
+          if (got < 0 && errno == EINTR) continue;
+          return false;
+        }
+        pos_ = 0;
+        len_ = static_cast<size_t>(got);
+      }
+      size_t take = std::min(n, len_ - pos_);
+      std::memcpy(out, buf_ + pos_, take);
+      pos_ += take;
+      out += take;
+      n -= take;
+    }
+    return true;
+  }
+  bool buffered() const { return pos_ < len_; }
+
+ private:
+  int fd_;
+  char buf_[64 << 10];
+  size_t pos_ = 0, len_ = 0;
+};
+
+uint32_t Be32(const char* p) {
+  return (static_cast<uint32_t>(static_cast<uint8_t>(p[0])) << 24) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 16) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 8) |
+         static_cast<uint32_t>(static_cast<uint8_t>(p[3]));
+}
+
+bool SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+struct TypeInfo {
+  int32_t oid;
+  int16_t len;
+};
+
+TypeInfo PgType(sql::ColumnType t) {
+  using T = sql::ColumnType;
+  switch (t) {
+    case T::kBool: return {16, 1};
+    case T::kInt16: return {21, 2};
+    case T::kInt32: return {23, 4};
+    case T::kInt64: return {20, 8};
+    case T::kFloat32: return {700, 4};
+    case T::kFloat64: return {701, 8};
+    case T::kNumeric: return {1700, -1};
+    case T::kText: return {25, -1};
+    case T::kBytes: return {17, -1};
+    case T::kDate: return {1082, 4};
+    case T::kTime: return {1083, 8};
+    case T::kTimestamp: return {1114, 8};
+    case T::kTimestamptz: return {1184, 8};
+    case T::kInterval: return {1186, 16};
+    case T::kUuid: return {2950, 16};
+    case T::kJson: return {114, -1};
+    case T::kOther: return {25, -1};
+  }
+  return {25, -1};
+}
+
+// The engine type of a parameter type OID a client declared (nullopt: unspecified or unknown).
+std::optional<sql::ColumnType> FromOid(uint32_t oid) {
+  using T = sql::ColumnType;
+  switch (oid) {
+    case 16: return T::kBool;
+    case 21: return T::kInt16;
+    case 23: return T::kInt32;
+    case 20: return T::kInt64;
+    case 700: return T::kFloat32;
+    case 701: return T::kFloat64;
+    case 25:
+    case 1043:
+    case 1042:
+    case 19: return T::kText;
+    case 17: return T::kBytes;
+    case 1082: return T::kDate;
+    case 1083: return T::kTime;
+    case 1114: return T::kTimestamp;
+    case 1184: return T::kTimestamptz;
+    case 1186: return T::kInterval;
+    case 2950: return T::kUuid;
+    case 114:
+    case 3802: return T::kJson;
+    default: return std::nullopt;
+  }
+}
+
+sql::Session::Declared DeclaredTypes(const std::vector<uint32_t>& oids) {
+  sql::Session::Declared out;
+  for (uint32_t oid : oids) out.push_back(FromOid(oid));
+  return out;
+}
+
+// Writes a statement's rows as RowDescription and DataRow messages, sending when enough is
+// buffered.
+class WireSink : public sql::ResultSink {
+ public:
+  WireSink(int fd, MessageWriter& w, bool describe) : fd_(fd), w_(w), describe_(describe) {}
+  Status Columns(const std::vector<sql::ResultColumn>& columns) override {
+    if (!describe_) return Status::OK();
+    w_.Begin('T');
+    w_.Int16(static_cast<int16_t>(columns.size()));
+    for (const auto& c : columns) {
+      TypeInfo t = PgType(c.type);
+      w_.CString(c.name);
+      w_.Int32(0);  // table oid
+      w_.Int16(0);  // column number
+      w_.Int32(t.oid);
+      w_.Int16(t.len);
+      w_.Int32(-1);  // type modifier
+      w_.Int16(0);   // text format
+    }
+    w_.End();
+    return Status::OK();
+  }
+  Status Row(const std::vector<std::optional<std::string_view>>& values) override {
+    w_.Begin('D');
+    w_.Int16(static_cast<int16_t>(values.size()));
+    for (const auto& v : values) {
+      if (!v) {
+        w_.Int32(-1);
+        continue;
+      }
+      w_.Int32(static_cast<int32_t>(v->size()));
+      w_.Bytes(*v);
+    }
+    w_.End();
+    if (w_.size() >= kFlushBytes) {
+      if (!SendAll(fd_, w_.buffer())) return Unavailable("client connection closed");
+      w_.Clear();
+    }
+    return Status::OK();
+  }
+
+ private:
+  int fd_;
+  MessageWriter& w_;
+  bool describe_;
+};
+
+ErrorFields Fatal(std::string sqlstate, std::string message) {
+  ErrorFields e;
+  e.severity = "FATAL";
+  e.sqlstate = std::move(sqlstate);
+  e.message = std::move(message);
+  return e;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PgServer>> PgServer::Listen(const std::string& host, uint16_t port,
+                                                   PgServices services) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return InvalidArgument("--pg needs an IPv4 address, got '" + host + "'");
+  }
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 128) != 0) {
+    std::string err = std::strerror(errno);
+    ::close(fd);
+    return Unavailable("cannot listen on " + host + ":" + std::to_string(port) +
+                       " for pg: " + err + " (is another server using that port?)");
+  }
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return std::unique_ptr<PgServer>(
+      new PgServer(fd, host + ":" + std::to_string(ntohs(addr.sin_port)), std::move(services)));
+}
+
+PgServer::~PgServer() {
+  Stop();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void PgServer::Start() { thread_ = std::thread([this] { AcceptLoop(); }); }
+
+void PgServer::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  std::list<std::shared_ptr<Conn>> conns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& c : conns_) {
+      std::lock_guard<std::mutex> cl(c->mu);
+      if (c->session) c->session->Cancel();
+      ::shutdown(c->fd, SHUT_RDWR);
+    }
+    conns.swap(conns_);
+  }
+  for (auto& c : conns) {
+    if (c->thread.joinable()) c->thread.join();
+  }
+}
+
+void PgServer::AcceptLoop() {
+  while (!stopping_) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    std::lock_guard<std::mutex> lock(mu_);
+    // Reap finished connections.
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      if ((*it)->done) {
+        (*it)->thread.join();
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto c = std::make_shared<Conn>();
+    c->fd = fd;
+    c->pid = next_pid_++;
+    uint32_t key;
+    std::string r = RandomBytes(4);
+    std::memcpy(&key, r.data(), 4);
+    c->key = key;
+    Conn* raw = c.get();
+    c->thread = std::thread([this, raw] {
+      Serve(*raw);
+      ::close(raw->fd);
+      raw->done = true;
+    });
+    conns_.push_back(std::move(c));
+  }
+}
+
+void PgServer::Cancel(uint32_t pid, uint32_t key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& c : conns_) {
+    if (c->pid == pid && c->key == key) {
+      std::lock_guard<std::mutex> cl(c->mu);
+      if (c->session) c->session->Cancel();
+      return;
+    }
+  }
+}
+
+void PgServer::Serve(Conn& c) {
+  SocketReader in(c.fd);
+  MessageWriter w;
+  auto send = [&] {
+    bool ok = SendAll(c.fd, w.buffer());
+    w.Clear();
+    return ok;
+  };
+  auto fatal = [&](ErrorFields e) {
+    WriteError(w, e);
+    send();
+  };
+
+  // --- startup: SSLRequest / GSSENCRequest are declined, CancelRequest served, then 3.0 ---
+  StartupPacket startup;
+  for (int round = 0;; ++round) {
+    char hdr[4];
+    if (!in.Read(hdr, 4, kStartupTimeoutMs)) return;
+    uint32_t len = Be32(hdr);
+    if (len < 8 || len > kMaxStartupLength) {
+      return fatal(Fatal("08P01", "invalid startup packet length " + std::to_string(len)));
+    }
+    std::string body(len - 4, '\0');
+    if (!in.Read(body.data(), body.size(), kStartupTimeoutMs)) return;
+    auto p = ParseStartup(body);
+    if (!p.ok()) return fatal(Fatal("08P01", p.status().message()));
+    if (p->kind == StartupPacket::Kind::kCancel) return Cancel(p->cancel_pid, p->cancel_key);
+    if (p->kind == StartupPacket::Kind::kSsl || p->kind == StartupPacket::Kind::kGss) {
+      if (round > 2 || in.buffered()) return;  // bytes sent before our answer: not a client
+      if (!SendAll(c.fd, "N")) return;
+      continue;
+    }
+    startup = std::move(*p);
+    break;
+  }
+  const std::string user = startup.params.count("user") ? startup.params["user"] : "";
+  if (user.empty()) {
+    return fatal(Fatal("28000", "no PostgreSQL user name specified in startup packet (the user "
+                                "is a lakemesh access key id)"));
+  }
+
+  // --- SCRAM-SHA-256 ---
+  auto read_message = [&](char* type, std::string* body, int timeout_ms) {
+    char hdr[5];
+    if (!in.Read(hdr, 5, timeout_ms)) return false;
+    *type = hdr[0];
+    uint32_t len = Be32(hdr + 1);
+    if (len < 4 || len > kMaxMessageLength) {
+      fatal(Fatal("08P01", "invalid message length " + std::to_string(len)));
+      return false;
+    }
+    body->assign(len - 4, '\0');
+    return in.Read(body->data(), body->size(), timeout_ms);
+  };
+  const std::string auth_failed = "password authentication failed for user \"" + user + "\"";
+  {
+    std::string mechanisms = "SCRAM-SHA-256";
+    mechanisms.push_back('\0');
+    mechanisms.push_back('\0');
+    WriteAuthentication(w, 10, mechanisms);
+    if (!send()) return;
+    char type;
+    std::string body;
+    if (!read_message(&type, &body, kStartupTimeoutMs)) return;
+    if (type != 'p') return fatal(Fatal("08P01", "expected a SASL response"));
+    auto initial = ParseSaslInitial(body);
+    if (!initial.ok()) return fatal(Fatal("08P01", initial.status().message()));
+    if (initial->mechanism != "SCRAM-SHA-256" || !initial->data) {
+      return fatal(Fatal("28000", "unsupported SASL mechanism '" + initial->mechanism +
+                                      "': lakemesh offers SCRAM-SHA-256"));
+    }
+    ScramServer scram;
+    auto server_first = scram.Start(*initial->data);
+    if (!server_first.ok()) return fatal(Fatal("08P01", server_first.status().message()));
+    WriteAuthentication(w, 11, *server_first);
+    if (!send()) return;
+    if (!read_message(&type, &body, kStartupTimeoutMs)) return;
+    if (type != 'p') return fatal(Fatal("08P01", "expected a SASL response"));
+    std::optional<std::string> secret;
+    std::string owner;
+    if (auto key = services_.credentials.LookupKey(user); key.ok()) {
+      secret = key->secret;
+      owner = key->owner;
+    }
+    auto server_final = scram.Finish(body, secret);
+    if (!server_final.ok()) {
+      return fatal(Fatal(server_final.status().code() == ErrorCode::kUnauthenticated ? "28P01"
+                                                                                      : "08P01",
+                         server_final.status().code() == ErrorCode::kUnauthenticated
+                             ? auth_failed
+                             : server_final.status().message()));
+    }
+    WriteAuthentication(w, 12, *server_final);
+    WriteAuthentication(w, 0);
+    auto engine = services_.engine();
+    if (!engine.ok()) return fatal(Fatal("57P03", engine.status().message()));
+    auto session = (*engine)->Connect(owner);
+    if (!session.ok()) return fatal(Fatal("57P03", session.status().message()));
+    std::unique_ptr<sql::Session> s = std::move(*session);
+    {
+      std::lock_guard<std::mutex> lock(c.mu);
+      c.session = s.get();
+    }
+    const std::string app = startup.params.count("application_name")
+                                ? startup.params["application_name"]
+                                : "";
+    for (const auto& [k, v] : std::initializer_list<std::pair<const char*, std::string>>{
+             {"server_version", "16.0 (lakemesh)"},
+             {"server_encoding", "UTF8"},
+             {"client_encoding", "UTF8"},
+             {"DateStyle", "ISO, MDY"},
+             {"IntervalStyle", "postgres"},
+             {"TimeZone", "UTC"},
+             {"integer_datetimes", "on"},
+             {"standard_conforming_strings", "on"},
+             {"is_superuser", "off"},
+             {"session_authorization", user},
+             {"application_name", app}}) {
+      WriteParameterStatus(w, k, v);
+    }
+    w.Begin('K');
+    w.Int32(static_cast<int32_t>(c.pid));
+    w.Int32(static_cast<int32_t>(c.key));
+    w.End();
+
+    // --- queries ---
+    bool failed_transaction = false;
+    auto status = [&] {
+      if (!s->in_transaction()) return 'I';
+      return failed_transaction ? 'E' : 'T';
+    };
+    auto write_error = [&](const sql::SqlError& err) {
+      ErrorFields e;
+      e.sqlstate = err.sqlstate;
+      e.message = err.message;
+      WriteError(w, e);
+      if (s->in_transaction()) failed_transaction = true;
+    };
+    // In a failed transaction only its end is run.
+    auto refused_in_failed = [&](std::string_view statement) {
+      if (!failed_transaction) return false;
+      auto kw = sql::LeadingKeywords(statement, 1);
+      bool ends = !kw.empty() && (kw[0] == "ROLLBACK" || kw[0] == "ABORT" || kw[0] == "COMMIT" ||
+                                  kw[0] == "END");
+      if (ends) return false;
+      ErrorFields e;
+      e.sqlstate = "25P02";
+      e.message = "current transaction is aborted, commands ignored until end of transaction "
+                  "block";
+      WriteError(w, e);
+      return true;
+    };
+    auto complete = [&](sql::Outcome& o, std::string_view statement) {
+      auto kw = sql::LeadingKeywords(statement, 1);
+      bool ends = !kw.empty() && (kw[0] == "ROLLBACK" || kw[0] == "ABORT" || kw[0] == "COMMIT" ||
+                                  kw[0] == "END");
+      if (failed_transaction && ends) {
+        failed_transaction = false;
+        o.tag = "ROLLBACK";
+      }
+      WriteCommandComplete(w, o.tag);
+    };
+    auto row_description = [&](const std::vector<sql::ResultColumn>& columns) {
+      WireSink header(c.fd, w, /*describe=*/true);
+      (void)header.Columns(columns);
+    };
+
+    // The extended protocol's prepared statements; after an error, messages up to Sync are
+    // skipped.
+    struct Statement {
+      std::string query;
+      std::vector<uint32_t> param_types;
+      sql::Session::Description description;
+    };
+    std::map<std::string, Statement> statements;
+    std::map<std::string, std::string> portal_queries;  // portal -> its statement's text
+    bool skipping = false;
+
+    WriteReadyForQuery(w, status());
+    if (!send()) return;
+    while (!stopping_) {
+      if (!read_message(&type, &body, -1)) break;
+      if (type == 'X') break;
+      if (skipping && type != 'S') continue;
+      switch (type) {
+        case 'Q': {
+          auto query = ParseQuery(body);
+          if (!query.ok()) return fatal(Fatal("08P01", query.status().message()));
+          std::vector<std::string> parts = sql::SplitStatements(*query);
+          if (parts.empty()) {
+            w.Begin('I');  // EmptyQueryResponse
+            w.End();
+          }
+          for (const std::string& st : parts) {
+            if (refused_in_failed(st)) break;
+            WireSink sink(c.fd, w, /*describe=*/true);
+            sql::Outcome o = s->Execute(st, sink);
+            if (o.error) {
+              write_error(*o.error);
+              break;
+            }
+            complete(o, st);
+          }
+          WriteReadyForQuery(w, status());
+          if (!send()) return;
+          continue;
+        }
+        case 'P': {
+          auto m = ParseParse(body);
+          if (!m.ok()) return fatal(Fatal("08P01", m.status().message()));
+          std::vector<std::string> parts = sql::SplitStatements(m->query);
+          if (parts.size() > 1) {
+            write_error({"42601", "cannot insert multiple commands into a prepared statement"});
+            skipping = true;
+            break;
+          }
+          if (!m->name.empty() && statements.count(m->name)) {
+            write_error({"42P05", "prepared statement \"" + m->name + "\" already exists"});
+            skipping = true;
+            break;
+          }
+          Statement st{parts.empty() ? "" : parts[0], m->param_types, {}};
+          if (!st.query.empty() && !refused_in_failed(st.query)) {
+            auto kw = sql::LeadingKeywords(st.query, 1);
+            bool query = !kw.empty() && (kw[0] == "SELECT" || kw[0] == "WITH" ||
+                                         kw[0] == "VALUES" || kw[0] == "TABLE" || kw[0] == "FROM");
+            // Queries are checked now, as PostgreSQL does; other statements run at Bind.
+            if (query) {
+              if (auto e = s->Describe(st.query, &st.description, DeclaredTypes(st.param_types))) {
+                write_error(*e);
+                skipping = true;
+                break;
+              }
+            }
+          } else if (failed_transaction) {
+            skipping = true;
+            break;
+          }
+          statements[m->name] = std::move(st);
+          w.Begin('1');  // ParseComplete
+          w.End();
+          break;
+        }
+        case 'B': {
+          auto m = ParseBind(body);
+          if (!m.ok()) return fatal(Fatal("08P01", m.status().message()));
+          auto it = statements.find(m->statement);
+          if (it == statements.end()) {
+            write_error({"26000", "prepared statement \"" + m->statement + "\" does not exist"});
+            skipping = true;
+            break;
+          }
+          for (int16_t f : m->result_formats) {
+            if (f != 0) {
+              write_error({"0A000", "binary result format is not supported: request text"});
+              skipping = true;
+              break;
+            }
+          }
+          if (skipping) break;
+          std::vector<std::optional<std::string>> params = m->params;
+          bool bad = false;
+          for (size_t i = 0; i < params.size() && !bad; ++i) {
+            int16_t f = m->param_formats.empty() ? 0
+                        : m->param_formats.size() == 1 ? m->param_formats[0]
+                                                       : m->param_formats[i];
+            if (f != 1 || !params[i]) continue;
+            uint32_t oid = i < it->second.param_types.size() ? it->second.param_types[i] : 0;
+            auto text = BinaryParamToText(oid, *params[i]);
+            if (!text.ok()) {
+              write_error({"22P03", text.status().message()});
+              bad = true;
+              break;
+            }
+            params[i] = std::move(*text);
+          }
+          if (bad) {
+            skipping = true;
+            break;
+          }
+          if (refused_in_failed(it->second.query)) {
+            skipping = true;
+            break;
+          }
+          if (it->second.query.empty()) {
+            portal_queries[m->portal] = "";
+            s->ClosePortal(m->portal);
+          } else {
+            if (auto e = s->Bind(m->portal, it->second.query, params, nullptr,
+                                 DeclaredTypes(it->second.param_types))) {
+              write_error(*e);
+              skipping = true;
+              break;
+            }
+            portal_queries[m->portal] = it->second.query;
+          }
+          w.Begin('2');  // BindComplete
+          w.End();
+          break;
+        }
+        case 'D': {
+          auto m = ParseDescribe(body);
+          if (!m.ok()) return fatal(Fatal("08P01", m.status().message()));
+          if (m->kind == 'S') {
+            auto it = statements.find(m->name);
+            if (it == statements.end()) {
+              write_error({"26000", "prepared statement \"" + m->name + "\" does not exist"});
+              skipping = true;
+              break;
+            }
+            Statement& st = it->second;
+            auto kw = sql::LeadingKeywords(st.query, 1);
+            bool query = !kw.empty() && (kw[0] == "SELECT" || kw[0] == "WITH" ||
+                                         kw[0] == "VALUES" || kw[0] == "TABLE" || kw[0] == "FROM");
+            if (!query && !st.query.empty()) {
+              if (auto e = s->Describe(st.query, &st.description, DeclaredTypes(st.param_types))) {
+                write_error(*e);
+                skipping = true;
+                break;
+              }
+            }
+            w.Begin('t');  // ParameterDescription
+            w.Int16(static_cast<int16_t>(st.description.params.size()));
+            for (size_t i = 0; i < st.description.params.size(); ++i) {
+              uint32_t declared = i < st.param_types.size() ? st.param_types[i] : 0;
+              w.Int32(static_cast<int32_t>(declared ? declared
+                                                    : PgType(st.description.params[i]).oid));
+            }
+            w.End();
+            if (st.description.columns.empty()) {
+              w.Begin('n');  // NoData
+              w.End();
+            } else {
+              row_description(st.description.columns);
+            }
+          } else {
+            auto it = portal_queries.find(m->name);
+            if (it == portal_queries.end()) {
+              write_error({"34000", "portal \"" + m->name + "\" does not exist"});
+              skipping = true;
+              break;
+            }
+            sql::Session::Description d;
+            if (auto cols = s->PortalColumns(m->name)) d.columns = std::move(*cols);
+            if (d.columns.empty()) {
+              w.Begin('n');
+              w.End();
+            } else {
+              row_description(d.columns);
+            }
+          }
+          break;
+        }
+        case 'E': {
+          auto m = ParseExecute(body);
+          if (!m.ok()) return fatal(Fatal("08P01", m.status().message()));
+          auto it = portal_queries.find(m->portal);
+          if (it == portal_queries.end()) {
+            write_error({"34000", "portal \"" + m->portal + "\" does not exist"});
+            skipping = true;
+            break;
+          }
+          if (it->second.empty()) {
+            w.Begin('I');  // EmptyQueryResponse
+            w.End();
+            break;
+          }
+          WireSink sink(c.fd, w, /*describe=*/false);
+          bool suspended = false;
+          sql::Outcome o = s->Fetch(m->portal, m->max_rows, sink, &suspended);
+          if (o.error) {
+            write_error(*o.error);
+            skipping = true;
+            break;
+          }
+          if (suspended) {
+            w.Begin('s');  // PortalSuspended
+            w.End();
+          } else {
+            complete(o, it->second);
+          }
+          break;
+        }
+        case 'C': {
+          auto m = ParseClose(body);
+          if (!m.ok()) return fatal(Fatal("08P01", m.status().message()));
+          if (m->kind == 'S') {
+            statements.erase(m->name);
+          } else {
+            portal_queries.erase(m->name);
+            s->ClosePortal(m->name);
+          }
+          w.Begin('3');  // CloseComplete
+          w.End();
+          break;
+        }
+        case 'S':
+          skipping = false;
+          WriteReadyForQuery(w, status());
+          if (!send()) return;
+          break;
+        case 'H':
+          if (!send()) return;
+          break;
+        default: {
+          ErrorFields e;
+          e.sqlstate = "08P01";
+          e.message = std::string("message type '") + type + "' is not supported";
+          WriteError(w, e);
+          WriteReadyForQuery(w, status());
+          if (!send()) return;
+        }
+      }
+    }
+    std::lock_guard<std::mutex> lock(c.mu);
+    c.session = nullptr;
+  }
+}
+
+}  // namespace lakemesh::pgwire
