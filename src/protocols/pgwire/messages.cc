@@ -311,6 +311,215 @@ Result<std::string> BinaryParamToText(uint32_t oid, std::string_view b) {
   }
 }
 
+namespace {
+
+void PutBig(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+bool ParseInt(std::string_view t, int64_t* v) {
+  if (t.empty()) return false;
+  bool neg = t[0] == '-';
+  size_t i = (neg || t[0] == '+') ? 1 : 0;
+  if (i == t.size()) return false;
+  uint64_t acc = 0;
+  for (; i < t.size(); ++i) {
+    if (t[i] < '0' || t[i] > '9') return false;
+    uint64_t next = acc * 10 + static_cast<uint64_t>(t[i] - '0');
+    if (next / 10 != acc) return false;
+    acc = next;
+  }
+  if (acc > (neg ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1)) return false;
+  *v = neg ? static_cast<int64_t>(0 - acc) : static_cast<int64_t>(acc);
+  return true;
+}
+
+// "YYYY-MM-DD" -> days since 1970-01-01.
+bool ParseDate(std::string_view t, int64_t* days) {
+  bool bc = false;
+  if (t.size() > 5 && t.substr(t.size() - 5) == " (BC)") {
+    bc = true;
+    t.remove_suffix(5);
+  }
+  size_t d1 = t.find('-', 1);
+  if (d1 == std::string_view::npos || t.size() < d1 + 6 || t[d1 + 3] != '-') return false;
+  int64_t y, m, d;
+  if (!ParseInt(t.substr(0, d1), &y) || !ParseInt(t.substr(d1 + 1, 2), &m) ||
+      !ParseInt(t.substr(d1 + 4), &d)) {
+    return false;
+  }
+  if (bc) y = 1 - y;
+  // Howard Hinnant's days_from_civil.
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  *days = era * 146097 + doe - 719468;
+  return true;
+}
+
+// "HH:MM:SS[.ffffff]" -> microseconds.
+bool ParseTime(std::string_view t, int64_t* us) {
+  if (t.size() < 8 || t[2] != ':' || t[5] != ':') return false;
+  int64_t h, m, sec, frac = 0;
+  if (!ParseInt(t.substr(0, 2), &h) || !ParseInt(t.substr(3, 2), &m) ||
+      !ParseInt(t.substr(6, 2), &sec)) {
+    return false;
+  }
+  if (t.size() > 8) {
+    if (t[8] != '.' || t.size() > 15) return false;
+    std::string f(t.substr(9));
+    f.resize(6, '0');
+    if (!ParseInt(f, &frac)) return false;
+  }
+  *us = ((h * 60 + m) * 60 + sec) * 1000000 + frac;
+  return true;
+}
+
+bool ParseNumeric(std::string_view t, std::string* out) {
+  if (t == "NaN") {
+    PutBig(out, 0, 2);
+    PutBig(out, 0, 2);
+    PutBig(out, 0xC000, 2);
+    PutBig(out, 0, 2);
+    return true;
+  }
+  bool neg = !t.empty() && t[0] == '-';
+  if (neg || (!t.empty() && t[0] == '+')) t.remove_prefix(1);
+  size_t dot = t.find('.');
+  std::string_view ip = t.substr(0, dot), fp = dot == t.npos ? "" : t.substr(dot + 1);
+  if (ip.empty() && fp.empty()) return false;
+  for (char c : ip) if (c < '0' || c > '9') return false;
+  for (char c : fp) if (c < '0' || c > '9') return false;
+  std::string is(ip), fs(fp);
+  is.insert(0, (4 - is.size() % 4) % 4, '0');
+  fs.append((4 - fs.size() % 4) % 4, '0');
+  std::vector<int16_t> digits;
+  for (size_t i = 0; i < is.size(); i += 4) digits.push_back(static_cast<int16_t>(std::stoi(is.substr(i, 4))));
+  int weight = static_cast<int>(is.size() / 4) - 1;
+  for (size_t i = 0; i < fs.size(); i += 4) digits.push_back(static_cast<int16_t>(std::stoi(fs.substr(i, 4))));
+  size_t lead = 0;
+  while (lead < digits.size() && digits[lead] == 0) {
+    ++lead;
+    --weight;
+  }
+  digits.erase(digits.begin(), digits.begin() + static_cast<long>(lead));
+  while (!digits.empty() && digits.back() == 0) digits.pop_back();
+  if (digits.empty()) weight = 0;
+  PutBig(out, digits.size(), 2);
+  PutBig(out, static_cast<uint16_t>(weight), 2);
+  PutBig(out, digits.empty() ? 0 : neg ? 0x4000 : 0, 2);
+  PutBig(out, fp.size(), 2);
+  for (int16_t d : digits) PutBig(out, static_cast<uint16_t>(d), 2);
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> TextToBinary(uint32_t oid, std::string_view t) {
+  std::string out;
+  auto bad = [&] {
+    return InvalidArgument("cannot send '" + std::string(t.substr(0, 40)) +
+                           "' in binary as type " + std::to_string(oid));
+  };
+  int64_t v;
+  switch (oid) {
+    case 16:
+      if (t != "t" && t != "f" && t != "true" && t != "false") return bad();
+      out.push_back(t[0] == 't' ? 1 : 0);
+      return out;
+    case 21:
+    case 23:
+    case 20:
+      if (!ParseInt(t, &v)) return bad();
+      PutBig(&out, static_cast<uint64_t>(v), oid == 21 ? 2 : oid == 23 ? 4 : 8);
+      return out;
+    case 700:
+    case 701: {
+      std::string s(t);
+      double d;
+      if (s == "inf" || s == "Infinity") d = HUGE_VAL;
+      else if (s == "-inf" || s == "-Infinity") d = -HUGE_VAL;
+      else if (s == "nan" || s == "NaN" || s == "-nan") d = std::nan("");
+      else {
+        char* end = nullptr;
+        d = std::strtod(s.c_str(), &end);
+        if (s.empty() || *end != '\0') return bad();
+      }
+      if (oid == 700) {
+        float f = static_cast<float>(d);
+        uint32_t u;
+        std::memcpy(&u, &f, 4);
+        PutBig(&out, u, 4);
+      } else {
+        uint64_t u;
+        std::memcpy(&u, &d, 8);
+        PutBig(&out, u, 8);
+      }
+      return out;
+    }
+    case 1700:
+      if (!ParseNumeric(t, &out)) return bad();
+      return out;
+    case 25:
+    case 1043:
+    case 1042:
+    case 19:
+    case 114:
+      return std::string(t);
+    case 17: {
+      if (t.substr(0, 2) != "\\x") return bad();
+      auto bytes = FromHex(t.substr(2));
+      if (!bytes) return bad();
+      return *bytes;
+    }
+    case 1082: {
+      int64_t days;
+      if (t == "infinity") days = INT32_MAX;
+      else if (t == "-infinity") days = INT32_MIN;
+      else if (!ParseDate(t, &days)) return bad();
+      else days -= kPgEpochDays;
+      PutBig(&out, static_cast<uint32_t>(days), 4);
+      return out;
+    }
+    case 1083:
+      if (!ParseTime(t, &v)) return bad();
+      PutBig(&out, static_cast<uint64_t>(v), 8);
+      return out;
+    case 1114:
+    case 1184: {
+      if (t == "infinity" || t == "-infinity") {
+        PutBig(&out, t[0] == '-' ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1, 8);
+        return out;
+      }
+      std::string_view s = t;
+      if (oid == 1184) {  // the engine writes UTC: "+00"
+        if (s.size() < 3 || s.substr(s.size() - 3) != "+00") return bad();
+        s.remove_suffix(3);
+      }
+      size_t space = s.find(' ');
+      int64_t days, us;
+      if (space == s.npos || !ParseDate(s.substr(0, space), &days) ||
+          !ParseTime(s.substr(space + 1), &us)) {
+        return bad();
+      }
+      PutBig(&out, static_cast<uint64_t>((days - kPgEpochDays) * 86400000000LL + us), 8);
+      return out;
+    }
+    case 2950: {
+      std::string hex;
+      for (char c : t) if (c != '-') hex.push_back(c);
+      auto bytes = FromHex(hex);
+      if (!bytes || bytes->size() != 16) return bad();
+      return *bytes;
+    }
+    default:
+      return InvalidArgument("binary results of type " + std::to_string(oid) +
+                             " are not supported: request text");
+  }
+}
+
 void MessageWriter::Begin(char type) {
   buf_.push_back(type);
   start_ = buf_.size();

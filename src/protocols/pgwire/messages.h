@@ -78,6 +78,12 @@ Result<SaslInitialResponse> ParseSaslInitial(std::string_view body);
 // kInvalidArgument for a wrong length or a type it does not decode.
 Result<std::string> BinaryParamToText(uint32_t oid, std::string_view bytes);
 
+// A result value (PostgreSQL text output, as the engine gives it) in the binary format of type
+// `oid`, for clients that ask for binary results (JDBC after a statement's fifth run). Covers
+// bool, int2/4/8, float4/8, numeric, text types, bytea, date, time, timestamp(tz), uuid;
+// kInvalidArgument for other types or text that does not parse.
+Result<std::string> TextToBinary(uint32_t oid, std::string_view text);
+
 // Builds backend messages into one buffer: Begin(type), fields, End() (which fills in the
 // length).
 class MessageWriter {

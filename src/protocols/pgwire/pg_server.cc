@@ -155,23 +155,29 @@ sql::Session::Declared DeclaredTypes(const std::vector<uint32_t>& oids) {
 }
 
 // Writes a statement's rows as RowDescription and DataRow messages, sending when enough is
-// buffered.
+// buffered. `formats` are the client's result format codes (none: all text; one: for all
+// columns; else one per column); binary values are encoded from the engine's text.
 class WireSink : public sql::ResultSink {
  public:
-  WireSink(int fd, MessageWriter& w, bool describe) : fd_(fd), w_(w), describe_(describe) {}
+  WireSink(int fd, MessageWriter& w, bool describe, std::vector<int16_t> formats = {},
+           std::vector<sql::ResultColumn> columns = {})
+      : fd_(fd), w_(w), describe_(describe), formats_(std::move(formats)) {
+    SetColumns(columns);
+  }
   Status Columns(const std::vector<sql::ResultColumn>& columns) override {
+    SetColumns(columns);
     if (!describe_) return Status::OK();
     w_.Begin('T');
     w_.Int16(static_cast<int16_t>(columns.size()));
-    for (const auto& c : columns) {
-      TypeInfo t = PgType(c.type);
-      w_.CString(c.name);
+    for (size_t i = 0; i < columns.size(); ++i) {
+      TypeInfo t = PgType(columns[i].type);
+      w_.CString(columns[i].name);
       w_.Int32(0);  // table oid
       w_.Int16(0);  // column number
       w_.Int32(t.oid);
       w_.Int16(t.len);
       w_.Int32(-1);  // type modifier
-      w_.Int16(0);   // text format
+      w_.Int16(binary_[i] ? 1 : 0);
     }
     w_.End();
     return Status::OK();
@@ -179,9 +185,17 @@ class WireSink : public sql::ResultSink {
   Status Row(const std::vector<std::optional<std::string_view>>& values) override {
     w_.Begin('D');
     w_.Int16(static_cast<int16_t>(values.size()));
-    for (const auto& v : values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      const auto& v = values[i];
       if (!v) {
         w_.Int32(-1);
+        continue;
+      }
+      if (i < binary_.size() && binary_[i]) {
+        auto b = TextToBinary(oids_[i], *v);
+        if (!b.ok()) return b.status();
+        w_.Int32(static_cast<int32_t>(b->size()));
+        w_.Bytes(*b);
         continue;
       }
       w_.Int32(static_cast<int32_t>(v->size()));
@@ -196,9 +210,23 @@ class WireSink : public sql::ResultSink {
   }
 
  private:
+  void SetColumns(const std::vector<sql::ResultColumn>& columns) {
+    binary_.assign(columns.size(), false);
+    oids_.clear();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      oids_.push_back(static_cast<uint32_t>(PgType(columns[i].type).oid));
+      int16_t f = formats_.empty() ? 0 : formats_.size() == 1 ? formats_[0]
+                                   : i < formats_.size()      ? formats_[i]
+                                                              : 0;
+      binary_[i] = f == 1;
+    }
+  }
   int fd_;
   MessageWriter& w_;
   bool describe_;
+  std::vector<int16_t> formats_;
+  std::vector<bool> binary_;
+  std::vector<uint32_t> oids_;
 };
 
 ErrorFields Fatal(std::string sqlstate, std::string message) {
@@ -467,8 +495,9 @@ void PgServer::Serve(Conn& c) {
       }
       WriteCommandComplete(w, o.tag);
     };
-    auto row_description = [&](const std::vector<sql::ResultColumn>& columns) {
-      WireSink header(c.fd, w, /*describe=*/true);
+    auto row_description = [&](const std::vector<sql::ResultColumn>& columns,
+                               std::vector<int16_t> formats = {}) {
+      WireSink header(c.fd, w, /*describe=*/true, std::move(formats));
       (void)header.Columns(columns);
     };
 
@@ -481,6 +510,7 @@ void PgServer::Serve(Conn& c) {
     };
     std::map<std::string, Statement> statements;
     std::map<std::string, std::string> portal_queries;  // portal -> its statement's text
+    std::map<std::string, std::vector<int16_t>> portal_formats;  // portal -> result formats
     bool skipping = false;
 
     WriteReadyForQuery(w, status());
@@ -557,14 +587,6 @@ void PgServer::Serve(Conn& c) {
             skipping = true;
             break;
           }
-          for (int16_t f : m->result_formats) {
-            if (f != 0) {
-              write_error({"0A000", "binary result format is not supported: request text"});
-              skipping = true;
-              break;
-            }
-          }
-          if (skipping) break;
           std::vector<std::optional<std::string>> params = m->params;
           bool bad = false;
           for (size_t i = 0; i < params.size() && !bad; ++i) {
@@ -601,6 +623,7 @@ void PgServer::Serve(Conn& c) {
             }
             portal_queries[m->portal] = it->second.query;
           }
+          portal_formats[m->portal] = m->result_formats;
           w.Begin('2');  // BindComplete
           w.End();
           break;
@@ -653,7 +676,7 @@ void PgServer::Serve(Conn& c) {
               w.Begin('n');
               w.End();
             } else {
-              row_description(d.columns);
+              row_description(d.columns, portal_formats[m->name]);
             }
           }
           break;
@@ -672,7 +695,8 @@ void PgServer::Serve(Conn& c) {
             w.End();
             break;
           }
-          WireSink sink(c.fd, w, /*describe=*/false);
+          WireSink sink(c.fd, w, /*describe=*/false, portal_formats[m->portal],
+                        s->PortalColumns(m->portal).value_or(std::vector<sql::ResultColumn>{}));
           bool suspended = false;
           sql::Outcome o = s->Fetch(m->portal, m->max_rows, sink, &suspended);
           if (o.error) {
@@ -695,6 +719,7 @@ void PgServer::Serve(Conn& c) {
             statements.erase(m->name);
           } else {
             portal_queries.erase(m->name);
+            portal_formats.erase(m->name);
             s->ClosePortal(m->name);
           }
           w.Begin('3');  // CloseComplete
