@@ -581,9 +581,17 @@ struct Session::Impl {
         portal.stmt = nullptr;
       }
       if (auto e = PrepareQuery(query, portal)) return e;
-      if (portal.untyped.empty()) return std::nullopt;
+      // A parameter under a cast stays "untyped" to DuckDB (it takes any value): only those
+      // without a type anywhere become text.
       casts.resize(std::max(casts.size(), portal.params));
-      for (size_t i : portal.untyped) casts[i] = "VARCHAR";
+      bool changed = false;
+      for (size_t i : portal.untyped) {
+        if (casts[i].empty()) {
+          casts[i] = "VARCHAR";
+          changed = true;
+        }
+      }
+      if (!changed) return std::nullopt;
     }
     return std::nullopt;
   }

@@ -1,0 +1,59 @@
+// The PostgreSQL JDBC driver (Debian's libpostgresql-jdbc-java) against lakemesh: statements,
+// prepared statements run past the driver's prepareThreshold (it then asks for binary results),
+// fetch-size paging (portal suspension), errors with SQLSTATEs and a transaction.
+// Usage: java -cp postgresql.jar:. PgClient HOST:PORT USER PASSWORD
+// Prints one "key value" line per check.
+import java.sql.*;
+
+public class PgClient {
+  public static void main(String[] a) throws Exception {
+    String url = "jdbc:postgresql://" + a[0] + "/lakemesh";
+    try (Connection c = DriverManager.getConnection(url, a[1], a[2])) {
+      DatabaseMetaData md = c.getMetaData();
+      System.out.println("product " + md.getDatabaseProductName());
+      try (Statement s = c.createStatement();
+           ResultSet r = s.executeQuery(
+               "SELECT count(*), sum(amount) FROM sales.orders o JOIN crm.customers c "
+               + "ON o.customer = c.id")) {
+        r.next();
+        System.out.println("join " + r.getLong(1) + " " + r.getBigDecimal(2));
+      }
+      try (PreparedStatement p = c.prepareStatement(
+               "SELECT id, amount, paid, ts FROM sales.orders WHERE id = ?")) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+          p.setLong(1, 1 + (i % 3));
+          try (ResultSet r = p.executeQuery()) {
+            r.next();
+            sb.append(r.getLong(1)).append(':').append(r.getBigDecimal(2)).append(':')
+              .append(r.getBoolean(3)).append(':').append(r.getTimestamp(4).toInstant()).append(' ');
+          }
+        }
+        System.out.println("prepared " + sb.toString().trim());
+      }
+      try (Statement s = c.createStatement()) {
+        s.executeQuery("SELECT * FROM sales.nope");
+      } catch (SQLException e) {
+        System.out.println("error " + e.getSQLState());
+      }
+      c.setAutoCommit(false);
+      try (Statement s = c.createStatement()) {
+        s.setFetchSize(7);
+        try (ResultSet r = s.executeQuery("SELECT i FROM range(50) t(i)")) {
+          long n = 0, sum = 0;
+          while (r.next()) {
+            n++;
+            sum += r.getLong(1);
+          }
+          System.out.println("fetched " + n + " " + sum);
+        }
+      }
+      c.commit();
+      c.setAutoCommit(true);
+      try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SHOW lakemesh.ref")) {
+        r.next();
+        System.out.println("ref " + r.getString(1));
+      }
+    }
+  }
+}

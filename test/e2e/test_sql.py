@@ -1,0 +1,222 @@
+"""SQL over the PostgreSQL wire protocol, with real clients: psql, psycopg2, psycopg (3, the
+extended protocol with parameters), node-postgres and the PostgreSQL JDBC driver. Tables are
+Iceberg tables of two domains appended with `lakemesh table append`; queries join across
+domains, read other refs (`table@ref`, `SET lakemesh.ref`), and SQL that reaches outside the
+tables is refused."""
+import json
+import os
+import shutil
+import subprocess
+
+import psycopg
+import psycopg2
+import pytest
+
+from conftest import KEY_ID, SECRET
+from test_iceberg import Iceberg
+
+HERE = os.path.dirname(__file__)
+
+ORDERS = {"type": "struct", "fields": [
+    {"id": 1, "name": "id", "type": "long", "required": True},
+    {"id": 2, "name": "customer", "type": "long", "required": False},
+    {"id": 3, "name": "amount", "type": "decimal(9,2)", "required": False},
+    {"id": 4, "name": "paid", "type": "boolean", "required": False},
+    {"id": 5, "name": "ts", "type": "timestamptz", "required": False}]}
+CUSTOMERS = {"type": "struct", "fields": [
+    {"id": 1, "name": "id", "type": "long", "required": True},
+    {"id": 2, "name": "name", "type": "string", "required": False}]}
+
+
+@pytest.fixture
+def mesh(server, workdir):
+    """Domains `sales` (orders, partitioned by day) and `crm` (customers) with rows on main, and
+    one more order on branch `dev` of sales."""
+    ice = Iceberg(server)
+    for ns in ("sales", "crm"):
+        assert ice.call("POST", "/namespaces", {"namespace": [ns]}).status_code == 200
+    r = ice.call("POST", "/namespaces/sales/tables", {
+        "name": "orders", "schema": ORDERS,
+        "partition-spec": {"fields": [{"source-id": 5, "name": "ts_day", "transform": "day"}]}})
+    assert r.status_code == 200, r.text
+    r = ice.call("POST", "/namespaces/crm/tables", {"name": "customers", "schema": CUSTOMERS})
+    assert r.status_code == 200, r.text
+
+    def append(table, csv, *extra):
+        path = os.path.join(workdir, "in.csv")
+        with open(path, "w") as f:
+            f.write(csv)
+        server.cli("table", "append", table, path, *extra)
+
+    append("sales.orders", "id,customer,amount,paid,ts\n"
+                           "1,10,5.50,true,2026-11-01 10:00:00+00\n"
+                           "2,11,7.25,false,2026-11-01 11:00:00+00\n"
+                           "3,10,1.00,,2026-11-02 09:30:00+00\n")
+    append("crm.customers", "id,name\n10,Ada\n11,Grace\n")
+    server.cli("branch", "create", "sales", "dev", "--from", "main")
+    append("sales.orders", "id,customer,amount,paid,ts\n4,11,100.00,true,2026-11-03 00:00:00+00\n",
+           "--ref", "dev")
+    return server
+
+
+def dsn(server):
+    host, port = server.ports["pg"].rsplit(":", 1)
+    return "host=%s port=%s user=%s password=%s dbname=analytics" % (host, port, KEY_ID, SECRET)
+
+
+def psql(server, *args, password=SECRET, stdin=None):
+    host, port = server.ports["pg"].rsplit(":", 1)
+    return subprocess.run(["psql", "-h", host, "-p", port, "-U", KEY_ID, "-d", "lakemesh",
+                           "-X", "-v", "ON_ERROR_STOP=1"] + list(args),
+                          capture_output=True, text=True, timeout=60, input=stdin,
+                          env=dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="10"))
+
+
+def test_psql_queries_join_domains_and_reads_refs(mesh):
+    r = psql(mesh, "-A", "-F", ",", "-c",
+             "SELECT c.name, count(*), sum(o.amount) FROM sales.orders o "
+             "JOIN crm.customers c ON o.customer = c.id GROUP BY 1 ORDER BY 1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["name,count_star(),sum(o.amount)", "Ada,2,6.50",
+                                     "Grace,1,7.25", "(2 rows)"]
+    # Several statements in one query string; a branch by name and by session setting.
+    r = psql(mesh, "-A", "-t", "-c", "SELECT count(*) FROM sales.orders; "
+             "SELECT count(*) FROM sales.\"orders@dev\"")
+    assert r.stdout.split() == ["3", "4"], r.stdout + r.stderr
+    r = psql(mesh, "-A", "-t", stdin="SET lakemesh.ref = 'dev';\n"
+             "SELECT max(id) FROM sales.orders;\nSHOW lakemesh.ref;\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["SET", "4", "dev"], r.stdout
+    # Errors carry PostgreSQL's SQLSTATEs.
+    for sql, state in [("SELECT * FROM sales.nope", "42P01"),
+                       ("SELECT nope FROM sales.orders", "42703"),
+                       ("SELEC 1", "42601")]:
+        r = psql(mesh, "-c", "\\set VERBOSITY verbose", "-c", sql)
+        assert r.returncode != 0 and ("ERROR:  %s:" % state) in r.stderr, (sql, r.stderr)
+    r = psql(mesh, "-c", "SELECT 1", password="wrong-secret")
+    assert r.returncode != 0
+    assert 'password authentication failed for user "%s"' % KEY_ID in r.stderr
+
+
+def test_sql_reaches_only_lakemesh_tables(mesh, workdir):
+    conn = psycopg2.connect(dsn(mesh))
+    conn.autocommit = True
+    cur = conn.cursor()
+    target = os.path.join(workdir, "leak.csv")
+    for sql in ["SELECT * FROM read_csv('/etc/passwd')",
+                "SELECT * FROM read_text('/etc/hostname')",
+                "SELECT * FROM glob('/*')",
+                "COPY (SELECT 1) TO '%s'" % target,
+                "ATTACH '%s' AS x" % os.path.join(workdir, "x.db"),
+                "INSTALL httpfs", "LOAD httpfs",
+                "SET enable_external_access = true",
+                "SET allowed_directories = ['/']"]:
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute(sql)
+        assert e.value.pgcode == "42501", (sql, e.value.pgcode, str(e.value))
+    assert not os.path.exists(target)
+    # The session still works after refusals.
+    cur.execute("SELECT count(*) FROM sales.orders")
+    assert cur.fetchone() == (3,)
+
+
+def test_psycopg2_types_transactions_and_catalogs(mesh):
+    conn = psycopg2.connect(dsn(mesh))
+    cur = conn.cursor()  # psycopg2 opens a transaction (BEGIN) before the first statement
+    cur.execute("SELECT id, customer, amount, paid, ts FROM sales.orders ORDER BY id")
+    rows = cur.fetchall()
+    assert [r[0] for r in rows] == [1, 2, 3]
+    assert str(rows[0][2]) == "5.50" and rows[0][3] is True and rows[2][3] is None
+    assert rows[0][4].isoformat() == "2026-11-01T10:00:00+00:00"
+    assert [d.type_code for d in cur.description] == [20, 20, 1700, 16, 1184]
+    with pytest.raises(psycopg2.errors.UndefinedTable):
+        cur.execute("SELECT * FROM sales.nope")
+    # The failed transaction refuses statements until it ends, as PostgreSQL does.
+    with pytest.raises(psycopg2.errors.InFailedSqlTransaction):
+        cur.execute("SELECT 1")
+    conn.rollback()
+    cur.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema IN ('sales', 'crm') ORDER BY 1, 2")
+    assert cur.fetchall() == [("crm", "customers"), ("sales", "orders")]
+    cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = 'sales' "
+                "AND table_name = 'orders' ORDER BY ordinal_position")
+    assert [r[0] for r in cur.fetchall()] == ["id", "customer", "amount", "paid", "ts"]
+    conn.close()
+
+
+def test_commits_are_seen_by_the_next_statement(mesh, workdir):
+    conn = psycopg2.connect(dsn(mesh))
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM sales.orders")
+    assert cur.fetchone() == (3,)
+    # A merge of dev brings its order to main; a delete takes one away.
+    mesh.cli("merge", "sales", "dev", "main")
+    cur.execute("SELECT count(*), max(id) FROM sales.orders")
+    assert cur.fetchone() == (4, 4)
+    mesh.cli("table", "delete", "sales.orders", "--where", "id = 2")
+    cur.execute("SELECT array_agg(id ORDER BY id) FROM sales.orders")
+    assert cur.fetchone()[0] == "[1, 3, 4]"
+
+
+def test_psycopg3_extended_protocol_with_parameters(mesh):
+    with psycopg.connect(dsn(mesh), autocommit=True) as conn:
+        rows = conn.execute("SELECT id, amount FROM sales.orders WHERE amount > %s AND "
+                            "customer = %s ORDER BY id", ("1.00", 10)).fetchall()
+        assert [(r[0], str(r[1])) for r in rows] == [(1, "5.50")]
+        # Parameters the query leaves untyped are text; NULL binds.
+        row = conn.execute("SELECT %s::INTEGER + 1, %s, %s IS NULL", (41, "x", None)).fetchone()
+        assert row == (42, "x", True)
+        # A prepared statement run many times (psycopg prepares it on the server).
+        cur = conn.cursor()
+        for i in range(1, 4):
+            cur.execute("SELECT name FROM crm.customers WHERE id = %s", (9 + i,), prepare=True)
+            assert cur.fetchall() == ([("Ada",)] if i == 1 else [("Grace",)] if i == 2 else [])
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT nope FROM sales.orders WHERE id = %s", (1,))
+        # After the error the connection goes on.
+        assert conn.execute("SELECT count(*) FROM sales.\"orders@dev\" WHERE id > %s",
+                            (0,)).fetchone() == (4,)
+        # Pipeline mode: several statements before one Sync.
+        with conn.pipeline():
+            a = conn.execute("SELECT 1")
+            b = conn.execute("SELECT %s::TEXT", ("two",))
+        assert a.fetchone() == (1,) and b.fetchone() == ("two",)
+
+
+def test_node_postgres(mesh):
+    host, port = mesh.ports["pg"].rsplit(":", 1)
+    r = subprocess.run(["node", os.path.join(HERE, "node", "pg_client.mjs"), host, port, KEY_ID,
+                        SECRET], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert out["plain"] == [{"name": "Ada", "orders": "2", "total": "6.50"},
+                            {"name": "Grace", "orders": "1", "total": "7.25"}]
+    assert out["params"] == [{"id": "1", "amount": "5.50"}]
+    assert out["error"]["code"] == "42703"
+    assert out["types"]["i"] == 1 and out["types"]["d"] == 1.5 and out["types"]["t"] is True
+    assert out["types"]["n"] is None
+    assert out["types"]["ts"] == "2026-11-01T10:00:00.000Z"
+    assert dict(out["fields"]) == {"i": 23, "b": 20, "d": 701, "t": 16, "day": 1082,
+                                   "ts": 1184, "n": 25}
+
+
+@pytest.mark.skipif(not shutil.which("javac") or not os.path.exists(
+    "/usr/share/java/postgresql.jar"), reason="Java 17 and libpostgresql-jdbc-java not installed")
+def test_jdbc_driver(mesh, workdir):
+    src = os.path.join(HERE, "java", "PgClient.java")
+    subprocess.run(["javac", "-d", workdir, src], check=True, timeout=120)
+    cp = "/usr/share/java/postgresql.jar:" + workdir
+    r = subprocess.run(["java", "-cp", cp, "PgClient", mesh.ports["pg"], KEY_ID, SECRET],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+    assert lines["product"] == "PostgreSQL"
+    assert lines["join"] == "3 13.75"
+    # Runs 6 to 8 are past the driver's prepareThreshold: binary results, same values.
+    expected = ["1:5.50:true:2026-11-01T10:00:00Z", "2:7.25:false:2026-11-01T11:00:00Z",
+                "3:1.00:false:2026-11-02T09:30:00Z"]
+    assert lines["prepared"].split() == [expected[i % 3] for i in range(8)]
+    assert lines["error"] == "42P01"
+    assert lines["fetched"] == "50 1225"
+    assert lines["ref"] == "main"
