@@ -627,7 +627,9 @@ Result<RewriteResult> UpdateRows(const LocalScan& files,
   if (set.empty()) return Bad("an update needs at least one column to set");
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   std::string replace;
-  for (const auto& [name, expr] : set) {
+  for (const auto& item : set) {
+    const std::string& name = item.first;
+    const std::string& expr = item.second;
     auto c = std::find_if(columns.begin(), columns.end(),
                           [&](const Column& col) { return EqualsIgnoreCase(col.name, name); });
     if (c == columns.end()) return Bad("cannot set '" + name + "': the table has no such column");
