@@ -20,8 +20,16 @@ std::optional<std::string> QueryResult::Text(size_t col, size_t row) {
 }
 
 Connection::~Connection() {
+  if (!owned_) return;
   if (conn_) duckdb_disconnect(&conn_);
   if (db_) duckdb_close(&db_);
+}
+
+std::unique_ptr<Connection> Connection::Borrow(duckdb_connection conn) {
+  std::unique_ptr<Connection> c(new Connection());
+  c->conn_ = conn;
+  c->owned_ = false;
+  return c;
 }
 
 Result<std::unique_ptr<Connection>> Connection::OpenInMemory(int threads) {

@@ -43,6 +43,9 @@ class Connection {
 
   // `threads` 0 = DuckDB's default.
   static Result<std::unique_ptr<Connection>> OpenInMemory(int threads = 0);
+  // A connection owned elsewhere (the SQL engine's session), used through this interface; not
+  // closed by this object.
+  static std::unique_ptr<Connection> Borrow(duckdb_connection conn);
 
   // Runs `sql`; kInvalidArgument with DuckDB's message when it fails.
   Status Run(const std::string& sql);
@@ -57,6 +60,7 @@ class Connection {
   Connection() = default;
   duckdb_database db_ = nullptr;
   duckdb_connection conn_ = nullptr;
+  bool owned_ = true;
 };
 
 // 'text' as an SQL string literal; "name" as an SQL identifier.

@@ -570,7 +570,9 @@ namespace {
 // One copy-on-write pass: for each file with rows matching `where`, the relation `rewrite(src)`
 // (over `src`, the file read by field id) gives its new rows; with `drop_all`, a file whose rows
 // all match is removed without a rewrite.
-Result<RewriteResult> CopyOnWrite(const LocalScan& files,
+// `shared`: the connection to run on (configured by the caller); null: a fresh in-memory DuckDB
+// confined to `out_dir`.
+Result<RewriteResult> CopyOnWrite(Connection* shared, const LocalScan& files,
                                   const std::string& where, const Json& schema,
                                   const table::PartitionSpec& spec, const std::string& out_dir,
                                   const std::function<std::string(const std::string&)>& rewrite,
@@ -580,12 +582,16 @@ Result<RewriteResult> CopyOnWrite(const LocalScan& files,
   }
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   LM_ASSIGN_OR_RETURN(std::vector<std::string> part_sql, PartitionSql(spec, columns));
-  LM_ASSIGN_OR_RETURN(auto db, Connection::OpenInMemory(2));
-  LM_TRY(db->RegisterIcebergFunctions());
-  // The SQL comes from a request: DuckDB may read and write nothing but `out_dir`.
-  LM_TRY(db->Run("SET allowed_directories = [" + Literal(out_dir + "/") + "]"));
-  LM_TRY(db->Run("SET enable_external_access = false"));
-  LM_TRY(db->Run("SET lock_configuration = true"));
+  std::unique_ptr<Connection> own;
+  if (!shared) {
+    LM_ASSIGN_OR_RETURN(own, Connection::OpenInMemory(2));
+    LM_TRY(own->RegisterIcebergFunctions());
+    // The SQL comes from a request: DuckDB may read and write nothing but `out_dir`.
+    LM_TRY(own->Run("SET allowed_directories = [" + Literal(out_dir + "/") + "]"));
+    LM_TRY(own->Run("SET enable_external_access = false"));
+    LM_TRY(own->Run("SET lock_configuration = true"));
+  }
+  Connection* db = shared ? shared : own.get();
   RewriteResult result;
   for (size_t i = 0; i < files.data.size(); ++i) {
     const LocalDataFile& f = files.data[i];
@@ -608,22 +614,20 @@ Result<RewriteResult> CopyOnWrite(const LocalScan& files,
   return result;
 }
 
-}  // namespace
-
-Result<RewriteResult> DeleteRows(const LocalScan& files, const std::string& where,
-                                 const Json& schema, const table::PartitionSpec& spec,
-                                 const std::string& out_dir) {
-  return CopyOnWrite(files, where, schema, spec, out_dir,
+Result<RewriteResult> DeleteRowsOn(Connection* db, const LocalScan& files,
+                                   const std::string& where, const Json& schema,
+                                   const table::PartitionSpec& spec, const std::string& out_dir) {
+  return CopyOnWrite(db, files, where, schema, spec, out_dir,
                      [&](const std::string& src) {
                        return "(SELECT * FROM " + src + " WHERE (" + where + ") IS NOT TRUE)";
                      },
                      /*drop_all=*/true);
 }
 
-Result<RewriteResult> UpdateRows(const LocalScan& files,
-                                 const std::vector<std::pair<std::string, std::string>>& set,
-                                 const std::string& where, const Json& schema,
-                                 const table::PartitionSpec& spec, const std::string& out_dir) {
+Result<RewriteResult> UpdateRowsOn(Connection* db, const LocalScan& files,
+                                   const std::vector<std::pair<std::string, std::string>>& set,
+                                   const std::string& where, const Json& schema,
+                                   const table::PartitionSpec& spec, const std::string& out_dir) {
   if (set.empty()) return Bad("an update needs at least one column to set");
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   std::string replace;
@@ -640,11 +644,56 @@ Result<RewriteResult> UpdateRows(const LocalScan& files,
                ") THEN CAST((" + expr + ") AS " + c->duck_type + ") ELSE " + Ident(c->name) +
                " END AS " + Ident(c->name);
   }
-  return CopyOnWrite(files, where, schema, spec, out_dir,
+  return CopyOnWrite(db, files, where, schema, spec, out_dir,
                      [&](const std::string& src) {
                        return "(SELECT * REPLACE (" + replace + ") FROM " + src + ")";
                      },
                      /*drop_all=*/false);
+}
+
+}  // namespace
+
+Result<RewriteResult> DeleteRows(const LocalScan& files, const std::string& where,
+                                 const Json& schema, const table::PartitionSpec& spec,
+                                 const std::string& out_dir) {
+  return DeleteRowsOn(nullptr, files, where, schema, spec, out_dir);
+}
+
+Result<RewriteResult> DeleteRowsWith(Connection& db, const LocalScan& files,
+                                     const std::string& where, const Json& schema,
+                                     const table::PartitionSpec& spec, const std::string& out_dir) {
+  return DeleteRowsOn(&db, files, where, schema, spec, out_dir);
+}
+
+Result<RewriteResult> UpdateRows(const LocalScan& files,
+                                 const std::vector<std::pair<std::string, std::string>>& set,
+                                 const std::string& where, const Json& schema,
+                                 const table::PartitionSpec& spec, const std::string& out_dir) {
+  return UpdateRowsOn(nullptr, files, set, where, schema, spec, out_dir);
+}
+
+Result<RewriteResult> UpdateRowsWith(Connection& db, const LocalScan& files,
+                                     const std::vector<std::pair<std::string, std::string>>& set,
+                                     const std::string& where, const Json& schema,
+                                     const table::PartitionSpec& spec, const std::string& out_dir) {
+  return UpdateRowsOn(&db, files, set, where, schema, spec, out_dir);
+}
+
+Result<std::vector<WrittenFile>> WriteQueryRows(Connection& db, const std::string& select,
+                                                const Json& schema,
+                                                const table::PartitionSpec& spec,
+                                                const std::string& out_dir) {
+  LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
+  LM_ASSIGN_OR_RETURN(std::vector<std::string> part_sql, PartitionSql(spec, columns));
+  return WriteRows(db, "(" + select + ")", /*one_statement=*/true, columns, part_sql, spec,
+                   out_dir);
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> DuckColumns(const Json& schema) {
+  LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Column& c : columns) out.emplace_back(c.name, c.duck_type);
+  return out;
 }
 
 Result<Rows> ReadRows(const LocalScan& scan, const Json& schema, const std::string& where,

@@ -59,6 +59,20 @@ struct RewriteResult {
   int64_t rows = 0;                  // rows deleted or updated
 };
 
+class Connection;
+
+// Writes the rows of the query `select` (SQL text whose columns are the table's, in order and
+// of its types) as data files of a table with `schema` and `spec` into `out_dir`, with
+// `db` (which must be allowed to write there). Same files and statistics as WriteDataFiles.
+Result<std::vector<WrittenFile>> WriteQueryRows(Connection& db, const std::string& select,
+                                                const nlohmann::json& schema,
+                                                const table::PartitionSpec& spec,
+                                                const std::string& out_dir);
+
+// The table column types as DuckDB names them ("BIGINT", "DECIMAL(9,2)", "STRUCT(...)"), in
+// schema order, for casting rows to the table.
+Result<std::vector<std::pair<std::string, std::string>>> DuckColumns(const nlohmann::json& schema);
+
 // The live rows of `scan` (read by field id, delete files applied) as a DuckDB relation (SQL
 // text, usable after FROM) with the columns of `schema`; an empty relation of those columns when
 // the scan has no files. The files must be where the DuckDB that runs it may read.
@@ -76,6 +90,11 @@ Result<std::string> ScanRelation(const LocalScan& scan, const nlohmann::json& sc
 Result<RewriteResult> DeleteRows(const LocalScan& files, const std::string& where,
                                  const nlohmann::json& schema, const table::PartitionSpec& spec,
                                  const std::string& out_dir);
+// The same with a connection the caller configured (the SQL engine's, where `where` may name
+// other tables); `where` must be one expression (it is embedded in single statements).
+Result<RewriteResult> DeleteRowsWith(Connection& db, const LocalScan& files,
+                                     const std::string& where, const nlohmann::json& schema,
+                                     const table::PartitionSpec& spec, const std::string& out_dir);
 
 // Updates by copy-on-write: on the rows for which `where` is true, each column of `set` (name ->
 // SQL expression over the row's old values) takes the expression's value, cast to the column's
@@ -86,6 +105,10 @@ Result<RewriteResult> UpdateRows(const LocalScan& files,
                                  const std::vector<std::pair<std::string, std::string>>& set,
                                  const std::string& where, const nlohmann::json& schema,
                                  const table::PartitionSpec& spec, const std::string& out_dir);
+Result<RewriteResult> UpdateRowsWith(Connection& db, const LocalScan& files,
+                                     const std::vector<std::pair<std::string, std::string>>& set,
+                                     const std::string& where, const nlohmann::json& schema,
+                                     const table::PartitionSpec& spec, const std::string& out_dir);
 
 // Rows of a table read from its data files (copied to `dir`, where DuckDB may read), by field id,
 // with the delete files that apply to each file removed: position deletes by (file_path, pos),

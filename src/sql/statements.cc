@@ -156,4 +156,136 @@ std::string_view AfterKeywords(std::string_view statement, size_t n) {
   return statement.substr(i);
 }
 
+size_t SkipSpace(std::string_view s, size_t pos) { return SkipNoise(s, pos, /*parens=*/false); }
+
+bool ConsumeKeyword(std::string_view s, size_t* pos, std::string_view kw) {
+  size_t i = SkipSpace(s, *pos);
+  if (s.size() - i < kw.size()) return false;
+  for (size_t k = 0; k < kw.size(); ++k) {
+    if (std::toupper(static_cast<unsigned char>(s[i + k])) !=
+        std::toupper(static_cast<unsigned char>(kw[k]))) {
+      return false;
+    }
+  }
+  if (i + kw.size() < s.size() && IsWord(s[i + kw.size()])) return false;
+  *pos = i + kw.size();
+  return true;
+}
+
+std::optional<std::vector<std::string>> ParseName(std::string_view s, size_t* pos) {
+  std::vector<std::string> parts;
+  size_t i = SkipSpace(s, *pos);
+  while (true) {
+    std::string part;
+    if (i < s.size() && s[i] == '"') {
+      ++i;
+      while (true) {
+        if (i >= s.size()) return std::nullopt;
+        if (s[i] == '"') {
+          if (i + 1 < s.size() && s[i + 1] == '"') {
+            part.push_back('"');
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        part.push_back(s[i++]);
+      }
+      if (part.empty()) return std::nullopt;
+    } else if (i < s.size() && StartsWord(s[i])) {
+      while (i < s.size() && IsWord(s[i])) {
+        part.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(s[i]))));
+        ++i;
+      }
+    } else {
+      return std::nullopt;
+    }
+    parts.push_back(std::move(part));
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      continue;
+    }
+    break;
+  }
+  *pos = i;
+  return parts;
+}
+
+std::optional<std::string_view> ParseParenthesized(std::string_view s, size_t* pos) {
+  size_t i = SkipSpace(s, *pos);
+  if (i >= s.size() || s[i] != '(') return std::nullopt;
+  int depth = 0;
+  size_t start = i + 1;
+  while (i < s.size()) {
+    size_t j = SkipQuotedOrComment(s, i);
+    if (j != i) {
+      i = j;
+      continue;
+    }
+    if (s[i] == '(') ++depth;
+    if (s[i] == ')' && --depth == 0) {
+      *pos = i + 1;
+      return s.substr(start, i - start);
+    }
+    ++i;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> SplitTopLevel(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  int depth = 0;
+  size_t start = 0, i = 0;
+  while (i < s.size()) {
+    size_t j = SkipQuotedOrComment(s, i);
+    if (j != i) {
+      i = j;
+      continue;
+    }
+    char c = s[i];
+    if (c == '(' || c == '[') ++depth;
+    if ((c == ')' || c == ']') && depth > 0) --depth;
+    if (c == sep && depth == 0) {
+      out.emplace_back(Trim(s.substr(start, i - start)));
+      start = i + 1;
+    }
+    ++i;
+  }
+  std::string_view last = Trim(s.substr(start));
+  if (!last.empty() || !out.empty()) out.emplace_back(last);
+  return out;
+}
+
+size_t FindTopLevelKeyword(std::string_view s, std::string_view kw, size_t from) {
+  int depth = 0;
+  size_t i = from;
+  while (i < s.size()) {
+    size_t j = SkipQuotedOrComment(s, i);
+    if (j != i) {
+      i = j;
+      continue;
+    }
+    char c = s[i];
+    if (c == '(' || c == '[') ++depth;
+    if ((c == ')' || c == ']') && depth > 0) --depth;
+    if (depth == 0 && StartsWord(c) && (i == 0 || !IsWord(s[i - 1]))) {
+      size_t k = i;
+      while (k < s.size() && IsWord(s[k])) ++k;
+      std::string_view word = s.substr(i, k - i);
+      if (word.size() == kw.size() &&
+          std::equal(word.begin(), word.end(), kw.begin(), [](char a, char b) {
+            return std::toupper(static_cast<unsigned char>(a)) ==
+                   std::toupper(static_cast<unsigned char>(b));
+          })) {
+        return i;
+      }
+      i = k;
+      continue;
+    }
+    ++i;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace lakemesh::sql

@@ -4,6 +4,7 @@
 // so a semicolon inside them does not split.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,5 +22,29 @@ std::vector<std::string> LeadingKeywords(std::string_view statement, size_t n);
 
 // `statement` after its first `n` keywords (and the comments and whitespace around them).
 std::string_view AfterKeywords(std::string_view statement, size_t n);
+
+// --- reading the parts of write statements (INSERT, CREATE TABLE, ...) -----------------------
+
+// `pos` moved past whitespace and comments.
+size_t SkipSpace(std::string_view s, size_t pos);
+
+// If the keyword `kw` (case-insensitive, a whole word) is at `*pos` (after space), moves past it.
+bool ConsumeKeyword(std::string_view s, size_t* pos, std::string_view kw);
+
+// A name at `*pos`: identifiers separated by dots, each plain (lower-cased, as PostgreSQL does)
+// or double-quoted (kept as written; "" is a quote). Moves past it; nullopt when there is none.
+std::optional<std::vector<std::string>> ParseName(std::string_view s, size_t* pos);
+
+// The text between the parenthesis at `*pos` and its match (quotes and nesting respected);
+// moves past the closing one. nullopt when `*pos` is not at '(' or it is not closed.
+std::optional<std::string_view> ParseParenthesized(std::string_view s, size_t* pos);
+
+// `s` split at `sep` where it is outside quotes, comments, parentheses and brackets; parts
+// trimmed.
+std::vector<std::string> SplitTopLevel(std::string_view s, char sep);
+
+// Where the keyword `kw` first appears in `s` at or after `from`, outside quotes, comments and
+// parentheses, as a whole word; npos when it does not.
+size_t FindTopLevelKeyword(std::string_view s, std::string_view kw, size_t from = 0);
 
 }  // namespace lakemesh::sql

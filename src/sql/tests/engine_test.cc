@@ -167,7 +167,8 @@ TEST_F(EngineTest, ErrorsCarryPostgresSqlStates) {
   EXPECT_EQ(Fails("SELEC 1").sqlstate, "42601");
   EXPECT_EQ(Fails("SELECT * FROM").sqlstate, "42601");
   EXPECT_EQ(Fails("SELECT 1/0::INTEGER + 'x'::INTEGER").sqlstate, "22P02");
-  EXPECT_EQ(Fails("INSERT INTO sales.orders VALUES (1)").sqlstate, "0A000");
+  EXPECT_EQ(Fails("MERGE INTO sales.orders USING crm.customers c ON false "
+                  "WHEN NOT MATCHED THEN INSERT VALUES (1)").sqlstate, "0A000");
 }
 
 TEST_F(EngineTest, SqlReachesNothingButTables) {
@@ -205,6 +206,105 @@ TEST_F(EngineTest, CatalogsListTheDomainsTables) {
   Collect d = Query("DESCRIBE sales.orders");
   EXPECT_EQ(d.rows.size(), 4u);
   EXPECT_EQ(Query("EXPLAIN SELECT * FROM sales.orders").rows.size(), 1u);
+}
+
+TEST_F(EngineTest, WritesCreateInsertDeleteUpdateAlterAndDrop) {
+  EXPECT_EQ(session_->Execute("CREATE SCHEMA ops", *std::make_unique<Collect>()).tag,
+            "CREATE SCHEMA");
+  Query("CREATE TABLE ops.events (id BIGINT NOT NULL, name VARCHAR, ts TIMESTAMPTZ, "
+        "amount DECIMAL(9,2), tags VARCHAR[]) "
+        "WITH (partitioning = ARRAY['day(ts)', 'bucket(id, 4)'])");
+  auto run = [&](const std::string& sql) {
+    Collect c;
+    Outcome o = session_->Execute(sql, c);
+    EXPECT_FALSE(o.error) << sql << ": " << (o.error ? o.error->message : "");
+    return o.tag;
+  };
+  EXPECT_EQ(run("INSERT INTO ops.events VALUES (1, 'a', TIMESTAMPTZ '2026-11-01 10:00:00+00', "
+                "1.50, ['x']), (2, 'b', TIMESTAMPTZ '2026-11-02 10:00:00+00', 2.25, [])"),
+            "INSERT 0 2");
+  EXPECT_EQ(run("INSERT INTO ops.events (id, name) SELECT id, name FROM crm.customers"),
+            "INSERT 0 2");
+  Collect all = Query("SELECT id, name, amount, tags FROM ops.events ORDER BY id");
+  ASSERT_EQ(all.rows.size(), 4u);
+  EXPECT_EQ(all.rows[0], (std::vector<std::optional<std::string>>{"1", "a", "1.50", "[x]"}));
+  EXPECT_EQ(all.rows[2], (std::vector<std::optional<std::string>>{"10", "Ada", std::nullopt,
+                                                                  std::nullopt}));
+  // The files are partitioned as declared.
+  auto t = catalog_->LoadTable("main", {{"ops"}, "events"});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->metadata["partition-specs"][0]["fields"].size(), 2u);
+  EXPECT_EQ(Fails("INSERT INTO ops.events (name) VALUES ('no id')").sqlstate, "23502");
+  EXPECT_EQ(Fails("INSERT INTO ops.events VALUES (1, 'a', NULL, 1, [], 'extra')").sqlstate, "42601");
+  EXPECT_EQ(Fails("INSERT INTO ops.nope VALUES (1)").sqlstate, "42P01");
+
+  EXPECT_EQ(run("DELETE FROM ops.events WHERE id = 10"), "DELETE 1");
+  EXPECT_EQ(run("UPDATE ops.events SET name = upper(name), amount = 9 WHERE id IN "
+                "(SELECT id FROM crm.customers)"),
+            "UPDATE 1");
+  EXPECT_EQ(Query("SELECT name, amount FROM ops.events WHERE id = 11").rows[0],
+            (std::vector<std::optional<std::string>>{"GRACE", "9.00"}));
+  EXPECT_EQ(run("DELETE FROM ops.events WHERE false"), "DELETE 0");
+
+  // CREATE TABLE AS, across domains.
+  EXPECT_EQ(run("CREATE TABLE ops.totals AS SELECT c.name, sum(o.amount) AS total "
+                "FROM sales.orders o JOIN crm.customers c ON o.customer = c.id GROUP BY c.name"),
+            "SELECT 2");
+  EXPECT_EQ(Query("SELECT total FROM ops.totals WHERE name = 'Ada'").rows[0][0], "6.50");
+
+  // Schema evolution.
+  run("ALTER TABLE ops.events ADD COLUMN qty INTEGER");
+  run("ALTER TABLE ops.events RENAME COLUMN name TO label");
+  run("ALTER TABLE ops.events DROP COLUMN tags");
+  Collect evolved = Query("SELECT * FROM ops.events ORDER BY id");
+  EXPECT_EQ(evolved.columns.size(), 5u);
+  EXPECT_EQ(evolved.columns[1].name, "label");
+  EXPECT_EQ(evolved.rows[0][1], "a");
+  EXPECT_FALSE(evolved.rows[0][4].has_value());
+  run("INSERT INTO ops.events (id, qty) VALUES (20, 7)");
+  EXPECT_EQ(Query("SELECT qty FROM ops.events WHERE id = 20").rows[0][0], "7");
+
+  // Writes at a tag are refused; DROP TABLE removes the table.
+  ASSERT_TRUE(repos_->CreateTag("ops", "v1", "main").ok());
+  SqlError at_tag = Fails("INSERT INTO ops.\"events@v1\" VALUES (3, 'c', NULL, 1, 1)");
+  EXPECT_EQ(at_tag.sqlstate, "25006") << at_tag.message;
+  EXPECT_EQ(run("DROP TABLE ops.totals"), "DROP TABLE");
+  EXPECT_EQ(Fails("SELECT * FROM ops.totals").sqlstate, "42P01");
+  EXPECT_EQ(run("DROP TABLE IF EXISTS ops.totals"), "DROP TABLE");
+}
+
+TEST_F(EngineTest, TransactionsCommitInsertsTogetherOrNotAtAll) {
+  auto run = [&](const std::string& sql) {
+    Collect c;
+    Outcome o = session_->Execute(sql, c);
+    EXPECT_FALSE(o.error) << sql << ": " << (o.error ? o.error->message : "");
+    return o.tag;
+  };
+  Query("CREATE TABLE sales.returns (id BIGINT, reason VARCHAR)");
+  run("BEGIN");
+  run("INSERT INTO sales.orders (id, amount) VALUES (50, 1)");
+  run("INSERT INTO sales.returns VALUES (50, 'late')");
+  EXPECT_EQ(run("ROLLBACK"), "ROLLBACK");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "3");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.returns").rows[0][0], "0");
+  auto before = repos_->GetBranch("sales", "main");
+  ASSERT_TRUE(before.ok());
+  run("BEGIN");
+  run("INSERT INTO sales.orders (id, amount) VALUES (51, 1)");
+  run("INSERT INTO sales.returns VALUES (51, 'broken')");
+  run("INSERT INTO sales.returns VALUES (52, 'lost')");
+  // Another domain in the same transaction is refused.
+  EXPECT_EQ(Fails("INSERT INTO crm.customers VALUES (99, 'x')").sqlstate, "0A000");
+  EXPECT_EQ(Fails("DELETE FROM sales.orders WHERE id = 1").sqlstate, "0A000");
+  EXPECT_EQ(run("COMMIT"), "COMMIT");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "4");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.returns").rows[0][0], "2");
+  // One repository commit for the whole transaction.
+  auto after = repos_->GetBranch("sales", "main");
+  ASSERT_TRUE(after.ok());
+  auto head = repos_->GetCommit("sales", after->head);
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->parents.at(0), before->head);
 }
 
 TEST(Statements, SplitsOnSemicolonsOutsideQuotesAndComments) {

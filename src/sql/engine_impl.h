@@ -1,0 +1,838 @@
+// The engine's internals, shared by its query path (engine.cc) and its write path (writes.cc):
+// DuckDB handles, views, portals and the helpers that turn DuckDB's errors and types into
+// PostgreSQL's. Private to src/sql.
+#pragma once
+
+#include <duckdb.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "base/hash.h"
+#include "base/random.h"
+#include "catalog/catalog.h"
+#include "sql/connection.h"
+#include "sql/data_files.h"
+#include "sql/engine.h"
+#include "sql/statements.h"
+
+namespace lakemesh::sql {
+namespace internal {
+
+using Json = nlohmann::json;
+
+inline SqlError Err(std::string sqlstate, std::string message) {
+  return SqlError{std::move(sqlstate), std::move(message)};
+}
+
+inline bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+inline bool Contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
+
+// PostgreSQL's SQLSTATE for a DuckDB error message ("Catalog Error: Table with name x does not
+// exist!"), and the message without DuckDB's "<Kind> Error: " prefix.
+inline SqlError FromDuckDb(std::string message) {
+  std::string kind;
+  if (size_t colon = message.find(" Error: "); colon != std::string::npos && colon < 40) {
+    kind = message.substr(0, colon);
+    message = message.substr(colon + 8);
+  }
+  std::string state = "XX000";
+  if (kind == "Parser" || kind == "Syntax") {
+    state = "42601";
+  } else if (kind == "Catalog") {
+    if (Contains(message, "Table with name") || Contains(message, "View with name")) {
+      state = "42P01";
+    } else if (Contains(message, "Schema with name")) {
+      state = "3F000";
+    } else if (Contains(message, "Function with name")) {
+      state = "42883";
+    } else {
+      state = "42704";
+    }
+  } else if (kind == "Binder") {
+    if (Contains(message, "Referenced column") || Contains(message, "not found in FROM clause")) {
+      state = "42703";
+    } else if (Contains(message, "Referenced table")) {
+      state = "42P01";
+    } else if (Contains(message, "No function matches")) {
+      state = "42883";
+    } else {
+      state = "42P18";
+    }
+  } else if (kind == "Conversion" || kind == "Invalid Input") {
+    state = "22P02";
+  } else if (kind == "Out of Range") {
+    state = "22003";
+  } else if (kind == "Divide by zero" || Contains(message, "Division by zero")) {
+    state = "22012";
+  } else if (kind == "INTERRUPT" || kind == "Interrupt" || Contains(message, "Interrupted")) {
+    state = "57014";
+    message = "canceling statement due to user request";
+  } else if (kind == "Out of Memory") {
+    state = "53200";
+  } else if (kind == "Permission") {
+    state = "42501";
+  } else if (kind == "Not implemented") {
+    state = "0A000";
+  } else if (kind == "Constraint") {
+    state = "23000";
+  } else if (kind == "Parameter Not Resolved" || kind == "Parameter Not Allowed") {
+    state = "42P02";
+  }
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return Err(state, message);
+}
+
+inline SqlError FromStatus(const Status& st) {
+  switch (st.code()) {
+    case ErrorCode::kNotFound: return Err("42P01", st.message());
+    case ErrorCode::kInvalidArgument: return Err("22023", st.message());
+    case ErrorCode::kPermissionDenied: return Err("42501", st.message());
+    case ErrorCode::kConflict: return Err("40001", st.message());
+    case ErrorCode::kUnavailable: return Err("57P03", st.message());
+    default: return Err("XX000", st.message());
+  }
+}
+
+inline ColumnType TypeOf(duckdb_type t) {
+  switch (t) {
+    case DUCKDB_TYPE_BOOLEAN: return ColumnType::kBool;
+    case DUCKDB_TYPE_TINYINT:
+    case DUCKDB_TYPE_SMALLINT:
+    case DUCKDB_TYPE_UTINYINT: return ColumnType::kInt16;
+    case DUCKDB_TYPE_INTEGER:
+    case DUCKDB_TYPE_USMALLINT: return ColumnType::kInt32;
+    case DUCKDB_TYPE_BIGINT:
+    case DUCKDB_TYPE_UINTEGER: return ColumnType::kInt64;
+    case DUCKDB_TYPE_UBIGINT:
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT:
+    case DUCKDB_TYPE_DECIMAL: return ColumnType::kNumeric;
+    case DUCKDB_TYPE_FLOAT: return ColumnType::kFloat32;
+    case DUCKDB_TYPE_DOUBLE: return ColumnType::kFloat64;
+    case DUCKDB_TYPE_VARCHAR: return ColumnType::kText;
+    case DUCKDB_TYPE_BLOB: return ColumnType::kBytes;
+    case DUCKDB_TYPE_DATE: return ColumnType::kDate;
+    case DUCKDB_TYPE_TIME: return ColumnType::kTime;
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_S:
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+    case DUCKDB_TYPE_TIMESTAMP_NS: return ColumnType::kTimestamp;
+    case DUCKDB_TYPE_TIMESTAMP_TZ: return ColumnType::kTimestamptz;
+    case DUCKDB_TYPE_INTERVAL: return ColumnType::kInterval;
+    case DUCKDB_TYPE_UUID: return ColumnType::kUuid;
+    default: return ColumnType::kOther;
+  }
+}
+
+// A value of `t` as PostgreSQL's text output writes it, in SQL over column `c`.
+inline std::string AsPgText(const std::string& c, ColumnType t) {
+  switch (t) {
+    case ColumnType::kBool: return "CASE WHEN " + c + " THEN 't' WHEN NOT " + c + " THEN 'f' END";
+    case ColumnType::kBytes: return "'\\x' || lower(hex(" + c + "))";
+    default: return "CAST(" + c + " AS VARCHAR)";
+  }
+}
+
+// The DuckDB type id a declared parameter type is cast to ("" = leave it to DuckDB).
+inline std::string DuckTypeId(ColumnType t) {
+  switch (t) {
+    case ColumnType::kBool: return "BOOLEAN";
+    case ColumnType::kInt16: return "SMALLINT";
+    case ColumnType::kInt32: return "INTEGER";
+    case ColumnType::kInt64: return "BIGINT";
+    case ColumnType::kFloat32: return "FLOAT";
+    case ColumnType::kFloat64: return "DOUBLE";
+    case ColumnType::kText:
+    case ColumnType::kJson: return "VARCHAR";
+    case ColumnType::kBytes: return "BLOB";
+    case ColumnType::kDate: return "DATE";
+    case ColumnType::kTime: return "TIME";
+    case ColumnType::kTimestamp: return "TIMESTAMP";
+    case ColumnType::kTimestamptz: return "TIMESTAMP WITH TIME ZONE";
+    case ColumnType::kInterval: return "INTERVAL";
+    case ColumnType::kUuid: return "UUID";
+    default: return "";
+  }
+}
+
+inline std::string_view Text(duckdb_string_t* s) {
+  return std::string_view(duckdb_string_t_data(s), duckdb_string_t_length(*s));
+}
+
+// Table functions a query may call: they compute, they read nothing.
+inline const std::set<std::string>& AllowedTableFunctions() {
+  static const std::set<std::string> k = {"range", "generate_series", "unnest", "repeat",
+                                          "json_each", "json_tree"};
+  return k;
+}
+
+// Schemas that are DuckDB's own, not domains.
+inline bool SystemSchema(const std::string& s) {
+  return s == "information_schema" || s == "pg_catalog" || s == "main" || s == "temp" ||
+         s == "system";
+}
+
+// "orders@dev" -> {"orders", "dev"}; "orders" -> {"orders", ""}.
+inline std::pair<std::string, std::string> SplitRef(const std::string& name) {
+  size_t at = name.find('@');
+  if (at == std::string::npos) return {name, ""};
+  return {name.substr(0, at), name.substr(at + 1)};
+}
+
+// A string member of a parsed-query node ("" when absent or not a string).
+inline std::string Str(const Json& node, const char* key) {
+  auto it = node.find(key);
+  return it != node.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+inline std::string ViewName(const std::string& table, const std::string& ref) {
+  return ref == "main" ? table : table + "@" + ref;
+}
+
+}  // namespace internal
+
+using namespace internal;
+
+// --- Engine ------------------------------------------------------------------------------------
+
+struct Engine::Impl {
+  catalog::Catalog& catalog;
+  EngineOptions options;
+  duckdb_database db = nullptr;
+  duckdb_connection admin = nullptr;  // defines the views; guarded by mu
+  std::mutex mu;
+  // "domain\0view" -> the metadata location the view reads
+  std::map<std::string, std::string> views;
+  std::set<std::string> schemas;
+  std::string cache_dir;  // table files of a non-local blob store, copied once
+
+  Impl(catalog::Catalog& c, EngineOptions o) : catalog(c), options(std::move(o)) {}
+  ~Impl() {
+    if (admin) duckdb_disconnect(&admin);
+    if (db) duckdb_close(&db);
+  }
+
+  Status Run(duckdb_connection conn, const std::string& sql) {
+    duckdb_result r;
+    duckdb_state st = duckdb_query(conn, sql.c_str(), &r);
+    std::string err = st == DuckDBSuccess ? "" : (duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+    duckdb_destroy_result(&r);
+    if (st != DuckDBSuccess) return InvalidArgument(err);
+    return Status::OK();
+  }
+
+  // A local path DuckDB may read for the table file at `location`.
+  Result<std::string> LocalFile(const std::string& location) {
+    LM_ASSIGN_OR_RETURN(std::optional<std::string> local, catalog.LocalTableFile(location));
+    if (local) return *local;
+    std::string path = cache_dir + "/" + ToHex(Sha256(location)) + ".parquet";
+    if (std::filesystem::exists(path)) return path;
+    std::string tmp = path + "." + RandomHex(6);
+    LM_TRY(catalog.CopyTableFileTo(location, tmp));
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) return IoError("caching " + location + ": " + ec.message());
+    return path;
+  }
+
+  // Makes `domain`.`view` read `table` at `ref` as it is now. kNotFound when there is no such
+  // table (its view, if one was defined before, is dropped).
+  Status EnsureView(const std::string& domain, const std::string& table, const std::string& ref,
+                    const std::string& view) {
+    catalog::TableIdent ident{{domain}, table};
+    const std::string key = domain + std::string(1, '\0') + view;
+    const std::string qualified = Ident(domain) + "." + Ident(view);
+    auto raw = catalog.LoadTableRaw(ref, ident);
+    std::lock_guard<std::mutex> lock(mu);
+    if (!raw.ok()) {
+      if (views.erase(key)) (void)Run(admin, "DROP VIEW IF EXISTS " + qualified);
+      if (raw.status().IsNotFound()) {
+        return NotFound("relation \"" + domain + "." + view + "\" does not exist (" +
+                        raw.status().message() + ")");
+      }
+      return raw.status();
+    }
+    auto it = views.find(key);
+    if (it != views.end() && it->second == raw->metadata_location) return Status::OK();
+    LM_ASSIGN_OR_RETURN(table::ScanPlan plan, catalog.PlanScan(ref, ident, table::ScanOptions{}));
+    LocalScan scan;
+    std::map<size_t, size_t> delete_index;
+    for (const auto& task : plan.tasks) {
+      LM_ASSIGN_OR_RETURN(std::string path, LocalFile(task.file.file_path));
+      std::vector<size_t> mine;
+      for (size_t k : task.deletes) {
+        auto [d, fresh] = delete_index.emplace(k, scan.delete_files.size());
+        if (fresh) {
+          LM_ASSIGN_OR_RETURN(std::string dpath, LocalFile(plan.delete_files[k].file_path));
+          scan.delete_files.push_back({dpath, plan.delete_files[k]});
+        }
+        mine.push_back(d->second);
+      }
+      scan.data.push_back({path, task.file});
+      scan.deletes.push_back(std::move(mine));
+    }
+    LM_ASSIGN_OR_RETURN(std::string relation, ScanRelation(scan, plan.schema));
+    if (schemas.insert(domain).second) {
+      LM_TRY(Run(admin, "CREATE SCHEMA IF NOT EXISTS " + Ident(domain)));
+    }
+    LM_TRY(Run(admin, "CREATE OR REPLACE VIEW " + qualified + " AS SELECT * FROM " + relation));
+    views[key] = raw->metadata_location;
+    return Status::OK();
+  }
+
+  // Defines the views of every table of every domain at `ref` (for the catalogs:
+  // information_schema, pg_catalog, SHOW TABLES), and drops those of tables gone.
+  Status SyncAll(const std::string& ref) {
+    LM_ASSIGN_OR_RETURN(auto domains, catalog.ListNamespaces(ref, {}));
+    std::set<std::string> seen;
+    for (const auto& ns : domains) {
+      if (ns.size() != 1) continue;
+      auto tables = catalog.ListTables(ref, ns);
+      if (!tables.ok()) continue;  // a domain without the ref
+      for (const std::string& t : *tables) {
+        Status st = EnsureView(ns[0], t, ref, ViewName(t, ref));
+        if (!st.ok() && !st.IsNotFound()) return st;
+        seen.insert(ns[0] + std::string(1, '\0') + ViewName(t, ref));
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = views.begin(); it != views.end();) {
+      size_t zero = it->first.find('\0');
+      std::string view = it->first.substr(zero + 1);
+      bool at_ref = SplitRef(view).second == (ref == "main" ? "" : ref);
+      if (at_ref && !seen.count(it->first)) {
+        (void)Run(admin, "DROP VIEW IF EXISTS " + Ident(it->first.substr(0, zero)) + "." +
+                             Ident(view));
+        it = views.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return Status::OK();
+  }
+};
+
+
+
+// A statement bound for execution (the extended protocol's portal). Queries are prepared in
+// DuckDB and stream when fetched; other statements run when bound and keep their outcome.
+struct Portal {
+  std::vector<ResultColumn> columns;
+  bool returns_rows = false;
+  // queries
+  duckdb_prepared_statement stmt = nullptr;
+  size_t params = 0;
+  std::vector<ColumnType> param_types;
+  std::vector<size_t> untyped;  // parameters DuckDB could not type
+  bool started = false, finished = false, has_result = false;
+  duckdb_result result{};
+  duckdb_data_chunk chunk = nullptr;
+  idx_t chunk_pos = 0;
+  int64_t rows = 0;
+  // other statements
+  Outcome done;
+  std::vector<std::vector<std::optional<std::string>>> buffered;
+  size_t next_row = 0;
+
+  Portal() = default;
+  Portal(const Portal&) = delete;
+  Portal& operator=(const Portal&) = delete;
+  ~Portal() {
+    if (chunk) duckdb_destroy_data_chunk(&chunk);
+    if (has_result) duckdb_destroy_result(&result);
+    if (stmt) duckdb_destroy_prepare(&stmt);
+  }
+};
+
+struct Session::Impl {
+  Engine::Impl& engine;
+  duckdb_connection conn = nullptr;
+  std::string user;
+  std::string ref = "main";
+  bool transaction = false;
+  std::map<std::string, std::string> settings;  // PostgreSQL settings a client SETs
+  std::map<std::string, std::unique_ptr<Portal>> portals;
+  // An explicit transaction's INSERTs, stored as files and committed at COMMIT as one
+  // repository commit (on `txn_branch` of domain `txn_domain`).
+  std::string txn_domain, txn_branch;
+  std::vector<std::pair<catalog::TableIdent, std::vector<table::DataFile>>> pending;
+
+  Impl(Engine::Impl& e, std::string u) : engine(e), user(std::move(u)) {}
+
+  // --- the write path (writes.cc) ---
+  // INSERT, CREATE, DROP, ALTER, DELETE, UPDATE: one commit on the target's branch each.
+  Outcome Write(const std::string& keyword, std::string_view statement);
+  Outcome Commit();
+  void Rollback();
+  ~Impl() {
+    if (conn) duckdb_disconnect(&conn);
+  }
+
+  // json_serialize_sql / json_deserialize_sql over one text argument (which they take only as
+  // a constant).
+  std::optional<std::string> CallText(const char* function, const std::string& arg,
+                                      std::string* error) {
+    std::string q = std::string("SELECT ") + function + "(" + Literal(arg) + ")";
+    duckdb_result r;
+    std::optional<std::string> out;
+    if (duckdb_query(conn, q.c_str(), &r) == DuckDBSuccess) {
+      char* v = duckdb_value_varchar(&r, 0, 0);
+      if (v) {
+        out = std::string(v);
+        duckdb_free(v);
+      }
+    } else {
+      *error = duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed";
+    }
+    duckdb_destroy_result(&r);
+    return out;
+  }
+
+  // Parses the query, resolves its lakemesh tables (defining their views) and checks what it
+  // calls; returns the text to run (rewritten when the session's ref applied).
+  // `casts`: for parameter $i+1, the DuckDB type it is cast to where it appears ("" = none), so
+  // that parameters the query leaves untyped get the type the client declared (or text).
+  std::optional<SqlError> Resolve(const std::string& query, std::string* out,
+                                  const std::vector<std::string>& casts = {}) {
+    std::string err;
+    auto serialized = CallText("json_serialize_sql", query, &err);
+    if (!serialized) return FromDuckDb(err);
+    Json tree = Json::parse(*serialized, nullptr, false);
+    if (tree.is_discarded()) return Err("XX000", "cannot read the parsed query");
+    if (tree.is_object() && tree.contains("error") && tree["error"].is_boolean() &&
+        tree["error"].get<bool>()) {
+      std::string type = Str(tree, "error_type");
+      std::string message = Str(tree, "error_message");
+      if (message.empty()) message = "cannot parse the query";
+      return type == "parser" ? Err("42601", message) : FromDuckDb(message);
+    }
+    if (!tree.is_object() || !tree.contains("statements") || !tree["statements"].is_array() ||
+        tree["statements"].size() != 1) {
+      return Err("42601", "one statement at a time");
+    }
+    bool rewritten = false, catalogs = false;
+    std::optional<SqlError> failure;
+    std::function<void(Json&)> walk = [&](Json& node) {
+      if (failure) return;
+      if (node.is_array()) {
+        for (Json& child : node) walk(child);
+        return;
+      }
+      if (!node.is_object()) return;
+      const std::string type = Str(node, "type");
+      if (type == "VALUE_PARAMETER" && !casts.empty()) {
+        size_t index = std::strtoul(Str(node, "identifier").c_str(), nullptr, 10);
+        if (index >= 1 && index <= casts.size() && !casts[index - 1].empty()) {
+          Json param = node;
+          param["alias"] = "";
+          Json cast = {{"class", "CAST"},
+                       {"type", "OPERATOR_CAST"},
+                       {"alias", node.value("alias", Json(""))},
+                       {"query_location", node.value("query_location", Json(0))},
+                       {"child", std::move(param)},
+                       {"cast_type", {{"id", casts[index - 1]}, {"type_info", nullptr}}},
+                       {"try_cast", false}};
+          node = std::move(cast);
+          rewritten = true;
+        }
+        return;
+      }
+      if (type == "BASE_TABLE") {
+        std::string schema = Str(node, "schema_name");
+        std::string name = Str(node, "table_name");
+        std::string catalog_name = Str(node, "catalog_name");
+        if (catalog_name == "lakemesh") {  // lakemesh.sales.orders, as Trino clients write it
+          node["catalog_name"] = "";
+          rewritten = true;
+        }
+        if (schema.empty() || SystemSchema(schema)) {
+          if (schema == "information_schema" || schema == "pg_catalog" ||
+              StartsWith(name, "pg_") || StartsWith(name, "duckdb_")) {
+            catalogs = true;
+          }
+        } else {
+          auto [table, at] = SplitRef(name);
+          std::string table_ref = at.empty() ? ref : at;
+          if (at.empty() && ref != "main") {
+            name = ViewName(table, ref);
+            node["table_name"] = name;
+            rewritten = true;
+          }
+          if (Status st = engine.EnsureView(schema, table, table_ref, name); !st.ok()) {
+            failure = FromStatus(st);
+            return;
+          }
+        }
+      } else if (type == "TABLE_FUNCTION") {
+        std::string fn;
+        if (node.contains("function") && node["function"].is_object()) {
+          fn = Str(node["function"], "function_name");
+        }
+        if (!AllowedTableFunctions().count(fn)) {
+          failure = Err("42501", "table function " + fn +
+                                     "() is not allowed: SQL reads lakemesh tables (domain.table)");
+          return;
+        }
+      }
+      for (auto& [k, v] : node.items()) walk(v);
+    };
+    walk(tree["statements"]);
+    if (failure) return failure;
+    if (catalogs) {
+      if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
+    }
+    if (!rewritten) {
+      *out = query;
+      return std::nullopt;
+    }
+    auto text = CallText("json_deserialize_sql", tree.dump(), &err);
+    if (!text) return FromDuckDb(err);
+    *out = *text;
+    return std::nullopt;
+  }
+
+  // Prepares `query` (resolved) wrapped so that every column comes as PostgreSQL text; fills
+  // `portal`'s columns and statement. Parameters ($1, ...) stay for Bind.
+  std::optional<SqlError> PrepareQuery(const std::string& query, Portal& portal) {
+    duckdb_prepared_statement stmt = nullptr;
+    if (duckdb_prepare(conn, query.c_str(), &stmt) != DuckDBSuccess) {
+      SqlError e = FromDuckDb(duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "failed");
+      duckdb_destroy_prepare(&stmt);
+      return e;
+    }
+    idx_t n = duckdb_prepared_statement_column_count(stmt);
+    std::string select, aliases;
+    portal.columns.clear();
+    for (idx_t i = 0; i < n; ++i) {
+      const char* name = duckdb_prepared_statement_column_name(stmt, i);
+      ResultColumn c{name ? name : "?column?", TypeOf(duckdb_prepared_statement_column_type(stmt, i))};
+      std::string col = "c" + std::to_string(i);
+      aliases += (i ? ", " : "") + col;
+      select += (i ? ", " : "") + AsPgText(col, c.type);
+      portal.columns.push_back(std::move(c));
+    }
+    duckdb_destroy_prepare(&stmt);
+    std::string wrapped = n == 0 ? query
+                                 : "SELECT " + select + " FROM (" + query + "\n) AS __lm_q(" +
+                                       aliases + ")";
+    if (duckdb_prepare(conn, wrapped.c_str(), &portal.stmt) != DuckDBSuccess) {
+      SqlError e = FromDuckDb(duckdb_prepare_error(portal.stmt) ? duckdb_prepare_error(portal.stmt)
+                                                                 : "failed");
+      duckdb_destroy_prepare(&portal.stmt);
+      portal.stmt = nullptr;
+      return e;
+    }
+    portal.params = duckdb_nparams(portal.stmt);
+    portal.param_types.clear();
+    portal.untyped.clear();
+    for (idx_t i = 1; i <= portal.params; ++i) {
+      duckdb_type t = duckdb_param_type(portal.stmt, i);
+      if (t == DUCKDB_TYPE_INVALID || t == DUCKDB_TYPE_ANY) portal.untyped.push_back(i - 1);
+      portal.param_types.push_back(t == DUCKDB_TYPE_INVALID || t == DUCKDB_TYPE_ANY
+                                       ? ColumnType::kText
+                                       : TypeOf(t));
+    }
+    return std::nullopt;
+  }
+
+  // Resolves and prepares a query with parameters: declared types are cast to, and parameters
+  // still untyped are taken as text (PostgreSQL's "unknown" literal behaviour).
+  std::optional<SqlError> PrepareWithParams(std::string_view statement,
+                                            const Session::Declared& declared, Portal& portal) {
+    std::vector<std::string> casts;
+    for (const auto& d : declared) casts.push_back(d ? DuckTypeId(*d) : "");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::string query;
+      if (auto e = Resolve(std::string(statement), &query, casts)) return e;
+      if (portal.stmt) {
+        duckdb_destroy_prepare(&portal.stmt);
+        portal.stmt = nullptr;
+      }
+      if (auto e = PrepareQuery(query, portal)) return e;
+      // A parameter under a cast stays "untyped" to DuckDB (it takes any value): only those
+      // without a type anywhere become text.
+      casts.resize(std::max(casts.size(), portal.params));
+      bool changed = false;
+      for (size_t i : portal.untyped) {
+        if (casts[i].empty()) {
+          casts[i] = "VARCHAR";
+          changed = true;
+        }
+      }
+      if (!changed) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<SqlError> Bind(Portal& portal,
+                               const std::vector<std::optional<std::string>>& params) {
+    if (params.size() != portal.params) {
+      return Err("08P01", "bind message supplies " + std::to_string(params.size()) +
+                              " parameters, but prepared statement requires " +
+                              std::to_string(portal.params));
+    }
+    duckdb_clear_bindings(portal.stmt);
+    for (size_t i = 0; i < params.size(); ++i) {
+      duckdb_state st = params[i] ? duckdb_bind_varchar_length(portal.stmt, i + 1,
+                                                               params[i]->data(), params[i]->size())
+                                  : duckdb_bind_null(portal.stmt, i + 1);
+      if (st != DuckDBSuccess) {
+        return Err("22P02", "cannot bind parameter $" + std::to_string(i + 1));
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Sends up to `max_rows` (0: all) more rows of `portal` to `sink`; `*suspended` when it
+  // stopped at the limit.
+  Outcome Fetch(Portal& portal, int64_t max_rows, ResultSink& sink, bool* suspended) {
+    Outcome out;
+    *suspended = false;
+    if (!portal.stmt) {  // a statement run at bind time: its buffered outcome
+      out = portal.done;
+      for (size_t i = portal.next_row; i < portal.buffered.size(); ++i) {
+        if (max_rows > 0 && static_cast<int64_t>(i - portal.next_row) >= max_rows) {
+          portal.next_row = i;
+          *suspended = true;
+          return out;
+        }
+        std::vector<std::optional<std::string_view>> values;
+        for (const auto& v : portal.buffered[i]) {
+          values.push_back(v ? std::optional<std::string_view>(*v) : std::nullopt);
+        }
+        if (Status st = sink.Row(values); !st.ok()) {
+          out.error = FromStatus(st);
+          return out;
+        }
+      }
+      portal.next_row = portal.buffered.size();
+      return out;
+    }
+    if (!portal.started) {
+      portal.started = true;
+      if (duckdb_execute_prepared_streaming(portal.stmt, &portal.result) != DuckDBSuccess) {
+        out.error = FromDuckDb(duckdb_result_error(&portal.result)
+                                   ? duckdb_result_error(&portal.result)
+                                   : "failed");
+        portal.finished = true;
+        return out;
+      }
+      portal.has_result = true;
+    }
+    const size_t n = portal.columns.size();
+    std::vector<std::optional<std::string_view>> values(n);
+    int64_t sent = 0;
+    while (!portal.finished) {
+      if (!portal.chunk) {
+        portal.chunk = duckdb_fetch_chunk(portal.result);
+        portal.chunk_pos = 0;
+        if (!portal.chunk) {
+          portal.finished = true;
+          if (const char* e = duckdb_result_error(&portal.result); e && *e) {
+            out.error = FromDuckDb(e);
+            return out;
+          }
+          break;
+        }
+      }
+      idx_t size = duckdb_data_chunk_get_size(portal.chunk);
+      std::vector<duckdb_string_t*> data(n);
+      std::vector<uint64_t*> validity(n);
+      for (idx_t c = 0; c < n; ++c) {
+        duckdb_vector v = duckdb_data_chunk_get_vector(portal.chunk, c);
+        data[c] = static_cast<duckdb_string_t*>(duckdb_vector_get_data(v));
+        validity[c] = duckdb_vector_get_validity(v);
+      }
+      while (portal.chunk_pos < size) {
+        if (max_rows > 0 && sent >= max_rows) {
+          *suspended = true;
+          return out;
+        }
+        idx_t r = portal.chunk_pos++;
+        for (idx_t c = 0; c < n; ++c) {
+          if (validity[c] && !duckdb_validity_row_is_valid(validity[c], r)) {
+            values[c] = std::nullopt;
+          } else {
+            values[c] = Text(&data[c][r]);
+          }
+        }
+        if (Status st = sink.Row(values); !st.ok()) {
+          out.error = FromStatus(st);
+          return out;
+        }
+        ++sent;
+        ++portal.rows;
+      }
+      duckdb_destroy_data_chunk(&portal.chunk);
+      portal.chunk = nullptr;
+    }
+    out.has_rows = true;
+    out.rows = portal.rows;
+    out.tag = "SELECT " + std::to_string(portal.rows);
+    return out;
+  }
+
+  // Runs a query, streaming its rows to `sink` as PostgreSQL text.
+  Outcome Stream(const std::string& query, ResultSink& sink) {
+    Outcome out;
+    Portal portal;
+    if (auto e = PrepareQuery(query, portal)) {
+      out.error = std::move(e);
+      return out;
+    }
+    if (portal.params > 0) {
+      out.error = Err("42P02", "there is no parameter $1");
+      return out;
+    }
+    if (Status st = sink.Columns(portal.columns); !st.ok()) {
+      out.error = FromStatus(st);
+      return out;
+    }
+    bool suspended;
+    out = Fetch(portal, 0, sink, &suspended);
+    out.has_rows = true;
+    return out;
+  }
+
+  // Runs a statement whose result is small (EXPLAIN, SHOW, DESCRIBE), materialized.
+  Outcome Materialized(const std::string& statement, ResultSink& sink, std::string tag) {
+    Outcome out;
+    duckdb_result r;
+    if (duckdb_query(conn, statement.c_str(), &r) != DuckDBSuccess) {
+      out.error = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+      duckdb_destroy_result(&r);
+      return out;
+    }
+    idx_t n = duckdb_column_count(&r), rows = duckdb_row_count(&r);
+    std::vector<ResultColumn> columns;
+    for (idx_t c = 0; c < n; ++c) {
+      ColumnType t = TypeOf(duckdb_column_type(&r, c));
+      columns.push_back({duckdb_column_name(&r, c), t == ColumnType::kBool ? ColumnType::kText : t});
+    }
+    Status s = sink.Columns(columns);
+    out.has_rows = true;
+    std::vector<std::string> texts(n);
+    std::vector<std::optional<std::string_view>> values(n);
+    for (idx_t row = 0; row < rows && s.ok(); ++row) {
+      for (idx_t c = 0; c < n; ++c) {
+        if (duckdb_value_is_null(&r, c, row)) {
+          values[c] = std::nullopt;
+          continue;
+        }
+        char* v = duckdb_value_varchar(&r, c, row);
+        texts[c] = v ? v : "";
+        if (v) duckdb_free(v);
+        values[c] = texts[c];
+      }
+      s = sink.Row(values);
+      ++out.rows;
+    }
+    duckdb_destroy_result(&r);
+    if (!s.ok()) out.error = FromStatus(s);
+    out.tag = tag.empty() ? "SELECT " + std::to_string(out.rows) : tag;
+    return out;
+  }
+
+  Outcome Set(std::string_view statement, bool reset) {
+    Outcome out;
+    out.tag = reset ? "RESET" : "SET";
+    // SET [SESSION|LOCAL] name {=|TO} value ; RESET name
+    std::string_view rest = AfterKeywords(statement, 1);
+    auto kw = LeadingKeywords(rest, 1);
+    if (!kw.empty() && (kw[0] == "SESSION" || kw[0] == "LOCAL")) rest = AfterKeywords(rest, 1);
+    size_t i = 0;
+    while (i < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[i])) ||
+                               rest[i] == '_' || rest[i] == '.')) {
+      ++i;
+    }
+    std::string name(rest.substr(0, i));
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    std::string_view value = rest.substr(i);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) {
+      value.remove_prefix(1);
+    }
+    if (StartsWith(value, "=")) {
+      value.remove_prefix(1);
+    } else if (value.size() >= 2 && (value[0] == 't' || value[0] == 'T') &&
+               (value[1] == 'o' || value[1] == 'O')) {
+      value.remove_prefix(2);
+    }
+    std::string v(value);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+    if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) {
+      v = v.substr(1, v.size() - 2);
+    }
+    if (name.empty()) {
+      out.error = Err("42601", "SET needs a setting name");
+      return out;
+    }
+    if (name == "lakemesh.ref") {
+      if (reset || v.empty() || v == "DEFAULT" || v == "default") {
+        ref = "main";
+      } else {
+        ref = v;
+      }
+      return out;
+    }
+    // PostgreSQL settings that drivers and tools set; kept for SHOW, no effect on DuckDB.
+    static const std::set<std::string> kPg = {
+        "application_name", "client_encoding", "datestyle", "extra_float_digits",
+        "search_path", "statement_timeout", "timezone", "intervalstyle", "standard_conforming_strings",
+        "client_min_messages", "lock_timeout", "idle_in_transaction_session_timeout",
+        "bytea_output", "jit", "default_transaction_isolation", "transaction_isolation"};
+    if (!kPg.count(name)) {
+      out.error = Err("42501", "setting \"" + name + "\" cannot be changed (lakemesh.ref selects "
+                               "the ref unqualified tables read)");
+      return out;
+    }
+    if (reset) {
+      settings.erase(name);
+    } else {
+      settings[name] = v;
+    }
+    return out;
+  }
+
+  Outcome Show(const std::string& name, ResultSink& sink) {
+    Outcome out;
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    std::string value;
+    if (lower == "lakemesh.ref") {
+      value = ref;
+    } else if (auto it = settings.find(lower); it != settings.end()) {
+      value = it->second;
+    } else if (lower == "server_version") {
+      value = "16.0";
+    } else if (lower == "timezone") {
+      value = "UTC";
+    } else if (lower == "client_encoding" || lower == "server_encoding") {
+      value = "UTF8";
+    } else if (lower == "transaction_isolation" || lower == "default_transaction_isolation") {
+      value = "read committed";
+    } else if (lower == "standard_conforming_strings") {
+      value = "on";
+    } else {
+      out.error = Err("42704", "unrecognized configuration parameter \"" + name + "\"");
+      return out;
+    }
+    Status s = sink.Columns({{lower, ColumnType::kText}});
+    if (s.ok()) s = sink.Row({std::string_view(value)});
+    if (!s.ok()) out.error = FromStatus(s);
+    out.has_rows = true;
+    out.rows = 1;
+    out.tag = "SHOW";
+    return out;
+  }
+};
+
+}  // namespace lakemesh::sql

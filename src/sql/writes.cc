@@ -1,0 +1,831 @@
+// The SQL engine's write path: each statement becomes Iceberg commits through the catalog.
+//
+//   CREATE SCHEMA d                       a new domain (repository)
+//   CREATE TABLE d.t (cols) [partitioning] | CREATE TABLE d.t [partitioning] AS query
+//   DROP TABLE [IF EXISTS] d.t             ALTER TABLE d.t ADD/DROP/RENAME COLUMN, RENAME TO
+//   INSERT INTO d.t [(cols)] query         new Parquet data files, one append snapshot
+//   DELETE FROM d.t [WHERE c]              copy-on-write of the files with matching rows
+//   UPDATE d.t SET col = e, ... [WHERE c]  likewise
+//
+// The target is `domain.table` on the session's ref, or `domain."table@branch"`; writing at a
+// tag or a commit is refused (SQLSTATE 25006). Partitioning is given the Trino way, WITH
+// (partitioning = ARRAY['day(ts)', 'bucket(id, 16)']), or the Spark way, PARTITIONED BY
+// (days(ts), bucket(16, id)).
+#include <cstdlib>
+
+#include "sql/engine_impl.h"
+#include "table/metadata.h"
+
+namespace lakemesh::sql {
+namespace {
+
+struct Target {
+  std::string domain, table, branch;
+  catalog::TableIdent ident;
+};
+
+std::optional<SqlError> ParseTarget(std::string_view s, size_t* pos, const std::string& ref,
+                                    Target* out) {
+  auto name = ParseName(s, pos);
+  if (!name) return Err("42601", "syntax error: a table name (domain.table) is expected");
+  std::vector<std::string> parts = *name;
+  if (parts.size() == 3 && parts[0] == "lakemesh") parts.erase(parts.begin());
+  if (parts.size() != 2) {
+    return Err("42601", "name the table with its domain: domain.table (got " +
+                            std::to_string(parts.size()) + " part(s))");
+  }
+  auto [table, at] = SplitRef(parts[1]);
+  out->domain = parts[0];
+  out->table = table;
+  out->branch = at.empty() ? ref : at;
+  out->ident = catalog::TableIdent{{out->domain}, out->table};
+  return std::nullopt;
+}
+
+// A catalog error for a write: a ref that is not a branch is SQLSTATE 25006.
+SqlError WriteError(const Status& st) {
+  if (st.code() == ErrorCode::kInvalidArgument &&
+      (st.message().find("is not a branch") != std::string::npos ||
+       st.message().find("only branches can be written") != std::string::npos)) {
+    return Err("25006", st.message());
+  }
+  if (st.code() == ErrorCode::kAlreadyExists) return Err("42P07", st.message());
+  if (st.code() == ErrorCode::kConflict) return Err("40001", st.message());
+  return FromStatus(st);
+}
+
+Outcome Failed(SqlError e) {
+  Outcome o;
+  o.error = std::move(e);
+  return o;
+}
+
+Outcome Done(std::string tag) {
+  Outcome o;
+  o.tag = std::move(tag);
+  return o;
+}
+
+// --- DuckDB types as Iceberg types --------------------------------------------------------------
+
+// Reads a DuckDB type name ("BIGINT", "DECIMAL(9,2)", "INTEGER[]", "STRUCT(a INTEGER, b
+// VARCHAR)", "MAP(VARCHAR, BIGINT)") as an Iceberg type, giving nested fields ids from `*next`.
+Result<Json> IcebergType(std::string t, int32_t* next) {
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  while (!t.empty() && t.front() == ' ') t.erase(0, 1);
+  if (t.size() > 2 && t.substr(t.size() - 2) == "[]") {
+    int32_t element_id = (*next)++;
+    LM_ASSIGN_OR_RETURN(Json element, IcebergType(t.substr(0, t.size() - 2), next));
+    return Json{{"type", "list"}, {"element-id", element_id}, {"element", element},
+                {"element-required", false}};
+  }
+  std::string upper = t;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto inner = [&](size_t prefix) { return t.substr(prefix, t.size() - prefix - 1); };
+  if (upper.rfind("STRUCT(", 0) == 0 && upper.back() == ')') {
+    Json fields = Json::array();
+    for (const std::string& f : SplitTopLevel(inner(7), ',')) {
+      size_t pos = 0;
+      auto name = ParseName(f, &pos);
+      if (!name || name->size() != 1) return InvalidArgument("cannot read struct field '" + f + "'");
+      int32_t id = (*next)++;
+      LM_ASSIGN_OR_RETURN(Json type, IcebergType(f.substr(pos), next));
+      fields.push_back({{"id", id}, {"name", (*name)[0]}, {"required", false}, {"type", type}});
+    }
+    return Json{{"type", "struct"}, {"fields", fields}};
+  }
+  if (upper.rfind("MAP(", 0) == 0 && upper.back() == ')') {
+    auto kv = SplitTopLevel(inner(4), ',');
+    if (kv.size() != 2) return InvalidArgument("cannot read map type '" + t + "'");
+    int32_t key_id = (*next)++, value_id = (*next)++;
+    LM_ASSIGN_OR_RETURN(Json key, IcebergType(kv[0], next));
+    LM_ASSIGN_OR_RETURN(Json value, IcebergType(kv[1], next));
+    return Json{{"type", "map"}, {"key-id", key_id}, {"key", key}, {"value-id", value_id},
+                {"value", value}, {"value-required", false}};
+  }
+  if (upper.rfind("DECIMAL(", 0) == 0) {
+    auto ps = SplitTopLevel(inner(8), ',');
+    if (ps.size() != 2) return InvalidArgument("cannot read '" + t + "'");
+    return Json("decimal(" + ps[0] + ", " + ps[1] + ")");
+  }
+  static const std::map<std::string, std::string> kTypes = {
+      {"BOOLEAN", "boolean"}, {"TINYINT", "int"}, {"SMALLINT", "int"}, {"INTEGER", "int"},
+      {"UTINYINT", "int"}, {"USMALLINT", "int"}, {"BIGINT", "long"}, {"UINTEGER", "long"},
+      {"FLOAT", "float"}, {"DOUBLE", "double"}, {"DATE", "date"}, {"TIME", "time"},
+      {"TIMESTAMP", "timestamp"}, {"TIMESTAMP WITH TIME ZONE", "timestamptz"},
+      {"TIMESTAMP_NS", "timestamp_ns"}, {"VARCHAR", "string"}, {"BLOB", "binary"},
+      {"UUID", "uuid"}, {"HUGEINT", "decimal(38, 0)"}, {"UBIGINT", "decimal(20, 0)"},
+      {"TIMESTAMP_S", "timestamp"}, {"TIMESTAMP_MS", "timestamp"}, {"JSON", "string"}};
+  auto it = kTypes.find(upper);
+  if (it == kTypes.end()) {
+    return InvalidArgument("type " + t + " has no Iceberg equivalent");
+  }
+  return Json(it->second);
+}
+
+// A table schema from (name, DuckDB type, required) columns, ids 1..n then nested ones.
+Result<Json> IcebergSchema(const std::vector<std::tuple<std::string, std::string, bool>>& cols) {
+  int32_t next = static_cast<int32_t>(cols.size()) + 1;
+  Json fields = Json::array();
+  int32_t id = 1;
+  std::set<std::string> seen;
+  for (const auto& [name, type, required] : cols) {
+    if (!seen.insert(name).second) return InvalidArgument("column \"" + name + "\" is given twice");
+    LM_ASSIGN_OR_RETURN(Json t, IcebergType(type, &next));
+    fields.push_back({{"id", id++}, {"name", name}, {"required", required}, {"type", t}});
+  }
+  return Json{{"type", "struct"}, {"schema-id", 0}, {"fields", fields}};
+}
+
+// Partition fields from the Trino form ('day(ts)', 'bucket(id, 16)', 'region') or the Spark
+// form (days(ts), bucket(16, id)), against `schema`.
+Result<Json> PartitionSpecOf(const std::vector<std::string>& items, const Json& schema) {
+  Json fields = Json::array();
+  auto source = [&](const std::string& name) -> Result<int32_t> {
+    for (const Json& f : schema["fields"]) {
+      if (f.value("name", std::string()) == name) return f.value("id", 0);
+    }
+    return InvalidArgument("partition column \"" + name + "\" is not a column of the table");
+  };
+  for (std::string item : items) {
+    if (item.size() >= 2 && item.front() == '\'' && item.back() == '\'') {
+      item = item.substr(1, item.size() - 2);
+    }
+    size_t pos = 0;
+    auto fn = ParseName(item, &pos);
+    if (!fn || fn->size() != 1) return InvalidArgument("cannot read partition field '" + item + "'");
+    std::string f = (*fn)[0];
+    auto args = ParseParenthesized(item, &pos);
+    if (!args) {  // identity
+      LM_ASSIGN_OR_RETURN(int32_t id, source(f));
+      fields.push_back({{"source-id", id}, {"name", f}, {"transform", "identity"}});
+      continue;
+    }
+    std::vector<std::string> a = SplitTopLevel(*args, ',');
+    auto column_of = [&](const std::string& text) -> Result<std::string> {
+      size_t p = 0;
+      auto n = ParseName(text, &p);
+      if (!n || n->size() != 1) return InvalidArgument("cannot read partition field '" + item + "'");
+      return (*n)[0];
+    };
+    static const std::map<std::string, std::string> kTime = {
+        {"year", "year"},   {"years", "year"}, {"month", "month"}, {"months", "month"},
+        {"day", "day"},     {"days", "day"},   {"date", "day"},    {"hour", "hour"},
+        {"hours", "hour"},  {"void", "void"},  {"identity", "identity"}};
+    if (auto it = kTime.find(f); it != kTime.end() && a.size() == 1) {
+      LM_ASSIGN_OR_RETURN(std::string col, column_of(a[0]));
+      LM_ASSIGN_OR_RETURN(int32_t id, source(col));
+      fields.push_back({{"source-id", id},
+                        {"name", it->second == "identity" ? col : col + "_" + it->second},
+                        {"transform", it->second}});
+      continue;
+    }
+    if ((f == "bucket" || f == "truncate") && a.size() == 2) {
+      // The width is whichever argument is a number: bucket(id, 16) or bucket(16, id).
+      bool first_number = !a[0].empty() && std::isdigit(static_cast<unsigned char>(a[0][0]));
+      const std::string& n = first_number ? a[0] : a[1];
+      LM_ASSIGN_OR_RETURN(std::string col, column_of(first_number ? a[1] : a[0]));
+      LM_ASSIGN_OR_RETURN(int32_t id, source(col));
+      char* end = nullptr;
+      long width = std::strtol(n.c_str(), &end, 10);
+      if (n.empty() || *end != '\0' || width <= 0) {
+        return InvalidArgument("partition field '" + item + "' needs a positive width");
+      }
+      fields.push_back({{"source-id", id},
+                        {"name", col + (f == "bucket" ? "_bucket" : "_trunc")},
+                        {"transform", f + "[" + std::to_string(width) + "]"}});
+      continue;
+    }
+    return InvalidArgument("unknown partition transform '" + item +
+                           "' (year, month, day, hour, bucket, truncate, identity)");
+  }
+  return Json{{"fields", fields}};
+}
+
+// The partitioning clause of a CREATE TABLE starting at `*pos`, if any: WITH (partitioning =
+// ARRAY[...]) or PARTITIONED BY (...).
+std::optional<SqlError> ParsePartitioning(std::string_view s, size_t* pos,
+                                          std::vector<std::string>* items) {
+  size_t p = *pos;
+  if (ConsumeKeyword(s, &p, "PARTITIONED")) {
+    if (!ConsumeKeyword(s, &p, "BY")) return Err("42601", "syntax error: PARTITIONED BY (...)");
+    auto list = ParseParenthesized(s, &p);
+    if (!list) return Err("42601", "syntax error: PARTITIONED BY (...)");
+    *items = SplitTopLevel(*list, ',');
+    *pos = p;
+    return std::nullopt;
+  }
+  if (ConsumeKeyword(s, &p, "WITH")) {
+    auto props = ParseParenthesized(s, &p);
+    if (!props) return Err("42601", "syntax error: WITH (property = value, ...)");
+    for (const std::string& prop : SplitTopLevel(*props, ',')) {
+      size_t eq = prop.find('=');
+      std::string key = prop.substr(0, eq);
+      while (!key.empty() && key.back() == ' ') key.pop_back();
+      for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (eq == std::string::npos) return Err("42601", "syntax error in WITH property '" + prop + "'");
+      if (key != "partitioning" && key != "partitioned_by") {
+        return Err("0A000", "table property '" + key + "' is not supported (partitioning is)");
+      }
+      std::string value = prop.substr(eq + 1);
+      size_t open = value.find('['), close = value.rfind(']');
+      if (open == std::string::npos || close == std::string::npos || close < open) {
+        return Err("42601", "partitioning takes ARRAY['day(ts)', ...]");
+      }
+      *items = SplitTopLevel(std::string_view(value).substr(open + 1, close - open - 1), ',');
+    }
+    *pos = p;
+  }
+  return std::nullopt;
+}
+
+std::string Trimmed(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+}  // namespace
+
+// --- statements -----------------------------------------------------------------------------
+
+namespace {
+
+// Everything the write statements share: the session, scratch space, the table's files.
+struct Writer {
+  Session::Impl& s;
+  Engine::Impl& e;
+  explicit Writer(Session::Impl& session) : s(session), e(session.engine) {}
+
+  std::string ScratchDir() {
+    std::string dir = e.options.scratch_dir + "/write-" + NewUuid();
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    return dir;
+  }
+
+  // A one-row-per-column description of a query: (name, DuckDB type).
+  std::optional<SqlError> QueryColumns(const std::string& query,
+                                       std::vector<std::pair<std::string, std::string>>* out) {
+    duckdb_result r;
+    std::string q = "DESCRIBE " + query;
+    if (duckdb_query(s.conn, q.c_str(), &r) != DuckDBSuccess) {
+      SqlError err = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+      duckdb_destroy_result(&r);
+      return err;
+    }
+    for (idx_t i = 0; i < duckdb_row_count(&r); ++i) {
+      char* name = duckdb_value_varchar(&r, 0, i);
+      char* type = duckdb_value_varchar(&r, 1, i);
+      out->emplace_back(name ? name : "", type ? type : "");
+      duckdb_free(name);
+      duckdb_free(type);
+    }
+    duckdb_destroy_result(&r);
+    return std::nullopt;
+  }
+
+  // Runs `query` (resolved) into data files of table `t`, stored under its location.
+  std::optional<SqlError> WriteFiles(const Target& t, const catalog::LoadedTable& table,
+                                     const std::string& select, std::vector<table::DataFile>* out,
+                                     int64_t* rows) {
+    const Json* schema = table::FindSchema(table.metadata);
+    if (!schema) return Err("XX000", "table metadata has no current schema");
+    auto spec = table::TableSpec(table.metadata, table.metadata.value("default-spec-id", 0));
+    if (!spec.ok()) return FromStatus(spec.status());
+    const std::string dir = ScratchDir();
+    auto conn = Connection::Borrow(s.conn);
+    auto written = WriteQueryRows(*conn, select, *schema, *spec, dir);
+    std::error_code ec;
+    if (!written.ok()) {
+      std::filesystem::remove_all(dir, ec);
+      const std::string& m = written.status().message();
+      return m.find("null value") != std::string::npos ? Err("23502", m) : FromDuckDb(m);
+    }
+    const std::string location = table.metadata.value("location", std::string());
+    for (auto& w : *written) {
+      w.file.file_path = location + "/data/" + NewUuid() + ".parquet";
+      if (Status st = e.catalog.WriteTableFileFrom(w.file.file_path, w.local_path); !st.ok()) {
+        std::filesystem::remove_all(dir, ec);
+        return FromStatus(st);
+      }
+      *rows += w.file.record_count;
+      out->push_back(std::move(w.file));
+    }
+    std::filesystem::remove_all(dir, ec);
+    (void)t;
+    return std::nullopt;
+  }
+
+  // SELECT over `query`'s rows cast to the table's columns: positionally, or into `names`.
+  std::optional<SqlError> CastToTable(const Json& schema, const std::string& query,
+                                      const std::vector<std::string>& names, std::string* out) {
+    auto cols = DuckColumns(schema);
+    if (!cols.ok()) return FromStatus(cols.status());
+    std::vector<std::pair<std::string, std::string>> described;
+    if (auto err = QueryColumns(query, &described)) return err;
+    const size_t n = described.size();
+    std::vector<std::string> targets = names;
+    if (targets.empty()) {
+      for (const auto& c : *cols) targets.push_back(c.first);
+    }
+    if (n > targets.size()) return Err("42601", "INSERT has more expressions than target columns");
+    if (n < targets.size() && !names.empty()) {
+      return Err("42601", "INSERT has more target columns than expressions");
+    }
+    std::string aliases;
+    for (size_t i = 0; i < n; ++i) aliases += (i ? ", " : "") + std::string("c") + std::to_string(i);
+    std::string select;
+    for (const auto& [name, type] : *cols) {
+      auto it = std::find(targets.begin(), targets.end(), name);
+      size_t k = static_cast<size_t>(it - targets.begin());
+      std::string value = it == targets.end() || k >= n ? "NULL" : "c" + std::to_string(k);
+      select += (select.empty() ? "" : ", ") + std::string("CAST(") + value + " AS " + type +
+                ") AS " + Ident(name);
+    }
+    for (const std::string& t : targets) {
+      if (std::none_of(cols->begin(), cols->end(), [&](const auto& c) { return c.first == t; })) {
+        return Err("42703", "column \"" + t + "\" of the table does not exist");
+      }
+    }
+    *out = "SELECT " + select + " FROM (" + query + "\n) AS __lm_src(" + aliases + ")";
+    return std::nullopt;
+  }
+
+  // A condition or expression list resolved as the session reads it: `SELECT <what> FROM
+  // <target> WHERE <cond>` goes through Resolve (views, allowed functions, the session's ref),
+  // and the pieces come back from the resolved text.
+  std::optional<SqlError> ResolveWhere(const Target& t, const std::string& cond,
+                                       std::string* out) {
+    std::string resolved;
+    std::string q = "SELECT 1 FROM " + Ident(t.domain) + "." +
+                    Ident(t.branch == s.ref ? t.table : t.table + "@" + t.branch) + " WHERE (" +
+                    cond + ")";
+    if (auto err = s.Resolve(q, &resolved)) return err;
+    size_t where = FindTopLevelKeyword(resolved, "WHERE");
+    if (where == std::string::npos) return Err("XX000", "cannot read the resolved condition");
+    *out = resolved.substr(where + 5);
+    return std::nullopt;
+  }
+
+  // The table's current files, local, for a copy-on-write pass.
+  std::optional<SqlError> LocalFiles(const Target& t, int64_t snapshot, Json* schema,
+                                     table::PartitionSpec* spec, LocalScan* scan) {
+    table::ScanOptions so;
+    so.snapshot_id = snapshot;
+    auto plan = e.catalog.PlanScan(t.branch, t.ident, so);
+    if (!plan.ok()) return FromStatus(plan.status());
+    std::map<size_t, size_t> delete_index;
+    for (const auto& task : plan->tasks) {
+      auto path = e.LocalFile(task.file.file_path);
+      if (!path.ok()) return FromStatus(path.status());
+      std::vector<size_t> mine;
+      for (size_t k : task.deletes) {
+        auto [d, fresh] = delete_index.emplace(k, scan->delete_files.size());
+        if (fresh) {
+          auto dpath = e.LocalFile(plan->delete_files[k].file_path);
+          if (!dpath.ok()) return FromStatus(dpath.status());
+          scan->delete_files.push_back({*dpath, plan->delete_files[k]});
+        }
+        mine.push_back(d->second);
+      }
+      scan->data.push_back({*path, task.file});
+      scan->deletes.push_back(std::move(mine));
+    }
+    (void)schema;
+    (void)spec;
+    return std::nullopt;
+  }
+
+  // A copy-on-write rewrite committed, provided the table did not move meanwhile.
+  Outcome Rewrite(const Target& t, const char* verb,
+                  const std::function<Result<RewriteResult>(Connection&, const LocalScan&,
+                                                            const Json&,
+                                                            const table::PartitionSpec&,
+                                                            const std::string&)>& op) {
+    auto table = e.catalog.LoadTable(t.branch, t.ident);
+    if (!table.ok()) return Failed(FromStatus(table.status()));
+    int64_t snapshot = table->metadata.value("current-snapshot-id", int64_t{-1});
+    const Json* schema = table::FindSchema(table->metadata);
+    if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
+    auto spec = table::TableSpec(table->metadata, table->metadata.value("default-spec-id", 0));
+    if (!spec.ok()) return Failed(FromStatus(spec.status()));
+    if (snapshot < 0) return Done(std::string(verb) + " 0");
+    LocalScan scan;
+    Json unused;
+    table::PartitionSpec unused_spec;
+    if (auto err = LocalFiles(t, snapshot, &unused, &unused_spec, &scan)) return Failed(*err);
+    const std::string dir = ScratchDir();
+    std::error_code ec;
+    auto conn = Connection::Borrow(s.conn);
+    auto result = op(*conn, scan, *schema, *spec, dir);
+    if (!result.ok()) {
+      std::filesystem::remove_all(dir, ec);
+      return Failed(FromDuckDb(result.status().message()));
+    }
+    std::vector<table::DataFile> added;
+    const std::string location = table->metadata.value("location", std::string());
+    for (auto& w : result->added) {
+      w.file.file_path = location + "/data/" + NewUuid() + ".parquet";
+      if (Status st = e.catalog.WriteTableFileFrom(w.file.file_path, w.local_path); !st.ok()) {
+        std::filesystem::remove_all(dir, ec);
+        return Failed(FromStatus(st));
+      }
+      added.push_back(std::move(w.file));
+    }
+    std::filesystem::remove_all(dir, ec);
+    if (!result->removed.empty()) {
+      auto committed = e.catalog.RewriteFiles(t.branch, t.ident, snapshot, result->removed, added,
+                                              s.user);
+      if (!committed.ok()) return Failed(WriteError(committed.status()));
+    }
+    return Done(std::string(verb) + " " + std::to_string(result->rows));
+  }
+
+  Outcome Insert(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "INSERT");
+    if (!ConsumeKeyword(st, &pos, "INTO")) return Failed(Err("42601", "syntax error: INSERT INTO"));
+    Target t;
+    if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    std::vector<std::string> names;
+    size_t save = pos;
+    if (auto list = ParseParenthesized(st, &pos)) {
+      // A column list, unless the parenthesis opens the query itself: INSERT INTO t (SELECT ...).
+      auto kw = LeadingKeywords(*list, 1);
+      if (!kw.empty() && (kw[0] == "SELECT" || kw[0] == "WITH" || kw[0] == "VALUES")) {
+        pos = save;
+      } else {
+        for (const std::string& n : SplitTopLevel(*list, ',')) {
+          size_t p = 0;
+          auto name = ParseName(n, &p);
+          if (!name || name->size() != 1) return Failed(Err("42601", "bad column name '" + n + "'"));
+          names.push_back((*name)[0]);
+        }
+      }
+    }
+    std::string query = Trimmed(st.substr(pos));
+    auto kw = LeadingKeywords(query, 1);
+    if (kw.empty() || (kw[0] != "SELECT" && kw[0] != "WITH" && kw[0] != "VALUES" &&
+                       kw[0] != "TABLE" && kw[0] != "FROM")) {
+      return Failed(Err("42601", "syntax error: INSERT INTO table [(columns)] VALUES ... | SELECT ..."));
+    }
+    std::string resolved;
+    if (auto err = s.Resolve(query, &resolved)) return Failed(*err);
+    auto table = e.catalog.LoadTable(t.branch, t.ident);
+    if (!table.ok()) return Failed(FromStatus(table.status()));
+    if (s.transaction && !s.pending.empty() &&
+        (s.txn_domain != t.domain || s.txn_branch != t.branch)) {
+      return Failed(Err("0A000", "a transaction writes the tables of one domain at one branch ("
+                                 + s.txn_domain + " at " + s.txn_branch + ")"));
+    }
+    const Json* schema = table::FindSchema(table->metadata);
+    if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
+    std::string select;
+    if (auto err = CastToTable(*schema, resolved, names, &select)) return Failed(*err);
+    std::vector<table::DataFile> files;
+    int64_t rows = 0;
+    if (auto err = WriteFiles(t, *table, select, &files, &rows)) return Failed(*err);
+    if (files.empty()) return Done("INSERT 0 0");
+    if (s.transaction) {
+      s.txn_domain = t.domain;
+      s.txn_branch = t.branch;
+      auto it = std::find_if(s.pending.begin(), s.pending.end(), [&](const auto& p) {
+        return p.first.ns == t.ident.ns && p.first.name == t.ident.name;
+      });
+      if (it == s.pending.end()) {
+        s.pending.emplace_back(t.ident, std::move(files));
+      } else {
+        for (auto& f : files) it->second.push_back(std::move(f));
+      }
+      return Done("INSERT 0 " + std::to_string(rows));
+    }
+    auto committed = e.catalog.AppendFiles(t.branch, t.ident, files, s.user);
+    if (!committed.ok()) return Failed(WriteError(committed.status()));
+    return Done("INSERT 0 " + std::to_string(rows));
+  }
+
+  Outcome CreateSchema(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "CREATE");
+    ConsumeKeyword(st, &pos, "SCHEMA");
+    size_t p = pos;
+    bool if_not_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "NOT") &&
+                         ConsumeKeyword(st, &p, "EXISTS");
+    if (if_not_exists) pos = p;
+    auto name = ParseName(st, &pos);
+    if (!name || name->size() != 1) return Failed(Err("42601", "syntax error: CREATE SCHEMA name"));
+    auto created = e.catalog.CreateNamespace(s.ref, *name, Json::object(), s.user);
+    if (!created.ok()) {
+      if (created.status().code() == ErrorCode::kAlreadyExists && if_not_exists) {
+        return Done("CREATE SCHEMA");
+      }
+      if (created.status().code() == ErrorCode::kAlreadyExists) {
+        return Failed(Err("42P06", "schema \"" + (*name)[0] + "\" already exists"));
+      }
+      return Failed(WriteError(created.status()));
+    }
+    return Done("CREATE SCHEMA");
+  }
+
+  Outcome CreateTable(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "CREATE");
+    ConsumeKeyword(st, &pos, "TABLE");
+    size_t p = pos;
+    bool if_not_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "NOT") &&
+                         ConsumeKeyword(st, &p, "EXISTS");
+    if (if_not_exists) pos = p;
+    Target t;
+    if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    std::vector<std::tuple<std::string, std::string, bool>> cols;
+    std::optional<std::string> query;
+    if (auto defs = ParseParenthesized(st, &pos)) {
+      // Column definitions, typed by DuckDB: a temporary table of them, described.
+      std::string temp = "__lm_def_" + RandomHex(6);
+      std::string ddl = "CREATE TEMP TABLE " + temp + " (" + std::string(*defs) + ")";
+      duckdb_result r;
+      if (duckdb_query(s.conn, ddl.c_str(), &r) != DuckDBSuccess) {
+        SqlError err = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+        duckdb_destroy_result(&r);
+        return Failed(err);
+      }
+      duckdb_destroy_result(&r);
+      std::string q = "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                      "WHERE table_name = '" + temp + "' ORDER BY ordinal_position";
+      if (duckdb_query(s.conn, q.c_str(), &r) == DuckDBSuccess) {
+        for (idx_t i = 0; i < duckdb_row_count(&r); ++i) {
+          char* n = duckdb_value_varchar(&r, 0, i);
+          char* ty = duckdb_value_varchar(&r, 1, i);
+          char* nul = duckdb_value_varchar(&r, 2, i);
+          cols.emplace_back(n ? n : "", ty ? ty : "", nul && std::string(nul) == "NO");
+          duckdb_free(n);
+          duckdb_free(ty);
+          duckdb_free(nul);
+        }
+      }
+      duckdb_destroy_result(&r);
+      std::string drop = "DROP TABLE " + temp;
+      duckdb_query(s.conn, drop.c_str(), &r);
+      duckdb_destroy_result(&r);
+    }
+    std::vector<std::string> partitioning;
+    if (auto err = ParsePartitioning(st, &pos, &partitioning)) return Failed(*err);
+    if (ConsumeKeyword(st, &pos, "AS")) {
+      if (!cols.empty()) return Failed(Err("42601", "CREATE TABLE ... AS takes no column list"));
+      query = Trimmed(st.substr(pos));
+      std::string resolved;
+      if (auto err = s.Resolve(*query, &resolved)) return Failed(*err);
+      query = resolved;
+      std::vector<std::pair<std::string, std::string>> described;
+      if (auto err = QueryColumns(*query, &described)) return Failed(*err);
+      for (auto& [n, ty] : described) cols.emplace_back(n, ty, false);
+    } else if (SkipSpace(st, pos) < st.size()) {
+      return Failed(Err("42601", "syntax error at or near \"" +
+                                     std::string(st.substr(SkipSpace(st, pos), 20)) + "\""));
+    }
+    if (cols.empty()) return Failed(Err("42601", "a table needs columns: (name type, ...) or AS query"));
+    auto schema = IcebergSchema(cols);
+    if (!schema.ok()) return Failed(Err("0A000", schema.status().message()));
+    Json request = {{"name", t.table}, {"schema", *schema}};
+    if (!partitioning.empty()) {
+      auto spec = PartitionSpecOf(partitioning, *schema);
+      if (!spec.ok()) return Failed(Err("42P16", spec.status().message()));
+      request["partition-spec"] = *spec;
+    }
+    auto created = e.catalog.CreateTable(t.branch, {t.domain}, request, false, s.user);
+    if (!created.ok()) {
+      if (created.status().code() == ErrorCode::kAlreadyExists && if_not_exists) {
+        return Done("CREATE TABLE");
+      }
+      return Failed(WriteError(created.status()));
+    }
+    if (!query) return Done("CREATE TABLE");
+    // CREATE TABLE AS: the rows, then one append.
+    std::string select;
+    if (auto err = CastToTable(*table::FindSchema(created->metadata), *query, {}, &select)) {
+      return Failed(*err);
+    }
+    std::vector<table::DataFile> files;
+    int64_t rows = 0;
+    if (auto err = WriteFiles(t, *created, select, &files, &rows)) {
+      (void)e.catalog.DropTable(t.branch, t.ident, s.user);
+      return Failed(*err);
+    }
+    if (!files.empty()) {
+      auto committed = e.catalog.AppendFiles(t.branch, t.ident, files, s.user);
+      if (!committed.ok()) return Failed(WriteError(committed.status()));
+    }
+    return Done("SELECT " + std::to_string(rows));
+  }
+
+  Outcome Drop(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "DROP");
+    bool schema = ConsumeKeyword(st, &pos, "SCHEMA");
+    if (!schema && !ConsumeKeyword(st, &pos, "TABLE")) {
+      return Failed(Err("0A000", "DROP takes TABLE or SCHEMA"));
+    }
+    size_t p = pos;
+    bool if_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "EXISTS");
+    if (if_exists) pos = p;
+    if (schema) {
+      auto name = ParseName(st, &pos);
+      if (!name || name->size() != 1) return Failed(Err("42601", "syntax error: DROP SCHEMA name"));
+      Status dropped = e.catalog.DropNamespace(s.ref, *name, s.user);
+      if (!dropped.ok() && !(dropped.IsNotFound() && if_exists)) {
+        if (dropped.IsNotFound()) return Failed(Err("3F000", dropped.message()));
+        if (dropped.IsConflict()) return Failed(Err("2BP01", dropped.message()));
+        return Failed(WriteError(dropped));
+      }
+      return Done("DROP SCHEMA");
+    }
+    Target t;
+    if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    Status dropped = e.catalog.DropTable(t.branch, t.ident, s.user);
+    if (!dropped.ok() && !(dropped.IsNotFound() && if_exists)) return Failed(WriteError(dropped));
+    return Done("DROP TABLE");
+  }
+
+  Outcome Delete(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "DELETE");
+    if (!ConsumeKeyword(st, &pos, "FROM")) return Failed(Err("42601", "syntax error: DELETE FROM"));
+    Target t;
+    if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    std::string cond = "true";
+    if (ConsumeKeyword(st, &pos, "WHERE")) {
+      if (auto err = ResolveWhere(t, Trimmed(st.substr(pos)), &cond)) return Failed(*err);
+    } else if (SkipSpace(st, pos) < st.size()) {
+      return Failed(Err("42601", "syntax error: DELETE FROM table [WHERE condition]"));
+    }
+    return Rewrite(t, "DELETE", [&](Connection& db, const LocalScan& scan, const Json& schema,
+                                    const table::PartitionSpec& spec, const std::string& dir) {
+      return DeleteRowsWith(db, scan, cond, schema, spec, dir);
+    });
+  }
+
+  Outcome Update(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "UPDATE");
+    Target t;
+    if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    if (!ConsumeKeyword(st, &pos, "SET")) return Failed(Err("42601", "syntax error: UPDATE table SET"));
+    std::string rest(st.substr(pos));
+    size_t where = FindTopLevelKeyword(rest, "WHERE");
+    std::string assignments = rest.substr(0, where);
+    std::string cond = "true";
+    if (where != std::string::npos) {
+      if (auto err = ResolveWhere(t, Trimmed(rest.substr(where + 5)), &cond)) return Failed(*err);
+    }
+    std::vector<std::pair<std::string, std::string>> set;
+    for (const std::string& a : SplitTopLevel(assignments, ',')) {
+      size_t p = 0;
+      auto name = ParseName(a, &p);
+      p = SkipSpace(a, p);
+      if (!name || name->size() != 1 || p >= a.size() || a[p] != '=') {
+        return Failed(Err("42601", "syntax error in SET: '" + a + "' (column = expression)"));
+      }
+      std::string expr = Trimmed(std::string_view(a).substr(p + 1));
+      std::string resolved;
+      if (auto err = ResolveWhere(t, "(" + expr + ") IS NULL OR true", &resolved)) {
+        return Failed(*err);
+      }
+      set.emplace_back((*name)[0], expr);
+    }
+    return Rewrite(t, "UPDATE", [&](Connection& db, const LocalScan& scan, const Json& schema,
+                                    const table::PartitionSpec& spec, const std::string& dir) {
+      return UpdateRowsWith(db, scan, set, cond, schema, spec, dir);
+    });
+  }
+
+  Outcome Alter(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "ALTER");
+    if (!ConsumeKeyword(st, &pos, "TABLE")) return Failed(Err("0A000", "ALTER takes TABLE"));
+    Target t;
+    if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    auto table = e.catalog.LoadTable(t.branch, t.ident);
+    if (!table.ok()) return Failed(FromStatus(table.status()));
+    const Json* current = table::FindSchema(table->metadata);
+    if (!current) return Failed(Err("XX000", "table metadata has no current schema"));
+    Json fields = (*current)["fields"];
+    int32_t last_id = table->metadata.value("last-column-id", 0);
+    auto find = [&](const std::string& name) {
+      for (size_t i = 0; i < fields.size(); ++i) {
+        if (fields[i].value("name", std::string()) == name) return static_cast<int>(i);
+      }
+      return -1;
+    };
+    if (ConsumeKeyword(st, &pos, "RENAME")) {
+      if (ConsumeKeyword(st, &pos, "TO")) {
+        auto to = ParseName(st, &pos);
+        if (!to || to->empty()) return Failed(Err("42601", "syntax error: RENAME TO name"));
+        catalog::TableIdent dest{{t.domain}, to->back()};
+        Status renamed = e.catalog.RenameTable(t.branch, t.ident, dest, s.user);
+        if (!renamed.ok()) return Failed(WriteError(renamed));
+        return Done("ALTER TABLE");
+      }
+      ConsumeKeyword(st, &pos, "COLUMN");
+      auto from = ParseName(st, &pos);
+      if (!from || from->size() != 1 || !ConsumeKeyword(st, &pos, "TO")) {
+        return Failed(Err("42601", "syntax error: RENAME COLUMN a TO b"));
+      }
+      auto to = ParseName(st, &pos);
+      if (!to || to->size() != 1) return Failed(Err("42601", "syntax error: RENAME COLUMN a TO b"));
+      int i = find((*from)[0]);
+      if (i < 0) return Failed(Err("42703", "column \"" + (*from)[0] + "\" does not exist"));
+      if (find((*to)[0]) >= 0) return Failed(Err("42701", "column \"" + (*to)[0] + "\" already exists"));
+      fields[static_cast<size_t>(i)]["name"] = (*to)[0];
+    } else if (ConsumeKeyword(st, &pos, "ADD")) {
+      ConsumeKeyword(st, &pos, "COLUMN");
+      size_t p = pos;
+      bool if_not_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "NOT") &&
+                           ConsumeKeyword(st, &p, "EXISTS");
+      if (if_not_exists) pos = p;
+      auto name = ParseName(st, &pos);
+      if (!name || name->size() != 1) return Failed(Err("42601", "syntax error: ADD COLUMN name type"));
+      if (find((*name)[0]) >= 0) {
+        if (if_not_exists) return Done("ALTER TABLE");
+        return Failed(Err("42701", "column \"" + (*name)[0] + "\" already exists"));
+      }
+      std::vector<std::pair<std::string, std::string>> described;
+      std::string probe = "SELECT CAST(NULL AS " + Trimmed(st.substr(pos)) + ") AS c";
+      if (auto err = QueryColumns(probe, &described)) return Failed(*err);
+      int32_t next = last_id + 2;
+      auto type = IcebergType(described.at(0).second, &next);
+      if (!type.ok()) return Failed(Err("0A000", type.status().message()));
+      fields.push_back({{"id", last_id + 1}, {"name", (*name)[0]}, {"required", false},
+                        {"type", *type}});
+      last_id = next - 1;
+    } else if (ConsumeKeyword(st, &pos, "DROP")) {
+      ConsumeKeyword(st, &pos, "COLUMN");
+      size_t p = pos;
+      bool if_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "EXISTS");
+      if (if_exists) pos = p;
+      auto name = ParseName(st, &pos);
+      if (!name || name->size() != 1) return Failed(Err("42601", "syntax error: DROP COLUMN name"));
+      int i = find((*name)[0]);
+      if (i < 0) {
+        if (if_exists) return Done("ALTER TABLE");
+        return Failed(Err("42703", "column \"" + (*name)[0] + "\" does not exist"));
+      }
+      fields.erase(static_cast<size_t>(i));
+    } else {
+      return Failed(Err("0A000", "ALTER TABLE supports ADD COLUMN, DROP COLUMN, RENAME COLUMN "
+                                 "and RENAME TO"));
+    }
+    Json schema = {{"type", "struct"}, {"fields", fields}};
+    if (current->contains("identifier-field-ids")) {
+      schema["identifier-field-ids"] = (*current)["identifier-field-ids"];
+    }
+    catalog::TableCommit c{
+        t.ident,
+        Json::array({{{"type", "assert-current-schema-id"},
+                      {"current-schema-id", table->metadata.value("current-schema-id", 0)}}}),
+        Json::array({{{"action", "add-schema"}, {"schema", schema}, {"last-column-id", last_id}},
+                     {{"action", "set-current-schema"}, {"schema-id", -1}}})};
+    auto committed = e.catalog.CommitTable(t.branch, c, s.user);
+    if (!committed.ok()) return Failed(WriteError(committed.status()));
+    return Done("ALTER TABLE");
+  }
+};
+
+}  // namespace
+
+Outcome Session::Impl::Write(const std::string& keyword, std::string_view statement) {
+  Writer w(*this);
+  auto kw = LeadingKeywords(statement, 3);
+  const std::string second = kw.size() > 1 ? kw[1] : "";
+  if (keyword == "INSERT") return w.Insert(statement);
+  if (transaction) {
+    return Failed(Err("0A000", keyword + " " + second + " cannot run inside a transaction block "
+                               "yet (INSERTs can); run it on its own (autocommit)"));
+  }
+  if (keyword == "CREATE" && second == "SCHEMA") return w.CreateSchema(statement);
+  if (keyword == "CREATE" && second == "TABLE") return w.CreateTable(statement);
+  if (keyword == "DROP") return w.Drop(statement);
+  if (keyword == "DELETE") return w.Delete(statement);
+  if (keyword == "UPDATE") return w.Update(statement);
+  if (keyword == "ALTER") return w.Alter(statement);
+  return Failed(Err("0A000", keyword + (second.empty() ? "" : " " + second) +
+                                 " is not supported"));
+}
+
+Outcome Session::Impl::Commit() {
+  transaction = false;
+  if (pending.empty()) return Done("COMMIT");
+  auto appends = std::move(pending);
+  pending.clear();
+  Status st = engine.catalog.AppendFilesToTables(txn_branch, appends, user);
+  if (!st.ok()) return Failed(WriteError(st));
+  return Done("COMMIT");
+}
+
+void Session::Impl::Rollback() {
+  transaction = false;
+  pending.clear();  // their files were never committed; garbage collection removes them
+}
+
+}  // namespace lakemesh::sql
