@@ -220,3 +220,53 @@ def test_jdbc_driver(mesh, workdir):
     assert lines["error"] == "42P01"
     assert lines["fetched"] == "50 1225"
     assert lines["ref"] == "main"
+
+
+def test_sql_writes_are_iceberg_commits(mesh, workdir):
+    """CREATE TABLE / INSERT / UPDATE / DELETE / ALTER through psql become Iceberg commits that
+    other clients see: the CLI's table history and the Iceberg REST catalog."""
+    r = psql(mesh, "-A", "-t", stdin="""
+CREATE TABLE sales.daily (day DATE NOT NULL, customer VARCHAR, total DECIMAL(12,2))
+  WITH (partitioning = ARRAY['month(day)']);
+INSERT INTO sales.daily
+  SELECT CAST(o.ts AS DATE), c.name, sum(o.amount) FROM sales.orders o
+  JOIN crm.customers c ON o.customer = c.id GROUP BY 1, 2;
+UPDATE sales.daily SET total = total * 2 WHERE customer = 'Ada';
+DELETE FROM sales.daily WHERE total < 2;
+ALTER TABLE sales.daily ADD COLUMN note VARCHAR;
+SELECT day, customer, total, note FROM sales.daily ORDER BY day, customer;
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:6] == ["CREATE TABLE", "INSERT 0 3", "UPDATE 2", "DELETE 0",
+                                        "ALTER TABLE", "2026-11-01|Ada|11.00|"], r.stdout
+    ice = Iceberg(mesh)
+    m = ice.call("GET", "/namespaces/sales/tables/daily").json()["metadata"]
+    assert [s["summary"]["operation"] for s in m["snapshots"]] == ["append", "overwrite"]
+    assert m["partition-specs"][0]["fields"][0]["transform"] == "month"
+    log = mesh.cli("log", "sales", "main").stdout
+    assert "daily" in log, log
+    # A NOT NULL column refuses NULLs; a tag refuses writes.
+    r = psql(mesh, "-c", "\\set VERBOSITY verbose", "-c",
+             "INSERT INTO sales.daily (customer) VALUES ('x')")
+    assert "23502" in r.stderr, r.stderr
+    mesh.cli("tag", "create", "sales", "v1", "main")
+    r = psql(mesh, "-c", "\\set VERBOSITY verbose", "-c",
+             "INSERT INTO sales.\"daily@v1\" VALUES (DATE '2026-01-01', 'y', 1, NULL)")
+    assert "25006" in r.stderr, r.stderr
+    # psycopg2's implicit transaction: INSERTs commit together at commit(), not before.
+    conn = psycopg2.connect(dsn(mesh))
+    cur = conn.cursor()
+    cur.execute("INSERT INTO sales.daily (day, customer) VALUES (DATE '2026-12-01', 'Lin')")
+    cur.execute("INSERT INTO sales.daily (day, customer) VALUES (DATE '2026-12-02', 'Lin')")
+    other = psycopg2.connect(dsn(mesh))
+    other.autocommit = True
+    ocur = other.cursor()
+    ocur.execute("SELECT count(*) FROM sales.daily WHERE customer = 'Lin'")
+    assert ocur.fetchone() == (0,)
+    conn.commit()
+    ocur.execute("SELECT count(*) FROM sales.daily WHERE customer = 'Lin'")
+    assert ocur.fetchone() == (2,)
+    cur.execute("INSERT INTO sales.daily (day, customer) VALUES (DATE '2026-12-03', 'Lin')")
+    conn.rollback()
+    ocur.execute("SELECT count(*) FROM sales.daily WHERE customer = 'Lin'")
+    assert ocur.fetchone() == (2,)
