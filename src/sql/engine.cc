@@ -129,6 +129,25 @@ Outcome Session::Execute(std::string_view statement, ResultSink& sink) {
     out.tag = "ROLLBACK";
     return out;
   }
+  if (k == "COPY") {
+    CopyParse cp = ParseCopyToStdout(statement);
+    if (!cp.error.empty()) {
+      out.error = Err("0A000", cp.error);
+      return out;
+    }
+    if (cp.copy) {
+      std::string query;
+      if (auto e = s.Resolve(cp.copy->query, &query)) {
+        out.error = std::move(e);
+        return out;
+      }
+      out = s.Stream(query, sink);
+      if (!out.error) out.tag = "COPY " + std::to_string(out.rows);
+      return out;
+    }
+    out.error = Err("42501", "COPY reaches only STDOUT: COPY (query) TO STDOUT [WITH (FORMAT csv)]");
+    return out;
+  }
   static const std::set<std::string> kNever = {
       "ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA", "COPY", "EXPORT", "IMPORT", "CALL",
       "CHECKPOINT", "FORCE", "USE", "VACUUM", "UPDATE_EXTENSIONS"};

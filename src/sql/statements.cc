@@ -156,6 +156,145 @@ std::string_view AfterKeywords(std::string_view statement, size_t n) {
   return statement.substr(i);
 }
 
+CopyParse ParseCopyToStdout(std::string_view st) {
+  CopyParse out;
+  size_t pos = 0;
+  if (!ConsumeKeyword(st, &pos, "COPY")) return out;
+  CopyToStdout c;
+  size_t save = pos;
+  if (auto q = ParseParenthesized(st, &pos)) {
+    c.query = std::string(*q);
+  } else {
+    pos = save;
+    auto name = ParseName(st, &pos);
+    if (!name) return out;
+    std::string qualified;
+    for (const auto& part : *name) {
+      std::string quoted = "\"";
+      for (char ch : part) {
+        quoted.push_back(ch);
+        if (ch == '"') quoted.push_back('"');
+      }
+      qualified += (qualified.empty() ? "" : ".") + quoted + "\"";
+    }
+    std::string columns = "*";
+    size_t p = pos;
+    if (auto list = ParseParenthesized(st, &p)) {
+      columns = std::string(*list);
+      pos = p;
+    }
+    c.query = "SELECT " + columns + " FROM " + qualified;
+  }
+  if (!ConsumeKeyword(st, &pos, "TO")) return out;
+  if (!ConsumeKeyword(st, &pos, "STDOUT")) return out;
+  ConsumeKeyword(st, &pos, "WITH");
+  size_t p = pos;
+  if (auto opts = ParseParenthesized(st, &p)) {
+    pos = p;
+    for (const std::string& o : SplitTopLevel(*opts, ',')) {
+      size_t k = 0;
+      auto key = ParseName(o, &k);
+      if (!key || key->size() != 1) {
+        out.error = "cannot read COPY option '" + o + "'";
+        return out;
+      }
+      std::string value(Trim(std::string_view(o).substr(k)));
+      if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+        value = value.substr(1, value.size() - 2);
+      }
+      std::string lower = value;
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const std::string& name = (*key)[0];
+      if (name == "format") {
+        if (lower != "csv" && lower != "text") {
+          out.error = "COPY TO STDOUT format '" + value + "' is not supported (text, csv)";
+          return out;
+        }
+        c.csv = lower == "csv";
+      } else if (name == "header") {
+        c.header = lower.empty() || lower == "true" || lower == "on" || lower == "1";
+      } else if (name == "delimiter") {
+        if (value.size() != 1) {
+          out.error = "COPY delimiter must be a single character";
+          return out;
+        }
+        c.delimiter = value[0];
+      } else if (name == "null") {
+        c.null_text = value;
+      } else {
+        out.error = "COPY option '" + name + "' is not supported";
+        return out;
+      }
+    }
+  } else {
+    // Old syntax: WITH CSV HEADER, DELIMITER 'x'.
+    while (true) {
+      if (ConsumeKeyword(st, &pos, "CSV")) {
+        c.csv = true;
+      } else if (ConsumeKeyword(st, &pos, "HEADER")) {
+        c.header = true;
+      } else if (ConsumeKeyword(st, &pos, "BINARY")) {
+        out.error = "COPY TO STDOUT in binary format is not supported (text, csv)";
+        return out;
+      } else {
+        break;
+      }
+    }
+  }
+  if (c.csv && c.null_text == "\\N") c.null_text = "";
+  if (c.csv && c.delimiter == '\t') c.delimiter = ',';
+  if (SkipSpace(st, pos) < st.size()) {
+    out.error = "syntax error in COPY at \"" + std::string(st.substr(SkipSpace(st, pos), 20)) +
+                "\"";
+    return out;
+  }
+  out.copy = std::move(c);
+  return out;
+}
+
+std::string FormatCopyRow(const CopyToStdout& c,
+                          const std::vector<std::optional<std::string_view>>& values) {
+  std::string line;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) line.push_back(c.delimiter);
+    if (!values[i]) {
+      line += c.null_text;
+      continue;
+    }
+    std::string_view v = *values[i];
+    if (c.csv) {
+      bool quote = v.empty() || v == c.null_text ||
+                   v.find_first_of(std::string{c.delimiter, '"', '\n', '\r'}) != std::string_view::npos;
+      if (!quote) {
+        line += v;
+        continue;
+      }
+      line.push_back('"');
+      for (char ch : v) {
+        if (ch == '"') line.push_back('"');
+        line.push_back(ch);
+      }
+      line.push_back('"');
+      continue;
+    }
+    for (char ch : v) {
+      switch (ch) {
+        case '\\': line += "\\\\"; break;
+        case '\n': line += "\\n"; break;
+        case '\r': line += "\\r"; break;
+        case '\t': line += "\\t"; break;
+        default:
+          if (ch == c.delimiter) {
+            line.push_back('\\');
+          }
+          line.push_back(ch);
+      }
+    }
+  }
+  line.push_back('\n');
+  return line;
+}
+
 size_t SkipSpace(std::string_view s, size_t pos) { return SkipNoise(s, pos, /*parens=*/false); }
 
 bool ConsumeKeyword(std::string_view s, size_t* pos, std::string_view kw) {

@@ -23,6 +23,26 @@ std::vector<std::string> LeadingKeywords(std::string_view statement, size_t n);
 // `statement` after its first `n` keywords (and the comments and whitespace around them).
 std::string_view AfterKeywords(std::string_view statement, size_t n);
 
+// COPY (query) TO STDOUT [WITH] [(FORMAT csv|text, HEADER [bool], DELIMITER 'c', NULL 'x')],
+// also COPY table TO STDOUT and the old-style WITH CSV HEADER.
+struct CopyToStdout {
+  std::string query;  // the rows to copy, as a query
+  bool csv = false;
+  bool header = false;
+  char delimiter = '\t';
+  std::string null_text = "\\N";
+};
+// nullopt when `statement` is not a COPY ... TO STDOUT; kInvalidArgument-like errors are
+// reported by returning a CopyToStdout with an empty query and `error` set.
+struct CopyParse {
+  std::optional<CopyToStdout> copy;
+  std::string error;
+};
+CopyParse ParseCopyToStdout(std::string_view statement);
+// One row in COPY's text or CSV format, with the line end.
+std::string FormatCopyRow(const CopyToStdout& c,
+                          const std::vector<std::optional<std::string_view>>& values);
+
 // --- reading the parts of write statements (INSERT, CREATE TABLE, ...) -----------------------
 
 // `pos` moved past whitespace and comments.

@@ -270,3 +270,22 @@ SELECT day, customer, total, note FROM sales.daily ORDER BY day, customer;
     conn.rollback()
     ocur.execute("SELECT count(*) FROM sales.daily WHERE customer = 'Lin'")
     assert ocur.fetchone() == (2,)
+
+
+def test_copy_to_stdout(mesh, workdir):
+    r = psql(mesh, "-c", "COPY (SELECT id, customer, amount, paid FROM sales.orders ORDER BY id) "
+             "TO STDOUT")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["1\t10\t5.50\tt", "2\t11\t7.25\tf", "3\t10\t1.00\t\\N"]
+    r = psql(mesh, "-c", "COPY (SELECT name, 'a,\"b' AS odd, '' AS empty, NULL AS nothing "
+             "FROM crm.customers ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)")
+    assert r.stdout.splitlines() == ["name,odd,empty,nothing", 'Ada,"a,""b","",',
+                                     'Grace,"a,""b","",'], r.stdout
+    out = os.path.join(workdir, "orders.csv")
+    r = psql(mesh, "-c", "\\copy crm.customers TO '%s' CSV HEADER" % out)
+    assert r.returncode == 0, r.stderr
+    assert open(out).read() == "id,name\n10,Ada\n11,Grace\n"
+    # COPY to or from anywhere else is refused.
+    r = psql(mesh, "-c", "\\set VERBOSITY verbose", "-c",
+             "COPY (SELECT 1) TO '%s'" % os.path.join(workdir, "x.csv"))
+    assert "42501" in r.stderr, r.stderr

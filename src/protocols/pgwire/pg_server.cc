@@ -229,6 +229,51 @@ class WireSink : public sql::ResultSink {
   std::vector<uint32_t> oids_;
 };
 
+// COPY ... TO STDOUT: CopyOutResponse, a CopyData message per row, CopyDone.
+class CopySink : public sql::ResultSink {
+ public:
+  CopySink(int fd, MessageWriter& w, sql::CopyToStdout copy)
+      : fd_(fd), w_(w), copy_(std::move(copy)) {}
+  Status Columns(const std::vector<sql::ResultColumn>& columns) override {
+    w_.Begin('H');
+    w_.Byte(0);  // text
+    w_.Int16(static_cast<int16_t>(columns.size()));
+    for (size_t i = 0; i < columns.size(); ++i) w_.Int16(0);
+    w_.End();
+    started_ = true;
+    if (copy_.header) {
+      std::vector<std::optional<std::string_view>> names;
+      for (const auto& c : columns) names.emplace_back(c.name);
+      Data(sql::FormatCopyRow(copy_, names));
+    }
+    return Status::OK();
+  }
+  Status Row(const std::vector<std::optional<std::string_view>>& values) override {
+    Data(sql::FormatCopyRow(copy_, values));
+    if (w_.size() >= kFlushBytes) {
+      if (!SendAll(fd_, w_.buffer())) return Unavailable("client connection closed");
+      w_.Clear();
+    }
+    return Status::OK();
+  }
+  void Done() {
+    if (!started_) return;
+    w_.Begin('c');
+    w_.End();
+  }
+
+ private:
+  void Data(const std::string& line) {
+    w_.Begin('d');
+    w_.Bytes(line);
+    w_.End();
+  }
+  int fd_;
+  MessageWriter& w_;
+  sql::CopyToStdout copy_;
+  bool started_ = false;
+};
+
 ErrorFields Fatal(std::string sqlstate, std::string message) {
   ErrorFields e;
   e.severity = "FATAL";
@@ -530,12 +575,21 @@ void PgServer::Serve(Conn& c) {
           }
           for (const std::string& st : parts) {
             if (refused_in_failed(st)) break;
-            WireSink sink(c.fd, w, /*describe=*/true);
-            sql::Outcome o = s->Execute(st, sink);
+            sql::CopyParse copy = sql::ParseCopyToStdout(st);
+            std::optional<CopySink> copy_sink;
+            std::optional<WireSink> wire_sink;
+            sql::ResultSink* sink;
+            if (copy.copy) {
+              sink = &copy_sink.emplace(c.fd, w, *copy.copy);
+            } else {
+              sink = &wire_sink.emplace(c.fd, w, /*describe=*/true);
+            }
+            sql::Outcome o = s->Execute(st, *sink);
             if (o.error) {
               write_error(*o.error);
               break;
             }
+            if (copy_sink) copy_sink->Done();
             complete(o, st);
           }
           WriteReadyForQuery(w, status());
