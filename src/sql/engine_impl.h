@@ -246,7 +246,7 @@ struct Engine::Impl {
   // Makes `domain`.`view` read `table` at `ref` as it is now. kNotFound when there is no such
   // table (its view, if one was defined before, is dropped).
   Status EnsureView(const std::string& domain, const std::string& table, const std::string& ref,
-                    const std::string& view) {
+                    const std::string& view, const table::ScanOptions& options = {}) {
     catalog::TableIdent ident{{domain}, table};
     const std::string key = domain + std::string(1, '\0') + view;
     const std::string qualified = Ident(domain) + "." + Ident(view);
@@ -262,7 +262,19 @@ struct Engine::Impl {
     }
     auto it = views.find(key);
     if (it != views.end() && it->second == raw->metadata_location) return Status::OK();
-    LM_ASSIGN_OR_RETURN(table::ScanPlan plan, catalog.PlanScan(ref, ident, table::ScanOptions{}));
+    LM_ASSIGN_OR_RETURN(table::ScanPlan plan, catalog.PlanScan(ref, ident, options));
+    LM_ASSIGN_OR_RETURN(LocalScan scan, LocalScanOf(plan));
+    LM_ASSIGN_OR_RETURN(std::string relation, ScanRelation(scan, plan.schema));
+    if (schemas.insert(domain).second) {
+      LM_TRY(Run(admin, "CREATE SCHEMA IF NOT EXISTS " + Ident(domain)));
+    }
+    LM_TRY(Run(admin, "CREATE OR REPLACE VIEW " + qualified + " AS SELECT * FROM " + relation));
+    views[key] = raw->metadata_location;
+    return Status::OK();
+  }
+
+  // The files of a scan plan where DuckDB reads them, each delete file once.
+  Result<LocalScan> LocalScanOf(const table::ScanPlan& plan) {
     LocalScan scan;
     std::map<size_t, size_t> delete_index;
     for (const auto& task : plan.tasks) {
@@ -279,13 +291,7 @@ struct Engine::Impl {
       scan.data.push_back({path, task.file});
       scan.deletes.push_back(std::move(mine));
     }
-    LM_ASSIGN_OR_RETURN(std::string relation, ScanRelation(scan, plan.schema));
-    if (schemas.insert(domain).second) {
-      LM_TRY(Run(admin, "CREATE SCHEMA IF NOT EXISTS " + Ident(domain)));
-    }
-    LM_TRY(Run(admin, "CREATE OR REPLACE VIEW " + qualified + " AS SELECT * FROM " + relation));
-    views[key] = raw->metadata_location;
-    return Status::OK();
+    return scan;
   }
 
   // Defines the views of every table of every domain at `ref` (for the catalogs:
@@ -396,13 +402,66 @@ struct Session::Impl {
     return out;
   }
 
+  // The snapshot an AT (VERSION => id | TIMESTAMP => time) clause names: the id itself, or the
+  // table's snapshot current at that time (from its snapshot log). kNotFound when there is none.
+  Result<int64_t> SnapshotAt(const std::string& domain, const std::string& table,
+                             const std::string& table_ref, const Json& at) {
+    const std::string unit = Str(at, "unit");
+    // The constant inside the expression (a literal, possibly under a cast).
+    const Json* constant = nullptr;
+    std::function<void(const Json&)> find = [&](const Json& n) {
+      if (constant || !n.is_object()) return;
+      if (Str(n, "class") == "CONSTANT" && n.contains("value") && n["value"].is_object()) {
+        constant = &n["value"];
+        return;
+      }
+      for (const auto& [k, v] : n.items()) find(v);
+    };
+    if (at.contains("expr")) find(at["expr"]);
+    if (!constant || !constant->contains("value") || (*constant)["value"].is_null()) {
+      return InvalidArgument("AS OF takes a literal snapshot id or timestamp");
+    }
+    const Json& v = (*constant)["value"];
+    if (unit == "VERSION") {
+      if (v.is_number_integer()) return v.get<int64_t>();
+      if (v.is_string()) {
+        char* end = nullptr;
+        int64_t id = std::strtoll(v.get<std::string>().c_str(), &end, 10);
+        if (end && *end == '\0') return id;
+      }
+      return InvalidArgument("FOR VERSION AS OF takes a snapshot id");
+    }
+    if (unit != "TIMESTAMP") return InvalidArgument("AS OF takes VERSION or TIMESTAMP");
+    std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+    duckdb_result r;
+    std::string q = "SELECT epoch_ms(CAST(" + Literal(text) + " AS TIMESTAMPTZ))";
+    if (duckdb_query(conn, q.c_str(), &r) != DuckDBSuccess) {
+      std::string m = duckdb_result_error(&r) ? duckdb_result_error(&r) : "not a timestamp";
+      duckdb_destroy_result(&r);
+      return InvalidArgument("FOR TIMESTAMP AS OF: " + m);
+    }
+    int64_t target = duckdb_value_int64(&r, 0, 0);
+    duckdb_destroy_result(&r);
+    LM_ASSIGN_OR_RETURN(catalog::LoadedTable t,
+                        engine.catalog.LoadTable(table_ref, catalog::TableIdent{{domain}, table}));
+    std::optional<int64_t> found;
+    for (const Json& e : t.metadata.value("snapshot-log", Json::array())) {
+      if (e.value("timestamp-ms", int64_t{0}) <= target) found = e.value("snapshot-id", int64_t{-1});
+    }
+    if (!found) {
+      return NotFound("table " + domain + "." + table + " has no snapshot at or before " + text);
+    }
+    return *found;
+  }
+
   // Parses the query, resolves its lakemesh tables (defining their views) and checks what it
   // calls; returns the text to run (rewritten when the session's ref applied).
   // `casts`: for parameter $i+1, the DuckDB type it is cast to where it appears ("" = none), so
   // that parameters the query leaves untyped get the type the client declared (or text).
-  std::optional<SqlError> Resolve(const std::string& query, std::string* out,
+  std::optional<SqlError> Resolve(const std::string& original, std::string* out,
                                   const std::vector<std::string>& casts = {}) {
     std::string err;
+    const std::string query = RewriteAsOf(original);
     auto serialized = CallText("json_serialize_sql", query, &err);
     if (!serialized) return FromDuckDb(err);
     Json tree = Json::parse(*serialized, nullptr, false);
@@ -466,7 +525,23 @@ struct Session::Impl {
             node["table_name"] = name;
             rewritten = true;
           }
-          if (Status st = engine.EnsureView(schema, table, table_ref, name); !st.ok()) {
+          table::ScanOptions options;
+          if (node.contains("at_clause") && node["at_clause"].is_object()) {
+            // FOR VERSION / TIMESTAMP AS OF: a view of that snapshot, with its schema.
+            auto snapshot = SnapshotAt(schema, table, table_ref, node["at_clause"]);
+            if (!snapshot.ok()) {
+              failure = snapshot.status().IsNotFound() ? Err("22023", snapshot.status().message())
+                                                       : FromStatus(snapshot.status());
+              return;
+            }
+            options.snapshot_id = *snapshot;
+            options.use_snapshot_schema = true;
+            name = ViewName(table, table_ref) + "@@" + std::to_string(*snapshot);
+            node["table_name"] = name;
+            node["at_clause"] = nullptr;
+            rewritten = true;
+          }
+          if (Status st = engine.EnsureView(schema, table, table_ref, name, options); !st.ok()) {
             failure = FromStatus(st);
             return;
           }

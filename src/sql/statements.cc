@@ -156,6 +156,92 @@ std::string_view AfterKeywords(std::string_view statement, size_t n) {
   return statement.substr(i);
 }
 
+std::string RewriteAsOf(std::string_view s) {
+  std::string out;
+  size_t i = 0, copied = 0;
+  while (i < s.size()) {
+    size_t j = SkipQuotedOrComment(s, i);
+    if (j != i) {
+      i = j;
+      continue;
+    }
+    if (!StartsWord(s[i]) || (i > 0 && IsWord(s[i - 1]))) {
+      ++i;
+      continue;
+    }
+    size_t p = i;
+    std::string unit;
+    if (ConsumeKeyword(s, &p, "FOR")) {
+      if (ConsumeKeyword(s, &p, "VERSION") || ConsumeKeyword(s, &p, "SYSTEM_VERSION")) {
+        unit = "VERSION";
+      } else if (ConsumeKeyword(s, &p, "TIMESTAMP") || ConsumeKeyword(s, &p, "SYSTEM_TIME")) {
+        unit = "TIMESTAMP";
+      }
+    }
+    if (unit.empty() || !ConsumeKeyword(s, &p, "AS") || !ConsumeKeyword(s, &p, "OF")) {
+      while (i < s.size() && IsWord(s[i])) ++i;
+      continue;
+    }
+    p = SkipSpace(s, p);
+    size_t start = p;
+    if (p < s.size() && (std::isdigit(static_cast<unsigned char>(s[p])) || s[p] == '-')) {
+      ++p;
+      while (p < s.size() && std::isdigit(static_cast<unsigned char>(s[p]))) ++p;
+    } else {
+      size_t q = p;
+      if (ConsumeKeyword(s, &q, "TIMESTAMP")) {
+        size_t w = q;
+        if (ConsumeKeyword(s, &w, "WITH") && ConsumeKeyword(s, &w, "TIME") &&
+            ConsumeKeyword(s, &w, "ZONE")) {
+          q = w;
+        }
+      } else if (!ConsumeKeyword(s, &q, "TIMESTAMPTZ")) {
+        ConsumeKeyword(s, &q, "DATE");
+      }
+      q = SkipSpace(s, q);
+      if (q >= s.size() || s[q] != '\'') {
+        i = p;
+        continue;
+      }
+      p = SkipQuotedOrComment(s, q);
+    }
+    // DuckDB takes a table alias before AT, Trino after the period: move it.
+    std::string alias;
+    size_t a = p;
+    bool has_as = ConsumeKeyword(s, &a, "AS");
+    size_t name_start = SkipSpace(s, a);
+    auto name = ParseName(s, &a);
+    static const char* kNotAlias[] = {"WHERE", "JOIN", "LEFT", "RIGHT", "INNER", "FULL",
+                                      "CROSS", "ON", "GROUP", "ORDER", "LIMIT", "UNION",
+                                      "EXCEPT", "INTERSECT", "HAVING", "WINDOW", "QUALIFY",
+                                      "USING", "NATURAL", "OFFSET", "FETCH", "LATERAL", "ASOF",
+                                      "POSITIONAL", "SEMI", "ANTI"};
+    bool is_alias = name && name->size() == 1;
+    if (is_alias && !has_as) {
+      size_t k = name_start;
+      for (const char* kw : kNotAlias) {
+        if (ConsumeKeyword(s, &k, kw)) {
+          is_alias = false;
+          break;
+        }
+      }
+    }
+    if (is_alias) {
+      alias = " " + std::string(s.substr(name_start, a - name_start));
+      // A column alias list follows the alias: t AS x(a, b).
+      size_t c = a;
+      if (ParseParenthesized(s, &c)) a = c;
+      alias = " " + std::string(Trim(s.substr(name_start, a - name_start)));
+    }
+    out.append(s.substr(copied, i - copied));
+    out += (alias.empty() ? "" : alias.substr(1) + " ") + "AT (" + unit + " => " +
+           std::string(s.substr(start, p - start)) + ")";
+    copied = i = is_alias ? a : p;
+  }
+  out.append(s.substr(copied));
+  return out;
+}
+
 CopyParse ParseCopyToStdout(std::string_view st) {
   CopyParse out;
   size_t pos = 0;

@@ -23,6 +23,11 @@ std::vector<std::string> LeadingKeywords(std::string_view statement, size_t n);
 // `statement` after its first `n` keywords (and the comments and whitespace around them).
 std::string_view AfterKeywords(std::string_view statement, size_t n);
 
+// Trino's and Spark's time travel, `t FOR VERSION AS OF 123` and `t FOR TIMESTAMP AS OF
+// TIMESTAMP '2026-11-01 00:00:00 UTC'` (also SYSTEM_VERSION / SYSTEM_TIME), rewritten as DuckDB's
+// `t AT (VERSION => 123)` / `t AT (TIMESTAMP => ...)`. Other text is kept as it is.
+std::string RewriteAsOf(std::string_view sql);
+
 // COPY (query) TO STDOUT [WITH] [(FORMAT csv|text, HEADER [bool], DELIMITER 'c', NULL 'x')],
 // also COPY table TO STDOUT and the old-style WITH CSV HEADER.
 struct CopyToStdout {

@@ -369,32 +369,15 @@ struct Writer {
     return std::nullopt;
   }
 
-  // The table's current files, local, for a copy-on-write pass.
-  std::optional<SqlError> LocalFiles(const Target& t, int64_t snapshot, Json* schema,
-                                     table::PartitionSpec* spec, LocalScan* scan) {
+  // The table's files at `snapshot`, local, for a copy-on-write pass.
+  std::optional<SqlError> LocalFiles(const Target& t, int64_t snapshot, LocalScan* scan) {
     table::ScanOptions so;
     so.snapshot_id = snapshot;
     auto plan = e.catalog.PlanScan(t.branch, t.ident, so);
     if (!plan.ok()) return FromStatus(plan.status());
-    std::map<size_t, size_t> delete_index;
-    for (const auto& task : plan->tasks) {
-      auto path = e.LocalFile(task.file.file_path);
-      if (!path.ok()) return FromStatus(path.status());
-      std::vector<size_t> mine;
-      for (size_t k : task.deletes) {
-        auto [d, fresh] = delete_index.emplace(k, scan->delete_files.size());
-        if (fresh) {
-          auto dpath = e.LocalFile(plan->delete_files[k].file_path);
-          if (!dpath.ok()) return FromStatus(dpath.status());
-          scan->delete_files.push_back({*dpath, plan->delete_files[k]});
-        }
-        mine.push_back(d->second);
-      }
-      scan->data.push_back({*path, task.file});
-      scan->deletes.push_back(std::move(mine));
-    }
-    (void)schema;
-    (void)spec;
+    auto local = e.LocalScanOf(*plan);
+    if (!local.ok()) return FromStatus(local.status());
+    *scan = std::move(*local);
     return std::nullopt;
   }
 
@@ -413,9 +396,7 @@ struct Writer {
     if (!spec.ok()) return Failed(FromStatus(spec.status()));
     if (snapshot < 0) return Done(std::string(verb) + " 0");
     LocalScan scan;
-    Json unused;
-    table::PartitionSpec unused_spec;
-    if (auto err = LocalFiles(t, snapshot, &unused, &unused_spec, &scan)) return Failed(*err);
+    if (auto err = LocalFiles(t, snapshot, &scan)) return Failed(*err);
     const std::string dir = ScratchDir();
     std::error_code ec;
     auto conn = Connection::Borrow(s.conn);

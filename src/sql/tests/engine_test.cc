@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "base/random.h"
@@ -159,6 +161,34 @@ TEST_F(EngineTest, ReadsAnyRefAndTheSessionsRef) {
   EXPECT_EQ(Query("SELECT count(*) FROM crm.\"customers@main\"").rows[0][0], "2");
   Query("RESET lakemesh.ref");
   EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "3");
+}
+
+TEST_F(EngineTest, TimeTravelsBySnapshotTimestampAndCommit) {
+  auto t = catalog_->LoadTable("main", {{"sales"}, "orders"});
+  ASSERT_TRUE(t.ok());
+  const int64_t first = t->metadata["current-snapshot-id"].get<int64_t>();
+  const int64_t first_ms = t->metadata["snapshots"][0]["timestamp-ms"].get<int64_t>();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  Append("sales", "orders", "main", "id,customer,amount,paid\n4,11,2.00,true\n");
+  Query("ALTER TABLE sales.orders RENAME COLUMN amount TO price");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "4");
+  // Trino's syntax, by snapshot id: the rows and the columns of that snapshot.
+  Collect v = Query("SELECT count(*), sum(amount) FROM sales.orders FOR VERSION AS OF " +
+                    std::to_string(first));
+  EXPECT_EQ(v.rows[0], (std::vector<std::optional<std::string>>{"3", "13.75"}));
+  // By time: the snapshot current then (the timestamp in UTC).
+  std::string at = Query("SELECT CAST(make_timestamp(" + std::to_string(first_ms * 1000) +
+                         ") AS VARCHAR)").rows[0][0].value();
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders FOR TIMESTAMP AS OF TIMESTAMP '" + at +
+                  "' o WHERE o.id > 0").rows[0][0],
+            "3");
+  EXPECT_EQ(Fails("SELECT * FROM sales.orders FOR TIMESTAMP AS OF TIMESTAMP '2000-01-01 00:00:00'")
+                .sqlstate,
+            "22023");
+  // By repository ref expression: the commit before the last two.
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.\"orders@main~2\"").rows[0][0], "3");
+  // The current table is unchanged by all that.
+  EXPECT_EQ(Query("SELECT sum(price) FROM sales.orders").rows[0][0], "15.75");
 }
 
 TEST_F(EngineTest, ErrorsCarryPostgresSqlStates) {
@@ -319,6 +349,20 @@ TEST(Statements, SplitsOnSemicolonsOutsideQuotesAndComments) {
   EXPECT_EQ(LeadingKeywords("explain  analyze select", 2),
             (std::vector<std::string>{"EXPLAIN", "ANALYZE"}));
   EXPECT_EQ(AfterKeywords("EXPLAIN -- c\n ANALYZE SELECT 1", 2), "SELECT 1");
+}
+
+TEST(Statements, RewritesTrinoTimeTravelAsDuckDbAtClauses) {
+  EXPECT_EQ(RewriteAsOf("SELECT * FROM t FOR VERSION AS OF 42"),
+            "SELECT * FROM t AT (VERSION => 42)");
+  EXPECT_EQ(RewriteAsOf("SELECT * FROM t for system_time as of TIMESTAMP '2026-01-01' AS x "
+                        "WHERE x.a = 'FOR VERSION AS OF 1'"),
+            "SELECT * FROM t x AT (TIMESTAMP => TIMESTAMP '2026-01-01') "
+            "WHERE x.a = 'FOR VERSION AS OF 1'");
+  EXPECT_EQ(RewriteAsOf("SELECT * FROM a FOR VERSION AS OF 1 JOIN b FOR VERSION AS OF 2 y ON true"),
+            "SELECT * FROM a AT (VERSION => 1) JOIN b y AT (VERSION => 2) ON true");
+  // Not time travel: left alone.
+  EXPECT_EQ(RewriteAsOf("SELECT 1 FOR UPDATE"), "SELECT 1 FOR UPDATE");
+  EXPECT_EQ(RewriteAsOf("SELECT * FROM t FOR VERSION AS OF x"), "SELECT * FROM t FOR VERSION AS OF x");
 }
 
 }  // namespace
