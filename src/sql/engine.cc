@@ -72,12 +72,7 @@ Outcome Session::Execute(std::string_view statement, ResultSink& sink) {
   const std::string& k = kw[0];
   const std::string second = kw.size() > 1 ? kw[1] : "";
   if (k == "SELECT" || k == "WITH" || k == "VALUES" || k == "TABLE" || k == "FROM") {
-    std::string query;
-    if (auto e = s.Resolve(text, &query)) {
-      out.error = std::move(e);
-      return out;
-    }
-    return s.Stream(query, sink);
+    return s.Stream(statement, sink);
   }
   if (k == "EXPLAIN") {
     std::string inner(AfterKeywords(statement, second == "ANALYZE" ? 2 : 1));
@@ -136,12 +131,7 @@ Outcome Session::Execute(std::string_view statement, ResultSink& sink) {
       return out;
     }
     if (cp.copy) {
-      std::string query;
-      if (auto e = s.Resolve(cp.copy->query, &query)) {
-        out.error = std::move(e);
-        return out;
-      }
-      out = s.Stream(query, sink);
+      out = s.Stream(cp.copy->query, sink);
       if (!out.error) out.tag = "COPY " + std::to_string(out.rows);
       return out;
     }

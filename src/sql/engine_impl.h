@@ -246,7 +246,8 @@ struct Engine::Impl {
   // Makes `domain`.`view` read `table` at `ref` as it is now. kNotFound when there is no such
   // table (its view, if one was defined before, is dropped).
   Status EnsureView(const std::string& domain, const std::string& table, const std::string& ref,
-                    const std::string& view, const table::ScanOptions& options = {}) {
+                    const std::string& view, const table::ScanOptions& options = {},
+                    std::string* location = nullptr) {
     catalog::TableIdent ident{{domain}, table};
     const std::string key = domain + std::string(1, '\0') + view;
     const std::string qualified = Ident(domain) + "." + Ident(view);
@@ -260,6 +261,7 @@ struct Engine::Impl {
       }
       return raw.status();
     }
+    if (location) *location = raw->metadata_location;
     auto it = views.find(key);
     if (it != views.end() && it->second == raw->metadata_location) return Status::OK();
     LM_ASSIGN_OR_RETURN(table::ScanPlan plan, catalog.PlanScan(ref, ident, options));
@@ -328,16 +330,40 @@ struct Engine::Impl {
 
 
 
+// A query prepared in DuckDB, wrapped so that its columns come as PostgreSQL text; shared by the
+// session's cache and the portals that run it.
+struct PreparedQuery {
+  duckdb_prepared_statement stmt = nullptr;
+  std::vector<ResultColumn> columns;
+  size_t params = 0;
+  std::vector<ColumnType> param_types;
+  std::vector<size_t> untyped;  // parameters DuckDB could not type
+
+  PreparedQuery() = default;
+  PreparedQuery(const PreparedQuery&) = delete;
+  PreparedQuery& operator=(const PreparedQuery&) = delete;
+  ~PreparedQuery() {
+    if (stmt) duckdb_destroy_prepare(&stmt);
+  }
+};
+
+// A table a prepared query reads, and the metadata its view was defined from.
+struct ViewRef {
+  std::string domain, table, ref, view;
+  table::ScanOptions options;
+  std::string location;
+};
+
 // A statement bound for execution (the extended protocol's portal). Queries are prepared in
 // DuckDB and stream when fetched; other statements run when bound and keep their outcome.
 struct Portal {
   std::vector<ResultColumn> columns;
   bool returns_rows = false;
   // queries
-  duckdb_prepared_statement stmt = nullptr;
+  std::shared_ptr<PreparedQuery> query;
+  duckdb_prepared_statement stmt = nullptr;  // query->stmt
   size_t params = 0;
   std::vector<ColumnType> param_types;
-  std::vector<size_t> untyped;  // parameters DuckDB could not type
   bool started = false, finished = false, has_result = false;
   duckdb_result result{};
   duckdb_data_chunk chunk = nullptr;
@@ -354,7 +380,13 @@ struct Portal {
   ~Portal() {
     if (chunk) duckdb_destroy_data_chunk(&chunk);
     if (has_result) duckdb_destroy_result(&result);
-    if (stmt) duckdb_destroy_prepare(&stmt);
+  }
+  void Use(std::shared_ptr<PreparedQuery> q) {
+    query = std::move(q);
+    stmt = query->stmt;
+    columns = query->columns;
+    params = query->params;
+    param_types = query->param_types;
   }
 };
 
@@ -366,6 +398,13 @@ struct Session::Impl {
   bool transaction = false;
   std::map<std::string, std::string> settings;  // PostgreSQL settings a client SETs
   std::map<std::string, std::unique_ptr<Portal>> portals;
+  struct CachedQuery {
+    std::shared_ptr<PreparedQuery> query;
+    std::vector<ViewRef> views;
+    bool catalogs = false;
+  };
+  static constexpr size_t kCachedQueries = 256;
+  std::map<std::string, CachedQuery> cache;
   // An explicit transaction's INSERTs, stored as files and committed at COMMIT as one
   // repository commit (on `txn_branch` of domain `txn_domain`).
   std::string txn_domain, txn_branch;
@@ -459,7 +498,9 @@ struct Session::Impl {
   // `casts`: for parameter $i+1, the DuckDB type it is cast to where it appears ("" = none), so
   // that parameters the query leaves untyped get the type the client declared (or text).
   std::optional<SqlError> Resolve(const std::string& original, std::string* out,
-                                  const std::vector<std::string>& casts = {}) {
+                                  const std::vector<std::string>& casts = {},
+                                  std::vector<ViewRef>* views_out = nullptr,
+                                  bool* catalogs_out = nullptr) {
     std::string err;
     const std::string query = RewriteAsOf(original);
     auto serialized = CallText("json_serialize_sql", query, &err);
@@ -541,10 +582,13 @@ struct Session::Impl {
             node["at_clause"] = nullptr;
             rewritten = true;
           }
-          if (Status st = engine.EnsureView(schema, table, table_ref, name, options); !st.ok()) {
+          std::string location;
+          if (Status st = engine.EnsureView(schema, table, table_ref, name, options, &location);
+              !st.ok()) {
             failure = FromStatus(st);
             return;
           }
+          if (views_out) views_out->push_back({schema, table, table_ref, name, options, location});
         }
       } else if (type == "TABLE_FUNCTION") {
         std::string fn;
@@ -564,6 +608,7 @@ struct Session::Impl {
     if (catalogs) {
       if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
     }
+    if (catalogs_out) *catalogs_out = catalogs;
     if (!rewritten) {
       *out = query;
       return std::nullopt;
@@ -576,7 +621,7 @@ struct Session::Impl {
 
   // Prepares `query` (resolved) wrapped so that every column comes as PostgreSQL text; fills
   // `portal`'s columns and statement. Parameters ($1, ...) stay for Bind.
-  std::optional<SqlError> PrepareQuery(const std::string& query, Portal& portal) {
+  std::optional<SqlError> PrepareQuery(const std::string& query, PreparedQuery& out) {
     duckdb_prepared_statement stmt = nullptr;
     if (duckdb_prepare(conn, query.c_str(), &stmt) != DuckDBSuccess) {
       SqlError e = FromDuckDb(duckdb_prepare_error(stmt) ? duckdb_prepare_error(stmt) : "failed");
@@ -585,64 +630,92 @@ struct Session::Impl {
     }
     idx_t n = duckdb_prepared_statement_column_count(stmt);
     std::string select, aliases;
-    portal.columns.clear();
+    out.columns.clear();
     for (idx_t i = 0; i < n; ++i) {
       const char* name = duckdb_prepared_statement_column_name(stmt, i);
       ResultColumn c{name ? name : "?column?", TypeOf(duckdb_prepared_statement_column_type(stmt, i))};
       std::string col = "c" + std::to_string(i);
       aliases += (i ? ", " : "") + col;
       select += (i ? ", " : "") + AsPgText(col, c.type);
-      portal.columns.push_back(std::move(c));
+      out.columns.push_back(std::move(c));
     }
     duckdb_destroy_prepare(&stmt);
     std::string wrapped = n == 0 ? query
                                  : "SELECT " + select + " FROM (" + query + "\n) AS __lm_q(" +
                                        aliases + ")";
-    if (duckdb_prepare(conn, wrapped.c_str(), &portal.stmt) != DuckDBSuccess) {
-      SqlError e = FromDuckDb(duckdb_prepare_error(portal.stmt) ? duckdb_prepare_error(portal.stmt)
-                                                                 : "failed");
-      duckdb_destroy_prepare(&portal.stmt);
-      portal.stmt = nullptr;
+    if (duckdb_prepare(conn, wrapped.c_str(), &out.stmt) != DuckDBSuccess) {
+      SqlError e = FromDuckDb(duckdb_prepare_error(out.stmt) ? duckdb_prepare_error(out.stmt)
+                                                              : "failed");
+      duckdb_destroy_prepare(&out.stmt);
+      out.stmt = nullptr;
       return e;
     }
-    portal.params = duckdb_nparams(portal.stmt);
-    portal.param_types.clear();
-    portal.untyped.clear();
-    for (idx_t i = 1; i <= portal.params; ++i) {
-      duckdb_type t = duckdb_param_type(portal.stmt, i);
-      if (t == DUCKDB_TYPE_INVALID || t == DUCKDB_TYPE_ANY) portal.untyped.push_back(i - 1);
-      portal.param_types.push_back(t == DUCKDB_TYPE_INVALID || t == DUCKDB_TYPE_ANY
-                                       ? ColumnType::kText
-                                       : TypeOf(t));
+    out.params = duckdb_nparams(out.stmt);
+    out.param_types.clear();
+    out.untyped.clear();
+    for (idx_t i = 1; i <= out.params; ++i) {
+      duckdb_type t = duckdb_param_type(out.stmt, i);
+      if (t == DUCKDB_TYPE_INVALID || t == DUCKDB_TYPE_ANY) out.untyped.push_back(i - 1);
+      out.param_types.push_back(t == DUCKDB_TYPE_INVALID || t == DUCKDB_TYPE_ANY
+                                    ? ColumnType::kText
+                                    : TypeOf(t));
     }
     return std::nullopt;
   }
 
   // Resolves and prepares a query with parameters: declared types are cast to, and parameters
-  // still untyped are taken as text (PostgreSQL's "unknown" literal behaviour).
+  // still untyped are taken as text (PostgreSQL's "unknown" literal behaviour). Prepared
+  // queries are cached per session by text, ref and declared types; a hit only checks that the
+  // tables it reads have not moved (a table that moved is prepared again).
   std::optional<SqlError> PrepareWithParams(std::string_view statement,
                                             const Session::Declared& declared, Portal& portal) {
     std::vector<std::string> casts;
     for (const auto& d : declared) casts.push_back(d ? DuckTypeId(*d) : "");
+    std::string key = ref;
+    for (const auto& c : casts) key += "\x01" + c;
+    key += "\x02";
+    key.append(statement);
+    if (auto it = cache.find(key); it != cache.end()) {
+      bool fresh = true;
+      if (it->second.catalogs) {
+        if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
+      }
+      for (const ViewRef& v : it->second.views) {
+        std::string location;
+        Status st = engine.EnsureView(v.domain, v.table, v.ref, v.view, v.options, &location);
+        if (!st.ok() || location != v.location) {
+          fresh = false;
+          break;
+        }
+      }
+      if (fresh) {
+        portal.Use(it->second.query);
+        return std::nullopt;
+      }
+      cache.erase(it);
+    }
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::string query;
-      if (auto e = Resolve(std::string(statement), &query, casts)) return e;
-      if (portal.stmt) {
-        duckdb_destroy_prepare(&portal.stmt);
-        portal.stmt = nullptr;
-      }
-      if (auto e = PrepareQuery(query, portal)) return e;
+      std::vector<ViewRef> views;
+      bool catalogs = false;
+      if (auto e = Resolve(std::string(statement), &query, casts, &views, &catalogs)) return e;
+      auto prepared = std::make_shared<PreparedQuery>();
+      if (auto e = PrepareQuery(query, *prepared)) return e;
       // A parameter under a cast stays "untyped" to DuckDB (it takes any value): only those
       // without a type anywhere become text.
-      casts.resize(std::max(casts.size(), portal.params));
+      casts.resize(std::max(casts.size(), prepared->params));
       bool changed = false;
-      for (size_t i : portal.untyped) {
+      for (size_t i : prepared->untyped) {
         if (casts[i].empty()) {
           casts[i] = "VARCHAR";
           changed = true;
         }
       }
-      if (!changed) return std::nullopt;
+      if (changed && attempt == 0) continue;
+      portal.Use(prepared);
+      if (cache.size() >= kCachedQueries) cache.clear();
+      cache[key] = CachedQuery{prepared, std::move(views), catalogs};
+      return std::nullopt;
     }
     return std::nullopt;
   }
@@ -755,11 +828,11 @@ struct Session::Impl {
     return out;
   }
 
-  // Runs a query, streaming its rows to `sink` as PostgreSQL text.
-  Outcome Stream(const std::string& query, ResultSink& sink) {
+  // Runs a query (as the client wrote it), streaming its rows to `sink` as PostgreSQL text.
+  Outcome Stream(std::string_view statement, ResultSink& sink) {
     Outcome out;
     Portal portal;
-    if (auto e = PrepareQuery(query, portal)) {
+    if (auto e = PrepareWithParams(statement, {}, portal)) {
       out.error = std::move(e);
       return out;
     }
