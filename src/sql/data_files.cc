@@ -538,7 +538,57 @@ Result<std::string> LiveRows(const LocalScan& scan, size_t i, const std::vector<
 
 }  // namespace
 
-Result<std::string> ScanRelation(const LocalScan& scan, const Json& schema) {
+namespace {
+
+enum class ReadMode { kFieldId, kByName, kByNameUnion };
+
+// How files of a table with these schemas (its metadata's `schemas`) can be read: by name when
+// no column was ever renamed, retyped or its name reused (DuckDB reads by name about twice as
+// fast as through a field-id schema map), with union_by_name when some files predate columns
+// added since; by field id otherwise.
+ReadMode ReadModeFor(const Json& current, const Json& all_schemas) {
+  if (!all_schemas.is_array() || !current.contains("fields")) return ReadMode::kFieldId;
+  bool union_needed = false;
+  for (const Json& f : current["fields"]) {
+    const int32_t id = f.value("id", 0);
+    const std::string name = f.value("name", std::string());
+    for (const Json& s : all_schemas) {
+      bool present = false;
+      for (const Json& g : s.value("fields", Json::array())) {
+        const int32_t gid = g.value("id", 0);
+        const std::string gname = g.value("name", std::string());
+        if (gid == id) {
+          present = true;
+          if (gname != name || g.value("type", Json()) != f.value("type", Json())) {
+            return ReadMode::kFieldId;
+          }
+        } else if (gname == name) {
+          return ReadMode::kFieldId;  // the name meant another column once
+        }
+      }
+      if (!present) union_needed = true;
+    }
+  }
+  return union_needed ? ReadMode::kByNameUnion : ReadMode::kByName;
+}
+
+std::string ReadFiles(const std::vector<std::string>& paths, const std::vector<Column>& columns,
+                      ReadMode mode) {
+  if (mode == ReadMode::kFieldId) return ReadByFieldId(paths, columns);
+  std::string list, cols;
+  for (const std::string& p : paths) list += (list.empty() ? "" : ", ") + Literal(p);
+  for (const Column& c : columns) {
+    cols += (cols.empty() ? "" : ", ") + std::string("CAST(") + Ident(c.name) + " AS " +
+            c.duck_type + ") AS " + Ident(c.name);
+  }
+  return "(SELECT " + cols + " FROM read_parquet([" + list + "]" +
+         (mode == ReadMode::kByNameUnion ? ", union_by_name = true" : "") + "))";
+}
+
+}  // namespace
+
+Result<std::string> ScanRelation(const LocalScan& scan, const Json& schema,
+                                 const Json& all_schemas) {
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   if (scan.data.empty()) {
     std::string cols;
@@ -548,6 +598,7 @@ Result<std::string> ScanRelation(const LocalScan& scan, const Json& schema) {
     }
     return "(SELECT " + cols + " LIMIT 0)";
   }
+  const ReadMode mode = ReadModeFor(schema, all_schemas);
   // Files without deletes in one read; each file with deletes on its own.
   std::vector<std::string> plain, parts;
   for (size_t i = 0; i < scan.data.size(); ++i) {
@@ -558,8 +609,8 @@ Result<std::string> ScanRelation(const LocalScan& scan, const Json& schema) {
       plain.push_back(scan.data[i].local_path);
     }
   }
-  if (!plain.empty()) parts.insert(parts.begin(), "SELECT * FROM " + ReadByFieldId(plain, columns));
-  if (parts.size() == 1 && !plain.empty()) return ReadByFieldId(plain, columns);
+  if (!plain.empty()) parts.insert(parts.begin(), "SELECT * FROM " + ReadFiles(plain, columns, mode));
+  if (parts.size() == 1 && !plain.empty()) return ReadFiles(plain, columns, mode);
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "(" : " UNION ALL ") + p;
   return out + ")";

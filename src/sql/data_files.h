@@ -73,10 +73,13 @@ Result<std::vector<WrittenFile>> WriteQueryRows(Connection& db, const std::strin
 // schema order, for casting rows to the table.
 Result<std::vector<std::pair<std::string, std::string>>> DuckColumns(const nlohmann::json& schema);
 
-// The live rows of `scan` (read by field id, delete files applied) as a DuckDB relation (SQL
-// text, usable after FROM) with the columns of `schema`; an empty relation of those columns when
-// the scan has no files. The files must be where the DuckDB that runs it may read.
-Result<std::string> ScanRelation(const LocalScan& scan, const nlohmann::json& schema);
+// The live rows of `scan` (delete files applied) as a DuckDB relation (SQL text, usable after
+// FROM) with the columns of `schema`; an empty relation of those columns when the scan has no
+// files. Files are read by field id, or by name when `all_schemas` (the table metadata's
+// `schemas`) shows no column was ever renamed or retyped (faster). The files must be where the
+// DuckDB that runs it may read.
+Result<std::string> ScanRelation(const LocalScan& scan, const nlohmann::json& schema,
+                                 const nlohmann::json& all_schemas = nlohmann::json());
 
 // Deletes the rows for which the SQL condition `where` is true, by copy-on-write: a file with no
 // matching row is left alone, one with only matching rows is removed, any other is removed and

@@ -266,7 +266,10 @@ struct Engine::Impl {
     if (it != views.end() && it->second == raw->metadata_location) return Status::OK();
     LM_ASSIGN_OR_RETURN(table::ScanPlan plan, catalog.PlanScan(ref, ident, options));
     LM_ASSIGN_OR_RETURN(LocalScan scan, LocalScanOf(plan));
-    LM_ASSIGN_OR_RETURN(std::string relation, ScanRelation(scan, plan.schema));
+    LM_ASSIGN_OR_RETURN(catalog::LoadedTable loaded, catalog.LoadTable(ref, ident));
+    LM_ASSIGN_OR_RETURN(std::string relation,
+                        ScanRelation(scan, plan.schema,
+                                     loaded.metadata.value("schemas", Json::array())));
     if (schemas.insert(domain).second) {
       LM_TRY(Run(admin, "CREATE SCHEMA IF NOT EXISTS " + Ident(domain)));
     }
