@@ -540,15 +540,15 @@ Result<std::string> LiveRows(const LocalScan& scan, size_t i, const std::vector<
 
 namespace {
 
-enum class ReadMode { kFieldId, kByName, kByNameUnion };
+enum class ReadMode { kFieldId, kByName };
 
 // How files of a table with these schemas (its metadata's `schemas`) can be read: by name when
-// no column was ever renamed, retyped or its name reused (DuckDB reads by name about twice as
-// fast as through a field-id schema map), with union_by_name when some files predate columns
-// added since; by field id otherwise.
+// every schema the table ever had holds the current columns with the same names and types
+// (DuckDB reads by name about twice as fast as through a field-id schema map); by field id
+// otherwise (renames, type changes, and columns added since some files were written: a file
+// without the column reads it as NULL).
 ReadMode ReadModeFor(const Json& current, const Json& all_schemas) {
   if (!all_schemas.is_array() || !current.contains("fields")) return ReadMode::kFieldId;
-  bool union_needed = false;
   for (const Json& f : current["fields"]) {
     const int32_t id = f.value("id", 0);
     const std::string name = f.value("name", std::string());
@@ -566,10 +566,10 @@ ReadMode ReadModeFor(const Json& current, const Json& all_schemas) {
           return ReadMode::kFieldId;  // the name meant another column once
         }
       }
-      if (!present) union_needed = true;
+      if (!present) return ReadMode::kFieldId;
     }
   }
-  return union_needed ? ReadMode::kByNameUnion : ReadMode::kByName;
+  return ReadMode::kByName;
 }
 
 std::string ReadFiles(const std::vector<std::string>& paths, const std::vector<Column>& columns,
@@ -581,8 +581,7 @@ std::string ReadFiles(const std::vector<std::string>& paths, const std::vector<C
     cols += (cols.empty() ? "" : ", ") + std::string("CAST(") + Ident(c.name) + " AS " +
             c.duck_type + ") AS " + Ident(c.name);
   }
-  return "(SELECT " + cols + " FROM read_parquet([" + list + "]" +
-         (mode == ReadMode::kByNameUnion ? ", union_by_name = true" : "") + "))";
+  return "(SELECT " + cols + " FROM read_parquet([" + list + "]))";
 }
 
 }  // namespace

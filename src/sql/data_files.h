@@ -76,8 +76,8 @@ Result<std::vector<std::pair<std::string, std::string>>> DuckColumns(const nlohm
 // The live rows of `scan` (delete files applied) as a DuckDB relation (SQL text, usable after
 // FROM) with the columns of `schema`; an empty relation of those columns when the scan has no
 // files. Files are read by field id, or by name when `all_schemas` (the table metadata's
-// `schemas`) shows no column was ever renamed or retyped (faster). The files must be where the
-// DuckDB that runs it may read.
+// `schemas`) shows every schema had the current columns as they are (faster). The files must
+// be where the DuckDB that runs it may read.
 Result<std::string> ScanRelation(const LocalScan& scan, const nlohmann::json& schema,
                                  const nlohmann::json& all_schemas = nlohmann::json());
 

@@ -197,6 +197,54 @@ inline std::string ViewName(const std::string& table, const std::string& ref) {
   return ref == "main" ? table : table + "@" + ref;
 }
 
+// Whether a parsed query is a SELECT of constants with no FROM (SELECT 1, SELECT 'x' AS a):
+// its result never changes, so it can be computed once. Only literals, casts and operators
+// qualify (no function could be volatile).
+inline bool IsConstantSelect(const Json& tree) {
+  const Json* node = nullptr;
+  if (tree.contains("statements") && tree["statements"].is_array() &&
+      tree["statements"].size() == 1 && tree["statements"][0].is_object()) {
+    node = &tree["statements"][0]["node"];
+  }
+  if (!node || !node->is_object() || Str(*node, "type") != "SELECT_NODE") return false;
+  auto empty = [&](const char* k) {
+    return !node->contains(k) || (*node)[k].is_null() ||
+           ((*node)[k].is_array() && (*node)[k].empty());
+  };
+  if (!node->contains("from_table") || Str((*node)["from_table"], "type") != "EMPTY") return false;
+  for (const char* k : {"where_clause", "group_expressions", "having", "qualify", "sample",
+                        "modifiers"}) {
+    if (!empty(k)) return false;
+  }
+  if (node->contains("cte_map") && (*node)["cte_map"].contains("map") &&
+      !(*node)["cte_map"]["map"].empty()) {
+    return false;
+  }
+  std::function<bool(const Json&)> pure = [&](const Json& e) -> bool {
+    if (!e.is_object()) return false;
+    const std::string cls = Str(e, "class");
+    if (cls == "CONSTANT") return true;
+    if (cls == "CAST") return e.contains("child") && pure(e["child"]);
+    bool op = cls == "COMPARISON" || cls == "CONJUNCTION" || cls == "OPERATOR" ||
+              (cls == "FUNCTION" && e.value("is_operator", false));
+    if (!op) return false;
+    for (const char* k : {"left", "right"}) {
+      if (e.contains(k) && !pure(e[k])) return false;
+    }
+    if (e.contains("children")) {
+      for (const Json& c : e["children"]) {
+        if (!pure(c)) return false;
+      }
+    }
+    return true;
+  };
+  if (!node->contains("select_list") || !(*node)["select_list"].is_array()) return false;
+  for (const Json& e : (*node)["select_list"]) {
+    if (!pure(e)) return false;
+  }
+  return true;
+}
+
 }  // namespace internal
 
 using namespace internal;
@@ -341,6 +389,8 @@ struct PreparedQuery {
   size_t params = 0;
   std::vector<ColumnType> param_types;
   std::vector<size_t> untyped;  // parameters DuckDB could not type
+  // A SELECT of constants, computed once: its rows.
+  std::optional<std::vector<std::vector<std::optional<std::string>>>> constant_rows;
 
   PreparedQuery() = default;
   PreparedQuery(const PreparedQuery&) = delete;
@@ -390,6 +440,15 @@ struct Portal {
     columns = query->columns;
     params = query->params;
     param_types = query->param_types;
+    returns_rows = true;
+    if (query->constant_rows) {  // served from the rows computed once
+      stmt = nullptr;
+      buffered = *query->constant_rows;
+      done = Outcome{};
+      done.has_rows = true;
+      done.rows = static_cast<int64_t>(buffered.size());
+      done.tag = "SELECT " + std::to_string(buffered.size());
+    }
   }
 };
 
@@ -503,7 +562,7 @@ struct Session::Impl {
   std::optional<SqlError> Resolve(const std::string& original, std::string* out,
                                   const std::vector<std::string>& casts = {},
                                   std::vector<ViewRef>* views_out = nullptr,
-                                  bool* catalogs_out = nullptr) {
+                                  bool* catalogs_out = nullptr, bool* constant_out = nullptr) {
     std::string err;
     const std::string query = RewriteAsOf(original);
     auto serialized = CallText("json_serialize_sql", query, &err);
@@ -612,6 +671,7 @@ struct Session::Impl {
       if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
     }
     if (catalogs_out) *catalogs_out = catalogs;
+    if (constant_out) *constant_out = IsConstantSelect(tree);
     if (!rewritten) {
       *out = query;
       return std::nullopt;
@@ -666,6 +726,33 @@ struct Session::Impl {
     return std::nullopt;
   }
 
+  // Runs a constant query once and keeps its rows in `q` (left as it is on an error: the error
+  // is then reported when it runs).
+  void ComputeConstant(PreparedQuery& q) {
+    duckdb_result r;
+    if (duckdb_execute_prepared(q.stmt, &r) != DuckDBSuccess) {
+      duckdb_destroy_result(&r);
+      return;
+    }
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    const idx_t n = duckdb_column_count(&r);
+    for (idx_t row = 0; row < duckdb_row_count(&r) && row < 1000; ++row) {
+      std::vector<std::optional<std::string>> values;
+      for (idx_t c = 0; c < n; ++c) {
+        if (duckdb_value_is_null(&r, c, row)) {
+          values.emplace_back();
+          continue;
+        }
+        char* v = duckdb_value_varchar(&r, c, row);
+        values.emplace_back(v ? v : "");
+        duckdb_free(v);
+      }
+      rows.push_back(std::move(values));
+    }
+    duckdb_destroy_result(&r);
+    q.constant_rows = std::move(rows);
+  }
+
   // Resolves and prepares a query with parameters: declared types are cast to, and parameters
   // still untyped are taken as text (PostgreSQL's "unknown" literal behaviour). Prepared
   // queries are cached per session by text, ref and declared types; a hit only checks that the
@@ -700,10 +787,13 @@ struct Session::Impl {
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::string query;
       std::vector<ViewRef> views;
-      bool catalogs = false;
-      if (auto e = Resolve(std::string(statement), &query, casts, &views, &catalogs)) return e;
+      bool catalogs = false, constant = false;
+      if (auto e = Resolve(std::string(statement), &query, casts, &views, &catalogs, &constant)) {
+        return e;
+      }
       auto prepared = std::make_shared<PreparedQuery>();
       if (auto e = PrepareQuery(query, *prepared)) return e;
+      if (constant && prepared->params == 0) ComputeConstant(*prepared);
       // A parameter under a cast stays "untyped" to DuckDB (it takes any value): only those
       // without a type anywhere become text.
       casts.resize(std::max(casts.size(), prepared->params));
@@ -730,6 +820,7 @@ struct Session::Impl {
                               " parameters, but prepared statement requires " +
                               std::to_string(portal.params));
     }
+    if (!portal.stmt) return std::nullopt;  // rows computed once: nothing to bind
     duckdb_clear_bindings(portal.stmt);
     for (size_t i = 0; i < params.size(); ++i) {
       duckdb_state st = params[i] ? duckdb_bind_varchar_length(portal.stmt, i + 1,

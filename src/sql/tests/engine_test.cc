@@ -284,7 +284,7 @@ TEST_F(EngineTest, WritesCreateInsertDeleteUpdateAlterAndDrop) {
 
   // Schema evolution.
   run("ALTER TABLE ops.events ADD COLUMN qty INTEGER");
-  // Files older than the column read it as NULL (by name, union_by_name).
+  // Files older than the column read it as NULL.
   run("INSERT INTO ops.events (id, qty) VALUES (30, 3)");
   EXPECT_EQ(Query("SELECT count(*), count(qty), sum(qty) FROM ops.events").rows[0],
             (std::vector<std::optional<std::string>>{"4", "1", "3"}));
