@@ -37,6 +37,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
        {std::string("SET GLOBAL TimeZone = 'UTC'"),
         "SET GLOBAL temp_directory = " + Literal(o.scratch_dir + "/spill"),
         "SET GLOBAL allowed_directories = [" + allowed + "]",
+        // Table files never change: their footers can be kept between queries.
+        std::string("SET GLOBAL parquet_metadata_cache = true"),
         std::string("SET GLOBAL enable_external_access = false"),
         std::string("SET GLOBAL lock_configuration = true")}) {
     LM_TRY_CTX(impl->Run(impl->admin, s), "configuring DuckDB");
