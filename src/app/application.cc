@@ -133,7 +133,7 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   if (opts.demo) {
     LM_ASSIGN_OR_RETURN(auto existing, p->repos->ListRepos("", 1));
     if (existing.empty()) {
-      LM_TRY_CTX(LoadDemo(*p->repos, *p->catalog), "loading the demo mesh");
+      LM_TRY_CTX(LoadDemo(*p->repos, *p->catalog, work_dir), "loading the demo mesh");
       log::Info("loaded demo mesh", {{"repositories", {"sales", "customers", "marketing"}}});
     }
   }

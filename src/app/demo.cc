@@ -1,6 +1,12 @@
 #include "app/demo.h"
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+
+#include "base/random.h"
+#include "sql/data_files.h"
+#include "table/metadata.h"
 
 namespace lakemesh::app {
 namespace {
@@ -64,9 +70,39 @@ std::string Customers() {
   return csv;
 }
 
+// Appends the rows of `csv` to a table: Parquet data files written through DuckDB, stored under
+// the table's location, committed as one snapshot.
+Status AppendCsv(catalog::Catalog& catalog, const std::string& ref, const catalog::TableIdent& t,
+                 const std::string& csv, const std::string& work_dir) {
+  LM_ASSIGN_OR_RETURN(catalog::LoadedTable table, catalog.LoadTable(ref, t));
+  const catalog::Json* schema = table::FindSchema(table.metadata);
+  if (!schema) return Internal("demo table has no schema");
+  LM_ASSIGN_OR_RETURN(table::PartitionSpec spec,
+                      table::TableSpec(table.metadata, table.metadata.value("default-spec-id", 0)));
+  const std::string dir = work_dir + "/demo-" + NewUuid();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::ofstream(dir + "/rows.csv") << csv;
+  auto written = sql::WriteDataFiles(dir + "/rows.csv", sql::InputFormat::kCsv, *schema, spec, dir);
+  Status st = written.status();
+  std::vector<table::DataFile> files;
+  if (st.ok()) {
+    for (auto& w : *written) {
+      w.file.file_path = table.metadata.value("location", std::string()) + "/data/" + NewUuid() +
+                         ".parquet";
+      st = catalog.WriteTableFileFrom(w.file.file_path, w.local_path);
+      if (!st.ok()) break;
+      files.push_back(std::move(w.file));
+    }
+  }
+  if (st.ok()) st = catalog.AppendFiles(ref, t, files, "demo").status();
+  std::filesystem::remove_all(dir, ec);
+  return st;
+}
+
 }  // namespace
 
-Status LoadDemo(Repositories& repos, catalog::Catalog& catalog) {
+Status LoadDemo(Repositories& repos, catalog::Catalog& catalog, const std::string& work_dir) {
   // sales: orders by month, a product catalogue, a dev branch with work in progress, a tag.
   LM_TRY(repos.CreateRepo("sales", "main", "demo").status());
   LM_TRY(Put(repos, "sales", "main", "raw/products.json",
@@ -78,8 +114,8 @@ Status LoadDemo(Repositories& repos, catalog::Catalog& catalog) {
   LM_TRY(Commit(repos, "sales", "main", "Load product catalogue and September orders"));
   LM_TRY(Put(repos, "sales", "main", "raw/orders/2026-10.csv", Orders(10, 61, 80), "text/csv"));
   LM_TRY(Commit(repos, "sales", "main", "Load October orders"));
-  // The orders as an Iceberg table, partitioned by month (its data files come with issue #4's
-  // write path; the definition is there for catalogs and `lakemesh table` to show).
+  // The orders as an Iceberg table, partitioned by month: September and October on main (two
+  // snapshots), November on dev.
   const catalog::Json orders = {
       {"name", "orders"},
       {"schema",
@@ -95,9 +131,13 @@ Status LoadDemo(Repositories& repos, catalog::Catalog& catalog) {
        {{"fields", {{{"source-id", 6}, {"name", "ordered_month"}, {"transform", "month"}}}}}},
       {"properties", {{"comment", "Orders of the sales domain"}}}};
   LM_TRY(catalog.CreateTable("main", {"sales"}, orders, /*stage=*/false, "demo").status());
+  const catalog::TableIdent orders_table{{"sales"}, "orders"};
+  LM_TRY(AppendCsv(catalog, "main", orders_table, Orders(9, 1, 60), work_dir));
+  LM_TRY(AppendCsv(catalog, "main", orders_table, Orders(10, 61, 80), work_dir));
   LM_TRY(repos.CreateTag("sales", "v1", "main").status());
   LM_TRY(repos.CreateBranch("sales", "dev", "main").status());
   LM_TRY(Put(repos, "sales", "dev", "raw/orders/2026-11.csv", Orders(11, 141, 90), "text/csv"));
+  LM_TRY(AppendCsv(catalog, "dev", orders_table, Orders(11, 141, 90), work_dir));
   LM_TRY(Commit(repos, "sales", "dev", "Load November orders (to review)"));
 
   // customers: the customer register and regions.
@@ -107,6 +147,19 @@ Status LoadDemo(Repositories& repos, catalog::Catalog& catalog) {
              "region,name\nemea,Europe Middle East Africa\namer,Americas\napac,Asia Pacific\n",
              "text/csv"));
   LM_TRY(Commit(repos, "customers", "main", "Initial customer register"));
+  const catalog::Json customers = {
+      {"name", "customers"},
+      {"schema",
+       {{"type", "struct"},
+        {"fields",
+         {{{"id", 1}, {"name", "customer_id"}, {"required", true}, {"type", "long"}},
+          {{"id", 2}, {"name", "name"}, {"required", true}, {"type", "string"}},
+          {{"id", 3}, {"name", "email"}, {"required", false}, {"type", "string"}},
+          {{"id", 4}, {"name", "region"}, {"required", false}, {"type", "string"}},
+          {{"id", 5}, {"name", "signed_up"}, {"required", false}, {"type", "date"}}}}}},
+      {"properties", {{"comment", "The customer register"}}}};
+  LM_TRY(catalog.CreateTable("main", {"customers"}, customers, /*stage=*/false, "demo").status());
+  LM_TRY(AppendCsv(catalog, "main", {{"customers"}, "customers"}, Customers(), work_dir));
 
   // marketing: campaigns and their attribution to orders.
   LM_TRY(repos.CreateRepo("marketing", "main", "demo").status());

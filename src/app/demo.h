@@ -1,6 +1,7 @@
 // The demo mesh `lakemesh serve --demo` loads into a new data directory: three domains (sales,
-// customers, marketing) with raw files, a few commits, a branch and a tag, and an (empty)
-// Iceberg table sales.orders in the catalog.
+// customers, marketing) with raw files, a few commits, a branch and a tag, and the Iceberg
+// tables sales.orders (two snapshots on main, one more on dev) and customers.customers.
+// `work_dir` is scratch space for writing their data files.
 #pragma once
 
 #include "catalog/catalog.h"
@@ -8,6 +9,7 @@
 
 namespace lakemesh::app {
 
-Status LoadDemo(versioning::Repositories& repos, catalog::Catalog& catalog);
+Status LoadDemo(versioning::Repositories& repos, catalog::Catalog& catalog,
+                const std::string& work_dir);
 
 }  // namespace lakemesh::app

@@ -245,6 +245,39 @@ inline bool IsConstantSelect(const Json& tree) {
   return true;
 }
 
+// Gives the unnamed top-level columns of a SELECT the names PostgreSQL gives them: a function
+// call its function's name (`count(*)` is "count", not DuckDB's "count_star()"), anything else
+// but a column "?column?". Returns whether it named any.
+inline bool PostgresColumnNames(Json& tree) {
+  if (!tree.contains("statements") || !tree["statements"].is_array() ||
+      tree["statements"].empty()) {
+    return false;
+  }
+  Json& node = tree["statements"][0]["node"];
+  if (!node.is_object() || Str(node, "type") != "SELECT_NODE" || !node.contains("select_list")) {
+    return false;
+  }
+  bool named = false;
+  for (Json& e : node["select_list"]) {
+    if (!e.is_object() || !Str(e, "alias").empty()) continue;
+    const std::string cls = Str(e, "class");
+    if (cls == "COLUMN_REF" || cls == "STAR" || cls == "COLUMNS") continue;
+    std::string name = "?column?";
+    if ((cls == "FUNCTION" && !e.value("is_operator", false)) || cls == "WINDOW" ||
+        cls == "AGGREGATE") {
+      name = Str(e, "function_name");
+      if (name == "count_star") name = "count";
+      if (name.empty()) name = "?column?";
+    } else if (cls == "CAST" && e.contains("child") && Str(e["child"], "class") == "COLUMN_REF" &&
+               e["child"].contains("column_names") && !e["child"]["column_names"].empty()) {
+      name = e["child"]["column_names"].back().get<std::string>();  // x::int is "x"
+    }
+    e["alias"] = name;
+    named = true;
+  }
+  return named;
+}
+
 }  // namespace internal
 
 using namespace internal;
@@ -667,6 +700,7 @@ struct Session::Impl {
     };
     walk(tree["statements"]);
     if (failure) return failure;
+    if (PostgresColumnNames(tree)) rewritten = true;
     if (catalogs) {
       if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
     }

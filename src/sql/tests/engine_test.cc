@@ -191,6 +191,14 @@ TEST_F(EngineTest, TimeTravelsBySnapshotTimestampAndCommit) {
   EXPECT_EQ(Query("SELECT sum(price) FROM sales.orders").rows[0][0], "15.75");
 }
 
+TEST_F(EngineTest, UnnamedColumnsAreNamedAsPostgresNamesThem) {
+  Collect c = Query("SELECT count(*), sum(amount), max(id) AS top, id::VARCHAR, 1 + 1, customer "
+                    "FROM sales.orders GROUP BY id, customer ORDER BY id LIMIT 1");
+  std::vector<std::string> names;
+  for (const auto& col : c.columns) names.push_back(col.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"count", "sum", "top", "id", "?column?", "customer"}));
+}
+
 TEST_F(EngineTest, ErrorsCarryPostgresSqlStates) {
   EXPECT_EQ(Fails("SELECT * FROM sales.nope").sqlstate, "42P01");
   EXPECT_EQ(Fails("SELECT nope FROM sales.orders").sqlstate, "42703");
