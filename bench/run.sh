@@ -43,3 +43,10 @@ if [ -n "${QUICK:-}" ]; then
 else
   "$build/bench/scan_bench" --rounds 21
 fi
+echo
+echo "== SQL over the PostgreSQL protocol (star schema vs DuckDB and PostgreSQL 15, pgbench, streaming)"
+if [ -n "${QUICK:-}" ]; then
+  /usr/bin/python3 "$here/bench/sql_bench.py" --bin "$build/lakemesh" --rows 1000000 --runs 1 --pgbench-seconds 3
+else
+  /usr/bin/python3 "$here/bench/sql_bench.py" --bin "$build/lakemesh"
+fi

@@ -25,7 +25,7 @@ test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest pyt
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" != "--run" ]; then pkgs+=("${test_pkgs[@]}"); fi
-if [ "$mode" = "--bench" ]; then pkgs+=(nginx wrk); fi
+if [ "$mode" = "--bench" ]; then pkgs+=(nginx wrk postgresql-15 postgresql-contrib-15); fi
 
 missing=()
 for p in "${pkgs[@]}"; do
