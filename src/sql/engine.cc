@@ -63,6 +63,13 @@ Result<std::unique_ptr<Session>> Engine::Connect(const std::string& user) {
 }
 
 Outcome Session::Execute(std::string_view statement, ResultSink& sink) {
+  Impl::TimeoutGuard timeout(*impl_);
+  Outcome out = ExecuteStatement(statement, sink);
+  timeout.Explain(out);
+  return out;
+}
+
+Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) {
   Impl& s = *impl_;
   const std::string text(statement);
   auto kw = LeadingKeywords(statement, 2);
@@ -244,7 +251,10 @@ Outcome Session::Fetch(const std::string& name, int64_t max_rows, ResultSink& si
     o.error = Err("34000", "portal \"" + name + "\" does not exist");
     return o;
   }
-  return impl_->Fetch(*it->second, max_rows, sink, suspended);
+  Impl::TimeoutGuard timeout(*impl_);
+  Outcome out = impl_->Fetch(*it->second, max_rows, sink, suspended);
+  timeout.Explain(out);
+  return out;
 }
 
 void Session::ClosePortal(const std::string& name) { impl_->portals.erase(name); }

@@ -135,6 +135,7 @@ class Session {
  private:
   friend class Engine;
   explicit Session(std::unique_ptr<Impl> impl);
+  Outcome ExecuteStatement(std::string_view statement, ResultSink& sink);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -7,11 +7,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -297,8 +300,63 @@ struct Engine::Impl {
 
   Impl(catalog::Catalog& c, EngineOptions o) : catalog(c), options(std::move(o)) {}
   ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(wd_mu);
+      wd_stop = true;
+    }
+    wd_cv.notify_all();
+    if (watchdog.joinable()) watchdog.join();
     if (admin) duckdb_disconnect(&admin);
     if (db) duckdb_close(&db);
+  }
+
+  // --- statement timeouts: a watchdog interrupts statements past their deadline -------------
+  struct Deadline {
+    duckdb_connection conn;
+    std::chrono::steady_clock::time_point at;
+    std::atomic<bool>* fired;
+  };
+  std::mutex wd_mu;
+  std::condition_variable wd_cv;
+  std::map<uint64_t, Deadline> deadlines;  // GUARDED_BY(wd_mu)
+  uint64_t next_deadline = 1;               // GUARDED_BY(wd_mu)
+  bool wd_stop = false;                     // GUARDED_BY(wd_mu)
+  std::thread watchdog;
+
+  uint64_t Arm(duckdb_connection conn, int64_t timeout_ms, std::atomic<bool>* fired) {
+    std::lock_guard<std::mutex> lock(wd_mu);
+    if (!watchdog.joinable()) watchdog = std::thread([this] { Watch(); });
+    uint64_t id = next_deadline++;
+    deadlines[id] = {conn, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms),
+                     fired};
+    wd_cv.notify_all();
+    return id;
+  }
+  void Disarm(uint64_t id) {
+    std::lock_guard<std::mutex> lock(wd_mu);
+    deadlines.erase(id);
+  }
+  void Watch() {
+    std::unique_lock<std::mutex> lock(wd_mu);
+    while (!wd_stop) {
+      auto next = std::chrono::steady_clock::time_point::max();
+      auto now = std::chrono::steady_clock::now();
+      for (auto it = deadlines.begin(); it != deadlines.end();) {
+        if (it->second.at <= now) {
+          it->second.fired->store(true);
+          duckdb_interrupt(it->second.conn);
+          it = deadlines.erase(it);
+        } else {
+          next = std::min(next, it->second.at);
+          ++it;
+        }
+      }
+      if (next == std::chrono::steady_clock::time_point::max()) {
+        wd_cv.wait(lock);
+      } else {
+        wd_cv.wait_until(lock, next);
+      }
+    }
   }
 
   Status Run(duckdb_connection conn, const std::string& sql) {
@@ -506,6 +564,42 @@ struct Session::Impl {
   std::vector<std::pair<catalog::TableIdent, std::vector<table::DataFile>>> pending;
 
   Impl(Engine::Impl& e, std::string u) : engine(e), user(std::move(u)) {}
+
+  // statement_timeout as PostgreSQL reads it: "5000" (ms), "5s", "2min", "250ms"; 0 is none.
+  int64_t TimeoutMs() const {
+    auto it = settings.find("statement_timeout");
+    if (it == settings.end()) return 0;
+    const std::string& v = it->second;
+    char* end = nullptr;
+    double n = std::strtod(v.c_str(), &end);
+    std::string unit = end ? std::string(end) : "";
+    while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+    double ms = unit == "" || unit == "ms" ? n
+                : unit == "s"              ? n * 1000
+                : unit == "min"            ? n * 60000
+                : unit == "h"              ? n * 3600000
+                                           : -1;
+    return ms > 0 ? static_cast<int64_t>(ms) : 0;
+  }
+
+  // Arms the session's statement timeout for the scope of a statement.
+  struct TimeoutGuard {
+    Engine::Impl& engine;
+    uint64_t id = 0;
+    std::atomic<bool> fired{false};
+    TimeoutGuard(Impl& s) : engine(s.engine) {
+      if (int64_t ms = s.TimeoutMs(); ms > 0) id = engine.Arm(s.conn, ms, &fired);
+    }
+    ~TimeoutGuard() {
+      if (id) engine.Disarm(id);
+    }
+    // An interrupted statement's error, told as a timeout when the timeout interrupted it.
+    void Explain(Outcome& o) const {
+      if (fired && o.error && o.error->sqlstate == "57014") {
+        o.error->message = "canceling statement due to statement timeout";
+      }
+    }
+  };
 
   // --- the write path (writes.cc) ---
   // INSERT, CREATE, DROP, ALTER, DELETE, UPDATE: one commit on the target's branch each.

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import psycopg
 import psycopg2
@@ -290,3 +291,30 @@ def test_copy_to_stdout(mesh, workdir):
     r = psql(mesh, "-c", "\\set VERBOSITY verbose", "-c",
              "COPY (SELECT 1) TO '%s'" % os.path.join(workdir, "x.csv"))
     assert "42501" in r.stderr, r.stderr
+
+
+def test_statement_timeout_and_cancel(mesh):
+    import threading
+    slow = "SELECT count(*) FROM range(100000000) a, range(100000000) b WHERE a.range + b.range = -1"
+    conn = psycopg2.connect(dsn(mesh))
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SET statement_timeout = '300ms'")
+    t0 = time.time()
+    with pytest.raises(psycopg2.errors.QueryCanceled) as e:
+        cur.execute(slow)
+    assert time.time() - t0 < 10
+    assert "statement timeout" in str(e.value)
+    cur.execute("SET statement_timeout = 0")
+    cur.execute("SELECT count(*) FROM sales.orders")  # the session goes on
+    assert cur.fetchone() == (3,)
+    # A CancelRequest from the client (another connection) stops the running statement.
+    timer = threading.Timer(0.5, conn.cancel)
+    timer.start()
+    t0 = time.time()
+    with pytest.raises(psycopg2.errors.QueryCanceled) as e:
+        cur.execute(slow)
+    assert time.time() - t0 < 10
+    assert "user request" in str(e.value)
+    cur.execute("SELECT 1")
+    assert cur.fetchone() == (1,)
