@@ -43,6 +43,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
         std::string("SET GLOBAL lock_configuration = true")}) {
     LM_TRY_CTX(impl->Run(impl->admin, s), "configuring DuckDB");
   }
+  // What PostgreSQL clients ask of pg_catalog.
+  for (const std::string& s : PgCatalogSetup()) {
+    LM_TRY_CTX(impl->Run(impl->admin, s), "creating the pg_catalog compatibility schema");
+  }
   // Bucket partitions of written rows are computed by lakemesh's own functions.
   LM_TRY(Connection::Borrow(impl->admin)->RegisterIcebergFunctions());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

@@ -24,6 +24,7 @@
 #include "sql/connection.h"
 #include "sql/data_files.h"
 #include "sql/engine.h"
+#include "sql/pg_catalog.h"
 #include "sql/statements.h"
 
 namespace lakemesh::sql {
@@ -180,7 +181,7 @@ inline const std::set<std::string>& AllowedTableFunctions() {
 // Schemas that are DuckDB's own, not domains.
 inline bool SystemSchema(const std::string& s) {
   return s == "information_schema" || s == "pg_catalog" || s == "main" || s == "temp" ||
-         s == "system";
+         s == "system" || s == kPgCompatSchema;
 }
 
 // "orders@dev" -> {"orders", "dev"}; "orders" -> {"orders", ""}.
@@ -691,7 +692,8 @@ struct Session::Impl {
                                   std::vector<ViewRef>* views_out = nullptr,
                                   bool* catalogs_out = nullptr, bool* constant_out = nullptr) {
     std::string err;
-    const std::string query = RewriteAsOf(original);
+    std::string query = RewriteAsOf(original);
+    if (MentionsPgCatalog(query)) query = RewritePgCatalog(query);
     auto serialized = CallText("json_serialize_sql", query, &err);
     if (!serialized) return FromDuckDb(err);
     Json tree = Json::parse(*serialized, nullptr, false);
@@ -744,6 +746,7 @@ struct Session::Impl {
         }
         if (schema.empty() || SystemSchema(schema)) {
           if (schema == "information_schema" || schema == "pg_catalog" ||
+              schema == kPgCompatSchema ||
               StartsWith(name, "pg_") || StartsWith(name, "duckdb_")) {
             catalogs = true;
           }

@@ -156,6 +156,24 @@ std::string_view AfterKeywords(std::string_view statement, size_t n) {
   return statement.substr(i);
 }
 
+std::string TransformCode(std::string_view s,
+                          const std::function<std::string(std::string_view)>& f) {
+  std::string out;
+  size_t code = 0, i = 0;
+  while (i < s.size()) {
+    size_t j = SkipQuotedOrComment(s, i);
+    if (j == i) {
+      ++i;
+      continue;
+    }
+    out += f(s.substr(code, i - code));
+    out.append(s.substr(i, j - i));
+    code = i = j;
+  }
+  out += f(s.substr(code));
+  return out;
+}
+
 std::string RewriteAsOf(std::string_view s) {
   std::string out;
   size_t i = 0, copied = 0;

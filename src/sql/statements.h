@@ -4,6 +4,7 @@
 // so a semicolon inside them does not split.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,11 @@ CopyParse ParseCopyToStdout(std::string_view statement);
 // One row in COPY's text or CSV format, with the line end.
 std::string FormatCopyRow(const CopyToStdout& c,
                           const std::vector<std::optional<std::string_view>>& values);
+
+// `text` with `f` applied to each stretch outside quotes and comments (those are kept as they
+// are).
+std::string TransformCode(std::string_view text,
+                          const std::function<std::string(std::string_view)>& f);
 
 // --- reading the parts of write statements (INSERT, CREATE TABLE, ...) -----------------------
 

@@ -100,6 +100,27 @@ def test_psql_queries_join_domains_and_reads_refs(mesh):
     assert 'password authentication failed for user "%s"' % KEY_ID in r.stderr
 
 
+def test_psql_describes_domains_and_tables(mesh):
+    """psql's \\dn, \\dt and \\d query pg_catalog in PostgreSQL's dialect."""
+    r = psql(mesh, "-c", "\\dn")
+    assert r.returncode == 0, r.stderr
+    assert [l.split("|")[0].strip() for l in r.stdout.splitlines()[3:5]] == ["crm", "sales"]
+    r = psql(mesh, "-A", "-c", "\\dt sales.*")
+    assert r.returncode == 0, r.stderr
+    assert "sales|orders|table|" in r.stdout, r.stdout
+    r = psql(mesh, "-c", "\\d sales.orders")
+    assert r.returncode == 0, r.stderr
+    assert 'Table "sales.orders"' in r.stdout
+    rows = [[c.strip() for c in l.split("|")] for l in r.stdout.splitlines()[3:8]]
+    assert [(x[0], x[1]) for x in rows] == [
+        ("id", "bigint"), ("customer", "bigint"), ("amount", "numeric(9,2)"), ("paid", "boolean"),
+        ("ts", "timestamp with time zone")], r.stdout
+    r = psql(mesh, "-A", "-t", "-c", "\\l")
+    assert r.stdout.startswith("lakemesh|"), r.stdout
+    r = psql(mesh, "-A", "-t", "-c", "\\dt")
+    assert r.stdout.split() == ["crm|customers|table|lakemesh", "sales|orders|table|lakemesh"]
+
+
 def test_sql_reaches_only_lakemesh_tables(mesh, workdir):
     conn = psycopg2.connect(dsn(mesh))
     conn.autocommit = True
@@ -222,6 +243,10 @@ def test_jdbc_driver(mesh, workdir):
     assert lines["error"] == "42P01"
     assert lines["fetched"] == "50 1225"
     assert lines["ref"] == "main"
+    assert lines["schemas"] == "crm sales"
+    assert lines["tables"] == "crm.customers sales.orders"
+    assert lines["columns"] == "id:int8 customer:int8 amount:numeric paid:bool ts:timestamptz"
+    assert lines["primary-keys"] == "0"
 
 
 def test_sql_writes_are_iceberg_commits(mesh, workdir):

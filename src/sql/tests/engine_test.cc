@@ -11,6 +11,7 @@
 #include "catalog/catalog.h"
 #include "meta/sqlite_meta_store.h"
 #include "sql/data_files.h"
+#include "sql/pg_catalog.h"
 #include "sql/statements.h"
 #include "storage/local_blob_store.h"
 #include "table/metadata.h"
@@ -362,6 +363,18 @@ TEST(Statements, SplitsOnSemicolonsOutsideQuotesAndComments) {
   EXPECT_EQ(LeadingKeywords("explain  analyze select", 2),
             (std::vector<std::string>{"EXPLAIN", "ANALYZE"}));
   EXPECT_EQ(AfterKeywords("EXPLAIN -- c\n ANALYZE SELECT 1", 2), "SELECT 1");
+}
+
+TEST(Statements, RewritesPostgresCatalogQueriesForDuckDb) {
+  EXPECT_EQ(RewritePgCatalog("SELECT c.oid::pg_catalog.regclass, pg_catalog.pg_get_userbyid(c.relowner), "
+                             "pg_catalog.lower(c.relname) FROM pg_catalog.pg_class c, "
+                             "pg_catalog.pg_settings s WHERE c.relname OPERATOR(pg_catalog.~) "
+                             "'^(pg_catalog.pg_class)$' COLLATE pg_catalog.default"),
+            "SELECT c.oid::VARCHAR, lakemesh_pg.pg_get_userbyid(c.relowner), lower(c.relname) "
+            "FROM lakemesh_pg.pg_class c, pg_catalog.pg_settings s WHERE c.relname ~ "
+            "'^(pg_catalog.pg_class)$'");
+  EXPECT_TRUE(MentionsPgCatalog("select * from pg_class"));
+  EXPECT_FALSE(MentionsPgCatalog("SELECT * FROM sales.orders"));
 }
 
 TEST(Statements, RewritesTrinoTimeTravelAsDuckDbAtClauses) {

@@ -50,6 +50,33 @@ public class PgClient {
       }
       c.commit();
       c.setAutoCommit(true);
+      // DatabaseMetaData, as DBeaver's navigator and BI tools browse the database.
+      StringBuilder schemas = new StringBuilder();
+      try (ResultSet r = md.getSchemas()) {
+        while (r.next()) schemas.append(r.getString("TABLE_SCHEM")).append(' ');
+      }
+      System.out.println("schemas " + schemas.toString().trim());
+      StringBuilder tables = new StringBuilder();
+      try (ResultSet r = md.getTables(null, null, "%", new String[] {"TABLE"})) {
+        while (r.next()) {
+          tables.append(r.getString("TABLE_SCHEM")).append('.').append(r.getString("TABLE_NAME"))
+              .append(' ');
+        }
+      }
+      System.out.println("tables " + tables.toString().trim());
+      StringBuilder columns = new StringBuilder();
+      try (ResultSet r = md.getColumns(null, "sales", "orders", "%")) {
+        while (r.next()) {
+          columns.append(r.getString("COLUMN_NAME")).append(':').append(r.getString("TYPE_NAME"))
+              .append(' ');
+        }
+      }
+      System.out.println("columns " + columns.toString().trim());
+      try (ResultSet r = md.getPrimaryKeys(null, "sales", "orders")) {
+        int n = 0;
+        while (r.next()) n++;
+        System.out.println("primary-keys " + n);
+      }
       try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SHOW lakemesh.ref")) {
         r.next();
         System.out.println("ref " + r.getString(1));
