@@ -18,7 +18,7 @@ mode="${1:-all}"
 build_pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
   libboost-dev libboost-system-dev nlohmann-json3-dev libsqlite3-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libcurl4-openssl-dev libyaml-cpp-dev libpq-dev
-  libpugixml-dev zlib1g-dev libavro-dev)
+  libpugixml-dev zlib1g-dev libavro-dev libedit-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests
   curl procps postgresql-client awscli python3-boto3 python3-avro s3cmd rclone
   python3-psycopg2 python3-psycopg openjdk-17-jdk-headless libpostgresql-jdbc-java)

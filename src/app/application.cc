@@ -180,6 +180,8 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   LM_ASSIGN_OR_RETURN(p->pg, pgwire::PgServer::Listen(pg_hp.first, pg_hp.second,
                                                       std::move(pg_services)));
 
+  p->services->listeners = {{"http", p->http->address()}, {"s3", p->s3->address()},
+                            {"pg", p->pg->address()}};
   nlohmann::json ports{{"http", p->http->address()}, {"s3", p->s3->address()},
                        {"pg", p->pg->address()}};
   LM_TRY(WriteFileAtomic(dir + "/ports.json", ports.dump() + "\n", 0644));

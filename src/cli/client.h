@@ -38,6 +38,8 @@ class Client {
                             const Progress& progress);
 
   const std::string& url() const { return url_; }
+  const std::string& access_key_id() const { return key_; }
+  const std::string& secret() const { return secret_; }
 
  private:
   Client(std::string url, std::string key, std::string secret)

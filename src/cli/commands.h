@@ -29,6 +29,7 @@ void AddObjects(CLI::App& app, Cli& cli);  // ls, cp, cat, rm, stat
 void AddKeys(CLI::App& app, Cli& cli);
 void AddGc(CLI::App& app, Cli& cli);
 void AddTable(CLI::App& app, Cli& cli);  // table list, describe, snapshots, history, rollback
+void AddSql(CLI::App& app, Cli& cli);    // the SQL shell
 
 // Prints JSON (for --json) pretty and with a newline.
 void PrintJson(const nlohmann::json& j);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   cli::AddKeys(app, c);
   cli::AddGc(app, c);
   cli::AddTable(app, c);
+  cli::AddSql(app, c);
   CLI11_PARSE(app, argc, argv);
   if (!c.action) return 0;
   Status st = c.action();

@@ -131,6 +131,31 @@ std::vector<std::string> SplitStatements(std::string_view text) {
   return out;
 }
 
+bool EndsStatement(std::string_view text) {
+  bool ends = false;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = SkipQuotedOrComment(text, i);
+    if (j != i) {
+      // An unterminated quote or comment runs to the end: not complete.
+      if (j == text.size() && (text[i] == '\'' || text[i] == '"' || text[i] == '$' ||
+                               (text[i] == '/' && text.substr(text.size() - 2) != "*/"))) {
+        return false;
+      }
+      if (text[i] != '-' && text[i] != '/') ends = false;
+      i = j;
+      continue;
+    }
+    if (text[i] == ';') {
+      ends = true;
+    } else if (!IsSpace(text[i])) {
+      ends = false;
+    }
+    ++i;
+  }
+  return ends;
+}
+
 std::vector<std::string> LeadingKeywords(std::string_view statement, size_t n) {
   std::vector<std::string> out;
   size_t i = SkipNoise(statement, 0, /*parens=*/true);

@@ -16,6 +16,10 @@ namespace lakemesh::sql {
 // (";;", only a comment) are dropped. An unterminated quote or comment runs to the end.
 std::vector<std::string> SplitStatements(std::string_view text);
 
+// Whether `text` ends a statement: its last character outside whitespace and comments is a
+// semicolon outside quotes (for shells reading statements line by line).
+bool EndsStatement(std::string_view text);
+
 // The first `n` keywords of `statement`, upper-cased, skipping leading comments, whitespace and
 // opening parentheses ("(SELECT 1)" -> {"SELECT"}). A keyword starts with a letter or '_' and
 // runs over [A-Za-z0-9_].

@@ -343,3 +343,37 @@ def test_statement_timeout_and_cancel(mesh):
     assert "user request" in str(e.value)
     cur.execute("SELECT 1")
     assert cur.fetchone() == (1,)
+
+
+def test_lakemesh_sql_shell(mesh, workdir):
+    """`lakemesh sql` finds the server's SQL port itself; -c, -f, stdin, the three formats; with
+    --data it opens a data directory no server holds."""
+    r = mesh.cli("sql", "-c", "SELECT name, count(*) FROM crm.customers c JOIN sales.orders o "
+                 "ON o.customer = c.id GROUP BY 1 ORDER BY 1")
+    assert r.stdout.splitlines() == [" name  | count", "-------+-------", " Ada   |     2",
+                                     " Grace |     1", "(2 rows)", ""], r.stdout
+    r = mesh.cli("sql", "--format", "csv", "-c", "SELECT id, name FROM crm.customers ORDER BY id")
+    assert r.stdout == "id,name\n10,Ada\n11,Grace\n"
+    r = mesh.cli("sql", "--format", "json", "-c",
+                 "SELECT id, amount, paid, ts FROM sales.orders WHERE id = 3")
+    assert json.loads(r.stdout) == {"id": 3, "amount": 1.0, "paid": None,
+                                    "ts": "2026-11-02 09:30:00+00"}
+    path = os.path.join(workdir, "script.sql")
+    with open(path, "w") as f:
+        f.write("CREATE TABLE crm.notes (id BIGINT, note VARCHAR);\n"
+                "INSERT INTO crm.notes\nVALUES (1, 'a;b');\nSELECT * FROM crm.notes;\n")
+    r = mesh.cli("sql", "-f", path)
+    assert r.stdout.splitlines()[:5] == ["CREATE TABLE", "INSERT 0 1", " id | note",
+                                         "----+------", "  1 | a;b"], r.stdout
+    # Statements on stdin; the first error stops and fails.
+    r = mesh.cli("sql", check=False, input="SELECT 1 AS a;\nSELECT nope FROM crm.notes;\nSELECT 2;\n")
+    assert r.returncode == 1
+    assert " a" in r.stdout and " 2" not in r.stdout.splitlines()
+    assert 'Referenced column "nope" not found' in r.stderr
+    # --data refuses a directory in use, and opens it once the server is gone.
+    r = mesh.cli("sql", "--data", mesh.data_dir, "-c", "SELECT 1", check=False)
+    assert r.returncode == 1 and "in use by a running server" in r.stderr
+    mesh.stop()
+    r = mesh.cli("sql", "--data", mesh.data_dir, "--format", "csv", "-c",
+                 "SELECT count(*) AS n FROM sales.\"orders@dev\"")
+    assert r.stdout == "n\n4\n", r.stdout + r.stderr

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 
 #include "catalog/catalog.h"
@@ -26,6 +27,8 @@ struct Services {
   server::Metrics& metrics;
   catalog::Catalog& catalog;
   std::string work_dir;  // scratch space for uploads being converted (data_dir/tmp)
+  // The server's listening addresses by protocol ("http", "s3", "pg"), set once they are bound.
+  std::map<std::string, std::string> listeners = {};
 };
 
 using ApiHandler =

@@ -55,8 +55,12 @@ Response CreateToken(Services& s, Request& req, const P& who) {
   return JsonResponse(201, json{{"token", t->token}, {"expires", FormatRfc3339(t->expires_micros)}});
 }
 
-Response WhoAmI(Services&, Request&, const P& who) {
-  return JsonResponse(200, json{{"name", who.name}, {"access_key_id", who.access_key_id}});
+Response WhoAmI(Services& s, Request&, const P& who) {
+  // The listeners tell clients where the other protocols are (`lakemesh sql` finds the
+  // PostgreSQL port this way).
+  return JsonResponse(200, json{{"name", who.name},
+                                {"access_key_id", who.access_key_id},
+                                {"listeners", s.listeners}});
 }
 
 static Result<int64_t> DurationField(const json& body, const char* name, int64_t def) {
