@@ -173,7 +173,10 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
     if (!raw->engine) {
       sql::EngineOptions options;
       options.scratch_dir = raw->work_dir + "/sql";
-      LM_ASSIGN_OR_RETURN(raw->engine, sql::Engine::Open(*raw->catalog, options));
+      LM_ASSIGN_OR_RETURN(raw->engine,
+                          sql::Engine::Open(*raw->catalog, options,
+                                            {raw->repos.get(), raw->buckets.get(),
+                                             raw->blobs.get()}));
     }
     return raw->engine.get();
   }};

@@ -21,6 +21,7 @@
 #include "sql/engine.h"
 #include "sql/statements.h"
 #include "storage/local_blob_store.h"
+#include "versioning/buckets.h"
 #include "versioning/repository.h"
 
 namespace lakemesh::cli {
@@ -128,6 +129,7 @@ class LocalRunner : public Runner {
     session_.reset();
     engine_.reset();
     catalog_.reset();
+    buckets_.reset();
     repos_.reset();
     blobs_.reset();
     meta_.reset();
@@ -148,10 +150,13 @@ class LocalRunner : public Runner {
     LM_ASSIGN_OR_RETURN(r->meta_, meta::SqliteMetaStore::Open(dir + "/meta.db"));
     LM_ASSIGN_OR_RETURN(r->blobs_, storage::LocalBlobStore::Open(dir + "/blobs"));
     r->repos_ = std::make_unique<versioning::Repositories>(*r->meta_, *r->blobs_);
+    r->buckets_ = std::make_unique<versioning::Buckets>(*r->meta_, *r->blobs_);
     r->catalog_ = std::make_unique<catalog::Catalog>(*r->repos_, *r->blobs_);
     sql::EngineOptions o;
     o.scratch_dir = dir + "/tmp/sql-shell-" + std::to_string(::getpid());
-    LM_ASSIGN_OR_RETURN(r->engine_, sql::Engine::Open(*r->catalog_, o));
+    LM_ASSIGN_OR_RETURN(r->engine_, sql::Engine::Open(*r->catalog_, o,
+                                                      {r->repos_.get(), r->buckets_.get(),
+                                                       r->blobs_.get()}));
     LM_ASSIGN_OR_RETURN(r->session_, r->engine_->Connect("local"));
     return r;
   }
@@ -199,6 +204,7 @@ class LocalRunner : public Runner {
   std::unique_ptr<meta::MetaStore> meta_;
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<versioning::Repositories> repos_;
+  std::unique_ptr<versioning::Buckets> buckets_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<sql::Engine> engine_;
   std::unique_ptr<sql::Session> session_;

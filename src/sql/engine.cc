@@ -1,14 +1,17 @@
 #include "sql/engine.h"
 
 #include "sql/engine_impl.h"
+#include "storage/blob_store.h"
 
 namespace lakemesh::sql {
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
-Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOptions options) {
+Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOptions options,
+                                             ObjectSources sources) {
   auto impl = std::make_unique<Impl>(catalog, std::move(options));
+  impl->sources = sources;
   const EngineOptions& o = impl->options;
   std::error_code ec;
   impl->cache_dir = o.scratch_dir + "/table-files";
@@ -33,6 +36,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
   // DuckDB reads the table files and spills to scratch; nothing else, and SQL cannot change that.
   std::string allowed = Literal(o.scratch_dir + "/");
   if (auto root = catalog.LocalTableRoot()) allowed += ", " + Literal(*root + "/");
+  if (sources.blobs) {
+    if (auto root = sources.blobs->LocalRoot(); root && root != catalog.LocalTableRoot()) {
+      allowed += ", " + Literal(*root + "/");
+    }
+  }
   for (const std::string& s :
        {std::string("SET GLOBAL TimeZone = 'UTC'"),
         "SET GLOBAL temp_directory = " + Literal(o.scratch_dir + "/spill"),

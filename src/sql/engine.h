@@ -29,6 +29,13 @@
 namespace lakemesh::catalog {
 class Catalog;
 }
+namespace lakemesh::versioning {
+class Repositories;
+class Buckets;
+}  // namespace lakemesh::versioning
+namespace lakemesh::storage {
+class BlobStore;
+}
 
 namespace lakemesh::sql {
 
@@ -76,6 +83,14 @@ struct Outcome {
   std::string tag;         // the command tag: "SELECT 3", "SET", "BEGIN"
   bool has_rows = false;   // Columns() was called
   int64_t rows = 0;
+};
+
+// Where `read_csv('s3://...')` and the other file readers find objects: repositories
+// (s3://repo/ref/path) and plain buckets (s3://bucket/key). Null: such reads are refused.
+struct ObjectSources {
+  versioning::Repositories* repos = nullptr;
+  versioning::Buckets* buckets = nullptr;
+  storage::BlobStore* blobs = nullptr;
 };
 
 struct EngineOptions {
@@ -141,8 +156,9 @@ class Session {
 
 class Engine {
  public:
-  // Opens the engine's in-memory DuckDB over `catalog`'s tables.
-  static Result<std::unique_ptr<Engine>> Open(catalog::Catalog& catalog, EngineOptions options);
+  // Opens the engine's in-memory DuckDB over `catalog`'s tables (and the objects of `sources`).
+  static Result<std::unique_ptr<Engine>> Open(catalog::Catalog& catalog, EngineOptions options,
+                                              ObjectSources sources = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -14,13 +14,18 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <fnmatch.h>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "base/hash.h"
 #include "base/random.h"
+#include "base/files.h"
 #include "catalog/catalog.h"
+#include "storage/blob_store.h"
+#include "versioning/buckets.h"
+#include "versioning/repository.h"
 #include "sql/connection.h"
 #include "sql/data_files.h"
 #include "sql/engine.h"
@@ -298,6 +303,7 @@ struct Engine::Impl {
   std::map<std::string, std::string> views;
   std::set<std::string> schemas;
   std::string cache_dir;  // table files of a non-local blob store, copied once
+  ObjectSources sources;
 
   Impl(catalog::Catalog& c, EngineOptions o) : catalog(c), options(std::move(o)) {}
   ~Impl() {
@@ -381,6 +387,100 @@ struct Engine::Impl {
     std::filesystem::rename(tmp, path, ec);
     if (ec) return IoError("caching " + location + ": " + ec.message());
     return path;
+  }
+
+  // The local files holding the objects `uri` names: s3://repo/ref/path or s3://bucket/key,
+  // where the path may hold glob characters (* ? [...]; ** crosses '/'). kNotFound when nothing
+  // matches.
+  Result<std::vector<std::string>> ResolveObjects(const std::string& uri) {
+    if (!sources.repos || !sources.buckets || !sources.blobs) {
+      return PermissionDenied("reading objects is not available here");
+    }
+    if (uri.rfind("s3://", 0) != 0) {
+      return PermissionDenied("files are read from s3:// URIs only (s3://bucket/key or "
+                              "s3://repo/ref/path), not '" + uri + "'");
+    }
+    std::string rest = uri.substr(5);
+    size_t slash = rest.find('/');
+    if (slash == std::string::npos || slash == 0) return InvalidArgument("no key in '" + uri + "'");
+    const std::string name = rest.substr(0, slash);
+    std::string path = rest.substr(slash + 1);
+    const bool repo = sources.repos->GetRepo(name).ok();
+    std::string ref;
+    if (repo) {
+      size_t s2 = path.find('/');
+      if (s2 == std::string::npos) {
+        return InvalidArgument("'" + uri + "' names repository '" + name +
+                               "': s3://repo/ref/path");
+      }
+      ref = path.substr(0, s2);
+      path = path.substr(s2 + 1);
+    }
+    const size_t glob = path.find_first_of("*?[");
+    std::vector<versioning::ObjectInfo> objects;
+    if (glob == std::string::npos) {
+      Result<versioning::ObjectInfo> o = repo ? sources.repos->StatObject(name, ref, path)
+                                              : sources.buckets->StatObject(name, path);
+      if (!o.ok()) {
+        if (o.status().IsNotFound()) return NotFound("could not open \"" + uri + "\": no such object");
+        return o.status();
+      }
+      objects.push_back(std::move(*o));
+    } else {
+      versioning::ListOptions lo;
+      lo.prefix = path.substr(0, glob);
+      const bool deep = path.find("**") != std::string::npos;
+      while (true) {
+        Result<versioning::Listing> page = repo ? sources.repos->ListObjects(name, ref, lo)
+                                                : sources.buckets->ListObjects(name, lo);
+        if (!page.ok()) return page.status();
+        for (auto& o : page->objects) {
+          if (::fnmatch(path.c_str(), o.path.c_str(), deep ? 0 : FNM_PATHNAME) == 0) {
+            objects.push_back(std::move(o));
+          }
+        }
+        if (objects.size() > 100000) return ResourceExhausted("'" + uri + "' matches too many objects");
+        if (!page->truncated) break;
+        lo.after = page->next_after;
+      }
+      if (objects.empty()) return NotFound("could not open \"" + uri + "\": nothing matches");
+    }
+    std::vector<std::string> out;
+    for (const auto& o : objects) {
+      if (!o.entry.address.empty()) {
+        if (auto local = sources.blobs->LocalPath(o.entry.address)) {
+          out.push_back(*local);
+          continue;
+        }
+      }
+      // A small bucket object kept in the metadata (or a blob not on local disk): its bytes,
+      // copied once into a file named after the object's version.
+      std::string file = cache_dir + "/object-" +
+                         ToHex(Sha256(name + "/" + o.path + "\n" + o.entry.etag + "\n" +
+                                      std::to_string(o.entry.mtime_micros)));
+      if (!std::filesystem::exists(file)) {
+        Result<std::unique_ptr<storage::BlobReader>> reader =
+            repo ? sources.repos->OpenObject(o.entry) : Result<std::unique_ptr<storage::BlobReader>>(
+                                                            NotFound(""));
+        if (!repo) {
+          LM_ASSIGN_OR_RETURN(versioning::ObjectInfo full, sources.buckets->StatObject(name, o.path));
+          reader = sources.buckets->OpenObject(full);
+        }
+        if (!reader.ok()) return reader.status();
+        std::string bytes, buf(1 << 16, '\0');
+        while (true) {
+          LM_ASSIGN_OR_RETURN(size_t n, (*reader)->Read(buf.data(), buf.size()));
+          if (n == 0) break;
+          bytes.append(buf.data(), n);
+          if (bytes.size() > (64u << 20)) {
+            return ResourceExhausted("object '" + o.path + "' is too large to copy for reading");
+          }
+        }
+        LM_TRY(WriteFileAtomic(file, bytes, 0600));
+      }
+      out.push_back(file);
+    }
+    return out;
   }
 
   // Makes `domain`.`view` read `table` at `ref` as it is now. kNotFound when there is no such
@@ -690,7 +790,8 @@ struct Session::Impl {
   std::optional<SqlError> Resolve(const std::string& original, std::string* out,
                                   const std::vector<std::string>& casts = {},
                                   std::vector<ViewRef>* views_out = nullptr,
-                                  bool* catalogs_out = nullptr, bool* constant_out = nullptr) {
+                                  bool* catalogs_out = nullptr, bool* constant_out = nullptr,
+                                  bool* objects_out = nullptr) {
     std::string err;
     std::string query = RewriteAsOf(original);
     if (MentionsPgCatalog(query)) query = RewritePgCatalog(query);
@@ -709,7 +810,7 @@ struct Session::Impl {
         tree["statements"].size() != 1) {
       return Err("42601", "one statement at a time");
     }
-    bool rewritten = false, catalogs = false;
+    bool rewritten = false, catalogs = false, reads_objects = false;
     std::optional<SqlError> failure;
     std::function<void(Json&)> walk = [&](Json& node) {
       if (failure) return;
@@ -787,6 +888,77 @@ struct Session::Impl {
         if (node.contains("function") && node["function"].is_object()) {
           fn = Str(node["function"], "function_name");
         }
+        static const std::set<std::string> kFileReaders = {
+            "read_csv", "read_csv_auto", "read_parquet", "parquet_scan", "read_json",
+            "read_json_auto", "read_ndjson", "read_ndjson_auto", "read_json_objects"};
+        if (kFileReaders.count(fn)) {
+          // Files as s3:// URIs of lakemesh's objects, replaced by the files that hold them.
+          Json& children = node["function"]["children"];
+          if (!children.is_array() || children.empty()) {
+            failure = Err("42601", fn + "() needs the files to read");
+            return;
+          }
+          std::vector<std::string> uris;
+          const Json& first = children[0];
+          auto constant = [](const Json& c) -> std::optional<std::string> {
+            if (Str(c, "class") != "CONSTANT" || !c.contains("value")) return std::nullopt;
+            const Json& v = c["value"];
+            if (!v.is_object() || !v.contains("value") || !v["value"].is_string()) return std::nullopt;
+            return v["value"].get<std::string>();
+          };
+          if (auto one = constant(first)) {
+            uris.push_back(*one);
+          } else if (Str(first, "class") == "FUNCTION" && Str(first, "function_name") == "list_value" &&
+                     first.contains("children")) {
+            for (const Json& c : first["children"]) {
+              auto u = constant(c);
+              if (!u) {
+                uris.clear();
+                break;
+              }
+              uris.push_back(*u);
+            }
+          }
+          if (uris.empty()) {
+            failure = Err("42501", fn + "() takes its files as s3:// URI literals");
+            return;
+          }
+          for (size_t i = 1; i < children.size(); ++i) {
+            if (Str(children[i], "class") != "COMPARISON") {
+              failure = Err("42501", fn + "() takes one list of files (and named options)");
+              return;
+            }
+          }
+          Json files = Json::array();
+          for (const std::string& uri : uris) {
+            auto paths = engine.ResolveObjects(uri);
+            if (!paths.ok()) {
+              const Status& st = paths.status();
+              failure = st.IsNotFound() ? Err("58P01", st.message())
+                        : st.code() == ErrorCode::kPermissionDenied ? Err("42501", st.message())
+                                                                  : FromStatus(st);
+              return;
+            }
+            for (const std::string& p : *paths) {
+              files.push_back({{"class", "CONSTANT"},
+                               {"type", "VALUE_CONSTANT"},
+                               {"alias", ""},
+                               {"query_location", 0},
+                               {"value", {{"type", {{"id", "VARCHAR"}, {"type_info", nullptr}}},
+                                          {"is_null", false},
+                                          {"value", p}}}});
+            }
+          }
+          reads_objects = true;
+          children[0] = {{"class", "FUNCTION"}, {"type", "FUNCTION"}, {"alias", ""},
+                         {"query_location", 0}, {"function_name", "list_value"},
+                         {"schema", "main"}, {"children", files}, {"filter", nullptr},
+                         {"order_bys", {{"type", "ORDER_MODIFIER"}, {"orders", Json::array()}}},
+                         {"distinct", false}, {"is_operator", false}, {"export_state", false},
+                         {"catalog", ""}};
+          rewritten = true;
+          return;
+        }
         if (!AllowedTableFunctions().count(fn)) {
           failure = Err("42501", "table function " + fn +
                                      "() is not allowed: SQL reads lakemesh tables (domain.table)");
@@ -802,6 +974,7 @@ struct Session::Impl {
       if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
     }
     if (catalogs_out) *catalogs_out = catalogs;
+    if (objects_out) *objects_out = reads_objects;
     if (constant_out) *constant_out = IsConstantSelect(tree);
     if (!rewritten) {
       *out = query;
@@ -918,8 +1091,9 @@ struct Session::Impl {
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::string query;
       std::vector<ViewRef> views;
-      bool catalogs = false, constant = false;
-      if (auto e = Resolve(std::string(statement), &query, casts, &views, &catalogs, &constant)) {
+      bool catalogs = false, constant = false, objects = false;
+      if (auto e = Resolve(std::string(statement), &query, casts, &views, &catalogs, &constant,
+                           &objects)) {
         return e;
       }
       auto prepared = std::make_shared<PreparedQuery>();
@@ -937,6 +1111,7 @@ struct Session::Impl {
       }
       if (changed && attempt == 0) continue;
       portal.Use(prepared);
+      if (objects) return std::nullopt;  // objects change under their URIs: resolve every time
       if (cache.size() >= kCachedQueries) cache.clear();
       cache[key] = CachedQuery{prepared, std::move(views), catalogs};
       return std::nullopt;
