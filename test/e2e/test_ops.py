@@ -77,7 +77,9 @@ def test_keys_and_tokens(server):
                                     "--description", "laptop").stdout)
     kid, secret = created["access_key_id"], created["secret_access_key"]
     r = requests.get(server.url + "/api/v1/auth/whoami", auth=(kid, secret))
-    assert r.json() == {"name": "alice", "access_key_id": kid}
+    assert r.json() == {"name": "alice", "access_key_id": kid,
+                        "listeners": {"http": server.ports["http"], "s3": server.ports["s3"],
+                                      "pg": server.ports["pg"]}}
     keys = json.loads(server.cli("--json", "keys", "list").stdout)
     assert {k["owner"] for k in keys} == {"admin", "alice"}
     assert all("secret_access_key" not in k for k in keys)
