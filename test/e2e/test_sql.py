@@ -417,3 +417,24 @@ def test_raw_objects_are_queryable_where_they_lie(mesh, workdir):
     with pytest.raises(psycopg2.Error) as e:
         cur.execute("SELECT * FROM read_csv('file:///etc/passwd')")
     assert e.value.pgcode == "42501"
+
+
+def test_pandas_reads_sql(mesh):
+    """pandas.read_sql over psycopg2, as notebooks do: typed columns, NULLs as NaN/None."""
+    import warnings
+    import pandas as pd
+    conn = psycopg2.connect(dsn(mesh))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas prefers SQLAlchemy; a DBAPI connection works
+        df = pd.read_sql("SELECT o.id, c.name, o.amount, o.paid, o.ts FROM sales.orders o "
+                         "JOIN crm.customers c ON o.customer = c.id ORDER BY o.id", conn)
+        params = pd.read_sql("SELECT id FROM sales.orders WHERE amount > %(min)s ORDER BY id",
+                             conn, params={"min": 2})
+    assert list(df.columns) == ["id", "name", "amount", "paid", "ts"]
+    assert df["id"].tolist() == [1, 2, 3] and str(df["id"].dtype) == "int64"
+    assert df["name"].tolist() == ["Ada", "Grace", "Ada"]
+    assert [float(a) for a in df["amount"]] == [5.5, 7.25, 1.0]
+    assert df["paid"].tolist()[:2] == [True, False] and df["paid"].tolist()[2] is None
+    assert str(df["ts"][0]) == "2026-11-01 10:00:00+00:00"
+    assert params["id"].tolist() == [1, 2]
+    conn.close()
