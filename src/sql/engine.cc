@@ -156,8 +156,7 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
       if (!out.error) out.tag = "COPY " + std::to_string(out.rows);
       return out;
     }
-    out.error = Err("42501", "COPY reaches only STDOUT: COPY (query) TO STDOUT [WITH (FORMAT csv)]");
-    return out;
+    return s.CopyToObject(statement);
   }
   static const std::set<std::string> kNever = {
       "ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA", "COPY", "EXPORT", "IMPORT", "CALL",

@@ -702,6 +702,10 @@ struct Session::Impl {
     }
   };
 
+  // COPY (query) TO 's3://bucket/key' | 's3://repo/branch/path' [(FORMAT csv|parquet|json,
+  // ...)] (writes.cc): the rows written as one object.
+  Outcome CopyToObject(std::string_view statement);
+
   // --- the write path (writes.cc) ---
   // INSERT, CREATE, DROP, ALTER, DELETE, UPDATE: one commit on the target's branch each.
   Outcome Write(const std::string& keyword, std::string_view statement);

@@ -14,7 +14,10 @@
 #include <cstdlib>
 
 #include "sql/engine_impl.h"
+#include "base/files.h"
 #include "table/metadata.h"
+#include "versioning/buckets.h"
+#include "versioning/repository.h"
 
 namespace lakemesh::sql {
 namespace {
@@ -792,6 +795,101 @@ Outcome Session::Impl::Write(const std::string& keyword, std::string_view statem
   if (keyword == "ALTER") return w.Alter(statement);
   return Failed(Err("0A000", keyword + (second.empty() ? "" : " " + second) +
                                  " is not supported"));
+}
+
+Outcome Session::Impl::CopyToObject(std::string_view st) {
+  const char* usage = "COPY (query) TO 's3://bucket/key' (FORMAT csv|parquet|json) writes an "
+                      "object; COPY ... TO STDOUT sends rows to the client";
+  size_t pos = 0;
+  ConsumeKeyword(st, &pos, "COPY");
+  auto query = ParseParenthesized(st, &pos);
+  if (!query || !ConsumeKeyword(st, &pos, "TO")) return Failed(Err("42501", usage));
+  pos = SkipSpace(st, pos);
+  if (pos >= st.size() || st[pos] != '\'') return Failed(Err("42501", usage));
+  size_t end = st.find('\'', pos + 1);
+  if (end == std::string_view::npos) return Failed(Err("42601", "unterminated string in COPY"));
+  const std::string uri(st.substr(pos + 1, end - pos - 1));
+  pos = end + 1;
+  if (uri.rfind("s3://", 0) != 0) {
+    return Failed(Err("42501", "COPY writes only to s3:// URIs of lakemesh (or STDOUT), not '" +
+                                   uri + "'"));
+  }
+  // Options: one file's worth; no partitioned or per-thread outputs.
+  ConsumeKeyword(st, &pos, "WITH");
+  std::string options = "FORMAT csv, HEADER true";
+  std::string format = "csv";
+  if (auto opts = ParseParenthesized(st, &pos)) {
+    options = std::string(*opts);
+    static const std::set<std::string> kAllowed = {"format", "header", "delimiter", "sep",
+                                                   "quote", "escape", "null", "compression",
+                                                   "dateformat", "timestampformat",
+                                                   "row_group_size", "force_quote", "array"};
+    for (const std::string& o : SplitTopLevel(*opts, ',')) {
+      size_t p = 0;
+      auto key = ParseName(o, &p);
+      if (!key || key->size() != 1 || !kAllowed.count((*key)[0])) {
+        return Failed(Err("0A000", "COPY option '" + o + "' is not supported"));
+      }
+      if ((*key)[0] == "format") {
+        std::string v = Trimmed(std::string_view(o).substr(p));
+        for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (v.size() >= 2 && v.front() == '\'') v = v.substr(1, v.size() - 2);
+        if (v != "csv" && v != "parquet" && v != "json") {
+          return Failed(Err("0A000", "COPY format '" + v + "' is not supported (csv, parquet, json)"));
+        }
+        format = v;
+      }
+    }
+  }
+  if (SkipSpace(st, pos) < st.size()) return Failed(Err("42601", usage));
+  // Where it goes: a repository branch (staged there, as an S3 upload is) or a bucket.
+  const ObjectSources& src = engine.sources;
+  if (!src.repos || !src.buckets) return Failed(Err("42501", "writing objects is not available here"));
+  std::string rest = uri.substr(5);
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos || slash + 1 >= rest.size()) {
+    return Failed(Err("42601", "no key in '" + uri + "'"));
+  }
+  const std::string name = rest.substr(0, slash);
+  std::string path = rest.substr(slash + 1), branch;
+  const bool repo = src.repos->GetRepo(name).ok();
+  if (repo) {
+    size_t s2 = path.find('/');
+    if (s2 == std::string::npos) return Failed(Err("42601", "s3://repo/branch/path is needed"));
+    branch = path.substr(0, s2);
+    path = path.substr(s2 + 1);
+  } else if (!src.buckets->GetBucket(name).ok()) {
+    return Failed(Err("58P01", "no bucket or repository '" + name + "'"));
+  }
+  std::string resolved;
+  if (auto err = Resolve(std::string(*query), &resolved)) return Failed(*err);
+  const std::string dir = engine.options.scratch_dir + "/copy-" + NewUuid();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string file = dir + "/out." + format;
+  std::string copy = "COPY (" + resolved + ") TO " + Literal(file) + " (" + options + ")";
+  duckdb_result r;
+  if (duckdb_query(conn, copy.c_str(), &r) != DuckDBSuccess) {
+    SqlError e = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+    duckdb_destroy_result(&r);
+    std::filesystem::remove_all(dir, ec);
+    return Failed(e);
+  }
+  int64_t rows = duckdb_value_int64(&r, 0, 0);
+  duckdb_destroy_result(&r);
+  auto bytes = ReadFile(file);
+  std::filesystem::remove_all(dir, ec);
+  if (!bytes.ok()) return Failed(FromStatus(bytes.status()));
+  auto up = repo ? src.repos->NewUpload() : src.buckets->NewUpload();
+  if (!up.ok()) return Failed(FromStatus(up.status()));
+  if (Status a = (*up)->Append(*bytes); !a.ok()) return Failed(FromStatus(a));
+  versioning::PutOptions po;
+  po.content_type = format == "csv" ? "text/csv" : format == "json" ? "application/json"
+                                                                    : "application/vnd.apache.parquet";
+  auto put = repo ? src.repos->PutObject(name, branch, path, std::move(*up), po)
+                  : src.buckets->PutObject(name, path, std::move(*up), po);
+  if (!put.ok()) return Failed(WriteError(put.status()));
+  return Done("COPY " + std::to_string(rows));
 }
 
 Outcome Session::Impl::Commit() {

@@ -438,3 +438,34 @@ def test_pandas_reads_sql(mesh):
     assert str(df["ts"][0]) == "2026-11-01 10:00:00+00:00"
     assert params["id"].tolist() == [1, 2]
     conn.close()
+
+
+def test_copy_query_results_to_objects(mesh):
+    """COPY (query) TO 's3://...' writes one object: into a plain bucket, or staged on a
+    repository branch as an S3 upload is; a tag is refused."""
+    import boto3
+    from botocore.config import Config
+    s3 = boto3.client("s3", endpoint_url="http://" + mesh.ports["s3"], aws_access_key_id=KEY_ID,
+                      aws_secret_access_key=SECRET, region_name="us-east-1",
+                      config=Config(s3={"addressing_style": "path"}))
+    s3.create_bucket(Bucket="exports")
+    conn = psycopg2.connect(dsn(mesh))
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("COPY (SELECT id, amount FROM sales.orders ORDER BY id) TO "
+                "'s3://exports/orders.csv' (FORMAT csv, HEADER true)")
+    assert cur.statusmessage == "COPY 3"
+    body = s3.get_object(Bucket="exports", Key="orders.csv")["Body"].read().decode()
+    assert body == "id,amount\n1,5.50\n2,7.25\n3,1.00\n"
+    cur.execute("COPY (SELECT * FROM crm.customers) TO 's3://sales/dev/exports/customers.parquet' "
+                "(FORMAT parquet)")
+    cur.execute("SELECT count(*) FROM read_parquet('s3://sales/dev/exports/customers.parquet')")
+    assert cur.fetchone() == (2,)
+    assert "exports/customers.parquet" in mesh.cli("status", "sales", "dev").stdout
+    mesh.cli("tag", "create", "sales", "t1", "main")
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute("COPY (SELECT 1) TO 's3://sales/t1/x.csv'")
+    assert e.value.pgcode == "25006"
+    with pytest.raises(psycopg2.Error) as e:
+        cur.execute("COPY (SELECT 1) TO 's3://exports/x' (FORMAT csv, PARTITION_BY (a))")
+    assert e.value.pgcode == "0A000"
