@@ -501,31 +501,12 @@ std::optional<std::string_view> ParseParenthesized(std::string_view s, size_t* p
   return std::nullopt;
 }
 
-std::vector<std::string> SplitTopLevel(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  int depth = 0;
-  size_t start = 0, i = 0;
-  while (i < s.size()) {
-    size_t j = SkipQuotedOrComment(s, i);
-    if (j != i) {
-      i = j;
-      continue;
-    }
-    char c = s[i];
-    if (c == '(' || c == '[') ++depth;
-    if ((c == ')' || c == ']') && depth > 0) --depth;
-    if (c == sep && depth == 0) {
-      out.emplace_back(Trim(s.substr(start, i - start)));
-      start = i + 1;
-    }
-    ++i;
-  }
-  std::string_view last = Trim(s.substr(start));
-  if (!last.empty() || !out.empty()) out.emplace_back(last);
-  return out;
-}
+namespace {
 
-size_t FindTopLevelKeyword(std::string_view s, std::string_view kw, size_t from) {
+// Calls `at(i)` for each position of `s` from `from` that is outside quotes, comments,
+// parentheses and brackets; `at` returns how far to skip (0: one character) or npos to stop.
+template <typename F>
+void ScanTopLevel(std::string_view s, size_t from, F&& at) {
   int depth = 0;
   size_t i = from;
   while (i < s.size()) {
@@ -537,23 +518,47 @@ size_t FindTopLevelKeyword(std::string_view s, std::string_view kw, size_t from)
     char c = s[i];
     if (c == '(' || c == '[') ++depth;
     if ((c == ')' || c == ']') && depth > 0) --depth;
-    if (depth == 0 && StartsWord(c) && (i == 0 || !IsWord(s[i - 1]))) {
-      size_t k = i;
-      while (k < s.size() && IsWord(s[k])) ++k;
-      std::string_view word = s.substr(i, k - i);
-      if (word.size() == kw.size() &&
-          std::equal(word.begin(), word.end(), kw.begin(), [](char a, char b) {
-            return std::toupper(static_cast<unsigned char>(a)) ==
-                   std::toupper(static_cast<unsigned char>(b));
-          })) {
-        return i;
-      }
-      i = k;
-      continue;
-    }
-    ++i;
+    size_t next = depth == 0 ? at(i) : 0;
+    if (next == std::string_view::npos) return;
+    i = next > i ? next : i + 1;
   }
-  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::vector<std::string> SplitTopLevel(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  ScanTopLevel(s, 0, [&](size_t i) -> size_t {
+    if (s[i] == sep) {
+      out.emplace_back(Trim(s.substr(start, i - start)));
+      start = i + 1;
+    }
+    return 0;
+  });
+  std::string_view last = Trim(s.substr(start));
+  if (!last.empty() || !out.empty()) out.emplace_back(last);
+  return out;
+}
+
+size_t FindTopLevelKeyword(std::string_view s, std::string_view kw, size_t from) {
+  size_t found = std::string_view::npos;
+  ScanTopLevel(s, from, [&](size_t i) -> size_t {
+    if (!StartsWord(s[i]) || (i > 0 && IsWord(s[i - 1]))) return 0;
+    size_t k = i;
+    while (k < s.size() && IsWord(s[k])) ++k;
+    std::string_view word = s.substr(i, k - i);
+    if (word.size() == kw.size() &&
+        std::equal(word.begin(), word.end(), kw.begin(), [](char x, char y) {
+          return std::toupper(static_cast<unsigned char>(x)) ==
+                 std::toupper(static_cast<unsigned char>(y));
+        })) {
+      found = i;
+      return std::string_view::npos;
+    }
+    return k;
+  });
+  return found;
 }
 
 }  // namespace lakemesh::sql

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import KEY_ID, SECRET
 from test_iceberg import Iceberg
+from test_iceberg_data import s3_client
 
 HERE = os.path.dirname(__file__)
 
@@ -382,11 +383,7 @@ def test_lakemesh_sql_shell(mesh, workdir):
 def test_raw_objects_are_queryable_where_they_lie(mesh, workdir):
     """read_csv / read_json / read_parquet on s3:// URIs of plain buckets and of repositories at
     a ref, with globs; loading them into a table is a CREATE TABLE AS."""
-    import boto3
-    from botocore.config import Config
-    s3 = boto3.client("s3", endpoint_url="http://" + mesh.ports["s3"], aws_access_key_id=KEY_ID,
-                      aws_secret_access_key=SECRET, region_name="us-east-1",
-                      config=Config(s3={"addressing_style": "path"}))
+    s3 = s3_client(mesh)
     s3.create_bucket(Bucket="landing")
     s3.put_object(Bucket="landing", Key="2026/a.csv", Body=b"id,qty\n1,5\n2,7\n")
     s3.put_object(Bucket="landing", Key="2026/b.csv", Body=b"id,qty\n3,1\n")
@@ -443,11 +440,7 @@ def test_pandas_reads_sql(mesh):
 def test_copy_query_results_to_objects(mesh):
     """COPY (query) TO 's3://...' writes one object: into a plain bucket, or staged on a
     repository branch as an S3 upload is; a tag is refused."""
-    import boto3
-    from botocore.config import Config
-    s3 = boto3.client("s3", endpoint_url="http://" + mesh.ports["s3"], aws_access_key_id=KEY_ID,
-                      aws_secret_access_key=SECRET, region_name="us-east-1",
-                      config=Config(s3={"addressing_style": "path"}))
+    s3 = s3_client(mesh)
     s3.create_bucket(Bucket="exports")
     conn = psycopg2.connect(dsn(mesh))
     conn.autocommit = True
