@@ -787,6 +787,45 @@ struct Session::Impl {
     return *found;
   }
 
+  // Defines `domain`.`name` as the Iceberg view `table` at `table_ref`: its SQL (DuckDB's
+  // dialect preferred) resolved at that ref. kNotFound when there is no such view.
+  int view_depth = 0;
+  Status EnsureIcebergView(const std::string& domain, const std::string& table,
+                           const std::string& table_ref, const std::string& name) {
+    auto view = engine.catalog.LoadView(table_ref, catalog::TableIdent{{domain}, table});
+    if (!view.ok()) return view.status();
+    const Json& m = view->metadata;
+    const int64_t current = m.value("current-version-id", int64_t{-1});
+    std::string sql;
+    for (const Json& v : m.value("versions", Json::array())) {
+      if (v.value("version-id", int64_t{-2}) != current) continue;
+      for (const Json& r : v.value("representations", Json::array())) {
+        if (r.value("type", std::string()) != "sql") continue;
+        if (sql.empty() || r.value("dialect", std::string()) == "duckdb") {
+          sql = r.value("sql", std::string());
+        }
+      }
+    }
+    if (sql.empty()) return InvalidArgument("view " + domain + "." + table + " has no SQL");
+    if (view_depth > 8) return InvalidArgument("views nest too deep (a cycle?) at " + domain + "." + table);
+    ++view_depth;
+    const std::string saved = ref;
+    ref = table_ref;
+    std::string resolved;
+    auto err = Resolve(sql, &resolved);
+    ref = saved;
+    --view_depth;
+    if (err) return InvalidArgument("view " + domain + "." + table + ": " + err->message);
+    std::lock_guard<std::mutex> lock(engine.mu);
+    if (engine.schemas.insert(domain).second) {
+      LM_TRY(engine.Run(engine.admin, "CREATE SCHEMA IF NOT EXISTS " + Ident(domain)));
+    }
+    LM_TRY(engine.Run(engine.admin, "CREATE OR REPLACE VIEW " + Ident(domain) + "." + Ident(name) +
+                                        " AS " + resolved));
+    engine.views.erase(domain + std::string(1, '\0') + name);  // never taken for a table's
+    return Status::OK();
+  }
+
   // Parses the query, resolves its lakemesh tables (defining their views) and checks what it
   // calls; returns the text to run (rewritten when the session's ref applied).
   // `casts`: for parameter $i+1, the DuckDB type it is cast to where it appears ("" = none), so
@@ -880,8 +919,17 @@ struct Session::Impl {
             rewritten = true;
           }
           std::string location;
-          if (Status st = engine.EnsureView(schema, table, table_ref, name, options, &location);
-              !st.ok()) {
+          Status st = engine.EnsureView(schema, table, table_ref, name, options, &location);
+          if (st.IsNotFound() && !options.snapshot_id) {
+            // Not a table: an Iceberg view of the domain, perhaps (its SQL resolved as it reads).
+            if (Status v = EnsureIcebergView(schema, table, table_ref, name); v.ok()) {
+              reads_objects = true;  // not cached: the view's tables are resolved every time
+              return;
+            } else if (!v.IsNotFound()) {
+              st = v;
+            }
+          }
+          if (!st.ok()) {
             failure = FromStatus(st);
             return;
           }

@@ -11,6 +11,7 @@
 // tag or a commit is refused (SQLSTATE 25006). Partitioning is given the Trino way, WITH
 // (partitioning = ARRAY['day(ts)', 'bucket(id, 16)']), or the Spark way, PARTITIONED BY
 // (days(ts), bucket(16, id)).
+#include <chrono>
 #include <cstdlib>
 
 #include "sql/engine_impl.h"
@@ -604,12 +605,81 @@ struct Writer {
     return Done("SELECT " + std::to_string(rows));
   }
 
+  // CREATE [OR REPLACE] VIEW d.v AS query: an Iceberg view (SQL in DuckDB's dialect, the
+  // columns the query returns), versioned on the branch like a table.
+  Outcome CreateView(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "CREATE");
+    size_t p = pos;
+    bool replace = ConsumeKeyword(st, &p, "OR") && ConsumeKeyword(st, &p, "REPLACE");
+    if (replace) pos = p;
+    ConsumeKeyword(st, &pos, "VIEW");
+    Target t;
+    if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    if (!ConsumeKeyword(st, &pos, "AS")) return Failed(Err("42601", "syntax error: CREATE VIEW name AS query"));
+    const std::string sql = Trimmed(st.substr(pos));
+    // The query must run as the view will: resolved at the view's branch.
+    const std::string saved = s.ref;
+    s.ref = t.branch;
+    std::string resolved;
+    auto err = s.Resolve(sql, &resolved);
+    std::vector<std::pair<std::string, std::string>> described;
+    if (!err) err = QueryColumns(resolved, &described);
+    s.ref = saved;
+    if (err) return Failed(*err);
+    std::vector<std::tuple<std::string, std::string, bool>> cols;
+    for (auto& [n, ty] : described) cols.emplace_back(n, ty, false);
+    auto schema = IcebergSchema(cols);
+    if (!schema.ok()) return Failed(Err("0A000", schema.status().message()));
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    Json version = {{"version-id", 1},
+                    {"timestamp-ms", now_ms},
+                    {"schema-id", 0},
+                    {"summary", {{"engine-name", "lakemesh"}, {"operation", "create"}}},
+                    {"representations",
+                     Json::array({{{"type", "sql"}, {"sql", sql}, {"dialect", "duckdb"}}})},
+                    {"default-namespace", Json::array({t.domain})}};
+    auto existing = e.catalog.LoadView(t.branch, t.ident);
+    if (existing.ok()) {
+      if (!replace) return Failed(Err("42P07", "view \"" + t.domain + "." + t.table + "\" already exists"));
+      int32_t next = 0;
+      for (const Json& v : existing->metadata.value("versions", Json::array())) {
+        next = std::max(next, v.value("version-id", 0));
+      }
+      int32_t schema_id = 0;
+      for (const Json& sc : existing->metadata.value("schemas", Json::array())) {
+        schema_id = std::max(schema_id, sc.value("schema-id", 0));
+      }
+      Json sch = *schema;
+      sch["schema-id"] = schema_id + 1;
+      version["version-id"] = next + 1;
+      version["schema-id"] = -1;
+      version["summary"]["operation"] = "replace";
+      catalog::TableCommit c{
+          t.ident, Json::array(),
+          Json::array({{{"action", "add-schema"}, {"schema", sch}},
+                       {{"action", "add-view-version"}, {"view-version", version}},
+                       {{"action", "set-current-view-version"}, {"view-version-id", -1}}})};
+      auto committed = e.catalog.CommitView(t.branch, c, s.user);
+      if (!committed.ok()) return Failed(WriteError(committed.status()));
+      return Done("CREATE VIEW");
+    }
+    Json request = {{"name", t.table}, {"schema", *schema}, {"view-version", version},
+                    {"properties", Json::object()}};
+    auto created = e.catalog.CreateView(t.branch, {t.domain}, request, s.user);
+    if (!created.ok()) return Failed(WriteError(created.status()));
+    return Done("CREATE VIEW");
+  }
+
   Outcome Drop(std::string_view st) {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "DROP");
     bool schema = ConsumeKeyword(st, &pos, "SCHEMA");
-    if (!schema && !ConsumeKeyword(st, &pos, "TABLE")) {
-      return Failed(Err("0A000", "DROP takes TABLE or SCHEMA"));
+    bool view = !schema && ConsumeKeyword(st, &pos, "VIEW");
+    if (!schema && !view && !ConsumeKeyword(st, &pos, "TABLE")) {
+      return Failed(Err("0A000", "DROP takes TABLE, VIEW or SCHEMA"));
     }
     size_t p = pos;
     bool if_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "EXISTS");
@@ -627,9 +697,10 @@ struct Writer {
     }
     Target t;
     if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
-    Status dropped = e.catalog.DropTable(t.branch, t.ident, s.user);
+    Status dropped = view ? e.catalog.DropView(t.branch, t.ident, s.user)
+                          : e.catalog.DropTable(t.branch, t.ident, s.user);
     if (!dropped.ok() && !(dropped.IsNotFound() && if_exists)) return Failed(WriteError(dropped));
-    return Done("DROP TABLE");
+    return Done(view ? "DROP VIEW" : "DROP TABLE");
   }
 
   Outcome Delete(std::string_view st) {
@@ -789,6 +860,9 @@ Outcome Session::Impl::Write(const std::string& keyword, std::string_view statem
   }
   if (keyword == "CREATE" && second == "SCHEMA") return w.CreateSchema(statement);
   if (keyword == "CREATE" && second == "TABLE") return w.CreateTable(statement);
+  if (keyword == "CREATE" && (second == "VIEW" || (second == "OR" && kw.size() > 2))) {
+    return w.CreateView(statement);
+  }
   if (keyword == "DROP") return w.Drop(statement);
   if (keyword == "DELETE") return w.Delete(statement);
   if (keyword == "UPDATE") return w.Update(statement);
