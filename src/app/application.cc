@@ -179,7 +179,7 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
                                              raw->blobs.get()}));
     }
     return raw->engine.get();
-  }};
+  }, opts.pg_tls_cert, opts.pg_tls_key};
   LM_ASSIGN_OR_RETURN(p->pg, pgwire::PgServer::Listen(pg_hp.first, pg_hp.second,
                                                       std::move(pg_services)));
 

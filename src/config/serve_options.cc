@@ -4,6 +4,9 @@ namespace lakemesh::config {
 
 Status ServeOptions::Validate() const {
   if (data_dir.empty()) return InvalidArgument("--data must name a directory");
+  if (pg_tls_cert.empty() != pg_tls_key.empty()) {
+    return InvalidArgument("--pg-tls-cert and --pg-tls-key go together");
+  }
   if (log_level != "debug" && log_level != "info" && log_level != "warn" && log_level != "error") {
     return InvalidArgument("--log-level must be debug, info, warn or error");
   }
@@ -27,6 +30,10 @@ const std::vector<OptionDoc>& ServeOptionDocs() {
       {"--http", "HOST:PORT for the REST API, /healthz and /metrics (port 0 picks a free port)"},
       {"--s3", "HOST:PORT for the S3 API"},
       {"--pg", "HOST:PORT for the PostgreSQL wire protocol"},
+      {"--pg-tls-cert",
+       "PEM certificate for TLS on the PostgreSQL port (with --pg-tls-key); clients then "
+       "authenticate with a password over TLS"},
+      {"--pg-tls-key", "PEM private key of --pg-tls-cert"},
       {"--s3-region", "region the S3 API reports (GetBucketLocation, x-amz-bucket-region)"},
       {"--s3-domain",
        "domain for virtual-host style S3 requests (<bucket>.<domain>); path style always works"},

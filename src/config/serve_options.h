@@ -14,6 +14,9 @@ struct ServeOptions {
   std::string http = "127.0.0.1:8080";
   std::string s3 = "127.0.0.1:9000";
   std::string pg = "127.0.0.1:5433";
+  // TLS for the PostgreSQL port: a PEM certificate (chain) and its private key; both or neither.
+  std::string pg_tls_cert;
+  std::string pg_tls_key;
   std::string s3_region = "us-east-1";
   std::string s3_domain;  // virtual-host style addressing for <bucket>.<domain>
   bool demo = false;

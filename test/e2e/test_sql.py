@@ -462,3 +462,38 @@ def test_copy_query_results_to_objects(mesh):
     with pytest.raises(psycopg2.Error) as e:
         cur.execute("COPY (SELECT 1) TO 's3://exports/x' (FORMAT csv, PARTITION_BY (a))")
     assert e.value.pgcode == "0A000"
+
+
+def test_tls_with_password_authentication(workdir):
+    """With --pg-tls-cert/--pg-tls-key the server answers SSLRequest with TLS and takes the
+    password over it; without TLS a client still gets SCRAM."""
+    from conftest import BIN, Server
+    cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+                    "/CN=localhost", "-days", "1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    # A key that does not match fails at start, clearly.
+    r = subprocess.run([BIN, "serve", "--data", os.path.join(workdir, "bad"), "--http",
+                        "127.0.0.1:0", "--s3", "127.0.0.1:0", "--pg", "127.0.0.1:0",
+                        "--pg-tls-cert", cert, "--pg-tls-key", cert],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "TLS certificate" in r.stderr, r.stderr
+    srv = Server(os.path.join(workdir, "data"), ["--pg-tls-cert", cert, "--pg-tls-key", key]).start()
+    try:
+        for mode, tls in (("require", True), ("disable", False)):
+            conn = psycopg2.connect(dsn(srv) + " sslmode=" + mode)
+            assert conn.info.ssl_in_use is tls
+            cur = conn.cursor()
+            cur.execute("SELECT 41 + 1")
+            assert cur.fetchone() == (42,)
+            conn.close()
+        host, port = srv.ports["pg"].rsplit(":", 1)
+        r = subprocess.run(["psql", "host=%s port=%s user=%s dbname=x sslmode=require" % (
+            host, port, KEY_ID), "-c", "\\conninfo"], capture_output=True, text=True,
+            env=dict(os.environ, PGPASSWORD=SECRET), timeout=30)
+        assert "SSL connection (protocol: TLSv1." in r.stdout, r.stdout + r.stderr
+        with pytest.raises(psycopg2.OperationalError) as e:
+            psycopg2.connect(dsn(srv).replace(SECRET, "wrong") + " sslmode=require")
+        assert "password authentication failed" in str(e.value)
+    finally:
+        srv.stop()

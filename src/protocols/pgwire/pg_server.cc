@@ -9,6 +9,9 @@
 
 #include <cerrno>
 #include <cstring>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <map>
 
 #include "base/log.h"
@@ -37,21 +40,44 @@ constexpr int kStartupTimeoutMs = 30000;
 // Rows are sent when this much is buffered (and at the end of each statement).
 constexpr size_t kFlushBytes = 256 << 10;
 
-// Reads from a socket through a buffer.
-class SocketReader {
+// A connection's bytes, plain or through TLS, read through a buffer.
+class Io {
  public:
-  explicit SocketReader(int fd) : fd_(fd) {}
+  explicit Io(int fd) : fd_(fd) {}
+  ~Io() {
+    if (ssl_) {
+      SSL_shutdown(ssl_);
+      SSL_free(ssl_);
+    }
+  }
+  Io(const Io&) = delete;
+  Io& operator=(const Io&) = delete;
+
+  // The TLS handshake (after answering 'S' to an SSLRequest), within `timeout_ms`.
+  bool StartTls(SSL_CTX* ctx, int timeout_ms) {
+    ssl_ = SSL_new(ctx);
+    if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return false;
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    int r = SSL_accept(ssl_);
+    timeval none{0, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+    return r == 1;
+  }
+  bool tls() const { return ssl_ != nullptr; }
+
   // Reads exactly `n` bytes; false on EOF, error or (with timeout_ms >= 0) a timeout.
   bool Read(char* out, size_t n, int timeout_ms) {
     while (n > 0) {
       if (pos_ == len_) {
-        if (timeout_ms >= 0) {
+        bool pending = ssl_ && SSL_pending(ssl_) > 0;
+        if (timeout_ms >= 0 && !pending) {
           pollfd p{fd_, POLLIN, 0};
           if (::poll(&p, 1, timeout_ms) <= 0) return false;
         }
-        ssize_t got = ::recv(fd_, buf_, sizeof(buf_), 0);
+        ssize_t got = ssl_ ? SSL_read(ssl_, buf_, sizeof(buf_)) : ::recv(fd_, buf_, sizeof(buf_), 0);
         if (got <= 0) {
-          if (got < 0 && errno == EINTR) continue;
+          if (!ssl_ && got < 0 && errno == EINTR) continue;
           return false;
         }
         pos_ = 0;
@@ -67,8 +93,27 @@ class SocketReader {
   }
   bool buffered() const { return pos_ < len_; }
 
+  bool Write(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n;
+      if (ssl_) {
+        n = SSL_write(ssl_, data.data(), static_cast<int>(std::min<size_t>(data.size(), 1 << 30)));
+        if (n <= 0) return false;
+      } else {
+        n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return false;
+        }
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
  private:
   int fd_;
+  SSL* ssl_ = nullptr;
   char buf_[64 << 10];
   size_t pos_ = 0, len_ = 0;
 };
@@ -78,18 +123,6 @@ uint32_t Be32(const char* p) {
          (static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 16) |
          (static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 8) |
          static_cast<uint32_t>(static_cast<uint8_t>(p[3]));
-}
-
-bool SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
 }
 
 struct TypeInfo {
@@ -159,9 +192,9 @@ sql::Session::Declared DeclaredTypes(const std::vector<uint32_t>& oids) {
 // columns; else one per column); binary values are encoded from the engine's text.
 class WireSink : public sql::ResultSink {
  public:
-  WireSink(int fd, MessageWriter& w, bool describe, std::vector<int16_t> formats = {},
+  WireSink(Io& io, MessageWriter& w, bool describe, std::vector<int16_t> formats = {},
            std::vector<sql::ResultColumn> columns = {})
-      : fd_(fd), w_(w), describe_(describe), formats_(std::move(formats)) {
+      : io_(io), w_(w), describe_(describe), formats_(std::move(formats)) {
     SetColumns(columns);
   }
   Status Columns(const std::vector<sql::ResultColumn>& columns) override {
@@ -203,7 +236,7 @@ class WireSink : public sql::ResultSink {
     }
     w_.End();
     if (w_.size() >= kFlushBytes) {
-      if (!SendAll(fd_, w_.buffer())) return Unavailable("client connection closed");
+      if (!io_.Write(w_.buffer())) return Unavailable("client connection closed");
       w_.Clear();
     }
     return Status::OK();
@@ -221,7 +254,7 @@ class WireSink : public sql::ResultSink {
       binary_[i] = f == 1;
     }
   }
-  int fd_;
+  Io& io_;
   MessageWriter& w_;
   bool describe_;
   std::vector<int16_t> formats_;
@@ -232,8 +265,8 @@ class WireSink : public sql::ResultSink {
 // COPY ... TO STDOUT: CopyOutResponse, a CopyData message per row, CopyDone.
 class CopySink : public sql::ResultSink {
  public:
-  CopySink(int fd, MessageWriter& w, sql::CopyToStdout copy)
-      : fd_(fd), w_(w), copy_(std::move(copy)) {}
+  CopySink(Io& io, MessageWriter& w, sql::CopyToStdout copy)
+      : io_(io), w_(w), copy_(std::move(copy)) {}
   Status Columns(const std::vector<sql::ResultColumn>& columns) override {
     w_.Begin('H');
     w_.Byte(0);  // text
@@ -251,7 +284,7 @@ class CopySink : public sql::ResultSink {
   Status Row(const std::vector<std::optional<std::string_view>>& values) override {
     Data(sql::FormatCopyRow(copy_, values));
     if (w_.size() >= kFlushBytes) {
-      if (!SendAll(fd_, w_.buffer())) return Unavailable("client connection closed");
+      if (!io_.Write(w_.buffer())) return Unavailable("client connection closed");
       w_.Clear();
     }
     return Status::OK();
@@ -268,7 +301,7 @@ class CopySink : public sql::ResultSink {
     w_.Bytes(line);
     w_.End();
   }
-  int fd_;
+  Io& io_;
   MessageWriter& w_;
   sql::CopyToStdout copy_;
   bool started_ = false;
@@ -303,13 +336,31 @@ Result<std::unique_ptr<PgServer>> PgServer::Listen(const std::string& host, uint
   }
   socklen_t len = sizeof(addr);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return std::unique_ptr<PgServer>(
+  SSL_CTX* ctx = nullptr;
+  if (!services.tls_cert.empty()) {
+    ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(ctx, services.tls_cert.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, services.tls_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      char err[256];
+      ERR_error_string_n(ERR_get_error(), err, sizeof(err));
+      SSL_CTX_free(ctx);
+      ::close(fd);
+      return InvalidArgument("cannot use the TLS certificate " + services.tls_cert + " and key " +
+                             services.tls_key + " for the PostgreSQL port: " + err);
+    }
+  }
+  auto server = std::unique_ptr<PgServer>(
       new PgServer(fd, host + ":" + std::to_string(ntohs(addr.sin_port)), std::move(services)));
+  server->tls_ = ctx;
+  return server;
 }
 
 PgServer::~PgServer() {
   Stop();
   if (fd_ >= 0) ::close(fd_);
+  if (tls_) SSL_CTX_free(static_cast<SSL_CTX*>(tls_));
 }
 
 void PgServer::Start() { thread_ = std::thread([this] { AcceptLoop(); }); }
@@ -379,10 +430,10 @@ void PgServer::Cancel(uint32_t pid, uint32_t key) {
 }
 
 void PgServer::Serve(Conn& c) {
-  SocketReader in(c.fd);
+  Io in(c.fd);
   MessageWriter w;
   auto send = [&] {
-    bool ok = SendAll(c.fd, w.buffer());
+    bool ok = in.Write(w.buffer());
     w.Clear();
     return ok;
   };
@@ -407,7 +458,9 @@ void PgServer::Serve(Conn& c) {
     if (p->kind == StartupPacket::Kind::kCancel) return Cancel(p->cancel_pid, p->cancel_key);
     if (p->kind == StartupPacket::Kind::kSsl || p->kind == StartupPacket::Kind::kGss) {
       if (round > 2 || in.buffered()) return;  // bytes sent before our answer: not a client
-      if (!SendAll(c.fd, "N")) return;
+      const bool tls = p->kind == StartupPacket::Kind::kSsl && tls_ && !in.tls();
+      if (!in.Write(tls ? "S" : "N")) return;
+      if (tls && !in.StartTls(static_cast<SSL_CTX*>(tls_), kStartupTimeoutMs)) return;
       continue;
     }
     startup = std::move(*p);
@@ -434,43 +487,56 @@ void PgServer::Serve(Conn& c) {
   };
   const std::string auth_failed = "password authentication failed for user \"" + user + "\"";
   {
-    std::string mechanisms = "SCRAM-SHA-256";
-    mechanisms.push_back('\0');
-    mechanisms.push_back('\0');
-    WriteAuthentication(w, 10, mechanisms);
-    if (!send()) return;
     char type;
     std::string body;
-    if (!read_message(&type, &body, kStartupTimeoutMs)) return;
-    if (type != 'p') return fatal(Fatal("08P01", "expected a SASL response"));
-    auto initial = ParseSaslInitial(body);
-    if (!initial.ok()) return fatal(Fatal("08P01", initial.status().message()));
-    if (initial->mechanism != "SCRAM-SHA-256" || !initial->data) {
-      return fatal(Fatal("28000", "unsupported SASL mechanism '" + initial->mechanism +
-                                      "': lakemesh offers SCRAM-SHA-256"));
-    }
-    ScramServer scram;
-    auto server_first = scram.Start(*initial->data);
-    if (!server_first.ok()) return fatal(Fatal("08P01", server_first.status().message()));
-    WriteAuthentication(w, 11, *server_first);
-    if (!send()) return;
-    if (!read_message(&type, &body, kStartupTimeoutMs)) return;
-    if (type != 'p') return fatal(Fatal("08P01", "expected a SASL response"));
-    std::optional<std::string> secret;
     std::string owner;
-    if (auto key = services_.credentials.LookupKey(user); key.ok()) {
-      secret = key->secret;
-      owner = key->owner;
+    if (in.tls()) {
+      // Over TLS the password itself is sent (AuthenticationCleartextPassword).
+      WriteAuthentication(w, 3);
+      if (!send()) return;
+      if (!read_message(&type, &body, kStartupTimeoutMs)) return;
+      if (type != 'p') return fatal(Fatal("08P01", "expected a password message"));
+      auto password = ParseQuery(body);  // one NUL-terminated string
+      if (!password.ok()) return fatal(Fatal("08P01", "malformed password message"));
+      auto who = services_.credentials.VerifySecret(user, *password);
+      if (!who.ok()) return fatal(Fatal("28P01", auth_failed));
+      owner = who->name;
+    } else {
+      std::string mechanisms = "SCRAM-SHA-256";
+      mechanisms.push_back('\0');
+      mechanisms.push_back('\0');
+      WriteAuthentication(w, 10, mechanisms);
+      if (!send()) return;
+      if (!read_message(&type, &body, kStartupTimeoutMs)) return;
+      if (type != 'p') return fatal(Fatal("08P01", "expected a SASL response"));
+      auto initial = ParseSaslInitial(body);
+      if (!initial.ok()) return fatal(Fatal("08P01", initial.status().message()));
+      if (initial->mechanism != "SCRAM-SHA-256" || !initial->data) {
+        return fatal(Fatal("28000", "unsupported SASL mechanism '" + initial->mechanism +
+                                        "': lakemesh offers SCRAM-SHA-256"));
+      }
+      ScramServer scram;
+      auto server_first = scram.Start(*initial->data);
+      if (!server_first.ok()) return fatal(Fatal("08P01", server_first.status().message()));
+      WriteAuthentication(w, 11, *server_first);
+      if (!send()) return;
+      if (!read_message(&type, &body, kStartupTimeoutMs)) return;
+      if (type != 'p') return fatal(Fatal("08P01", "expected a SASL response"));
+      std::optional<std::string> secret;
+      if (auto key = services_.credentials.LookupKey(user); key.ok()) {
+        secret = key->secret;
+        owner = key->owner;
+      }
+      auto server_final = scram.Finish(body, secret);
+      if (!server_final.ok()) {
+        return fatal(Fatal(server_final.status().code() == ErrorCode::kUnauthenticated ? "28P01"
+                                                                                        : "08P01",
+                           server_final.status().code() == ErrorCode::kUnauthenticated
+                               ? auth_failed
+                               : server_final.status().message()));
+      }
+      WriteAuthentication(w, 12, *server_final);
     }
-    auto server_final = scram.Finish(body, secret);
-    if (!server_final.ok()) {
-      return fatal(Fatal(server_final.status().code() == ErrorCode::kUnauthenticated ? "28P01"
-                                                                                      : "08P01",
-                         server_final.status().code() == ErrorCode::kUnauthenticated
-                             ? auth_failed
-                             : server_final.status().message()));
-    }
-    WriteAuthentication(w, 12, *server_final);
     WriteAuthentication(w, 0);
     auto engine = services_.engine();
     if (!engine.ok()) return fatal(Fatal("57P03", engine.status().message()));
@@ -542,7 +608,7 @@ void PgServer::Serve(Conn& c) {
     };
     auto row_description = [&](const std::vector<sql::ResultColumn>& columns,
                                std::vector<int16_t> formats = {}) {
-      WireSink header(c.fd, w, /*describe=*/true, std::move(formats));
+      WireSink header(in, w, /*describe=*/true, std::move(formats));
       (void)header.Columns(columns);
     };
 
@@ -580,9 +646,9 @@ void PgServer::Serve(Conn& c) {
             std::optional<WireSink> wire_sink;
             sql::ResultSink* sink;
             if (copy.copy) {
-              sink = &copy_sink.emplace(c.fd, w, *copy.copy);
+              sink = &copy_sink.emplace(in, w, *copy.copy);
             } else {
-              sink = &wire_sink.emplace(c.fd, w, /*describe=*/true);
+              sink = &wire_sink.emplace(in, w, /*describe=*/true);
             }
             sql::Outcome o = s->Execute(st, *sink);
             if (o.error) {
@@ -749,7 +815,7 @@ void PgServer::Serve(Conn& c) {
             w.End();
             break;
           }
-          WireSink sink(c.fd, w, /*describe=*/false, portal_formats[m->portal],
+          WireSink sink(in, w, /*describe=*/false, portal_formats[m->portal],
                         s->PortalColumns(m->portal).value_or(std::vector<sql::ResultColumn>{}));
           bool suspended = false;
           sql::Outcome o = s->Fetch(m->portal, m->max_rows, sink, &suspended);

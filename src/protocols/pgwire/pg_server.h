@@ -1,8 +1,8 @@
 // The PostgreSQL wire protocol server: psql, JDBC, psycopg, node-postgres and BI tools connect
 // to lakemesh's SQL engine on the --pg port. A thread per connection (clients hold few, long
-// connections). Authentication is SCRAM-SHA-256 with an access key id as the user name and its
-// secret as the password; any database name is accepted. SSL is declined (clients then continue
-// in plain text, or stop if they require it).
+// connections). The user name is an access key id and the password its secret: over TLS (when a
+// certificate is configured and the client asks) the password is sent as is, otherwise
+// SCRAM-SHA-256 proves it without sending it. Any database name is accepted.
 #pragma once
 
 #include <atomic>
@@ -30,6 +30,9 @@ struct PgServices {
   governance::Credentials& credentials;
   // The SQL engine, opened on first use (DuckDB is not started until a client connects).
   std::function<Result<sql::Engine*>()> engine;
+  // TLS: PEM certificate and key files; empty: SSL requests are declined.
+  std::string tls_cert = {};
+  std::string tls_key = {};
 };
 
 class PgServer {
@@ -47,6 +50,7 @@ class PgServer {
  private:
   PgServer(int fd, std::string address, PgServices services)
       : fd_(fd), address_(std::move(address)), services_(std::move(services)) {}
+  void* tls_ = nullptr;  // SSL_CTX*, when TLS is configured
   void AcceptLoop();
   void Serve(Conn& c);
   // Cancels the statement of the connection with this process id and key (a CancelRequest).
