@@ -712,6 +712,9 @@ struct Session::Impl {
   Outcome Commit();
   void Rollback();
   ~Impl() {
+    // Results and prepared statements go before their connection.
+    portals.clear();
+    cache.clear();
     if (conn) duckdb_disconnect(&conn);
   }
 

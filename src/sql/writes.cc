@@ -605,6 +605,112 @@ struct Writer {
     return Done("SELECT " + std::to_string(rows));
   }
 
+  // MERGE INTO d.t [AS a] USING source ON ... WHEN ...: DuckDB's MERGE run on the table's rows
+  // in a temporary table, which then replaces the table's files in one snapshot.
+  Outcome Merge(std::string_view st) {
+    size_t pos = 0;
+    ConsumeKeyword(st, &pos, "MERGE");
+    if (!ConsumeKeyword(st, &pos, "INTO")) return Failed(Err("42601", "syntax error: MERGE INTO"));
+    Target t;
+    if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    std::string alias = t.table;
+    size_t p = pos;
+    ConsumeKeyword(st, &p, "AS");
+    size_t before_name = p;
+    if (!ConsumeKeyword(st, &before_name, "USING")) {
+      auto a = ParseName(st, &p);
+      if (!a || a->size() != 1) return Failed(Err("42601", "syntax error: MERGE INTO table [AS alias] USING"));
+      alias = (*a)[0];
+      pos = p;
+    }
+    if (!ConsumeKeyword(st, &pos, "USING")) return Failed(Err("42601", "syntax error: MERGE ... USING"));
+    std::string source;
+    size_t q = pos;
+    if (auto sub = ParseParenthesized(st, &q)) {
+      std::string resolved;
+      if (auto err = s.Resolve(std::string(*sub), &resolved)) return Failed(*err);
+      source = "(" + resolved + ")";
+      pos = q;
+    } else {
+      size_t name_start = SkipSpace(st, pos);
+      auto name = ParseName(st, &q);
+      if (!name) return Failed(Err("42601", "syntax error: MERGE ... USING source"));
+      std::string resolved;
+      if (auto err = s.Resolve("SELECT * FROM " + std::string(st.substr(name_start, q - name_start)),
+                               &resolved)) {
+        return Failed(*err);
+      }
+      source = "(" + resolved + ")";
+      pos = q;
+      // A table name as the source is also its alias, unless one follows.
+      size_t r = pos;
+      ConsumeKeyword(st, &r, "AS");
+      size_t on = r;
+      if (ConsumeKeyword(st, &on, "ON")) source += " AS " + Ident(name->back());
+    }
+    const std::string rest(st.substr(pos));
+    // The ON and WHEN clauses run on DuckDB as written: no file readers or SQL text there.
+    bool reads = false;
+    TransformCode(rest, [&](std::string_view code) {
+      for (const char* fn : {"read_", "parquet_scan", "glob", "query", "sniff_csv"}) {
+        if (std::string_view(code).find(fn) != std::string_view::npos) reads = true;
+      }
+      return std::string(code);
+    });
+    if (reads) return Failed(Err("42501", "MERGE conditions cannot read files or run SQL text"));
+    auto table = e.catalog.LoadTable(t.branch, t.ident);
+    if (!table.ok()) return Failed(FromStatus(table.status()));
+    int64_t snapshot = table->metadata.value("current-snapshot-id", int64_t{-1});
+    const Json* schema = table::FindSchema(table->metadata);
+    if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
+    auto spec = table::TableSpec(table->metadata, table->metadata.value("default-spec-id", 0));
+    if (!spec.ok()) return Failed(FromStatus(spec.status()));
+    LocalScan scan;
+    if (snapshot >= 0) {
+      if (auto err = LocalFiles(t, snapshot, &scan)) return Failed(*err);
+    }
+    auto rows = ScanRelation(scan, *schema, table->metadata.value("schemas", Json::array()));
+    if (!rows.ok()) return Failed(FromStatus(rows.status()));
+    const std::string temp = "__lm_merge_" + RandomHex(6);
+    auto run = [&](const std::string& sql, int64_t* count) -> std::optional<SqlError> {
+      duckdb_result r;
+      if (duckdb_query(s.conn, sql.c_str(), &r) != DuckDBSuccess) {
+        SqlError err = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+        duckdb_destroy_result(&r);
+        return err;
+      }
+      if (count && duckdb_row_count(&r) > 0) *count = duckdb_value_int64(&r, 0, 0);
+      duckdb_destroy_result(&r);
+      return std::nullopt;
+    };
+    struct DropTemp {
+      std::function<void()> f;
+      ~DropTemp() { f(); }
+    } drop{[&] { (void)run("DROP TABLE IF EXISTS temp." + temp, nullptr); }};
+    if (auto err = run("CREATE TEMP TABLE " + temp + " AS SELECT * FROM " + *rows, nullptr)) {
+      return Failed(*err);
+    }
+    int64_t changed = 0;
+    if (auto err = run("MERGE INTO temp." + temp + " AS " + Ident(alias) + " USING " + source +
+                           " " + rest,
+                       &changed)) {
+      return Failed(*err);
+    }
+    std::vector<table::DataFile> added;
+    int64_t written = 0;
+    if (auto err = WriteFiles(t, *table, "SELECT * FROM temp." + temp, &added, &written)) {
+      return Failed(*err);
+    }
+    std::vector<std::string> removed;
+    for (const auto& f : scan.data) removed.push_back(f.file.file_path);
+    if (removed.empty() && added.empty()) return Done("MERGE 0");
+    auto committed = removed.empty()
+                         ? e.catalog.AppendFiles(t.branch, t.ident, added, s.user)
+                         : e.catalog.RewriteFiles(t.branch, t.ident, snapshot, removed, added, s.user);
+    if (!committed.ok()) return Failed(WriteError(committed.status()));
+    return Done("MERGE " + std::to_string(changed));
+  }
+
   // CREATE [OR REPLACE] VIEW d.v AS query: an Iceberg view (SQL in DuckDB's dialect, the
   // columns the query returns), versioned on the branch like a table.
   Outcome CreateView(std::string_view st) {
@@ -865,6 +971,7 @@ Outcome Session::Impl::Write(const std::string& keyword, std::string_view statem
   }
   if (keyword == "DROP") return w.Drop(statement);
   if (keyword == "DELETE") return w.Delete(statement);
+  if (keyword == "MERGE") return w.Merge(statement);
   if (keyword == "UPDATE") return w.Update(statement);
   if (keyword == "ALTER") return w.Alter(statement);
   return Failed(Err("0A000", keyword + (second.empty() ? "" : " " + second) +
