@@ -924,26 +924,6 @@ Result<LoadedTable> Catalog::AppendFiles(const std::string& ref, const TableIden
   }
 }
 
-Status Catalog::AppendFilesToTables(
-    const std::string& ref,
-    const std::vector<std::pair<TableIdent, std::vector<table::DataFile>>>& appends,
-    const std::string& author) {
-  auto read = [this](const std::string& loc) { return ReadTableFile(loc); };
-  for (int attempt = 0;; ++attempt) {
-    std::vector<TableCommit> commits;
-    for (const auto& [t, files] : appends) {
-      LM_ASSIGN_OR_RETURN(LoadedTable current, LoadTable(ref, t));
-      table::AppendOptions o;
-      o.now_ms = NowMicros() / 1000;
-      LM_ASSIGN_OR_RETURN(table::PreparedCommit c,
-                          table::PrepareAppend(current.metadata, files, o, read));
-      commits.push_back(TableCommit{t, c.requirements, c.updates, std::move(c.files)});
-    }
-    Status st = CommitTransaction(ref, commits, author);
-    if (st.ok() || !st.IsConflict() || attempt >= 20) return st;
-  }
-}
-
 Result<std::optional<std::string>> Catalog::LocalTableFile(const std::string& location) {
   LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(location));
   return blobs_.LocalPath(key);

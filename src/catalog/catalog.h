@@ -140,12 +140,6 @@ class Catalog {
   Result<LoadedTable> AppendFiles(const std::string& ref, const TableIdent& t,
                                   const std::vector<table::DataFile>& files,
                                   const std::string& author);
-  // Appends to several tables of one domain in one repository commit (a SQL transaction's
-  // INSERTs), each table one append snapshot; retried on conflicts like AppendFiles.
-  Status AppendFilesToTables(
-      const std::string& ref,
-      const std::vector<std::pair<TableIdent, std::vector<table::DataFile>>>& appends,
-      const std::string& author);
   // Copy-on-write: replaces the live data files `removed` with `added` (already stored) in one
   // snapshot, provided the table's main snapshot is still `expected_snapshot` (the one the
   // rewrite was computed from; kConflict otherwise: compute it again).

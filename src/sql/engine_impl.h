@@ -659,10 +659,12 @@ struct Session::Impl {
   };
   static constexpr size_t kCachedQueries = 256;
   std::map<std::string, CachedQuery> cache;
-  // An explicit transaction's INSERTs, stored as files and committed at COMMIT as one
-  // repository commit (on `txn_branch` of domain `txn_domain`).
-  std::string txn_domain, txn_branch;
-  std::vector<std::pair<catalog::TableIdent, std::vector<table::DataFile>>> pending;
+  // An explicit transaction that writes: its statements commit on a branch of its own
+  // (`txn_branch`, made from `txn_target` of `txn_domain` at commit `txn_base`), which its reads
+  // of that domain and branch read too; COMMIT carries the table changes over to `txn_target`
+  // as one commit, provided it has not moved; ROLLBACK drops the branch.
+  std::string txn_domain, txn_target, txn_branch, txn_base;
+  Result<std::string> TransactionBranch(const std::string& domain, const std::string& branch);
 
   Impl(Engine::Impl& e, std::string u) : engine(e), user(std::move(u)) {}
 
@@ -712,6 +714,7 @@ struct Session::Impl {
   Outcome Commit();
   void Rollback();
   ~Impl() {
+    if (transaction) Rollback();  // a session that ends in a transaction rolls it back
     // Results and prepared statements go before their connection.
     portals.clear();
     cache.clear();
@@ -900,8 +903,11 @@ struct Session::Impl {
         } else {
           auto [table, at] = SplitRef(name);
           std::string table_ref = at.empty() ? ref : at;
-          if (at.empty() && ref != "main") {
-            name = ViewName(table, ref);
+          if (!txn_branch.empty() && schema == txn_domain && table_ref == txn_target) {
+            table_ref = txn_branch;  // a transaction reads what it wrote
+          }
+          if (table_ref != (at.empty() ? std::string("main") : at)) {
+            name = ViewName(table, table_ref);
             node["table_name"] = name;
             rewritten = true;
           }
@@ -1120,7 +1126,7 @@ struct Session::Impl {
                                             const Session::Declared& declared, Portal& portal) {
     std::vector<std::string> casts;
     for (const auto& d : declared) casts.push_back(d ? DuckTypeId(*d) : "");
-    std::string key = ref;
+    std::string key = ref + "\x03" + txn_branch;
     for (const auto& c : casts) key += "\x01" + c;
     key += "\x02";
     key.append(statement);

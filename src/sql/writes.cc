@@ -262,6 +262,23 @@ struct Writer {
   Engine::Impl& e;
   explicit Writer(Session::Impl& session) : s(session), e(session.engine) {}
 
+  // The statement's target table; inside a transaction, on the transaction's branch.
+  std::optional<SqlError> ParseTarget(std::string_view st, size_t* pos, const std::string& ref,
+                                      Target* out) {
+    if (auto err = ::lakemesh::sql::ParseTarget(st, pos, ref, out)) return err;
+    if (s.transaction) {
+      auto branch = s.TransactionBranch(out->domain, out->branch);
+      if (!branch.ok()) {
+        const Status& bst = branch.status();
+        bool not_branch = bst.message().find("is not a branch") != std::string::npos;
+        return bst.code() == ErrorCode::kInvalidArgument && !not_branch ? Err("0A000", bst.message())
+                                                                        : WriteError(bst);
+      }
+      out->branch = *branch;
+    }
+    return std::nullopt;
+  }
+
   std::string ScratchDir() {
     std::string dir = e.options.scratch_dir + "/write-" + NewUuid();
     std::error_code ec;
@@ -460,11 +477,6 @@ struct Writer {
     if (auto err = s.Resolve(query, &resolved)) return Failed(*err);
     auto table = e.catalog.LoadTable(t.branch, t.ident);
     if (!table.ok()) return Failed(FromStatus(table.status()));
-    if (s.transaction && !s.pending.empty() &&
-        (s.txn_domain != t.domain || s.txn_branch != t.branch)) {
-      return Failed(Err("0A000", "a transaction writes the tables of one domain at one branch ("
-                                 + s.txn_domain + " at " + s.txn_branch + ")"));
-    }
     const Json* schema = table::FindSchema(table->metadata);
     if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
     std::string select;
@@ -473,19 +485,6 @@ struct Writer {
     int64_t rows = 0;
     if (auto err = WriteFiles(t, *table, select, &files, &rows)) return Failed(*err);
     if (files.empty()) return Done("INSERT 0 0");
-    if (s.transaction) {
-      s.txn_domain = t.domain;
-      s.txn_branch = t.branch;
-      auto it = std::find_if(s.pending.begin(), s.pending.end(), [&](const auto& p) {
-        return p.first.ns == t.ident.ns && p.first.name == t.ident.name;
-      });
-      if (it == s.pending.end()) {
-        s.pending.emplace_back(t.ident, std::move(files));
-      } else {
-        for (auto& f : files) it->second.push_back(std::move(f));
-      }
-      return Done("INSERT 0 " + std::to_string(rows));
-    }
     auto committed = e.catalog.AppendFiles(t.branch, t.ident, files, s.user);
     if (!committed.ok()) return Failed(WriteError(committed.status()));
     return Done("INSERT 0 " + std::to_string(rows));
@@ -960,9 +959,9 @@ Outcome Session::Impl::Write(const std::string& keyword, std::string_view statem
   auto kw = LeadingKeywords(statement, 3);
   const std::string second = kw.size() > 1 ? kw[1] : "";
   if (keyword == "INSERT") return w.Insert(statement);
-  if (transaction) {
-    return Failed(Err("0A000", keyword + " " + second + " cannot run inside a transaction block "
-                               "yet (INSERTs can); run it on its own (autocommit)"));
+  if (transaction && (second == "SCHEMA" || keyword == "MERGE")) {
+    return Failed(Err("0A000", keyword + " " + second + " cannot run inside a transaction block; "
+                               "run it on its own (autocommit)"));
   }
   if (keyword == "CREATE" && second == "SCHEMA") return w.CreateSchema(statement);
   if (keyword == "CREATE" && second == "TABLE") return w.CreateTable(statement);
@@ -1073,19 +1072,89 @@ Outcome Session::Impl::CopyToObject(std::string_view st) {
   return Done("COPY " + std::to_string(rows));
 }
 
+Result<std::string> Session::Impl::TransactionBranch(const std::string& domain,
+                                                     const std::string& branch) {
+  if (!txn_branch.empty()) {
+    if (domain != txn_domain || (branch != txn_target && branch != txn_branch)) {
+      return InvalidArgument("a transaction writes the tables of one domain at one branch (" +
+                             txn_domain + " at " + txn_target + "); commit it first");
+    }
+    return txn_branch;
+  }
+  versioning::Repositories* repos = engine.sources.repos;
+  if (!repos) return InvalidArgument("transactions that write are not available here");
+  auto base = repos->GetBranch(domain, branch);
+  if (!base.ok()) {
+    if (base.status().IsNotFound() && repos->Resolve(domain, branch).ok()) {
+      return InvalidArgument("'" + branch + "' is not a branch of '" + domain +
+                             "': tables change only on branches (tags and commits are read-only)");
+    }
+    return base.status();
+  }
+  // The transaction's writes go to a branch of their own, from the branch's head; COMMIT
+  // carries its table changes over as one commit.
+  std::string name = "lm-txn-" + RandomHex(8);
+  LM_TRY(repos->CreateBranch(domain, name, base->head).status());
+  txn_domain = domain;
+  txn_target = branch;
+  txn_branch = name;
+  txn_base = base->head;
+  return txn_branch;
+}
+
 Outcome Session::Impl::Commit() {
   transaction = false;
-  if (pending.empty()) return Done("COMMIT");
-  auto appends = std::move(pending);
-  pending.clear();
-  Status st = engine.catalog.AppendFilesToTables(txn_branch, appends, user);
-  if (!st.ok()) return Failed(WriteError(st));
+  if (txn_branch.empty()) return Done("COMMIT");
+  versioning::Repositories* repos = engine.sources.repos;
+  const std::string domain = txn_domain, target = txn_target, branch = txn_branch,
+                    base = txn_base;
+  txn_domain.clear();
+  txn_target.clear();
+  txn_branch.clear();
+  txn_base.clear();
+  struct DropBranch {
+    versioning::Repositories* repos;
+    std::string domain, branch;
+    ~DropBranch() { (void)repos->DeleteBranch(domain, branch); }
+  } drop{repos, domain, branch};
+  // What the transaction changed, as of the branch's head when it began.
+  std::vector<versioning::Mutation> changes;
+  versioning::PageOptions page;
+  page.prefix = "_catalog/";
+  while (true) {
+    auto diff = repos->Diff(domain, base, branch, page);
+    if (!diff.ok()) return Failed(FromStatus(diff.status()));
+    for (const auto& c : diff->changes) changes.push_back({c.path, c.right});
+    if (!diff->truncated) break;
+    page.after = diff->next_after;
+  }
+  if (changes.empty()) return Done("COMMIT");
+  versioning::CommitOptions opts;
+  opts.author = user;
+  opts.message = "SQL transaction: " + std::to_string(changes.size()) + " catalog change(s)";
+  opts.metadata["sql.transaction"] = branch;
+  opts.expected_head = base;
+  auto committed = repos->CommitChanges(domain, target, changes, opts);
+  if (!committed.ok()) {
+    if (committed.status().IsConflict()) {
+      return Failed(Err("40001", "could not serialize the transaction: branch '" + target +
+                                     "' of '" + domain + "' changed while it ran; run it again"));
+    }
+    return Failed(WriteError(committed.status()));
+  }
   return Done("COMMIT");
 }
 
 void Session::Impl::Rollback() {
   transaction = false;
-  pending.clear();  // their files were never committed; garbage collection removes them
+  if (!txn_branch.empty() && engine.sources.repos) {
+    // Its commits go with the branch; files only it wrote are garbage collected.
+    (void)engine.sources.repos->DeleteBranch(txn_domain, txn_branch);
+  }
+  txn_domain.clear();
+  txn_target.clear();
+  txn_branch.clear();
+  txn_base.clear();
 }
 
 }  // namespace lakemesh::sql

@@ -298,6 +298,18 @@ SELECT day, customer, total, note FROM sales.daily ORDER BY day, customer;
     conn.rollback()
     ocur.execute("SELECT count(*) FROM sales.daily WHERE customer = 'Lin'")
     assert ocur.fetchone() == (2,)
+    # UPDATE and DELETE in the implicit transaction: seen inside it, by others after commit().
+    cur.execute("UPDATE sales.daily SET note = 'seen' WHERE customer = 'Lin'")
+    cur.execute("DELETE FROM sales.daily WHERE day = DATE '2026-12-01'")
+    cur.execute("SELECT count(*), max(note) FROM sales.daily WHERE customer = 'Lin'")
+    assert cur.fetchone() == (1, "seen")
+    ocur.execute("SELECT count(*) FROM sales.daily WHERE customer = 'Lin' AND note IS NULL")
+    assert ocur.fetchone() == (2,)
+    conn.commit()
+    ocur.execute("SELECT count(*), max(note) FROM sales.daily WHERE customer = 'Lin'")
+    assert ocur.fetchone() == (1, "seen")
+    # No transaction branch is left behind.
+    assert "lm-txn-" not in mesh.cli("branch", "list", "sales").stdout
 
 
 def test_copy_to_stdout(mesh, workdir):

@@ -14,6 +14,7 @@
 #include "sql/pg_catalog.h"
 #include "sql/statements.h"
 #include "storage/local_blob_store.h"
+#include "versioning/buckets.h"
 #include "table/metadata.h"
 
 namespace lakemesh::sql {
@@ -61,7 +62,9 @@ class EngineTest : public ::testing::Test {
     Append("sales", "orders", "main", "id,customer,amount,paid\n1,10,5.50,true\n2,11,7.25,false\n"
                                       "3,10,1.00,\n");
     Append("crm", "customers", "main", "id,name\n10,Ada\n11,Grace\n");
-    auto e = Engine::Open(*catalog_, EngineOptions{(dir_ / "scratch").string(), 2, "1GB"});
+    buckets_ = std::make_unique<versioning::Buckets>(*meta_, *blobs_);
+    auto e = Engine::Open(*catalog_, EngineOptions{(dir_ / "scratch").string(), 2, "1GB"},
+                          ObjectSources{repos_.get(), buckets_.get(), blobs_.get()});
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     engine_ = std::move(*e);
     auto s = engine_->Connect("tester");
@@ -120,6 +123,7 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<meta::MetaStore> meta_;
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<versioning::Repositories> repos_;
+  std::unique_ptr<versioning::Buckets> buckets_;
   std::unique_ptr<catalog::Catalog> catalog_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<Session> session_;
@@ -316,7 +320,7 @@ TEST_F(EngineTest, WritesCreateInsertDeleteUpdateAlterAndDrop) {
   EXPECT_EQ(run("DROP TABLE IF EXISTS ops.totals"), "DROP TABLE");
 }
 
-TEST_F(EngineTest, TransactionsCommitInsertsTogetherOrNotAtAll) {
+TEST_F(EngineTest, TransactionsCommitTogetherOrNotAtAll) {
   auto run = [&](const std::string& sql) {
     Collect c;
     Outcome o = session_->Execute(sql, c);
@@ -336,14 +340,38 @@ TEST_F(EngineTest, TransactionsCommitInsertsTogetherOrNotAtAll) {
   run("INSERT INTO sales.orders (id, amount) VALUES (51, 1)");
   run("INSERT INTO sales.returns VALUES (51, 'broken')");
   run("INSERT INTO sales.returns VALUES (52, 'lost')");
+  EXPECT_EQ(run("DELETE FROM sales.orders WHERE id = 1"), "DELETE 1");
+  run("UPDATE sales.returns SET reason = upper(reason) WHERE id = 52");
+  // The transaction reads what it wrote; another session does not see it yet.
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.returns").rows[0][0], "2");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "3");
+  auto other = engine_->Connect("other");
+  ASSERT_TRUE(other.ok());
+  Collect seen;
+  (*other)->Execute("SELECT count(*) FROM sales.returns", seen);
+  EXPECT_EQ(seen.rows[0][0], "0");
   // Another domain in the same transaction is refused.
   EXPECT_EQ(Fails("INSERT INTO crm.customers VALUES (99, 'x')").sqlstate, "0A000");
-  EXPECT_EQ(Fails("DELETE FROM sales.orders WHERE id = 1").sqlstate, "0A000");
   EXPECT_EQ(run("COMMIT"), "COMMIT");
-  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "4");
-  EXPECT_EQ(Query("SELECT count(*) FROM sales.returns").rows[0][0], "2");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "3");
+  EXPECT_EQ(Query("SELECT id, reason FROM sales.returns ORDER BY id").rows,
+            (std::vector<std::vector<std::optional<std::string>>>{{"51", "broken"},
+                                                                   {"52", "LOST"}}));
+  // The transaction's branch is gone.
+  auto branches = repos_->ListBranches("sales", "", 100);
+  ASSERT_TRUE(branches.ok());
+  EXPECT_EQ(branches->size(), 1u);
   // One repository commit for the whole transaction.
   auto after = repos_->GetBranch("sales", "main");
+  // A transaction whose branch moved meanwhile fails to commit (40001) and changes nothing.
+  run("BEGIN");
+  run("INSERT INTO sales.returns VALUES (60, 'x')");
+  Append("sales", "orders", "main", "id,customer,amount,paid\n70,10,1.00,true\n");
+  Collect c;
+  Outcome failed = session_->Execute("COMMIT", c);
+  ASSERT_TRUE(failed.error);
+  EXPECT_EQ(failed.error->sqlstate, "40001");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.returns WHERE id = 60").rows[0][0], "0");
   ASSERT_TRUE(after.ok());
   auto head = repos_->GetCommit("sales", after->head);
   ASSERT_TRUE(head.ok());

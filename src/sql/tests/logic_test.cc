@@ -11,6 +11,7 @@
 #include "meta/sqlite_meta_store.h"
 #include "sql/engine.h"
 #include "storage/local_blob_store.h"
+#include "versioning/buckets.h"
 
 #ifndef LAKEMESH_SQL_TESTS
 #error "LAKEMESH_SQL_TESTS must name test/sql"
@@ -102,12 +103,13 @@ TEST_P(LogicTest, RunsInProcess) {
     auto blobs = storage::LocalBlobStore::Open((dir / "blobs").string());
     ASSERT_TRUE(blobs.ok());
     versioning::Repositories repos(**meta, **blobs);
+    versioning::Buckets buckets(**meta, **blobs);
     catalog::Catalog catalog(repos, **blobs);
     ASSERT_TRUE(catalog.CreateNamespace("main", {"shop"}, nlohmann::json::object(), "t").ok());
     EngineOptions options;
     options.scratch_dir = (dir / "scratch").string();
     options.threads = 2;
-    auto engine = Engine::Open(catalog, options);
+    auto engine = Engine::Open(catalog, options, ObjectSources{&repos, &buckets, blobs->get()});
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     auto session = (*engine)->Connect("tester");
     ASSERT_TRUE(session.ok());
