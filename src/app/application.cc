@@ -173,6 +173,8 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
     if (!raw->engine) {
       sql::EngineOptions options;
       options.scratch_dir = raw->work_dir + "/sql";
+      options.memory_limit = raw->opts.sql_memory_limit;
+      options.threads = raw->opts.sql_threads;
       LM_ASSIGN_OR_RETURN(raw->engine,
                           sql::Engine::Open(*raw->catalog, options,
                                             {raw->repos.get(), raw->buckets.get(),

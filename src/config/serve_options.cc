@@ -4,6 +4,11 @@ namespace lakemesh::config {
 
 Status ServeOptions::Validate() const {
   if (data_dir.empty()) return InvalidArgument("--data must name a directory");
+  if (sql_threads < 0) return InvalidArgument("--sql-threads must be 0 (one per core) or more");
+  if (!sql_memory_limit.empty() &&
+      sql_memory_limit.find_first_not_of("0123456789.kKmMgGtTiIbB %") != std::string::npos) {
+    return InvalidArgument("--sql-memory-limit takes a size such as 4GB or 512MB");
+  }
   if (pg_tls_cert.empty() != pg_tls_key.empty()) {
     return InvalidArgument("--pg-tls-cert and --pg-tls-key go together");
   }
@@ -34,6 +39,10 @@ const std::vector<OptionDoc>& ServeOptionDocs() {
        "PEM certificate for TLS on the PostgreSQL port (with --pg-tls-key); clients then "
        "authenticate with a password over TLS"},
       {"--pg-tls-key", "PEM private key of --pg-tls-cert"},
+      {"--sql-memory-limit",
+       "memory the SQL engine may use, e.g. 4GB (default: 80% of RAM); beyond it, queries "
+       "spill to disk or fail with SQLSTATE 53200"},
+      {"--sql-threads", "threads the SQL engine runs queries on (default: one per core)"},
       {"--s3-region", "region the S3 API reports (GetBucketLocation, x-amz-bucket-region)"},
       {"--s3-domain",
        "domain for virtual-host style S3 requests (<bucket>.<domain>); path style always works"},

@@ -17,6 +17,10 @@ struct ServeOptions {
   // TLS for the PostgreSQL port: a PEM certificate (chain) and its private key; both or neither.
   std::string pg_tls_cert;
   std::string pg_tls_key;
+  // The SQL engine's limits: memory (DuckDB syntax, "4GB"; empty: 80% of RAM) and threads
+  // (0: one per core), shared by all queries.
+  std::string sql_memory_limit;
+  int sql_threads = 0;
   std::string s3_region = "us-east-1";
   std::string s3_domain;  // virtual-host style addressing for <bucket>.<domain>
   bool demo = false;

@@ -509,3 +509,24 @@ def test_tls_with_password_authentication(workdir):
         assert "password authentication failed" in str(e.value)
     finally:
         srv.stop()
+
+
+def test_engine_limits_from_serve_flags(workdir):
+    from conftest import Server
+    srv = Server(os.path.join(workdir, "data"), ["--sql-memory-limit", "200MB",
+                                                 "--sql-threads", "1"]).start()
+    try:
+        conn = psycopg2.connect(dsn(srv))
+        cur = conn.cursor()
+        cur.execute("SELECT current_setting('memory_limit'), current_setting('threads')")
+        limit, threads = cur.fetchone()
+        assert limit.endswith("MiB") and 150 < float(limit.split()[0]) <= 200, limit
+        assert str(threads) == "1"
+        conn.close()
+    finally:
+        srv.stop()
+    r = subprocess.run([os.environ.get("LAKEMESH_BIN") or os.path.join(HERE, "..", "..", "build",
+                                                                         "lakemesh"),
+                        "serve", "--data", os.path.join(workdir, "x"), "--sql-threads", "-1"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "--sql-threads" in r.stderr
