@@ -39,6 +39,9 @@ namespace {
 constexpr int kStartupTimeoutMs = 30000;
 // Rows are sent when this much is buffered (and at the end of each statement).
 constexpr size_t kFlushBytes = 256 << 10;
+// Connections beyond this are refused (as PostgreSQL's max_connections does), each being a
+// thread and a DuckDB connection.
+constexpr size_t kMaxConnections = 256;
 
 // A connection's bytes, plain or through TLS, read through a buffer.
 class Io {
@@ -400,6 +403,17 @@ void PgServer::AcceptLoop() {
       } else {
         ++it;
       }
+    }
+    if (conns_.size() >= kMaxConnections) {
+      MessageWriter w;
+      ErrorFields e;
+      e.severity = "FATAL";
+      e.sqlstate = "53300";
+      e.message = "sorry, too many clients already (" + std::to_string(kMaxConnections) + ")";
+      WriteError(w, e);
+      (void)::send(fd, w.buffer().data(), w.buffer().size(), MSG_NOSIGNAL);
+      ::close(fd);
+      continue;
     }
     auto c = std::make_shared<Conn>();
     c->fd = fd;
