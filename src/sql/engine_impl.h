@@ -793,6 +793,30 @@ struct Session::Impl {
     return *found;
   }
 
+  // Defines every Iceberg view of every domain at the session's ref (for the catalogs).
+  bool syncing_views = false;
+  Status SyncViews() {
+    if (syncing_views) return Status::OK();
+    syncing_views = true;
+    Status result;
+    auto domains = engine.catalog.ListNamespaces(ref, {});
+    if (domains.ok()) {
+      for (const auto& ns : *domains) {
+        if (ns.size() != 1) continue;
+        auto views = engine.catalog.ListViews(ref, ns);
+        if (!views.ok()) continue;
+        for (const std::string& v : *views) {
+          Status st = EnsureIcebergView(ns[0], v, ref, ViewName(v, ref));
+          if (!st.ok() && !st.IsNotFound() && st.code() != ErrorCode::kInvalidArgument) {
+            result = st;  // a view whose SQL no longer resolves is just left out
+          }
+        }
+      }
+    }
+    syncing_views = false;
+    return result;
+  }
+
   // Defines `domain`.`name` as the Iceberg view `table` at `table_ref`: its SQL (DuckDB's
   // dialect preferred) resolved at that ref. kNotFound when there is no such view.
   int view_depth = 0;
@@ -828,6 +852,9 @@ struct Session::Impl {
     }
     LM_TRY(engine.Run(engine.admin, "CREATE OR REPLACE VIEW " + Ident(domain) + "." + Ident(name) +
                                         " AS " + resolved));
+    // Marked, so that the catalogs list it as a view (domain tables are views too in DuckDB).
+    LM_TRY(engine.Run(engine.admin, "COMMENT ON VIEW " + Ident(domain) + "." + Ident(name) +
+                                        " IS 'lakemesh view'"));
     engine.views.erase(domain + std::string(1, '\0') + name);  // never taken for a table's
     return Status::OK();
   }
@@ -892,6 +919,10 @@ struct Session::Impl {
         std::string catalog_name = Str(node, "catalog_name");
         if (catalog_name == "lakemesh") {  // lakemesh.sales.orders, as Trino clients write it
           node["catalog_name"] = "";
+          rewritten = true;
+        }
+        if (schema == "information_schema" && (name == "tables" || name == "views")) {
+          node["schema_name"] = kPgCompatSchema;  // tables listed as tables (see pg_catalog.cc)
           rewritten = true;
         }
         if (schema.empty() || SystemSchema(schema)) {
@@ -1033,6 +1064,7 @@ struct Session::Impl {
     if (PostgresColumnNames(tree)) rewritten = true;
     if (catalogs) {
       if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
+      if (Status st = SyncViews(); !st.ok()) return FromStatus(st);
     }
     if (catalogs_out) *catalogs_out = catalogs;
     if (objects_out) *objects_out = reads_objects;

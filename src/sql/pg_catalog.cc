@@ -63,12 +63,23 @@ std::vector<std::string> PgCatalogSetup() {
       // Domains and the two catalogs clients know; not DuckDB's main/temp, not this schema.
       "CREATE OR REPLACE VIEW " + s + ".pg_namespace AS SELECT oid, nspname, 10 AS nspowner, "
       "nspacl FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('main', 'temp', '" + s + "')",
-      // lakemesh's tables are views in DuckDB; clients list them as tables.
+      // lakemesh's tables are views in DuckDB; clients list them as tables. (Iceberg views are
+      // DuckDB views commented 'lakemesh view'.)
       "CREATE OR REPLACE VIEW " + s + ".pg_class AS SELECT * REPLACE ("
       "CASE WHEN relkind = 'v' AND relnamespace IN (SELECT oid FROM " + s + ".pg_namespace "
-      "WHERE nspname NOT IN ('pg_catalog', 'information_schema')) THEN 'r' ELSE relkind END "
+      "WHERE nspname NOT IN ('pg_catalog', 'information_schema')) AND oid NOT IN (SELECT "
+      "view_oid FROM duckdb_views() WHERE comment = 'lakemesh view') THEN 'r' ELSE relkind END "
       "AS relkind, 10 AS relowner), false AS relforcerowsecurity FROM pg_catalog.pg_class "
       "WHERE relnamespace IN (SELECT oid FROM " + s + ".pg_namespace)",
+      // information_schema.tables / views as clients expect them: domain tables are BASE TABLEs.
+      "CREATE OR REPLACE VIEW " + s + ".tables AS SELECT * REPLACE (CASE WHEN table_type = 'VIEW' "
+      "AND table_schema NOT IN ('pg_catalog', 'information_schema') AND (table_schema, "
+      "table_name) NOT IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE comment = "
+      "'lakemesh view') THEN 'BASE TABLE' ELSE table_type END AS table_type) FROM "
+      "information_schema.tables WHERE table_schema NOT IN ('main', 'temp', '" + s + "')",
+      "CREATE OR REPLACE VIEW " + s + ".views AS SELECT * FROM information_schema.views WHERE "
+      "(table_schema, table_name) IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE "
+      "comment = 'lakemesh view')",
       // One database: lakemesh (clients may name any; they all reach the same mesh).
       "CREATE OR REPLACE VIEW " + s + ".pg_database AS SELECT 1 AS oid, 'lakemesh' AS datname, "
       "10 AS datdba, 6 AS encoding, 'C' AS datcollate, 'C' AS datctype, "
