@@ -25,7 +25,7 @@
 namespace lakemesh::pgwire {
 
 struct PgServer::Conn {
-  int fd = -1;
+  int fd = -1;  // GUARDED_BY(mu) once the connection's thread runs; -1 when closed
   uint32_t pid = 0, key = 0;
   std::thread thread;
   std::atomic<bool> done{false};
@@ -377,7 +377,7 @@ void PgServer::Stop() {
     for (auto& c : conns_) {
       std::lock_guard<std::mutex> cl(c->mu);
       if (c->session) c->session->Cancel();
-      ::shutdown(c->fd, SHUT_RDWR);
+      if (c->fd >= 0) ::shutdown(c->fd, SHUT_RDWR);  // not yet closed by its thread
     }
     conns.swap(conns_);
   }
@@ -425,7 +425,11 @@ void PgServer::AcceptLoop() {
     Conn* raw = c.get();
     c->thread = std::thread([this, raw] {
       Serve(*raw);
-      ::close(raw->fd);
+      {
+        std::lock_guard<std::mutex> lock(raw->mu);
+        ::close(raw->fd);
+        raw->fd = -1;
+      }
       raw->done = true;
     });
     conns_.push_back(std::move(c));
