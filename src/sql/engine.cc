@@ -125,7 +125,14 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
     return s.Materialized(k + " " + (StartsWith(query, "SELECT * FROM ") ? query.substr(14) : query),
                           sink, "");
   }
-  if (k == "SHOW") {  // SHOW TABLES, SHOW ALL TABLES
+  if (k == "SHOW") {  // SHOW TABLES [FROM domain], SHOW ALL TABLES
+    if (second == "TABLES" && LeadingKeywords(statement, 3).size() == 2) {
+      // Every domain's tables and views (DuckDB's own would show its empty main schema).
+      return s.Stream("SELECT table_schema AS domain, table_name AS name, table_type AS type "
+                      "FROM information_schema.tables WHERE table_schema NOT IN "
+                      "('pg_catalog', 'information_schema') ORDER BY 1, 2",
+                      sink);
+    }
     if (Status st = s.engine.SyncAll(s.ref); !st.ok()) {
       out.error = FromStatus(st);
       return out;

@@ -248,6 +248,19 @@ TEST_F(EngineTest, CatalogsListTheDomainsTables) {
   Collect d = Query("DESCRIBE sales.orders");
   EXPECT_EQ(d.rows.size(), 4u);
   EXPECT_EQ(Query("EXPLAIN SELECT * FROM sales.orders").rows.size(), 1u);
+  // EXPLAIN ANALYZE runs the query: its profile names the Parquet scan of the table's file.
+  Collect analyzed = Query("EXPLAIN ANALYZE SELECT count(*) FROM sales.orders WHERE amount > 2");
+  ASSERT_FALSE(analyzed.rows.empty());
+  std::string plan;
+  for (const auto& row : analyzed.rows) {
+    for (const auto& v : row) plan += v.value_or("");
+  }
+  EXPECT_NE(plan.find("READ_PARQUET"), std::string::npos) << plan;
+  Collect shown = Query("SHOW TABLES");
+  ASSERT_EQ(shown.rows.size(), 2u);
+  EXPECT_EQ(shown.rows[0], (std::vector<std::optional<std::string>>{"crm", "customers",
+                                                                    "BASE TABLE"}));
+  EXPECT_EQ(Query("SHOW TABLES FROM sales").rows.size(), 1u);
 }
 
 TEST_F(EngineTest, WritesCreateInsertDeleteUpdateAlterAndDrop) {
