@@ -539,6 +539,24 @@ struct Engine::Impl {
     return scan;
   }
 
+  // Drops the views of tables read at `ref` (a transaction's branch, once it is gone).
+  void DropViewsAt(const std::string& ref) {
+    const std::string suffix = "@" + ref;
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = views.begin(); it != views.end();) {
+      size_t zero = it->first.find('\0');
+      std::string view = it->first.substr(zero + 1);
+      if (view.size() > suffix.size() &&
+          view.compare(view.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        (void)Run(admin, "DROP VIEW IF EXISTS " + Ident(it->first.substr(0, zero)) + "." +
+                             Ident(view));
+        it = views.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
   // Defines the views of every table of every domain at `ref` (for the catalogs:
   // information_schema, pg_catalog, SHOW TABLES), and drops those of tables gone.
   Status SyncAll(const std::string& ref) {

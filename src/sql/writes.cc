@@ -1113,10 +1113,15 @@ Outcome Session::Impl::Commit() {
   txn_branch.clear();
   txn_base.clear();
   struct DropBranch {
+    Session::Impl& s;
     versioning::Repositories* repos;
     std::string domain, branch;
-    ~DropBranch() { (void)repos->DeleteBranch(domain, branch); }
-  } drop{repos, domain, branch};
+    ~DropBranch() {
+      (void)repos->DeleteBranch(domain, branch);
+      s.engine.DropViewsAt(branch);
+      s.cache.clear();  // its entries read the branch
+    }
+  } drop{*this, repos, domain, branch};
   // What the transaction changed, as of the branch's head when it began.
   std::vector<versioning::Mutation> changes;
   versioning::PageOptions page;
@@ -1150,6 +1155,8 @@ void Session::Impl::Rollback() {
   if (!txn_branch.empty() && engine.sources.repos) {
     // Its commits go with the branch; files only it wrote are garbage collected.
     (void)engine.sources.repos->DeleteBranch(txn_domain, txn_branch);
+    engine.DropViewsAt(txn_branch);
+    cache.clear();
   }
   txn_domain.clear();
   txn_target.clear();

@@ -370,10 +370,13 @@ TEST_F(EngineTest, TransactionsCommitTogetherOrNotAtAll) {
   EXPECT_EQ(Query("SELECT id, reason FROM sales.returns ORDER BY id").rows,
             (std::vector<std::vector<std::optional<std::string>>>{{"51", "broken"},
                                                                    {"52", "LOST"}}));
-  // The transaction's branch is gone.
+  // The transaction's branch is gone, and so are the engine's views of it.
   auto branches = repos_->ListBranches("sales", "", 100);
   ASSERT_TRUE(branches.ok());
   EXPECT_EQ(branches->size(), 1u);
+  EXPECT_EQ(Query("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE "
+                  "'%lm-txn-%'").rows[0][0],
+            "0");
   // One repository commit for the whole transaction.
   auto after = repos_->GetBranch("sales", "main");
   // A transaction whose branch moved meanwhile fails to commit (40001) and changes nothing.
