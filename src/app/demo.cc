@@ -88,9 +88,7 @@ Status AppendCsv(catalog::Catalog& catalog, const std::string& ref, const catalo
   std::vector<table::DataFile> files;
   if (st.ok()) {
     for (auto& w : *written) {
-      w.file.file_path = table.metadata.value("location", std::string()) + "/data/" + NewUuid() +
-                         ".parquet";
-      st = catalog.WriteTableFileFrom(w.file.file_path, w.local_path);
+      st = catalog.StoreDataFile(table.metadata, w.local_path, &w.file);
       if (!st.ok()) break;
       files.push_back(std::move(w.file));
     }

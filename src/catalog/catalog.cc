@@ -924,6 +924,12 @@ Result<LoadedTable> Catalog::AppendFiles(const std::string& ref, const TableIden
   }
 }
 
+Status Catalog::StoreDataFile(const Json& metadata, const std::string& local_path,
+                              table::DataFile* file) {
+  file->file_path = metadata.value("location", std::string()) + "/data/" + NewUuid() + ".parquet";
+  return WriteTableFileFrom(file->file_path, local_path);
+}
+
 Result<std::optional<std::string>> Catalog::LocalTableFile(const std::string& location) {
   LM_ASSIGN_OR_RETURN(std::string key, BlobKeyForLocation(location));
   return blobs_.LocalPath(key);

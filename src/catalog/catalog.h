@@ -158,6 +158,9 @@ class Catalog {
   Status WriteTableFile(const std::string& location, std::string_view bytes);
   // The same from a local file, streamed.
   Status WriteTableFileFrom(const std::string& location, const std::string& local_path);
+  // Stores a data file written at `local_path` as a new file of the table whose metadata this
+  // is (`<location>/data/<uuid>.parquet`), and sets `file->file_path` to it.
+  Status StoreDataFile(const Json& metadata, const std::string& local_path, table::DataFile* file);
   // Copies a table file (e.g. a data file, for rewriting) to a local path, streamed, uncached.
   Status CopyTableFileTo(const std::string& location, const std::string& local_path);
   // The local file holding a table file's bytes, for reading in place, when the blob store is a

@@ -440,6 +440,15 @@ bool ConsumeKeyword(std::string_view s, size_t* pos, std::string_view kw) {
   return true;
 }
 
+bool ConsumeKeywords(std::string_view s, size_t* pos, std::initializer_list<std::string_view> kws) {
+  size_t p = *pos;
+  for (std::string_view kw : kws) {
+    if (!ConsumeKeyword(s, &p, kw)) return false;
+  }
+  *pos = p;
+  return true;
+}
+
 std::optional<std::vector<std::string>> ParseName(std::string_view s, size_t* pos) {
   std::vector<std::string> parts;
   size_t i = SkipSpace(s, *pos);

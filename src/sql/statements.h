@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,6 +66,10 @@ size_t SkipSpace(std::string_view s, size_t pos);
 
 // If the keyword `kw` (case-insensitive, a whole word) is at `*pos` (after space), moves past it.
 bool ConsumeKeyword(std::string_view s, size_t* pos, std::string_view kw);
+
+// If all of `kws` follow at `*pos` (IF NOT EXISTS, OR REPLACE), moves past them; otherwise
+// leaves `*pos` as it was.
+bool ConsumeKeywords(std::string_view s, size_t* pos, std::initializer_list<std::string_view> kws);
 
 // A name at `*pos`: identifiers separated by dots, each plain (lower-cased, as PostgreSQL does)
 // or double-quoted (kept as written; "" is a quote). Moves past it; nullopt when there is none.

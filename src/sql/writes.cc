@@ -324,10 +324,8 @@ struct Writer {
       const std::string& m = written.status().message();
       return m.find("null value") != std::string::npos ? Err("23502", m) : FromDuckDb(m);
     }
-    const std::string location = table.metadata.value("location", std::string());
     for (auto& w : *written) {
-      w.file.file_path = location + "/data/" + NewUuid() + ".parquet";
-      if (Status st = e.catalog.WriteTableFileFrom(w.file.file_path, w.local_path); !st.ok()) {
+      if (Status st = e.catalog.StoreDataFile(table.metadata, w.local_path, &w.file); !st.ok()) {
         std::filesystem::remove_all(dir, ec);
         return FromStatus(st);
       }
@@ -427,10 +425,8 @@ struct Writer {
       return Failed(FromDuckDb(result.status().message()));
     }
     std::vector<table::DataFile> added;
-    const std::string location = table->metadata.value("location", std::string());
     for (auto& w : result->added) {
-      w.file.file_path = location + "/data/" + NewUuid() + ".parquet";
-      if (Status st = e.catalog.WriteTableFileFrom(w.file.file_path, w.local_path); !st.ok()) {
+      if (Status st = e.catalog.StoreDataFile(table->metadata, w.local_path, &w.file); !st.ok()) {
         std::filesystem::remove_all(dir, ec);
         return Failed(FromStatus(st));
       }
@@ -494,10 +490,7 @@ struct Writer {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "CREATE");
     ConsumeKeyword(st, &pos, "SCHEMA");
-    size_t p = pos;
-    bool if_not_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "NOT") &&
-                         ConsumeKeyword(st, &p, "EXISTS");
-    if (if_not_exists) pos = p;
+    bool if_not_exists = ConsumeKeywords(st, &pos, {"IF", "NOT", "EXISTS"});
     auto name = ParseName(st, &pos);
     if (!name || name->size() != 1) return Failed(Err("42601", "syntax error: CREATE SCHEMA name"));
     auto created = e.catalog.CreateNamespace(s.ref, *name, Json::object(), s.user);
@@ -517,10 +510,7 @@ struct Writer {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "CREATE");
     ConsumeKeyword(st, &pos, "TABLE");
-    size_t p = pos;
-    bool if_not_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "NOT") &&
-                         ConsumeKeyword(st, &p, "EXISTS");
-    if (if_not_exists) pos = p;
+    bool if_not_exists = ConsumeKeywords(st, &pos, {"IF", "NOT", "EXISTS"});
     Target t;
     if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
     std::vector<std::tuple<std::string, std::string, bool>> cols;
@@ -715,9 +705,7 @@ struct Writer {
   Outcome CreateView(std::string_view st) {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "CREATE");
-    size_t p = pos;
-    bool replace = ConsumeKeyword(st, &p, "OR") && ConsumeKeyword(st, &p, "REPLACE");
-    if (replace) pos = p;
+    bool replace = ConsumeKeywords(st, &pos, {"OR", "REPLACE"});
     ConsumeKeyword(st, &pos, "VIEW");
     Target t;
     if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
@@ -786,9 +774,7 @@ struct Writer {
     if (!schema && !view && !ConsumeKeyword(st, &pos, "TABLE")) {
       return Failed(Err("0A000", "DROP takes TABLE, VIEW or SCHEMA"));
     }
-    size_t p = pos;
-    bool if_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "EXISTS");
-    if (if_exists) pos = p;
+    bool if_exists = ConsumeKeywords(st, &pos, {"IF", "EXISTS"});
     if (schema) {
       auto name = ParseName(st, &pos);
       if (!name || name->size() != 1) return Failed(Err("42601", "syntax error: DROP SCHEMA name"));
@@ -900,10 +886,7 @@ struct Writer {
       fields[static_cast<size_t>(i)]["name"] = (*to)[0];
     } else if (ConsumeKeyword(st, &pos, "ADD")) {
       ConsumeKeyword(st, &pos, "COLUMN");
-      size_t p = pos;
-      bool if_not_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "NOT") &&
-                           ConsumeKeyword(st, &p, "EXISTS");
-      if (if_not_exists) pos = p;
+      bool if_not_exists = ConsumeKeywords(st, &pos, {"IF", "NOT", "EXISTS"});
       auto name = ParseName(st, &pos);
       if (!name || name->size() != 1) return Failed(Err("42601", "syntax error: ADD COLUMN name type"));
       if (find((*name)[0]) >= 0) {
@@ -921,9 +904,7 @@ struct Writer {
       last_id = next - 1;
     } else if (ConsumeKeyword(st, &pos, "DROP")) {
       ConsumeKeyword(st, &pos, "COLUMN");
-      size_t p = pos;
-      bool if_exists = ConsumeKeyword(st, &p, "IF") && ConsumeKeyword(st, &p, "EXISTS");
-      if (if_exists) pos = p;
+      bool if_exists = ConsumeKeywords(st, &pos, {"IF", "EXISTS"});
       auto name = ParseName(st, &pos);
       if (!name || name->size() != 1) return Failed(Err("42601", "syntax error: DROP COLUMN name"));
       int i = find((*name)[0]);

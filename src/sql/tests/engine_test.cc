@@ -98,9 +98,7 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(written.ok()) << written.status().ToString();
     std::vector<table::DataFile> files;
     for (auto& w : *written) {
-      w.file.file_path = t->metadata["location"].get<std::string>() + "/data/" + NewUuid() +
-                         ".parquet";
-      ASSERT_TRUE(catalog_->WriteTableFileFrom(w.file.file_path, w.local_path).ok());
+      ASSERT_TRUE(catalog_->StoreDataFile(t->metadata, w.local_path, &w.file).ok());
       files.push_back(w.file);
     }
     ASSERT_TRUE(catalog_->AppendFiles(ref, ident, files, "t").ok());

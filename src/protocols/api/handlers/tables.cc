@@ -117,10 +117,8 @@ Response CopyOnWrite(Services& s, const std::string& branch, const catalog::Tabl
     result = std::move(*r);
   }
   std::vector<table::DataFile> added;
-  const std::string location = table.metadata.value("location", std::string());
   for (auto& w : result.added) {
-    w.file.file_path = location + "/data/" + NewUuid() + ".parquet";
-    if (Status st = s.catalog.WriteTableFileFrom(w.file.file_path, w.local_path); !st.ok()) {
+    if (Status st = s.catalog.StoreDataFile(table.metadata, w.local_path, &w.file); !st.ok()) {
       return ErrorResponse(st);
     }
     added.push_back(std::move(w.file));
@@ -198,12 +196,10 @@ Response AppendToTable(Services& s, Request& req, const P& who) {
   auto written = sql::WriteDataFiles(input, *format, *schema, *spec, s.work_dir);
   if (!written.ok()) return ErrorResponse(written.status());
   std::vector<table::DataFile> files;
-  const std::string location = table->metadata.value("location", std::string());
   int64_t rows = 0;
   for (auto& w : *written) {
     scratch.paths.push_back(std::filesystem::path(w.local_path).parent_path().string());
-    w.file.file_path = location + "/data/" + NewUuid() + ".parquet";
-    if (Status st = s.catalog.WriteTableFileFrom(w.file.file_path, w.local_path); !st.ok()) {
+    if (Status st = s.catalog.StoreDataFile(table->metadata, w.local_path, &w.file); !st.ok()) {
       return ErrorResponse(st);
     }
     rows += w.file.record_count;
