@@ -26,6 +26,7 @@
 #include "server/http_server.h"
 #include "catalog/catalog.h"
 #include "protocols/iceberg_rest/iceberg_rest.h"
+#include "protocols/trino/trino.h"
 #include "storage/local_blob_store.h"
 #include "versioning/repository.h"
 
@@ -54,6 +55,7 @@ struct Application::Parts {
   std::unique_ptr<sql::Engine> engine;  // GUARDED_BY(engine_mu)
   std::string work_dir;
   std::unique_ptr<pgwire::PgServer> pg;
+  std::unique_ptr<trino::Server> trino;  // queries of the Trino protocol (on the HTTP port)
   // Hourly housekeeping: aborts abandoned multipart uploads, removes orphaned bucket blobs.
   std::thread maintenance;
   std::mutex maintenance_mu;
@@ -148,15 +150,40 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   // The S3 address is filled in below, once that listener is bound (before anything starts).
   p->iceberg_services = std::make_unique<iceberg_rest::Services>(
       iceberg_rest::Services{*p->catalog, *p->credentials, "", opts.s3_region});
+  p->work_dir = work_dir;
+  Parts* raw = p.get();
+  // The SQL engine, opened when the first SQL client (PostgreSQL or Trino protocol) comes.
+  std::function<Result<sql::Engine*>()> open_engine = [raw]() -> Result<sql::Engine*> {
+    std::lock_guard<std::mutex> lock(raw->engine_mu);
+    if (!raw->engine) {
+      sql::EngineOptions options;
+      options.scratch_dir = raw->work_dir + "/sql";
+      options.memory_limit = raw->opts.sql_memory_limit;
+      options.threads = raw->opts.sql_threads;
+      if (!raw->opts.trino_catalog.empty()) options.catalog_names.push_back(raw->opts.trino_catalog);
+      LM_ASSIGN_OR_RETURN(raw->engine,
+                          sql::Engine::Open(*raw->catalog, options,
+                                            {raw->repos.get(), raw->buckets.get(),
+                                             raw->blobs.get()}));
+    }
+    return raw->engine.get();
+  };
+  trino::Services trino_services{*p->credentials, *p->catalog, open_engine, {"lakemesh"}, kVersion};
+  if (!opts.trino_catalog.empty()) trino_services.catalogs.push_back(opts.trino_catalog);
+  p->trino = std::make_unique<trino::Server>(std::move(trino_services));
   server::Handler api_handler = api::MakeHttpHandler(*p->services);
   server::Handler iceberg_handler = iceberg_rest::MakeHandler(*p->iceberg_services);
-  server::Handler http_handler = [api_handler, iceberg_handler](server::Request& req) {
+  trino::Server* trino_server = p->trino.get();
+  server::Handler http_handler = [api_handler, iceberg_handler, trino_server](server::Request& req) {
     if (req.path.rfind("/iceberg/", 0) == 0) return iceberg_handler(req);
+    if (trino::Server::Handles(req.path)) return trino_server->Handle(req);
     return api_handler(req);
   };
+  http_opts.offload = [](std::string_view target) { return trino::Server::MayWait(target); };
   LM_ASSIGN_OR_RETURN(p->http,
                       server::HttpServer::Listen(http_opts, std::move(http_handler), p->metrics));
   server::ListenOptions s3_opts = http_opts;
+  s3_opts.offload = nullptr;
   s3_opts.host = s3_hp.first;
   s3_opts.port = s3_hp.second;
   s3_opts.api = "s3";
@@ -166,22 +193,7 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   LM_ASSIGN_OR_RETURN(p->s3, server::HttpServer::Listen(s3_opts, s3::MakeS3Handler(*p->s3_services),
                                                         p->metrics));
   p->iceberg_services->s3_address = p->s3->address();
-  p->work_dir = work_dir;
-  Parts* raw = p.get();
-  pgwire::PgServices pg_services{*p->credentials, [raw]() -> Result<sql::Engine*> {
-    std::lock_guard<std::mutex> lock(raw->engine_mu);
-    if (!raw->engine) {
-      sql::EngineOptions options;
-      options.scratch_dir = raw->work_dir + "/sql";
-      options.memory_limit = raw->opts.sql_memory_limit;
-      options.threads = raw->opts.sql_threads;
-      LM_ASSIGN_OR_RETURN(raw->engine,
-                          sql::Engine::Open(*raw->catalog, options,
-                                            {raw->repos.get(), raw->buckets.get(),
-                                             raw->blobs.get()}));
-    }
-    return raw->engine.get();
-  }, opts.pg_tls_cert, opts.pg_tls_key};
+  pgwire::PgServices pg_services{*p->credentials, open_engine, opts.pg_tls_cert, opts.pg_tls_key};
   LM_ASSIGN_OR_RETURN(p->pg, pgwire::PgServer::Listen(pg_hp.first, pg_hp.second,
                                                       std::move(pg_services)));
 
@@ -245,6 +257,7 @@ bool Application::Stop() {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(drain);
   bool drained = parts_->s3->Stop(ms);
   drained = parts_->http->Stop(ms) && drained;
+  parts_->trino->Stop();  // cancels the queries still running
   if (!drained) {
     log::Warn("shutdown timeout: requests still running were cut off",
               {{"timeout_s", parts_->opts.shutdown_timeout_seconds}});

@@ -12,6 +12,9 @@
 
 namespace lakemesh::app {
 
+// lakemesh's version, as `--version`, /v1/info and system.runtime.nodes report it.
+inline constexpr const char* kVersion = "0.1.0";
+
 class Application {
  public:
   static Result<std::unique_ptr<Application>> Start(const config::ServeOptions& opts);

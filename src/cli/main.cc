@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "app/application.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -21,7 +22,8 @@ int main(int argc, char** argv) {
   app.add_flag("--json", c.json, "print machine-readable JSON");
   app.add_option("--url", c.url, "server URL (default: $LAKEMESH_URL or http://127.0.0.1:8080)");
   app.set_version_flag("--version",
-                       std::string("lakemesh 0.1.0 (DuckDB ") + duckdb_library_version() + ")");
+                       std::string("lakemesh ") + app::kVersion + " (DuckDB " +
+                           duckdb_library_version() + ")");
   cli::AddServe(app, c);
   cli::AddRepo(app, c);
   cli::AddBranch(app, c);

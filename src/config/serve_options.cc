@@ -9,6 +9,12 @@ Status ServeOptions::Validate() const {
       sql_memory_limit.find_first_not_of("0123456789.kKmMgGtTiIbB %") != std::string::npos) {
     return InvalidArgument("--sql-memory-limit takes a size such as 4GB or 512MB");
   }
+  if (!trino_catalog.empty() &&
+      (trino_catalog.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
+       trino_catalog == "system" || trino_catalog == "lakemesh")) {
+    return InvalidArgument("--trino-catalog takes a lower-case catalog name ([a-z0-9_]) other "
+                           "than lakemesh and system");
+  }
   if (pg_tls_cert.empty() != pg_tls_key.empty()) {
     return InvalidArgument("--pg-tls-cert and --pg-tls-key go together");
   }
@@ -43,6 +49,9 @@ const std::vector<OptionDoc>& ServeOptionDocs() {
        "memory the SQL engine may use, e.g. 4GB (default: 80% of RAM); beyond it, queries "
        "spill to disk or fail with SQLSTATE 53200"},
       {"--sql-threads", "threads the SQL engine runs queries on (default: one per core)"},
+      {"--trino-catalog",
+       "another name for the catalog `lakemesh` (SQL and the Trino protocol at /v1/statement), "
+       "for clients configured with a catalog of their own, e.g. iceberg"},
       {"--s3-region", "region the S3 API reports (GetBucketLocation, x-amz-bucket-region)"},
       {"--s3-domain",
        "domain for virtual-host style S3 requests (<bucket>.<domain>); path style always works"},

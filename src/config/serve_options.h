@@ -21,6 +21,9 @@ struct ServeOptions {
   // (0: one per core), shared by all queries.
   std::string sql_memory_limit;
   int sql_threads = 0;
+  // Another name for the catalog `lakemesh` in SQL and the Trino protocol (clients configured
+  // for a Trino catalog called, say, `iceberg` then work unchanged).
+  std::string trino_catalog;
   std::string s3_region = "us-east-1";
   std::string s3_domain;  // virtual-host style addressing for <bucket>.<domain>
   bool demo = false;

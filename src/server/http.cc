@@ -170,4 +170,14 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> ParseByteRange(std::string_
 }
 
 
+std::string_view OriginForm(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() > scheme.size() && target.substr(0, scheme.size()) == scheme) {
+      size_t slash = target.find('/', scheme.size());
+      return slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    }
+  }
+  return target;
+}
+
 }  // namespace lakemesh::server

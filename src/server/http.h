@@ -84,6 +84,8 @@ std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space)
 // Encodes everything but unreserved characters (and '/' when keep_slash).
 std::string PercentEncode(std::string_view s, bool keep_slash);
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view qs);
+// A request target in origin form: "http://host:port/p?q" -> "/p?q"; others as they are.
+std::string_view OriginForm(std::string_view target);
 
 // "bytes first-last/size", the Content-Range of a partial response.
 std::string ContentRange(uint64_t first, uint64_t last, uint64_t size);

@@ -533,6 +533,10 @@ void HttpServer::EventLoop(size_t index) {
         }
         c->since = MonotonicMicros();
         bool bodiless = c->parser->is_done();
+        if (bodiless && opts_.offload) {
+          auto target = c->parser->get().target();
+          bodiless = !opts_.offload(std::string_view(target.data(), target.size()));
+        }
         if (bodiless) {
           Outcome o = ServeRequest(*c, /*in_loop=*/true);
           if (o == Outcome::kKeep && !stopping_) {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +37,9 @@ struct ListenOptions {
   std::chrono::seconds idle_timeout{60};  // keep-alive connection with no request
   std::chrono::seconds io_timeout{60};    // no progress within a request
   size_t max_connections = 4096;
+  // Requests whose handler may wait a while without reading a body (a long poll): served by a
+  // worker thread, never inline in an event loop. Takes the request target.
+  std::function<bool(std::string_view target)> offload;
 };
 
 // "HOST:PORT" -> (host, port). Accepts "[::1]:9000", ":9000" (127.0.0.1), "0.0.0.0:0".

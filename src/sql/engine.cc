@@ -68,8 +68,44 @@ const std::string& Session::ref() const { return impl_->ref; }
 bool Session::in_transaction() const { return impl_->transaction; }
 void Session::Cancel() { duckdb_interrupt(impl_->conn); }
 
-Result<std::unique_ptr<Session>> Engine::Connect(const std::string& user) {
-  auto s = std::make_unique<Session::Impl>(*impl_, user);
+void Session::SetDefaultDomain(std::string domain) { impl_->default_domain = std::move(domain); }
+
+Status Session::DefineTable(const std::string& name, std::vector<ResultColumn> columns,
+                          std::vector<std::vector<std::optional<std::string>>> rows) {
+  Impl& s = *impl_;
+  std::string key = name;
+  std::transform(key.begin(), key.end(), key.begin(), ::tolower);
+  auto it = s.defined.find(key);
+  const std::string table =
+      it != s.defined.end() ? it->second : "__lm_defined_" + std::to_string(s.defined.size());
+  std::string create = "CREATE OR REPLACE TEMP TABLE " + Ident(table) + " (";
+  std::vector<std::string> types;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    std::string t = DuckTypeId(columns[i].type);
+    if (t.empty()) t = "VARCHAR";
+    types.push_back(t);
+    create += (i ? ", " : "") + Ident(columns[i].name) + " " + t;
+  }
+  create += ")";
+  Status st = s.engine.Run(s.conn, create);
+  for (size_t r = 0; st.ok() && r < rows.size(); r += 500) {
+    std::string insert = "INSERT INTO " + Ident(table) + " VALUES ";
+    for (size_t k = r; k < rows.size() && k < r + 500; ++k) {
+      insert += k > r ? ", (" : "(";
+      for (size_t c = 0; c < columns.size(); ++c) {
+        const auto& v = c < rows[k].size() ? rows[k][c] : std::nullopt;
+        insert += (c ? ", " : "") + (v ? "CAST(" + Literal(*v) + " AS " + types[c] + ")" : "NULL");
+      }
+      insert += ")";
+    }
+    st = s.engine.Run(s.conn, insert);
+  }
+  if (st.ok()) s.defined[key] = table;
+  return st;
+}
+
+Result<std::unique_ptr<Session>> Engine::Connect(const std::string& user, SessionOptions options) {
+  auto s = std::make_unique<Session::Impl>(*impl_, user, options);
   if (duckdb_connect(impl_->db, &s->conn) != DuckDBSuccess) return Internal("duckdb_connect");
   return std::unique_ptr<Session>(new Session(std::move(s)));
 }
@@ -176,6 +212,7 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
                                                 "ALTER", "MERGE", "TRUNCATE", "COMMENT"};
   if (kWrites.count(k)) return s.Write(k, statement);
   out.error = Err("42601", "syntax error at or near \"" + k + "\"");
+  out.error->position = static_cast<int64_t>(statement.size() - AfterKeywords(statement, 0).size());
   return out;
 }
 

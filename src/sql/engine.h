@@ -60,8 +60,18 @@ enum class ColumnType {
 };
 
 struct ResultColumn {
+  ResultColumn() = default;
+  ResultColumn(std::string n, ColumnType t) : name(std::move(n)), type(t) {}
+
   std::string name;
   ColumnType type = ColumnType::kText;
+  // The exact type, for protocols that describe types fully (Trino). `precision`: a decimal's
+  // digits, or a time or timestamp's fractional digits; `scale`: a decimal's. `nested` (type
+  // kOther): a list's element, a map's key and value, or a struct's named fields in `children`.
+  int precision = 0;
+  int scale = 0;
+  enum class Nested { kNone, kList, kMap, kStruct } nested = Nested::kNone;
+  std::vector<ResultColumn> children;
 };
 
 // Receives the rows of a statement. Values are text in PostgreSQL's output format (booleans
@@ -76,6 +86,7 @@ class ResultSink {
 struct SqlError {
   std::string sqlstate;  // PostgreSQL's code for the same mistake: 42P01, 42703, 42601, ...
   std::string message;
+  int64_t position = -1;  // where in the statement (0-based byte offset), when known
 };
 
 struct Outcome {
@@ -98,6 +109,15 @@ struct EngineOptions {
   std::string scratch_dir;
   int threads = 0;           // 0: DuckDB's default (the machine's cores)
   std::string memory_limit;  // DuckDB syntax ("4GB"); empty: DuckDB's default
+  // Catalog names a query may put before domain.table (lakemesh.sales.orders, as Trino clients
+  // write it); they mean lakemesh's own tables.
+  std::vector<std::string> catalog_names = {"lakemesh"};
+};
+
+// How a session's rows come (fixed when it connects).
+struct SessionOptions {
+  // Lists, maps and structs as JSON text (`[1,2]`, `{"a":1}`) instead of PostgreSQL's text.
+  bool nested_as_json = false;
 };
 
 class Engine;
@@ -144,6 +164,13 @@ class Session {
   // The ref unqualified table names read ("main" unless SET lakemesh.ref changed it).
   const std::string& ref() const;
   bool in_transaction() const;
+  // The domain a table name without one reads (`orders` for `sales.orders`); empty: none.
+  void SetDefaultDomain(std::string domain);
+  // Tables a protocol provides for this session (Trino's system.runtime.nodes): `name` as a
+  // query writes it ("system.runtime.nodes"), with its columns and rows (text values, nullopt
+  // = NULL, converted to the column types). Replaces an earlier table of that name.
+  Status DefineTable(const std::string& name, std::vector<ResultColumn> columns,
+                   std::vector<std::vector<std::optional<std::string>>> rows);
 
   struct Impl;
 
@@ -163,7 +190,7 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  Result<std::unique_ptr<Session>> Connect(const std::string& user);
+  Result<std::unique_ptr<Session>> Connect(const std::string& user, SessionOptions options = {});
 
   struct Impl;
 

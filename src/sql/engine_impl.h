@@ -137,16 +137,80 @@ inline ColumnType TypeOf(duckdb_type t) {
     case DUCKDB_TYPE_TIMESTAMP_TZ: return ColumnType::kTimestamptz;
     case DUCKDB_TYPE_INTERVAL: return ColumnType::kInterval;
     case DUCKDB_TYPE_UUID: return ColumnType::kUuid;
+    case DUCKDB_TYPE_ENUM: return ColumnType::kText;
     default: return ColumnType::kOther;
   }
 }
 
-// A value of `t` as PostgreSQL's text output writes it, in SQL over column `c`.
-inline std::string AsPgText(const std::string& c, ColumnType t) {
-  switch (t) {
+// A result column of DuckDB type `lt`, with its exact type (precision, scale, nested types).
+inline ResultColumn ColumnOf(std::string name, duckdb_logical_type lt) {
+  ResultColumn c;
+  c.name = std::move(name);
+  const duckdb_type id = duckdb_get_type_id(lt);
+  c.type = TypeOf(id);
+  auto child = [](std::string n, duckdb_logical_type t) {
+    ResultColumn r = ColumnOf(std::move(n), t);
+    duckdb_destroy_logical_type(&t);
+    return r;
+  };
+  switch (id) {
+    case DUCKDB_TYPE_DECIMAL:
+      c.precision = duckdb_decimal_width(lt);
+      c.scale = duckdb_decimal_scale(lt);
+      break;
+    case DUCKDB_TYPE_HUGEINT:
+    case DUCKDB_TYPE_UHUGEINT: c.precision = 38; break;
+    case DUCKDB_TYPE_UBIGINT: c.precision = 20; break;
+    case DUCKDB_TYPE_TIMESTAMP_MS: c.precision = 3; break;
+    case DUCKDB_TYPE_TIMESTAMP_NS: c.precision = 9; break;
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+    case DUCKDB_TYPE_TIME: c.precision = 6; break;
+    case DUCKDB_TYPE_VARCHAR: {
+      char* alias = duckdb_logical_type_get_alias(lt);
+      if (alias && std::string_view(alias) == "JSON") c.type = ColumnType::kJson;
+      if (alias) duckdb_free(alias);
+      break;
+    }
+    case DUCKDB_TYPE_LIST:
+      c.nested = ResultColumn::Nested::kList;
+      c.children.push_back(child("element", duckdb_list_type_child_type(lt)));
+      break;
+    case DUCKDB_TYPE_ARRAY:
+      c.nested = ResultColumn::Nested::kList;
+      c.children.push_back(child("element", duckdb_array_type_child_type(lt)));
+      break;
+    case DUCKDB_TYPE_MAP:
+      c.nested = ResultColumn::Nested::kMap;
+      c.children.push_back(child("key", duckdb_map_type_key_type(lt)));
+      c.children.push_back(child("value", duckdb_map_type_value_type(lt)));
+      break;
+    case DUCKDB_TYPE_STRUCT: {
+      c.nested = ResultColumn::Nested::kStruct;
+      const idx_t n = duckdb_struct_type_child_count(lt);
+      for (idx_t i = 0; i < n; ++i) {
+        char* field = duckdb_struct_type_child_name(lt, i);
+        c.children.push_back(child(field ? field : "", duckdb_struct_type_child_type(lt, i)));
+        if (field) duckdb_free(field);
+      }
+      break;
+    }
+    default: break;
+  }
+  return c;
+}
+
+// A value of column `col` as PostgreSQL's text output writes it, in SQL over column `c`; lists,
+// maps and structs as JSON when `nested_json`.
+inline std::string AsPgText(const std::string& c, const ResultColumn& col, bool nested_json) {
+  switch (col.type) {
     case ColumnType::kBool: return "CASE WHEN " + c + " THEN 't' WHEN NOT " + c + " THEN 'f' END";
     case ColumnType::kBytes: return "'\\x' || lower(hex(" + c + "))";
-    default: return "CAST(" + c + " AS VARCHAR)";
+    default:
+      if (nested_json && col.nested != ResultColumn::Nested::kNone) {
+        return "CAST(to_json(" + c + ") AS VARCHAR)";
+      }
+      return "CAST(" + c + " AS VARCHAR)";
   }
 }
 
@@ -684,7 +748,14 @@ struct Session::Impl {
   std::string txn_domain, txn_target, txn_branch, txn_base;
   Result<std::string> TransactionBranch(const std::string& domain, const std::string& branch);
 
-  Impl(Engine::Impl& e, std::string u) : engine(e), user(std::move(u)) {}
+  SessionOptions options;
+  std::string default_domain;  // what a table name without a domain reads (empty: none)
+  // Tables a protocol defined for the session: the name a query writes -> the temporary table
+  // that holds them.
+  std::map<std::string, std::string> defined;
+
+  Impl(Engine::Impl& e, std::string u, SessionOptions o)
+      : engine(e), user(std::move(u)), options(o) {}
 
   // statement_timeout as PostgreSQL reads it: "5000" (ms), "5s", "2min", "250ms"; 0 is none.
   int64_t TimeoutMs() const {
@@ -898,7 +969,13 @@ struct Session::Impl {
       std::string type = Str(tree, "error_type");
       std::string message = Str(tree, "error_message");
       if (message.empty()) message = "cannot parse the query";
-      return type == "parser" ? Err("42601", message) : FromDuckDb(message);
+      SqlError e = type == "parser" ? Err("42601", message) : FromDuckDb(message);
+      const std::string at = Str(tree, "position");
+      if (!at.empty() && at.find_first_not_of("0123456789") == std::string::npos &&
+          at.size() < 12 && query == original) {
+        e.position = std::stoll(at);
+      }
+      return e;
     }
     if (!tree.is_object() || !tree.contains("statements") || !tree["statements"].is_array() ||
         tree["statements"].size() != 1) {
@@ -906,6 +983,23 @@ struct Session::Impl {
     }
     bool rewritten = false, catalogs = false, reads_objects = false;
     std::optional<SqlError> failure;
+    // Names of common table expressions: never a domain's table, even without a domain.
+    std::set<std::string> cte_names;
+    if (!default_domain.empty()) {
+      std::function<void(const Json&)> ctes = [&](const Json& n) {
+        if (n.is_array()) {
+          for (const Json& c : n) ctes(c);
+          return;
+        }
+        if (!n.is_object()) return;
+        if (auto it = n.find("cte_map"); it != n.end() && it->is_object() && it->contains("map") &&
+                                          (*it)["map"].is_array()) {
+          for (const Json& e : (*it)["map"]) cte_names.insert(Str(e, "key"));
+        }
+        for (const auto& [k, v] : n.items()) ctes(v);
+      };
+      ctes(tree["statements"]);
+    }
     std::function<void(Json&)> walk = [&](Json& node) {
       if (failure) return;
       if (node.is_array()) {
@@ -935,8 +1029,29 @@ struct Session::Impl {
         std::string schema = Str(node, "schema_name");
         std::string name = Str(node, "table_name");
         std::string catalog_name = Str(node, "catalog_name");
-        if (catalog_name == "lakemesh") {  // lakemesh.sales.orders, as Trino clients write it
-          node["catalog_name"] = "";
+        if (!defined.empty()) {  // a table the protocol defined (system.runtime.nodes)
+          std::string written = catalog_name.empty() ? "" : catalog_name + ".";
+          if (!schema.empty()) written += schema + ".";
+          written += name;
+          std::transform(written.begin(), written.end(), written.begin(), ::tolower);
+          if (auto it = defined.find(written); it != defined.end()) {
+            node["catalog_name"] = "temp";
+            node["schema_name"] = "main";
+            node["table_name"] = it->second;
+            rewritten = true;
+            reads_objects = true;  // its rows change: never cached
+            return;
+          }
+        }
+        if (std::find(engine.options.catalog_names.begin(), engine.options.catalog_names.end(),
+                      catalog_name) != engine.options.catalog_names.end()) {
+          node["catalog_name"] = "";  // lakemesh.sales.orders, as Trino clients write it
+          rewritten = true;
+        }
+        if (schema.empty() && catalog_name.empty() && !default_domain.empty() &&
+            !cte_names.count(name) && !StartsWith(name, "pg_") && !StartsWith(name, "duckdb_")) {
+          schema = default_domain;  // `orders` in a session whose domain is `sales`
+          node["schema_name"] = schema;
           rewritten = true;
         }
         if (schema == "information_schema" && (name == "tables" || name == "views")) {
@@ -1111,10 +1226,12 @@ struct Session::Impl {
     out.columns.clear();
     for (idx_t i = 0; i < n; ++i) {
       const char* name = duckdb_prepared_statement_column_name(stmt, i);
-      ResultColumn c{name ? name : "?column?", TypeOf(duckdb_prepared_statement_column_type(stmt, i))};
+      duckdb_logical_type lt = duckdb_prepared_statement_column_logical_type(stmt, i);
+      ResultColumn c = ColumnOf(name ? name : "?column?", lt);
+      duckdb_destroy_logical_type(&lt);
       std::string col = "c" + std::to_string(i);
       aliases += (i ? ", " : "") + col;
-      select += (i ? ", " : "") + AsPgText(col, c.type);
+      select += (i ? ", " : "") + AsPgText(col, c, options.nested_as_json);
       out.columns.push_back(std::move(c));
     }
     duckdb_destroy_prepare(&stmt);
@@ -1373,8 +1490,11 @@ struct Session::Impl {
     idx_t n = duckdb_column_count(&r), rows = duckdb_row_count(&r);
     std::vector<ResultColumn> columns;
     for (idx_t c = 0; c < n; ++c) {
-      ColumnType t = TypeOf(duckdb_column_type(&r, c));
-      columns.push_back({duckdb_column_name(&r, c), t == ColumnType::kBool ? ColumnType::kText : t});
+      duckdb_logical_type lt = duckdb_column_logical_type(&r, c);
+      ResultColumn col = ColumnOf(duckdb_column_name(&r, c), lt);
+      duckdb_destroy_logical_type(&lt);
+      if (col.type == ColumnType::kBool) col.type = ColumnType::kText;  // sent as DuckDB writes it
+      columns.push_back(std::move(col));
     }
     Status s = sink.Columns(columns);
     out.has_rows = true;

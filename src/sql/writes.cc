@@ -28,12 +28,18 @@ struct Target {
   catalog::TableIdent ident;
 };
 
+// `catalogs`: the catalog names that may come first (lakemesh.sales.orders); `domain`: the
+// domain of a name without one (empty: a domain is required).
 std::optional<SqlError> ParseTarget(std::string_view s, size_t* pos, const std::string& ref,
-                                    Target* out) {
+                                    const std::vector<std::string>& catalogs,
+                                    const std::string& domain, Target* out) {
   auto name = ParseName(s, pos);
   if (!name) return Err("42601", "syntax error: a table name (domain.table) is expected");
   std::vector<std::string> parts = *name;
-  if (parts.size() == 3 && parts[0] == "lakemesh") parts.erase(parts.begin());
+  if (parts.size() == 3 && std::find(catalogs.begin(), catalogs.end(), parts[0]) != catalogs.end()) {
+    parts.erase(parts.begin());
+  }
+  if (parts.size() == 1 && !domain.empty()) parts.insert(parts.begin(), domain);
   if (parts.size() != 2) {
     return Err("42601", "name the table with its domain: domain.table (got " +
                             std::to_string(parts.size()) + " part(s))");
@@ -265,7 +271,10 @@ struct Writer {
   // The statement's target table; inside a transaction, on the transaction's branch.
   std::optional<SqlError> ParseTarget(std::string_view st, size_t* pos, const std::string& ref,
                                       Target* out) {
-    if (auto err = ::lakemesh::sql::ParseTarget(st, pos, ref, out)) return err;
+    if (auto err = ::lakemesh::sql::ParseTarget(st, pos, ref, e.options.catalog_names,
+                                                s.default_domain, out)) {
+      return err;
+    }
     if (s.transaction) {
       auto branch = s.TransactionBranch(out->domain, out->branch);
       if (!branch.ok()) {

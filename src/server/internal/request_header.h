@@ -12,7 +12,8 @@ namespace lakemesh::server::internal {
 template <class Fields>
 void FillRequest(const boost::beast::http::header<true, Fields>& hdr, Request* req) {
   req->method = std::string(hdr.method_string());
-  req->target = std::string(hdr.target());
+  // The absolute form (GET http://host/path) is the path to us (RFC 9112, 3.2.2).
+  req->target = std::string(OriginForm(std::string_view(hdr.target().data(), hdr.target().size())));
   size_t q = req->target.find('?');
   req->path = req->target.substr(0, q);
   if (q != std::string::npos) {
