@@ -50,3 +50,10 @@ if [ -n "${QUICK:-}" ]; then
 else
   /usr/bin/python3 "$here/bench/sql_bench.py" --bin "$build/lakemesh"
 fi
+echo
+echo "== Trino client protocol (1,000,000 rows vs the PostgreSQL protocol, SELECT 1 first row)"
+if [ -n "${QUICK:-}" ]; then
+  /usr/bin/python3 "$here/bench/trino_bench.py" --bin "$build/lakemesh" --rows 100000 --runs 1 --pings 50
+else
+  /usr/bin/python3 "$here/bench/trino_bench.py" --bin "$build/lakemesh"
+fi
