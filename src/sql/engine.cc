@@ -70,14 +70,15 @@ void Session::Cancel() { duckdb_interrupt(impl_->conn); }
 
 void Session::SetDefaultDomain(std::string domain) { impl_->default_domain = std::move(domain); }
 
-Status Session::DefineTable(const std::string& name, std::vector<ResultColumn> columns,
-                          std::vector<std::vector<std::optional<std::string>>> rows) {
+Status Session::DefineTable(const std::vector<std::string>& names, std::vector<ResultColumn> columns,
+                            std::vector<std::vector<std::optional<std::string>>> rows) {
   Impl& s = *impl_;
-  std::string key = name;
+  if (names.empty()) return InvalidArgument("a defined table needs a name");
+  std::string key = names[0];
   std::transform(key.begin(), key.end(), key.begin(), ::tolower);
   auto it = s.defined.find(key);
   const std::string table =
-      it != s.defined.end() ? it->second : "__lm_defined_" + std::to_string(s.defined.size());
+      it != s.defined.end() ? it->second : "__lm_defined_" + std::to_string(s.defined_count++);
   std::string create = "CREATE OR REPLACE TEMP TABLE " + Ident(table) + " (";
   std::vector<std::string> types;
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -100,7 +101,11 @@ Status Session::DefineTable(const std::string& name, std::vector<ResultColumn> c
     }
     st = s.engine.Run(s.conn, insert);
   }
-  if (st.ok()) s.defined[key] = table;
+  if (!st.ok()) return st;
+  for (std::string name : names) {
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    s.defined[name] = table;
+  }
   return st;
 }
 

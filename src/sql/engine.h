@@ -166,10 +166,11 @@ class Session {
   bool in_transaction() const;
   // The domain a table name without one reads (`orders` for `sales.orders`); empty: none.
   void SetDefaultDomain(std::string domain);
-  // Tables a protocol provides for this session (Trino's system.runtime.nodes): `name` as a
-  // query writes it ("system.runtime.nodes"), with its columns and rows (text values, nullopt
-  // = NULL, converted to the column types). Replaces an earlier table of that name.
-  Status DefineTable(const std::string& name, std::vector<ResultColumn> columns,
+  // Tables a protocol provides for this session (Trino's system.runtime.nodes): `names` as a
+  // query writes them ("system.runtime.nodes", "lakemesh.information_schema.columns"), with
+  // its columns and rows (text values, nullopt = NULL, converted to the column types). They
+  // take precedence over tables of those names; a table defined again is replaced.
+  Status DefineTable(const std::vector<std::string>& names, std::vector<ResultColumn> columns,
                    std::vector<std::vector<std::optional<std::string>>> rows);
 
   struct Impl;

@@ -753,6 +753,7 @@ struct Session::Impl {
   // Tables a protocol defined for the session: the name a query writes -> the temporary table
   // that holds them.
   std::map<std::string, std::string> defined;
+  size_t defined_count = 0;
 
   Impl(Engine::Impl& e, std::string u, SessionOptions o)
       : engine(e), user(std::move(u)), options(o) {}

@@ -238,6 +238,40 @@ def test_show_and_describe(mesh):
     assert ["lakemesh.ref", "main"] == rows[0][:2]
 
 
+def test_catalog_metadata(mesh):
+    """What the Trino JDBC driver's DatabaseMetaData (DBeaver's navigator) and Trino's SQLAlchemy
+    dialect (Superset) query: system.jdbc and information_schema with Trino's type names."""
+    t = Trino(mesh, **{"X-Trino-Catalog": "lakemesh", "X-Trino-Schema": "sales"})
+    _, rows, _, _ = t.run(
+        "SELECT TABLE_CAT, TABLE_SCHEM, TABLE_NAME, TABLE_TYPE, REMARKS, TYPE_CAT, TYPE_SCHEM, "
+        "TYPE_NAME, SELF_REFERENCING_COL_NAME, REF_GENERATION FROM system.jdbc.tables "
+        "WHERE TABLE_CAT = 'lakemesh' AND TABLE_SCHEM LIKE 'sa%' ESCAPE '\\' "
+        "ORDER BY TABLE_TYPE, TABLE_CAT, TABLE_SCHEM, TABLE_NAME")
+    assert rows == [["lakemesh", "sales", "orders", "TABLE"] + [None] * 6]
+    _, rows, _, _ = t.run(
+        "SELECT TABLE_CAT, TABLE_SCHEM, TABLE_NAME, COLUMN_NAME, DATA_TYPE, TYPE_NAME, COLUMN_SIZE, "
+        "DECIMAL_DIGITS, ORDINAL_POSITION, IS_NULLABLE FROM system.jdbc.columns "
+        "WHERE TABLE_SCHEM = 'sales' AND TABLE_NAME = 'orders' ORDER BY ORDINAL_POSITION")
+    assert rows == [["lakemesh", "sales", "orders", "id", -5, "bigint", None, None, 1, "YES"],
+                    ["lakemesh", "sales", "orders", "customer", -5, "bigint", None, None, 2, "YES"],
+                    ["lakemesh", "sales", "orders", "amount", 3, "decimal(9,2)", 9, 2, 3, "YES"],
+                    ["lakemesh", "sales", "orders", "paid", 16, "boolean", None, None, 4, "YES"],
+                    ["lakemesh", "sales", "orders", "ts", 2014, "timestamp(6) with time zone",
+                     None, None, 5, "YES"]]
+    _, rows, _, _ = t.run("SELECT TABLE_SCHEM, TABLE_CATALOG FROM system.jdbc.schemas "
+                          "ORDER BY TABLE_CATALOG, TABLE_SCHEM")
+    assert rows == [["crm", "lakemesh"], ["information_schema", "lakemesh"], ["sales", "lakemesh"]]
+    _, rows, _, _ = t.run("SELECT TABLE_CAT FROM system.jdbc.catalogs")
+    assert rows == [["lakemesh"]]
+    _, rows, _, _ = t.run(
+        "SELECT column_name, data_type, column_default, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'crm' AND table_name = 'customers' ORDER BY ordinal_position")
+    assert rows == [["id", "bigint", None, "YES"], ["name", "varchar", None, "YES"]]
+    _, rows, _, _ = t.run("SELECT table_schema, table_name, table_type "
+                          "FROM lakemesh.information_schema.tables ORDER BY 1, 2")
+    assert rows == [["crm", "customers", "BASE TABLE"], ["sales", "orders", "BASE TABLE"]]
+
+
 def test_writes_and_transactions(mesh):
     t = Trino(mesh, **{"X-Trino-Catalog": "lakemesh", "X-Trino-Schema": "sales"})
     cols, rows, doc, _ = t.run(

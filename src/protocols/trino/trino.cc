@@ -803,7 +803,12 @@ struct Server::Impl {
         return Named("NOT_SUPPORTED", "SHOW " + k1 + " is not supported by lakemesh");
       }
     }
-    if (Lower(statement).find("runtime") != std::string::npos) DefineRuntimeTables(q, s);
+    const std::string lower = Lower(statement);
+    if (lower.find("runtime") != std::string::npos) DefineRuntimeTables(q, s);
+    if (lower.find("information_schema") != std::string::npos ||
+        lower.find("jdbc") != std::string::npos) {
+      if (auto f = DefineCatalogTables(s)) return f;
+    }
     PageSink sink(q);
     sql::Outcome o = s.Execute(statement, sink);
     Status flushed = sink.Flush(true);
@@ -1214,7 +1219,7 @@ struct Server::Impl {
   // system.runtime.nodes and system.runtime.queries, for the clients that probe them.
   void DefineRuntimeTables(Query& q, sql::Session& s) {
     using T = sql::ColumnType;
-    (void)s.DefineTable("system.runtime.nodes",
+    (void)s.DefineTable({"system.runtime.nodes"},
                         {Col("node_id", T::kText), Col("http_uri", T::kText),
                          Col("node_version", T::kText), Col("coordinator", T::kBool),
                          Col("state", T::kText)},
@@ -1257,7 +1262,7 @@ struct Server::Impl {
                       ts(a.created), ts(a.started), ts(a.ended ? a.ended : NowMicros()), ts(a.ended),
                       opt(a.error_type), opt(a.error_name)});
     }
-    (void)s.DefineTable("system.runtime.queries",
+    (void)s.DefineTable({"system.runtime.queries"},
                         {Col("query_id", T::kText), Col("state", T::kText), Col("user", T::kText),
                          Col("source", T::kText), Col("query", T::kText),
                          Col("queued_time_ms", T::kInt64), Col("created", T::kTimestamptz),
@@ -1265,6 +1270,173 @@ struct Server::Impl {
                          Col("end", T::kTimestamptz), Col("error_type", T::kText),
                          Col("error_code", T::kText)},
                         rows);
+  }
+
+  // Every name a catalog table may be written with: `schema.table` and `catalog.schema.table`
+  // for lakemesh's catalog names (and `system.` ones for system.jdbc).
+  std::vector<std::string> NamesOf(const std::string& schema_table) const {
+    std::vector<std::string> out = {schema_table};
+    if (schema_table.rfind("jdbc.", 0) == 0) {
+      out.push_back("system." + schema_table);
+      return out;
+    }
+    for (const auto& c : services.catalogs) out.push_back(c + "." + schema_table);
+    return out;
+  }
+
+  // The JDBC type code (java.sql.Types) of a Trino type.
+  static int JdbcType(const sql::ResultColumn& c) {
+    using T = sql::ColumnType;
+    if (c.nested == sql::ResultColumn::Nested::kList) return 2003;      // ARRAY
+    if (c.nested != sql::ResultColumn::Nested::kNone) return 2000;      // JAVA_OBJECT
+    switch (c.type) {
+      case T::kBool: return 16;
+      case T::kInt16: return 5;
+      case T::kInt32: return 4;
+      case T::kInt64: return -5;
+      case T::kFloat32: return 7;
+      case T::kFloat64: return 8;
+      case T::kNumeric: return 3;
+      case T::kBytes: return -3;
+      case T::kDate: return 91;
+      case T::kTime: return 92;
+      case T::kTimestamp: return 93;
+      case T::kTimestamptz: return 2014;
+      case T::kUuid:
+      case T::kJson: return 2000;
+      default: return 12;  // VARCHAR
+    }
+  }
+
+  // information_schema (schemata, tables, columns, views) and system.jdbc (catalogs, schemas,
+  // tables, columns, table_types, types) as Trino has them, with Trino's type names, for the
+  // session's ref: what the JDBC driver's DatabaseMetaData (DBeaver's navigator) and Trino's
+  // SQLAlchemy dialect (Superset) read.
+  std::optional<Failure> DefineCatalogTables(sql::Session& s) {
+    using T = sql::ColumnType;
+    const std::string& cat = MainCatalog();
+    auto domains = Domains(s.ref());
+    if (!domains.ok()) return Failure{Error("XX000", domains.status().message()), std::nullopt};
+    Rows schemata, tables, columns, views, jdbc_schemas, jdbc_tables, jdbc_columns;
+    auto text = [](const std::string& v) { return std::optional<std::string>(v); };
+    const std::optional<std::string> null;
+    for (const std::string& d : *domains) {
+      schemata.push_back({cat, d});
+      jdbc_schemas.push_back({d, cat});
+      auto ts = services.catalog.ListTables(s.ref(), {d});
+      auto vs = services.catalog.ListViews(s.ref(), {d});
+      std::vector<std::pair<std::string, bool>> relations;
+      if (ts.ok()) {
+        for (const auto& t : *ts) relations.emplace_back(t, false);
+      }
+      if (vs.ok()) {
+        for (const auto& v : *vs) relations.emplace_back(v, true);
+      }
+      for (const auto& [name, is_view] : relations) {
+        tables.push_back({cat, d, name, std::string(is_view ? "VIEW" : "BASE TABLE")});
+        jdbc_tables.push_back({cat, d, name, std::string(is_view ? "VIEW" : "TABLE"), null, null,
+                               null, null, null, null});
+        if (is_view) views.push_back({cat, d, name, null});
+        sql::Session::Description desc;
+        std::string quoted = "\"" + d + "\".\"" + name + "\"";
+        if (s.Describe("SELECT * FROM " + quoted, &desc)) continue;  // a view that does not resolve
+        for (size_t i = 0; i < desc.columns.size(); ++i) {
+          const auto& c = desc.columns[i];
+          const std::string type = TypeName(c);
+          const std::string pos = std::to_string(i + 1);
+          columns.push_back({cat, d, name, c.name, pos, null, std::string("YES"), type});
+          std::optional<std::string> size, digits;
+          if (c.type == T::kNumeric) {
+            size = std::to_string(c.precision > 0 ? c.precision : 38);
+            digits = std::to_string(c.scale);
+          } else if (c.type == T::kText && c.nested == sql::ResultColumn::Nested::kNone) {
+            size = "2147483647";
+          }
+          jdbc_columns.push_back({cat, d, name, c.name, std::to_string(JdbcType(c)), type, size,
+                                  null, digits, std::string("10"), std::string("1"), null, null,
+                                  null, null, null, pos, std::string("YES"), null, null, null,
+                                  null, std::string("NO"), std::string("NO")});
+        }
+      }
+    }
+    schemata.push_back({cat, std::string("information_schema")});
+    jdbc_schemas.push_back({std::string("information_schema"), cat});
+    auto cols = [](std::initializer_list<std::pair<const char*, T>> list) {
+      std::vector<sql::ResultColumn> out;
+      for (const auto& [n, t] : list) out.emplace_back(n, t);
+      return out;
+    };
+    Status st = s.DefineTable(NamesOf("information_schema.schemata"),
+                              cols({{"catalog_name", T::kText}, {"schema_name", T::kText}}), schemata);
+    if (st.ok()) {
+      st = s.DefineTable(NamesOf("information_schema.tables"),
+                         cols({{"table_catalog", T::kText}, {"table_schema", T::kText},
+                               {"table_name", T::kText}, {"table_type", T::kText}}),
+                         tables);
+    }
+    if (st.ok()) {
+      st = s.DefineTable(NamesOf("information_schema.views"),
+                         cols({{"table_catalog", T::kText}, {"table_schema", T::kText},
+                               {"table_name", T::kText}, {"view_definition", T::kText}}),
+                         views);
+    }
+    if (st.ok()) {
+      st = s.DefineTable(NamesOf("information_schema.columns"),
+                         cols({{"table_catalog", T::kText}, {"table_schema", T::kText},
+                               {"table_name", T::kText}, {"column_name", T::kText},
+                               {"ordinal_position", T::kInt64}, {"column_default", T::kText},
+                               {"is_nullable", T::kText}, {"data_type", T::kText}}),
+                         columns);
+    }
+    if (st.ok()) {
+      st = s.DefineTable(NamesOf("jdbc.catalogs"), cols({{"table_cat", T::kText}}), {{cat}});
+    }
+    if (st.ok()) {
+      st = s.DefineTable(NamesOf("jdbc.schemas"),
+                         cols({{"table_schem", T::kText}, {"table_catalog", T::kText}}), jdbc_schemas);
+    }
+    if (st.ok()) {
+      st = s.DefineTable(NamesOf("jdbc.table_types"), cols({{"table_type", T::kText}}),
+                         {{text("TABLE")}, {text("VIEW")}});
+    }
+    if (st.ok()) {
+      st = s.DefineTable(
+          NamesOf("jdbc.tables"),
+          cols({{"table_cat", T::kText}, {"table_schem", T::kText}, {"table_name", T::kText},
+                {"table_type", T::kText}, {"remarks", T::kText}, {"type_cat", T::kText},
+                {"type_schem", T::kText}, {"type_name", T::kText},
+                {"self_referencing_col_name", T::kText}, {"ref_generation", T::kText}}),
+          jdbc_tables);
+    }
+    if (st.ok()) {
+      st = s.DefineTable(
+          NamesOf("jdbc.columns"),
+          cols({{"table_cat", T::kText}, {"table_schem", T::kText}, {"table_name", T::kText},
+                {"column_name", T::kText}, {"data_type", T::kInt64}, {"type_name", T::kText},
+                {"column_size", T::kInt64}, {"buffer_length", T::kInt64},
+                {"decimal_digits", T::kInt64}, {"num_prec_radix", T::kInt64},
+                {"nullable", T::kInt64}, {"remarks", T::kText}, {"column_def", T::kText},
+                {"sql_data_type", T::kInt64}, {"sql_datetime_sub", T::kInt64},
+                {"char_octet_length", T::kInt64}, {"ordinal_position", T::kInt64},
+                {"is_nullable", T::kText}, {"scope_catalog", T::kText}, {"scope_schema", T::kText},
+                {"scope_table", T::kText}, {"source_data_type", T::kInt64},
+                {"is_autoincrement", T::kText}, {"is_generatedcolumn", T::kText}}),
+          jdbc_columns);
+    }
+    if (st.ok()) {
+      Rows types;
+      for (const auto& [name, code] : std::vector<std::pair<const char*, int>>{
+               {"boolean", 16}, {"smallint", 5}, {"integer", 4}, {"bigint", -5}, {"real", 7},
+               {"double", 8}, {"decimal", 3}, {"varchar", 12}, {"varbinary", -3}, {"date", 91},
+               {"time", 92}, {"timestamp", 93}, {"timestamp with time zone", 2014},
+               {"array", 2003}, {"map", 2000}, {"row", 2000}, {"json", 2000}, {"uuid", 2000}}) {
+        types.push_back({std::string(name), std::to_string(code)});
+      }
+      st = s.DefineTable(NamesOf("jdbc.types"),
+                         cols({{"type_name", T::kText}, {"data_type", T::kInt64}}), types);
+    }
+    if (!st.ok()) return Failure{Error("XX000", st.message()), std::nullopt};
+    return std::nullopt;
   }
 
   void Stop() {
