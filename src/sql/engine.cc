@@ -187,10 +187,37 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
     s.transaction = true;
     return out;
   }
-  if (k == "COMMIT" || k == "END") return s.Commit();
+  if (k == "COMMIT" || k == "END") {
+    s.CloseCursors(/*held_too=*/false);
+    return s.Commit();
+  }
   if (k == "ROLLBACK" || k == "ABORT") {
+    s.CloseCursors(/*held_too=*/false);
     s.Rollback();
     out.tag = "ROLLBACK";
+    return out;
+  }
+  if (k == "DECLARE") return Declare(statement, {}, {});
+  if (k == "FETCH") return FetchCursor(statement, sink);
+  if (k == "CLOSE") {
+    size_t pos = 0;
+    ConsumeKeyword(statement, &pos, "CLOSE");
+    if (ConsumeKeyword(statement, &pos, "ALL")) {
+      s.CloseCursors(/*held_too=*/true);
+    } else {
+      auto name = ParseName(statement, &pos);
+      if (!name || name->size() != 1) {
+        out.error = Err("42601", "syntax error: CLOSE cursor_name");
+        return out;
+      }
+      if (!s.cursors.erase((*name)[0])) {
+        out.error = Err("34000", "cursor \"" + (*name)[0] + "\" does not exist");
+        return out;
+      }
+      s.portals.erase((*name)[0]);
+      s.held.erase((*name)[0]);
+    }
+    out.tag = "CLOSE CURSOR";
     return out;
   }
   if (k == "COPY") {
@@ -218,6 +245,139 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
   if (kWrites.count(k)) return s.Write(k, statement);
   out.error = Err("42601", "syntax error at or near \"" + k + "\"");
   out.error->position = static_cast<int64_t>(statement.size() - AfterKeywords(statement, 0).size());
+  return out;
+}
+
+namespace {
+bool IsQuery(const std::vector<std::string>& kw);
+}  // namespace
+
+// DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR [{WITH | WITHOUT} HOLD]
+// FOR query: a portal of the session that FETCH reads forward (psycopg2's named cursors,
+// SQLAlchemy's stream_results). Without HOLD it closes when the transaction ends.
+Outcome Session::Declare(std::string_view statement,
+                         const std::vector<std::optional<std::string>>& params,
+                         const Declared& declared) {
+  Impl& s = *impl_;
+  Outcome out;
+  size_t pos = 0;
+  ConsumeKeyword(statement, &pos, "DECLARE");
+  auto name = ParseName(statement, &pos);
+  if (!name || name->size() != 1) {
+    out.error = Err("42601", "syntax error: DECLARE cursor_name CURSOR FOR query");
+    return out;
+  }
+  bool hold = false;
+  while (true) {
+    if (ConsumeKeyword(statement, &pos, "BINARY")) {
+      out.error = Err("0A000", "binary cursors are not supported");
+      return out;
+    }
+    if (ConsumeKeyword(statement, &pos, "ASENSITIVE") ||
+        ConsumeKeyword(statement, &pos, "INSENSITIVE") ||
+        ConsumeKeywords(statement, &pos, {"NO", "SCROLL"})) {
+      continue;
+    }
+    if (ConsumeKeyword(statement, &pos, "SCROLL")) {
+      out.error = Err("0A000", "cursors read forward only (NO SCROLL)");
+      return out;
+    }
+    break;
+  }
+  if (!ConsumeKeyword(statement, &pos, "CURSOR")) {
+    out.error = Err("42601", "syntax error: DECLARE cursor_name CURSOR FOR query");
+    return out;
+  }
+  if (ConsumeKeywords(statement, &pos, {"WITH", "HOLD"})) {
+    hold = true;
+  } else {
+    ConsumeKeywords(statement, &pos, {"WITHOUT", "HOLD"});
+  }
+  if (!ConsumeKeyword(statement, &pos, "FOR")) {
+    out.error = Err("42601", "syntax error: DECLARE cursor_name CURSOR FOR query");
+    return out;
+  }
+  std::string_view query = statement.substr(pos);
+  const std::string portal = (*name)[0];
+  if (s.portals.count(portal)) {
+    out.error = Err("42P03", "cursor \"" + (*name)[0] + "\" already exists");
+    return out;
+  }
+  if (!IsQuery(LeadingKeywords(query, 1))) {
+    out.error = Err("42601", "DECLARE CURSOR takes a query");
+    return out;
+  }
+  if (auto e = Bind(portal, query, params, nullptr, declared)) {
+    out.error = std::move(e);
+    return out;
+  }
+  s.cursors.insert(portal);
+  if (hold) s.held.insert(portal);
+  out.tag = "DECLARE CURSOR";
+  return out;
+}
+
+// FETCH [NEXT | FORWARD [n | ALL] | n | ALL] [FROM | IN] cursor_name
+Outcome Session::FetchCursor(std::string_view statement, ResultSink& sink) {
+  Impl& s = *impl_;
+  Outcome out;
+  size_t pos = 0;
+  ConsumeKeyword(statement, &pos, "FETCH");
+  int64_t count = 1;  // 0: all
+  auto number = [&](int64_t* n) {
+    size_t p = SkipSpace(statement, pos), q = p;
+    while (q < statement.size() && std::isdigit(static_cast<unsigned char>(statement[q]))) ++q;
+    if (q == p || q - p > 18) return false;
+    *n = std::stoll(std::string(statement.substr(p, q - p)));
+    pos = q;
+    return true;
+  };
+  for (const char* backward : {"PRIOR", "FIRST", "LAST", "ABSOLUTE", "RELATIVE", "BACKWARD"}) {
+    if (ConsumeKeyword(statement, &pos, backward)) {
+      out.error = Err("0A000", "cursors read forward only: FETCH " + std::string(backward) +
+                                   " is not supported");
+      return out;
+    }
+  }
+  if (ConsumeKeyword(statement, &pos, "NEXT")) {
+    count = 1;
+  } else if (ConsumeKeyword(statement, &pos, "ALL")) {
+    count = 0;
+  } else if (ConsumeKeyword(statement, &pos, "FORWARD")) {
+    if (ConsumeKeyword(statement, &pos, "ALL")) {
+      count = 0;
+    } else if (!number(&count)) {
+      count = 1;
+    }
+  } else {
+    number(&count);
+  }
+  if (!ConsumeKeyword(statement, &pos, "FROM")) ConsumeKeyword(statement, &pos, "IN");
+  auto name = ParseName(statement, &pos);
+  if (!name || name->size() != 1) {
+    out.error = Err("42601", "syntax error: FETCH [FORWARD n] FROM cursor_name");
+    return out;
+  }
+  auto it = s.cursors.count((*name)[0]) ? s.portals.find((*name)[0]) : s.portals.end();
+  if (it == s.portals.end()) {
+    out.error = Err("34000", "cursor \"" + (*name)[0] + "\" does not exist");
+    return out;
+  }
+  if (Status st = sink.Columns(it->second->columns); !st.ok()) {
+    out.error = FromStatus(st);
+    return out;
+  }
+  const int64_t before = it->second->rows;
+  bool suspended = false;
+  if (count == 0 && it->second->finished) {
+    out.rows = 0;
+  } else {
+    out = s.Fetch(*it->second, count == 0 ? 0 : count, sink, &suspended);
+    if (out.error) return out;
+  }
+  out.has_rows = true;
+  out.rows = it->second->rows - before;
+  out.tag = "FETCH " + std::to_string(out.rows);
   return out;
 }
 
@@ -282,6 +442,11 @@ std::optional<SqlError> Session::Bind(const std::string& name, std::string_view 
     if (auto e = s.PrepareWithParams(statement, declared, *portal)) return e;
     if (auto e = s.Bind(*portal, params)) return e;
     portal->returns_rows = true;
+  } else if (!params.empty() && LeadingKeywords(statement, 1) == std::vector<std::string>{"DECLARE"}) {
+    // DECLARE c CURSOR FOR <query with parameters> (psycopg 3's server cursors)
+    Outcome o = Declare(statement, params, declared);
+    if (o.error) return o.error;
+    portal->done = std::move(o);
   } else {
     if (!params.empty()) {
       return Err("42P02", "only queries take parameters");

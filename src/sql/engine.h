@@ -179,6 +179,9 @@ class Session {
   friend class Engine;
   explicit Session(std::unique_ptr<Impl> impl);
   Outcome ExecuteStatement(std::string_view statement, ResultSink& sink);
+  Outcome Declare(std::string_view statement,
+                  const std::vector<std::optional<std::string>>& params, const Declared& declared);
+  Outcome FetchCursor(std::string_view statement, ResultSink& sink);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -734,6 +734,20 @@ struct Session::Impl {
   bool transaction = false;
   std::map<std::string, std::string> settings;  // PostgreSQL settings a client SETs
   std::map<std::string, std::unique_ptr<Portal>> portals;
+  // Cursors (DECLARE): portals by their own names, as in PostgreSQL; those declared WITH HOLD
+  // outlive their transaction.
+  std::set<std::string> cursors, held;
+  void CloseCursors(bool held_too) {
+    for (auto it = cursors.begin(); it != cursors.end();) {
+      if (!held_too && held.count(*it)) {
+        ++it;
+        continue;
+      }
+      portals.erase(*it);
+      held.erase(*it);
+      it = cursors.erase(it);
+    }
+  }
   struct CachedQuery {
     std::shared_ptr<PreparedQuery> query;
     std::vector<ViewRef> views;

@@ -427,6 +427,56 @@ def test_raw_objects_are_queryable_where_they_lie(mesh, workdir):
     assert e.value.pgcode == "42501"
 
 
+def test_server_side_cursors(mesh):
+    """DECLARE / FETCH / CLOSE: psycopg2's named cursors and psycopg 3's server cursors read a
+    result a batch at a time."""
+    conn = psycopg2.connect(dsn(mesh))
+    cur = conn.cursor(name="batches")
+    cur.itersize = 2
+    cur.execute("SELECT i, 'row ' || i AS s FROM range(5) t(i) ORDER BY i")
+    assert cur.fetchmany(2) == [(0, "row 0"), (1, "row 1")]
+    assert cur.fetchone() == (2, "row 2")
+    assert cur.fetchall() == [(3, "row 3"), (4, "row 4")]
+    assert [d.name for d in cur.description] == ["i", "s"]
+    cur.close()
+    # Iterating fetches itersize rows per round trip.
+    cur = conn.cursor(name="iter")
+    cur.itersize = 3
+    cur.execute("SELECT id FROM sales.orders ORDER BY id")
+    assert [r[0] for r in cur] == [1, 2, 3]
+    cur.close()
+    conn.commit()
+    # By hand: FETCH forms, CLOSE, and the errors of PostgreSQL for the same mistakes.
+    c2 = conn.cursor()
+    c2.execute("DECLARE c NO SCROLL CURSOR WITH HOLD FOR SELECT i FROM range(10) t(i) ORDER BY i")
+    conn.commit()  # WITH HOLD: it outlives the transaction
+    c2.execute("FETCH FORWARD 3 FROM c")
+    assert c2.fetchall() == [(0,), (1,), (2,)] and c2.statusmessage == "FETCH 3"
+    c2.execute("FETCH NEXT FROM c")
+    assert c2.fetchall() == [(3,)]
+    c2.execute("FETCH ALL IN c")
+    assert len(c2.fetchall()) == 6
+    c2.execute("FETCH 5 FROM c")
+    assert c2.fetchall() == [] and c2.statusmessage == "FETCH 0"
+    with pytest.raises(psycopg2.errors.FeatureNotSupported):
+        c2.execute("FETCH PRIOR FROM c")
+    conn.rollback()
+    c2.execute("CLOSE c")
+    with pytest.raises(psycopg2.errors.InvalidCursorName):
+        c2.execute("FETCH 1 FROM c")
+    conn.rollback()
+    c2.execute("DECLARE d CURSOR FOR SELECT 1")
+    conn.commit()  # without HOLD it closes with its transaction
+    with pytest.raises(psycopg2.errors.InvalidCursorName):
+        c2.execute("FETCH 1 FROM d")
+    conn.close()
+    with psycopg.connect(dsn(mesh)) as conn3:
+        with conn3.cursor(name="p3") as cur3:
+            cur3.itersize = 2
+            cur3.execute("SELECT i FROM range(5) t(i) WHERE i >= %s ORDER BY i", (1,))
+            assert [r[0] for r in cur3] == [1, 2, 3, 4]
+
+
 def test_pandas_reads_sql(mesh):
     """pandas.read_sql over psycopg2, as notebooks do: typed columns, NULLs as NaN/None."""
     import warnings

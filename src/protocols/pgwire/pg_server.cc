@@ -802,14 +802,15 @@ void PgServer::Serve(Conn& c) {
               row_description(st.description.columns);
             }
           } else {
-            auto it = portal_queries.find(m->name);
-            if (it == portal_queries.end()) {
+            // A portal of the protocol, or a cursor a DECLARE made (psycopg 3 describes it).
+            auto cols = s->PortalColumns(m->name);
+            if (!portal_queries.count(m->name) && !cols) {
               write_error({"34000", "portal \"" + m->name + "\" does not exist"});
               skipping = true;
               break;
             }
             sql::Session::Description d;
-            if (auto cols = s->PortalColumns(m->name)) d.columns = std::move(*cols);
+            if (cols) d.columns = std::move(*cols);
             if (d.columns.empty()) {
               w.Begin('n');
               w.End();
