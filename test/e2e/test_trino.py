@@ -381,3 +381,55 @@ def test_node_clients(mesh):
     assert out["presto_presto"]["rows"] == [[3]]
     assert "nowhere" in out["presto_error"]["error"]
     assert "canceled" in out["presto_cancel"]["error"]
+
+
+def test_catalog_alias(workdir):
+    """--trino-catalog: clients configured for a catalog of another name work unchanged."""
+    from conftest import Server
+    s = Server(os.path.join(workdir, "alias"), ["--demo", "--trino-catalog", "iceberg"]).start()
+    try:
+        t = Trino(s, **{"X-Trino-Catalog": "iceberg", "X-Trino-Schema": "sales"})
+        _, rows, _, _ = t.run("SELECT count(*) FROM orders")
+        _, rows2, _, _ = t.run("SELECT count(*) FROM iceberg.sales.orders")
+        _, rows3, _, _ = t.run("SELECT count(*) FROM lakemesh.sales.orders")
+        assert rows == rows2 == rows3 == [[140]]
+        _, rows, _, _ = t.run("SHOW CATALOGS")
+        assert rows == [["iceberg"], ["lakemesh"], ["system"]]
+        _, rows, _, _ = t.run("SELECT table_catalog, table_name FROM iceberg.information_schema.tables "
+                              "WHERE table_schema = 'sales' ORDER BY 2")
+        assert rows and all(r[0] == "lakemesh" for r in rows)
+        # The PostgreSQL side knows the alias too.
+        import psycopg2
+        host, port = s.ports["pg"].rsplit(":", 1)
+        conn = psycopg2.connect(host=host, port=port, user=KEY_ID, password=SECRET, dbname="x")
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM iceberg.sales.orders")
+        assert cur.fetchone() == (140,)
+        conn.close()
+    finally:
+        s.stop()
+
+
+def test_queries_beyond_the_running_limit_wait(mesh):
+    """At most 32 queries run at once; more wait in state QUEUED until one ends, and can be
+    canceled while they wait."""
+    slow = "SELECT count(*) FROM range(10000000000) a(i) WHERE i % 7 = 3"
+    firsts = [Trino(mesh).post(slow).json() for _ in range(34)]
+    try:
+        time.sleep(0.5)
+        states = []
+        for f in firsts:
+            r = requests.get(f["nextUri"] + "?maxWait=10ms", auth=AUTH, timeout=30)
+            states.append(r.json()["stats"]["state"])
+        assert states.count("RUNNING") == 32 and states.count("QUEUED") == 2, states
+    finally:
+        for f in firsts:
+            requests.delete(f["infoUri"], auth=AUTH, timeout=30)
+    deadline = time.time() + 20
+    pending = {f["infoUri"] for f in firsts}
+    while pending and time.time() < deadline:
+        for uri in list(pending):
+            if requests.get(uri, auth=AUTH, timeout=30).json()["state"] == "FAILED":
+                pending.discard(uri)
+        time.sleep(0.1)
+    assert not pending

@@ -36,6 +36,8 @@ constexpr int64_t kAbandonMicros = 300LL * 1000000;   // a query no client polls
 constexpr int64_t kKeepMicros = 900LL * 1000000;      // a finished query's info is kept
 constexpr size_t kHistory = 100;              // finished queries kept for /v1/query, queries
 constexpr size_t kMaxStatementBytes = 16 << 20;
+constexpr size_t kMaxRunning = 32;   // queries running at once; more wait, QUEUED
+constexpr size_t kMaxQueries = 1000;  // queries held at once; more are refused with 503
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -208,6 +210,8 @@ struct Server::Impl {
   std::map<std::string, std::shared_ptr<Transaction>> txns;     // GUARDED_BY(mu)
   uint64_t counter = 0;                                         // GUARDED_BY(mu)
   bool stopping = false;                                        // GUARDED_BY(mu)
+  size_t running = 0;                                           // GUARDED_BY(mu)
+  std::condition_variable slots;                                // a query finished running
   const std::string coordinator = Lower(RandomAlnum(5));
 
   explicit Impl(Services s) : services(std::move(s)) {}
@@ -396,6 +400,10 @@ struct Server::Impl {
       std::lock_guard<std::mutex> lock(mu);
       if (stopping) return Message(503, "the server is shutting down");
       Purge();
+      if (queries.size() >= kMaxQueries) {
+        return Message(503, "too many queries: " + std::to_string(queries.size()) +
+                                " are running or waiting for their client; retry later");
+      }
       char id[64];
       const int64_t now = NowMicros();
       time_t secs = static_cast<time_t>(now / 1000000);
@@ -604,7 +612,29 @@ struct Server::Impl {
 
   // --- running a statement -------------------------------------------------------------------
 
+  // Whether `q` was canceled (taking its lock).
+  static bool Canceled(Query& q) {
+    std::lock_guard<std::mutex> lock(q.mu);
+    return q.canceled;
+  }
+
   void Run(Query& q) {
+    {
+      // Wait for a slot among the queries running; a canceled query waits no more.
+      std::unique_lock<std::mutex> lock(mu);
+      while (running >= kMaxRunning && !stopping && !Canceled(q)) {
+        slots.wait_for(lock, std::chrono::milliseconds(100));
+      }
+      ++running;
+    }
+    struct Slot {
+      Impl& impl;
+      ~Slot() {
+        std::lock_guard<std::mutex> lock(impl.mu);
+        --impl.running;
+        impl.slots.notify_one();
+      }
+    } slot{*this};
     {
       std::lock_guard<std::mutex> lock(q.mu);
       q.running = true;
