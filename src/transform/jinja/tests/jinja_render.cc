@@ -1,0 +1,82 @@
+// Renders every case of a template corpus with lakemesh's Jinja engine, for the differential
+// test against Python's Jinja2 (test/jinja/test_differential.py) and the render benchmark.
+// Usage: jinja_render CORPUS.json [ROUNDS]
+//   CORPUS.json: [{"name", "template", "context"?, "templates"?: {name: text},
+//                  "options"?: {"trim_blocks", "lstrip_blocks", "keep_trailing_newline"}}]
+// Prints {"<name>": {"out": text} | {"error": message}, ...}; with ROUNDS, renders the corpus
+// that many times and prints the seconds it took instead.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "transform/jinja/jinja.h"
+
+using lakemesh::jinja::Value;
+using Json = nlohmann::ordered_json;
+
+static Value FromJson(const Json& j) {
+  if (j.is_null()) return Value::None();
+  if (j.is_boolean()) return Value(j.get<bool>());
+  if (j.is_number_integer()) return Value(j.get<int64_t>());
+  if (j.is_number()) return Value(j.get<double>());
+  if (j.is_string()) return Value(j.get<std::string>());
+  if (j.is_array()) {
+    std::vector<Value> items;
+    for (const auto& e : j) items.push_back(FromJson(e));
+    return Value::List(std::move(items));
+  }
+  Value d = Value::Dict();
+  for (auto it = j.begin(); it != j.end(); ++it) d.dict().Set(Value(it.key()), FromJson(it.value()));
+  return d;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s CORPUS.json [ROUNDS]\n", argv[0]);
+    return 2;
+  }
+  std::ifstream in(argv[1]);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Json corpus = Json::parse(ss.str());
+  const int rounds = argc > 2 ? std::atoi(argv[2]) : 0;
+  Json out = Json::object();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int round = 0; round < std::max(1, rounds); ++round) {
+    for (const auto& c : corpus) {
+      lakemesh::jinja::Options o;
+      if (c.contains("options")) {
+        o.trim_blocks = c["options"].value("trim_blocks", false);
+        o.lstrip_blocks = c["options"].value("lstrip_blocks", false);
+        o.keep_trailing_newline = c["options"].value("keep_trailing_newline", false);
+      }
+      lakemesh::jinja::Environment env(o);
+      std::map<std::string, std::string> templates;
+      if (c.contains("templates")) {
+        for (auto it = c["templates"].begin(); it != c["templates"].end(); ++it) {
+          templates[it.key()] = it.value().get<std::string>();
+        }
+      }
+      env.SetLoader([templates](const std::string& name) -> lakemesh::Result<std::string> {
+        auto it = templates.find(name);
+        if (it == templates.end()) return lakemesh::NotFound("template not found: " + name);
+        return it->second;
+      });
+      Value context = c.contains("context") ? FromJson(c["context"]) : Value::Dict();
+      auto r = env.RenderString(c["template"].get<std::string>(), context);
+      if (rounds == 0) {
+        out[c["name"].get<std::string>()] =
+            r.ok() ? Json{{"out", *r}} : Json{{"error", r.status().message()}};
+      }
+    }
+  }
+  if (rounds > 0) {
+    std::printf("%.6f\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return 0;
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
