@@ -125,6 +125,34 @@ merge on {{ cfg['unique_key'] }}
 {%- endif %}
 {{ cfg | tojson }}""")
 
+# More: scoping, nesting and Python semantics
+case("set_in_if_leaks", "{% if true %}{% set x = 5 %}{% endif %}{{ x }}")
+case("nested_macros", "{% macro outer(x) %}{% macro inner(y) %}<{{ y }}>{% endmacro %}{{ inner(x) }}{{ inner(x * 2) }}{% endmacro %}{{ outer(2) }}")
+case("macro_calls_macro", "{% macro a() %}A{{ b() }}{% endmacro %}{% macro b() %}B{% endmacro %}{{ a() }}")
+case("macro_sees_globals", "{% set g = 'global' %}{% macro m() %}{{ g }}{% endmacro %}{{ m() }}")
+case("caller_in_loop", "{% macro rows(n) %}{% for i in range(n) %}{{ caller(i) }}{% endfor %}{% endmacro %}{% call(i) rows(3) %}[{{ i }}]{% endcall %}")
+case("loop_over_string", "{% for ch in 'abc' %}{{ ch }}-{% endfor %}")
+case("loop_nested", "{% for a in [1, 2] %}{% for b in ['x', 'y'] %}{{ a }}{{ b }}{{ loop.index }}{% endfor %}{{ loop.index }};{% endfor %}")
+case("loop_length_filtered", "{% for i in range(6) if i > 2 %}{{ loop.length }}{% endfor %}")
+case("defined_chain", "{{ d.x is defined }} {{ d.y is defined }} {{ missing is defined }} {{ d.x.z is defined }}", {"d": {"x": {}}})
+case("repr_nested", "{{ {'a': [1, {'b': 'c'}], 'd': (1, 'e'), 'f': none, 'g': true, 'h': 1.5} }}")
+case("percent_none", "{{ '%s|%s' % (none, true) }}")
+case("int_float_mix", "{{ 1 + 1.5 }} {{ 3 * 0.5 }} {{ 10 // 3.0 }} {{ 2 ** 0.5 }} {{ 1 == true }} {{ true + true }}")
+case("string_compare_chain", "{{ 'a' < 'b' <= 'b' }} {{ [1, 2] == [1, 2] }} {{ (1, 2) == [1, 2] }}")
+case("ws_set_trim", "a\n{%- set x = 1 -%}\n{{- x -}}\n b")
+case("ws_comment_lines", "x\n{# c #}\ny", trim_blocks=True)
+case("elif_chain", "{% for v in [1, 2, 3, 4] %}{% if v == 1 %}one{% elif v == 2 %}two{% elif v == 3 %}three{% else %}many{% endif %} {% endfor %}")
+case("import_with_context", "{% set who = 'ctx' %}{% import 'm.sql' as m with context %}{{ m.hi() }}", {"who": "context-var"},
+     templates={"m.sql": "{% macro hi() %}hi {{ who }}{% endmacro %}"})
+case("dict_iteration_order", "{% for k, v in {'z': 1, 'a': 2, 'm': 3}.items() %}{{ k }}{% endfor %}")
+case("list_mutation_shared", "{% set a = [1] %}{% set b = a %}{% do b.append(2) %}{{ a }}")
+case("neg_index_slice", "{{ [1, 2, 3, 4][-2:] }} {{ 'abcdef'[::2] }} {{ [1, 2, 3][5:] }} {{ 'abc'[-1] }}")
+case("filter_chain_args", "{{ ['b', 'a', 'c']|sort|join(', ')|upper }} {{ 'x,y'.split(',')|map('upper')|join }}")
+case("tests_in_if", "{% if x is string and x|length > 2 %}long{% endif %}{% if y is not defined %} no-y{% endif %}", {"x": "abcd"})
+case("concat_types", "{{ 1 ~ none ~ true ~ [1] }}")
+case("err_undefined_call", "{{ nothing() }}")
+case("err_div_zero", "{{ 1 / 0 }}")
+
 # Errors: both must fail
 case("err_syntax", "{% if %}")
 case("err_unclosed", "{% for x in y %}")

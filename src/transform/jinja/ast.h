@@ -2,6 +2,7 @@
 // Private to src/transform/jinja.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -51,6 +52,9 @@ struct Expr {
   std::vector<std::pair<std::string, ExprP>> ops;  // comparisons: (op, operand)
   ExprP star, dstar;
   bool negated = false;
+  // A filter's or test's function, found at its first use (by the environment that parsed the
+  // template, whose filters and tests outlive it).
+  mutable std::atomic<const void*> resolved{nullptr};
 };
 
 enum class SK {
@@ -88,8 +92,8 @@ struct Stmt {
   std::vector<std::pair<ExprP, ExprP>> assigns;                 // with: target = value
   std::vector<std::pair<std::string, std::string>> names;      // from-import: name, alias
   bool with_context = false, ignore_missing = false;
-  // Macros: which of caller, varargs, kwargs the body uses.
-  bool uses_caller = false, uses_varargs = false, uses_kwargs = false;
+  // Macros: which of caller, varargs, kwargs the body uses; loops: whether the body uses `loop`.
+  bool uses_caller = false, uses_varargs = false, uses_kwargs = false, uses_loop = false;
 };
 
 }  // namespace lakemesh::jinja::ast

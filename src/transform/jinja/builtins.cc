@@ -140,10 +140,18 @@ Value Attribute(const Value& v, const std::string& path) {
 }
 
 int Cmp(const Value& a, const Value& b, bool case_sensitive) {
-  const Value x = !case_sensitive && a.is_string() ? Value(Lower(a.as_string())) : a;
-  const Value y = !case_sensitive && b.is_string() ? Value(Lower(b.as_string())) : b;
-  if (x.Equals(y)) return 0;
-  auto less = x.Less(y);
+  if (!case_sensitive && a.is_string() && b.is_string()) {
+    const std::string& x = a.as_string();
+    const std::string& y = b.as_string();
+    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      int cx = std::tolower(static_cast<unsigned char>(x[i]));
+      int cy = std::tolower(static_cast<unsigned char>(y[i]));
+      if (cx != cy) return cx < cy ? -1 : 1;
+    }
+    return x.size() == y.size() ? 0 : x.size() < y.size() ? -1 : 1;
+  }
+  if (a.Equals(b)) return 0;
+  auto less = a.Less(b);
   if (!less) TypeError("'<' not supported between instances of '" + a.TypeName() + "' and '" + b.TypeName() + "'");
   return *less ? -1 : 1;
 }
@@ -248,309 +256,320 @@ Value SelectFilter(CallArgs& a, Interpreter& in, bool attr, bool keep_if) {
 
 }  // namespace
 
-std::optional<Value> BoundMethod(const Value& self, const std::string& name) {
-  auto bind = [&](NativeFunction fn) { return Value::Function(name, std::move(fn)); };
+namespace {
+
+using M = Value (*)(const Value& self, CallArgs& a, Interpreter& in);
+
+const std::string& Str0(const Value& self) { return self.as_string(); }
+
+Value StartsEnds(const Value& self, CallArgs& a, bool start) {
+  const std::string& s = Str0(self);
+  if (a.args.empty()) TypeError(std::string(start ? "startswith" : "endswith") + " takes an argument");
+  std::vector<Value> options = a.args[0].is_tuple() ? a.args[0].list().items : std::vector<Value>{a.args[0]};
+  for (const auto& o : options) {
+    const std::string p = S(o);
+    if (p.size() <= s.size() && (start ? s.compare(0, p.size(), p) == 0
+                                       : s.compare(s.size() - p.size(), p.size(), p) == 0)) {
+      return Value(true);
+    }
+  }
+  return Value(false);
+}
+
+Value FindIn(const Value& self, CallArgs& a, int mode) {  // 0 find, 1 rfind, 2 index
+  const std::string& s = Str0(self);
+  if (a.args.empty()) TypeError("find takes an argument");
+  size_t f = mode == 1 ? s.rfind(S(a.args[0])) : s.find(S(a.args[0]));
+  if (f == std::string::npos) {
+    if (mode == 2) TypeError("substring not found");
+    return Value(-1);
+  }
+  return Value(static_cast<int64_t>(f));
+}
+
+template <int (*Pred)(int)>
+Value AllChars(const Value& self, CallArgs&, Interpreter&) {
+  const std::string& s = Str0(self);
+  if (s.empty()) return Value(false);
+  return Value(std::all_of(s.begin(), s.end(), [](char c) { return Pred(static_cast<unsigned char>(c)) != 0; }));
+}
+
+Value Cased(const Value& self, bool up) {
+  bool cased = false;
+  for (char c : Str0(self)) {
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      cased = true;
+      if (up ? std::islower(static_cast<unsigned char>(c)) : std::isupper(static_cast<unsigned char>(c))) return Value(false);
+    }
+  }
+  return Value(cased);
+}
+
+const std::map<std::string, M, std::less<>>& StringMethods() {
+  static const std::map<std::string, M, std::less<>> m = {
+      {"upper", [](const Value& v, CallArgs&, Interpreter&) { return Value(Upper(Str0(v))); }},
+      {"lower", [](const Value& v, CallArgs&, Interpreter&) { return Value(Lower(Str0(v))); }},
+      {"title", [](const Value& v, CallArgs&, Interpreter&) { return Value(Title(Str0(v))); }},
+      {"capitalize", [](const Value& v, CallArgs&, Interpreter&) { return Value(Capitalize(Str0(v))); }},
+      {"strip", [](const Value& v, CallArgs& a, Interpreter&) { return Value(Strip(Str0(v), Arg(a, 0, "chars", Value::None()), true, true)); }},
+      {"lstrip", [](const Value& v, CallArgs& a, Interpreter&) { return Value(Strip(Str0(v), Arg(a, 0, "chars", Value::None()), true, false)); }},
+      {"rstrip", [](const Value& v, CallArgs& a, Interpreter&) { return Value(Strip(Str0(v), Arg(a, 0, "chars", Value::None()), false, true)); }},
+      {"split", [](const Value& v, CallArgs& a, Interpreter&) {
+         return Split(Str0(v), Arg(a, 0, "sep", Value::None()), ToInt(Arg(a, 1, "maxsplit", Value(-1)), "maxsplit"));
+       }},
+      {"splitlines", [](const Value& v, CallArgs&, Interpreter&) {
+         const std::string& s = Str0(v);
+         std::vector<Value> lines;
+         size_t pos = 0;
+         while (pos < s.size()) {
+           size_t nl = s.find('\n', pos);
+           std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+           if (!line.empty() && line.back() == '\r') line.pop_back();
+           lines.emplace_back(line);
+           if (nl == std::string::npos) break;
+           pos = nl + 1;
+         }
+         return Value::List(std::move(lines));
+       }},
+      {"replace", [](const Value& v, CallArgs& a, Interpreter&) {
+         if (a.args.size() < 2) TypeError("replace expected at least 2 arguments");
+         return Value(Replace(Str0(v), S(a.args[0]), S(a.args[1]), a.args.size() > 2 ? ToInt(a.args[2], "count") : -1));
+       }},
+      {"startswith", [](const Value& v, CallArgs& a, Interpreter&) { return StartsEnds(v, a, true); }},
+      {"endswith", [](const Value& v, CallArgs& a, Interpreter&) { return StartsEnds(v, a, false); }},
+      {"find", [](const Value& v, CallArgs& a, Interpreter&) { return FindIn(v, a, 0); }},
+      {"rfind", [](const Value& v, CallArgs& a, Interpreter&) { return FindIn(v, a, 1); }},
+      {"index", [](const Value& v, CallArgs& a, Interpreter&) { return FindIn(v, a, 2); }},
+      {"count", [](const Value& v, CallArgs& a, Interpreter&) {
+         const std::string& s = Str0(v);
+         if (a.args.empty()) TypeError("count takes an argument");
+         const std::string sub = S(a.args[0]);
+         if (sub.empty()) return Value(static_cast<int64_t>(s.size() + 1));
+         int64_t n = 0;
+         for (size_t p = s.find(sub); p != std::string::npos; p = s.find(sub, p + sub.size())) ++n;
+         return Value(n);
+       }},
+      {"join", [](const Value& v, CallArgs& a, Interpreter&) {
+         const std::string& s = Str0(v);
+         if (a.args.empty()) TypeError("join takes an argument");
+         std::string out;
+         bool first = true;
+         for (const auto& x : Iterate(a.args[0])) {
+           if (!x.is_string()) TypeError("sequence item: expected str instance, " + x.TypeName() + " found");
+           if (!first) out += s;
+           out += x.as_string();
+           first = false;
+         }
+         return Value(std::move(out));
+       }},
+      {"format", [](const Value& v, CallArgs& a, Interpreter&) {
+         const std::string& s = Str0(v);
+         std::string out;
+         size_t next = 0;
+         for (size_t i = 0; i < s.size(); ++i) {
+           if (s[i] == '{' && i + 1 < s.size() && s[i + 1] == '{') {
+             out += '{';
+             ++i;
+           } else if (s[i] == '}' && i + 1 < s.size() && s[i + 1] == '}') {
+             out += '}';
+             ++i;
+           } else if (s[i] == '{') {
+             size_t close = s.find('}', i);
+             if (close == std::string::npos) TypeError("Single '{' encountered in format string");
+             std::string field = s.substr(i + 1, close - i - 1);
+             const Value* x = nullptr;
+             if (field.empty()) {
+               x = next < a.args.size() ? &a.args[next++] : nullptr;
+             } else if (std::all_of(field.begin(), field.end(), ::isdigit)) {
+               size_t k = std::stoul(field);
+               x = k < a.args.size() ? &a.args[k] : nullptr;
+             } else {
+               for (const auto& [k, val] : a.kwargs) {
+                 if (k == field) x = &val;
+               }
+             }
+             if (!x) TypeError("format: no value for {" + field + "}");
+             out += S(*x);
+             i = close;
+           } else {
+             out += s[i];
+           }
+         }
+         return Value(std::move(out));
+       }},
+      {"isdigit", AllChars<::isdigit>},
+      {"isalpha", AllChars<::isalpha>},
+      {"isalnum", AllChars<::isalnum>},
+      {"isspace", AllChars<::isspace>},
+      {"isupper", [](const Value& v, CallArgs&, Interpreter&) { return Cased(v, true); }},
+      {"islower", [](const Value& v, CallArgs&, Interpreter&) { return Cased(v, false); }},
+      {"zfill", [](const Value& v, CallArgs& a, Interpreter&) {
+         const std::string& s = Str0(v);
+         int64_t w = a.args.empty() ? 0 : ToInt(a.args[0], "width");
+         if (static_cast<int64_t>(s.size()) >= w) return Value(s);
+         size_t sign = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+         return Value(s.substr(0, sign) + std::string(static_cast<size_t>(w) - s.size(), '0') + s.substr(sign));
+       }},
+  };
+  return m;
+}
+
+const std::map<std::string, M, std::less<>>& SequenceMethods() {  // lists and tuples
+  static const std::map<std::string, M, std::less<>> m = {
+      {"count", [](const Value& l, CallArgs& a, Interpreter&) {
+         int64_t n = 0;
+         for (const auto& v : l.list().items) n += !a.args.empty() && v.Equals(a.args[0]);
+         return Value(n);
+       }},
+      {"index", [](const Value& l, CallArgs& a, Interpreter&) {
+         for (size_t i = 0; i < l.list().items.size(); ++i) {
+           if (!a.args.empty() && l.list().items[i].Equals(a.args[0])) return Value(static_cast<int64_t>(i));
+         }
+         TypeError("x not in list");
+       }},
+  };
+  return m;
+}
+
+const std::map<std::string, M, std::less<>>& ListMethods() {  // lists only: they change
+  static const std::map<std::string, M, std::less<>> m = {
+      {"append", [](const Value& l, CallArgs& a, Interpreter&) {
+         if (a.args.size() != 1) TypeError("append() takes exactly one argument");
+         l.list().items.push_back(a.args[0]);
+         return Value::None();
+       }},
+      {"extend", [](const Value& l, CallArgs& a, Interpreter&) {
+         if (a.args.size() != 1) TypeError("extend() takes exactly one argument");
+         for (auto& v : Iterate(a.args[0])) l.list().items.push_back(std::move(v));
+         return Value::None();
+       }},
+      {"insert", [](const Value& l, CallArgs& a, Interpreter&) {
+         if (a.args.size() != 2) TypeError("insert expected 2 arguments");
+         auto& items = l.list().items;
+         int64_t i = ToInt(a.args[0], "index");
+         if (i < 0) i += static_cast<int64_t>(items.size());
+         i = std::clamp<int64_t>(i, 0, static_cast<int64_t>(items.size()));
+         items.insert(items.begin() + i, a.args[1]);
+         return Value::None();
+       }},
+      {"pop", [](const Value& l, CallArgs& a, Interpreter&) {
+         auto& items = l.list().items;
+         if (items.empty()) TypeError("pop from empty list");
+         int64_t i = a.args.empty() ? -1 : ToInt(a.args[0], "index");
+         if (i < 0) i += static_cast<int64_t>(items.size());
+         if (i < 0 || i >= static_cast<int64_t>(items.size())) TypeError("pop index out of range");
+         Value v = items[static_cast<size_t>(i)];
+         items.erase(items.begin() + i);
+         return v;
+       }},
+      {"remove", [](const Value& l, CallArgs& a, Interpreter&) {
+         auto& items = l.list().items;
+         for (auto it = items.begin(); it != items.end(); ++it) {
+           if (!a.args.empty() && it->Equals(a.args[0])) {
+             items.erase(it);
+             return Value::None();
+           }
+         }
+         TypeError("list.remove(x): x not in list");
+       }},
+      {"reverse", [](const Value& l, CallArgs&, Interpreter&) {
+         std::reverse(l.list().items.begin(), l.list().items.end());
+         return Value::None();
+       }},
+      {"copy", [](const Value& l, CallArgs&, Interpreter&) { return Value::List(l.list().items); }},
+  };
+  return m;
+}
+
+const std::map<std::string, M, std::less<>>& DictMethods() {
+  static const std::map<std::string, M, std::less<>> m = {
+      {"items", [](const Value& d, CallArgs&, Interpreter&) {
+         std::vector<Value> items;
+         items.reserve(d.dict().items.size());
+         for (const auto& [k, v] : d.dict().items) items.push_back(Value::Tuple({k, v}));
+         return Value::List(std::move(items));
+       }},
+      {"keys", [](const Value& d, CallArgs&, Interpreter&) {
+         std::vector<Value> items;
+         for (const auto& [k, v] : d.dict().items) items.push_back(k);
+         return Value::List(std::move(items));
+       }},
+      {"values", [](const Value& d, CallArgs&, Interpreter&) {
+         std::vector<Value> items;
+         for (const auto& [k, v] : d.dict().items) items.push_back(v);
+         return Value::List(std::move(items));
+       }},
+      {"get", [](const Value& d, CallArgs& a, Interpreter&) {
+         if (a.args.empty()) TypeError("get expected at least 1 argument");
+         Value* v = d.dict().Find(a.args[0]);
+         return v ? *v : (a.args.size() > 1 ? a.args[1] : Value::None());
+       }},
+      {"update", [](const Value& d, CallArgs& a, Interpreter&) {
+         if (!a.args.empty()) {
+           if (!a.args[0].is_dict()) TypeError("update() takes a dict");
+           for (const auto& [k, v] : a.args[0].dict().items) d.dict().Set(k, v);
+         }
+         for (const auto& [k, v] : a.kwargs) d.dict().Set(Value(k), v);
+         return Value::None();
+       }},
+      {"pop", [](const Value& d, CallArgs& a, Interpreter&) {
+         if (a.args.empty()) TypeError("pop expected at least 1 argument");
+         Value* v = d.dict().Find(a.args[0]);
+         if (!v) {
+           if (a.args.size() > 1) return a.args[1];
+           TypeError("KeyError: " + a.args[0].Repr());
+         }
+         Value out = *v;
+         d.dict().Erase(a.args[0]);
+         return out;
+       }},
+      {"setdefault", [](const Value& d, CallArgs& a, Interpreter&) {
+         if (a.args.empty()) TypeError("setdefault expected at least 1 argument");
+         if (Value* v = d.dict().Find(a.args[0])) return *v;
+         Value dflt = a.args.size() > 1 ? a.args[1] : Value::None();
+         d.dict().Set(a.args[0], dflt);
+         return dflt;
+       }},
+      {"copy", [](const Value& d, CallArgs&, Interpreter&) {
+         Value c = Value::Dict();
+         c.dict().items = d.dict().items;
+         return c;
+       }},
+  };
+  return m;
+}
+
+M FindMethod(const Value& self, std::string_view name) {
+  const std::map<std::string, M, std::less<>>* tables[2] = {nullptr, nullptr};
   if (self.is_string()) {
-    const std::string s = self.as_string();
-    if (name == "upper") return bind([s](CallArgs&, Interpreter&) { return Value(Upper(s)); });
-    if (name == "lower") return bind([s](CallArgs&, Interpreter&) { return Value(Lower(s)); });
-    if (name == "title") return bind([s](CallArgs&, Interpreter&) { return Value(Title(s)); });
-    if (name == "capitalize") return bind([s](CallArgs&, Interpreter&) { return Value(Capitalize(s)); });
-    if (name == "strip" || name == "lstrip" || name == "rstrip") {
-      bool l = name != "rstrip", r = name != "lstrip";
-      return bind([s, l, r](CallArgs& a, Interpreter&) {
-        return Value(Strip(s, Arg(a, 0, "chars", Value::None()), l, r));
-      });
-    }
-    if (name == "split") {
-      return bind([s](CallArgs& a, Interpreter&) {
-        return Split(s, Arg(a, 0, "sep", Value::None()), ToInt(Arg(a, 1, "maxsplit", Value(-1)), "maxsplit"));
-      });
-    }
-    if (name == "splitlines") {
-      return bind([s](CallArgs&, Interpreter&) {
-        std::vector<Value> lines;
-        size_t pos = 0;
-        while (pos < s.size()) {
-          size_t nl = s.find('\n', pos);
-          std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-          if (!line.empty() && line.back() == '\r') line.pop_back();
-          lines.emplace_back(line);
-          if (nl == std::string::npos) break;
-          pos = nl + 1;
-        }
-        return Value::List(std::move(lines));
-      });
-    }
-    if (name == "replace") {
-      return bind([s](CallArgs& a, Interpreter&) {
-        if (a.args.size() < 2) TypeError("replace expected at least 2 arguments");
-        return Value(Replace(s, S(a.args[0]), S(a.args[1]),
-                             a.args.size() > 2 ? ToInt(a.args[2], "count") : -1));
-      });
-    }
-    if (name == "startswith" || name == "endswith") {
-      bool start = name == "startswith";
-      return bind([s, start](CallArgs& a, Interpreter&) {
-        if (a.args.empty()) TypeError("startswith takes an argument");
-        std::vector<Value> options = a.args[0].is_tuple() ? a.args[0].list().items : std::vector<Value>{a.args[0]};
-        for (const auto& o : options) {
-          const std::string p = S(o);
-          if (p.size() <= s.size() && (start ? s.compare(0, p.size(), p) == 0
-                                             : s.compare(s.size() - p.size(), p.size(), p) == 0)) {
-            return Value(true);
-          }
-        }
-        return Value(false);
-      });
-    }
-    if (name == "find" || name == "index" || name == "rfind") {
-      return bind([s, name](CallArgs& a, Interpreter&) {
-        if (a.args.empty()) TypeError(name + " takes an argument");
-        size_t f = name == "rfind" ? s.rfind(S(a.args[0])) : s.find(S(a.args[0]));
-        if (f == std::string::npos) {
-          if (name == "index") TypeError("substring not found");
-          return Value(-1);
-        }
-        return Value(static_cast<int64_t>(f));
-      });
-    }
-    if (name == "count") {
-      return bind([s](CallArgs& a, Interpreter&) {
-        if (a.args.empty()) TypeError("count takes an argument");
-        const std::string sub = S(a.args[0]);
-        if (sub.empty()) return Value(static_cast<int64_t>(s.size() + 1));
-        int64_t n = 0;
-        for (size_t p = s.find(sub); p != std::string::npos; p = s.find(sub, p + sub.size())) ++n;
-        return Value(n);
-      });
-    }
-    if (name == "join") {
-      return bind([s](CallArgs& a, Interpreter&) {
-        if (a.args.empty()) TypeError("join takes an argument");
-        std::string out;
-        bool first = true;
-        for (const auto& v : Iterate(a.args[0])) {
-          if (!v.is_string()) TypeError("sequence item: expected str instance, " + v.TypeName() + " found");
-          if (!first) out += s;
-          out += v.as_string();
-          first = false;
-        }
-        return Value(std::move(out));
-      });
-    }
-    if (name == "format") {
-      return bind([s](CallArgs& a, Interpreter&) {
-        std::string out;
-        size_t next = 0;
-        for (size_t i = 0; i < s.size(); ++i) {
-          if (s[i] == '{' && i + 1 < s.size() && s[i + 1] == '{') {
-            out += '{';
-            ++i;
-          } else if (s[i] == '}' && i + 1 < s.size() && s[i + 1] == '}') {
-            out += '}';
-            ++i;
-          } else if (s[i] == '{') {
-            size_t close = s.find('}', i);
-            if (close == std::string::npos) TypeError("Single '{' encountered in format string");
-            std::string field = s.substr(i + 1, close - i - 1);
-            const Value* v = nullptr;
-            if (field.empty()) {
-              v = next < a.args.size() ? &a.args[next++] : nullptr;
-            } else if (std::all_of(field.begin(), field.end(), ::isdigit)) {
-              size_t k = std::stoul(field);
-              v = k < a.args.size() ? &a.args[k] : nullptr;
-            } else {
-              for (const auto& [k, val] : a.kwargs) {
-                if (k == field) v = &val;
-              }
-            }
-            if (!v) TypeError("format: no value for {" + field + "}");
-            out += S(*v);
-            i = close;
-          } else {
-            out += s[i];
-          }
-        }
-        return Value(std::move(out));
-      });
-    }
-    auto predicate = [&](auto fn) {
-      return bind([s, fn](CallArgs&, Interpreter&) {
-        if (s.empty()) return Value(false);
-        return Value(std::all_of(s.begin(), s.end(), [&](char c) { return fn(static_cast<unsigned char>(c)) != 0; }));
-      });
-    };
-    if (name == "isdigit") return predicate(::isdigit);
-    if (name == "isalpha") return predicate(::isalpha);
-    if (name == "isalnum") return predicate(::isalnum);
-    if (name == "isspace") return predicate(::isspace);
-    if (name == "isupper" || name == "islower") {
-      bool up = name == "isupper";
-      return bind([s, up](CallArgs&, Interpreter&) {
-        bool cased = false;
-        for (char c : s) {
-          if (std::isalpha(static_cast<unsigned char>(c))) {
-            cased = true;
-            if (up ? std::islower(static_cast<unsigned char>(c)) : std::isupper(static_cast<unsigned char>(c))) return Value(false);
-          }
-        }
-        return Value(cased);
-      });
-    }
-    if (name == "zfill") {
-      return bind([s](CallArgs& a, Interpreter&) {
-        int64_t w = a.args.empty() ? 0 : ToInt(a.args[0], "width");
-        if (static_cast<int64_t>(s.size()) >= w) return Value(s);
-        size_t sign = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
-        return Value(s.substr(0, sign) + std::string(static_cast<size_t>(w) - s.size(), '0') + s.substr(sign));
-      });
-    }
-    return std::nullopt;
+    tables[0] = &StringMethods();
+  } else if (self.is_list()) {
+    tables[0] = &SequenceMethods();
+    if (!self.is_tuple()) tables[1] = &ListMethods();
+  } else if (self.is_dict() && !self.dict().namespace_) {
+    tables[0] = &DictMethods();
   }
-  if (self.is_list()) {
-    Value l = self;
-    const bool tuple = self.is_tuple();
-    if (name == "count") {
-      return bind([l](CallArgs& a, Interpreter&) {
-        int64_t n = 0;
-        for (const auto& v : l.list().items) n += !a.args.empty() && v.Equals(a.args[0]);
-        return Value(n);
-      });
-    }
-    if (name == "index") {
-      return bind([l](CallArgs& a, Interpreter&) {
-        for (size_t i = 0; i < l.list().items.size(); ++i) {
-          if (!a.args.empty() && l.list().items[i].Equals(a.args[0])) return Value(static_cast<int64_t>(i));
-        }
-        TypeError("x not in list");
-      });
-    }
-    if (tuple) return std::nullopt;
-    if (name == "append") {
-      return bind([l](CallArgs& a, Interpreter&) {
-        if (a.args.size() != 1) TypeError("append() takes exactly one argument");
-        l.list().items.push_back(a.args[0]);
-        return Value::None();
-      });
-    }
-    if (name == "extend") {
-      return bind([l](CallArgs& a, Interpreter&) {
-        if (a.args.size() != 1) TypeError("extend() takes exactly one argument");
-        for (auto& v : Iterate(a.args[0])) l.list().items.push_back(std::move(v));
-        return Value::None();
-      });
-    }
-    if (name == "insert") {
-      return bind([l](CallArgs& a, Interpreter&) {
-        if (a.args.size() != 2) TypeError("insert expected 2 arguments");
-        auto& items = l.list().items;
-        int64_t i = ToInt(a.args[0], "index");
-        if (i < 0) i += static_cast<int64_t>(items.size());
-        i = std::clamp<int64_t>(i, 0, static_cast<int64_t>(items.size()));
-        items.insert(items.begin() + i, a.args[1]);
-        return Value::None();
-      });
-    }
-    if (name == "pop") {
-      return bind([l](CallArgs& a, Interpreter&) {
-        auto& items = l.list().items;
-        if (items.empty()) TypeError("pop from empty list");
-        int64_t i = a.args.empty() ? -1 : ToInt(a.args[0], "index");
-        if (i < 0) i += static_cast<int64_t>(items.size());
-        if (i < 0 || i >= static_cast<int64_t>(items.size())) TypeError("pop index out of range");
-        Value v = items[static_cast<size_t>(i)];
-        items.erase(items.begin() + i);
-        return v;
-      });
-    }
-    if (name == "remove") {
-      return bind([l](CallArgs& a, Interpreter&) {
-        auto& items = l.list().items;
-        for (auto it = items.begin(); it != items.end(); ++it) {
-          if (!a.args.empty() && it->Equals(a.args[0])) {
-            items.erase(it);
-            return Value::None();
-          }
-        }
-        TypeError("list.remove(x): x not in list");
-      });
-    }
-    if (name == "reverse") {
-      return bind([l](CallArgs&, Interpreter&) {
-        std::reverse(l.list().items.begin(), l.list().items.end());
-        return Value::None();
-      });
-    }
-    if (name == "copy") return bind([l](CallArgs&, Interpreter&) { return Value::List(l.list().items); });
-    return std::nullopt;
+  for (const auto* t : tables) {
+    if (!t) continue;
+    auto it = t->find(name);
+    if (it != t->end()) return it->second;
   }
-  if (self.is_dict()) {
-    Value d = self;
-    if (name == "items") {
-      return bind([d](CallArgs&, Interpreter&) {
-        std::vector<Value> items;
-        for (const auto& [k, v] : d.dict().items) items.push_back(Value::Tuple({k, v}));
-        return Value::List(std::move(items));
-      });
-    }
-    if (name == "keys" || name == "values") {
-      bool keys = name == "keys";
-      return bind([d, keys](CallArgs&, Interpreter&) {
-        std::vector<Value> items;
-        for (const auto& [k, v] : d.dict().items) items.push_back(keys ? k : v);
-        return Value::List(std::move(items));
-      });
-    }
-    if (name == "get") {
-      return bind([d](CallArgs& a, Interpreter&) {
-        if (a.args.empty()) TypeError("get expected at least 1 argument");
-        Value* v = d.dict().Find(a.args[0]);
-        return v ? *v : (a.args.size() > 1 ? a.args[1] : Value::None());
-      });
-    }
-    if (name == "update") {
-      return bind([d](CallArgs& a, Interpreter&) {
-        if (!a.args.empty()) {
-          if (!a.args[0].is_dict()) TypeError("update() takes a dict");
-          for (const auto& [k, v] : a.args[0].dict().items) d.dict().Set(k, v);
-        }
-        for (const auto& [k, v] : a.kwargs) d.dict().Set(Value(k), v);
-        return Value::None();
-      });
-    }
-    if (name == "pop") {
-      return bind([d](CallArgs& a, Interpreter&) {
-        if (a.args.empty()) TypeError("pop expected at least 1 argument");
-        Value* v = d.dict().Find(a.args[0]);
-        if (!v) {
-          if (a.args.size() > 1) return a.args[1];
-          TypeError("KeyError: " + a.args[0].Repr());
-        }
-        Value out = *v;
-        d.dict().Erase(a.args[0]);
-        return out;
-      });
-    }
-    if (name == "setdefault") {
-      return bind([d](CallArgs& a, Interpreter&) {
-        if (a.args.empty()) TypeError("setdefault expected at least 1 argument");
-        if (Value* v = d.dict().Find(a.args[0])) return *v;
-        Value dflt = a.args.size() > 1 ? a.args[1] : Value::None();
-        d.dict().Set(a.args[0], dflt);
-        return dflt;
-      });
-    }
-    if (name == "copy") {
-      return bind([d](CallArgs&, Interpreter&) {
-        Value c = Value::Dict();
-        c.dict().items = d.dict().items;
-        return c;
-      });
-    }
-    return std::nullopt;
-  }
-  return std::nullopt;
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<Value> BoundMethod(const Value& self, const std::string& name) {
+  M m = FindMethod(self, name);
+  if (!m) return std::nullopt;
+  return Value::Function(name, [self, m](CallArgs& a, Interpreter& in) { return m(self, a, in); });
+}
+
+std::optional<Value> CallMethod(const Value& self, std::string_view name, CallArgs& args,
+                                Interpreter& in) {
+  M m = FindMethod(self, name);
+  if (!m) return std::nullopt;
+  return m(self, args, in);
 }
 
 void AddBuiltins(Environment::Impl& env) {

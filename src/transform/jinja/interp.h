@@ -33,13 +33,36 @@ struct MacroReturn {
   Value value;
 };
 
+// A scope's variables: few, so a vector searched in order beats a hash table (no hashing, one
+// allocation, cleared without freeing).
+class Vars {
+ public:
+  Value& operator[](const std::string& name) {
+    if (Value* v = Find(name)) return *v;
+    items_.emplace_back(name, Value::None());
+    return items_.back().second;
+  }
+  Value* Find(std::string_view name) {
+    for (auto& [k, v] : items_) {
+      if (k.size() == name.size() && k == name) return &v;
+    }
+    return nullptr;
+  }
+  size_t count(std::string_view name) { return Find(name) ? 1 : 0; }
+  void clear() { items_.clear(); }
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+
+ private:
+  std::vector<std::pair<std::string, Value>> items_;
+};
+
 struct Scope {
-  std::unordered_map<std::string, Value> vars;
+  Vars vars;
   std::shared_ptr<Scope> parent;
-  Value* Find(const std::string& name) {
+  Value* Find(std::string_view name) {
     for (Scope* s = this; s; s = s->parent.get()) {
-      auto it = s->vars.find(name);
-      if (it != s->vars.end()) return &it->second;
+      if (Value* v = s->vars.Find(name)) return v;
     }
     return nullptr;
   }
@@ -50,6 +73,9 @@ void AddBuiltins(Environment::Impl& env);
 // A method of a value (`"a,b".split(",")`, `list.append(x)`, `dict.items()`), bound to it;
 // nullopt when the type has no such method.
 std::optional<Value> BoundMethod(const Value& self, const std::string& name);
+// Calls that method at once (`s.split(',')` without making a bound method first).
+std::optional<Value> CallMethod(const Value& self, std::string_view name, CallArgs& args,
+                                Interpreter& in);
 
 // Helpers for native functions.
 [[noreturn]] void TypeError(const std::string& message);

@@ -154,7 +154,7 @@ class Lexer {
       out_.push_back(Token{kind == '{' ? TK::kVarBegin : TK::kBlockBegin, "", tag_line, tag_col, {}});
       bool end_minus = false, end_plus = false;
       LexTag(kind == '{' ? "}}" : "%}", &end_minus, &end_plus);
-      out_.push_back(Token{kind == '{' ? TK::kVarEnd : TK::kBlockEnd, "", line_, col_, {}});
+      out_.push_back(Token{kind == '{' ? TK::kVarEnd : TK::kBlockEnd, "", end_line_, end_col_, {}});
       strip_next = end_minus;
       trim_next = kind == '%' && opts_.trim_blocks && !end_minus && !end_plus;
       data_line = line_;
@@ -225,6 +225,8 @@ class Lexer {
       SkipSpace();
       if (pos_ >= src_.size()) Fail(start_line, start_col, std::string("unexpected end of template, expected '") + end + "'");
       if (depth == 0) {
+        end_line_ = line_;
+        end_col_ = col_;
         if (src_.compare(pos_, 2, end) == 0) {
           Advance(2);
           return;
@@ -333,6 +335,7 @@ class Lexer {
   const Options& opts_;
   size_t pos_ = 0;
   int line_ = 1, col_ = 1;
+  int end_line_ = 1, end_col_ = 1;  // where the last tag's closing marker began
   bool at_line_start_ = true;
   std::vector<Token> out_;
 };
@@ -481,6 +484,7 @@ class Parser {
       if (IsName("recursive")) Fail(Cur(), "recursive loops are not supported");
       ExpectBlockEnd();
       s->body = Subparse({"else", "endfor"});
+      s->uses_loop = UsesName(s->body, "loop");
       if (ExpectName() == "else") {
         ExpectBlockEnd();
         s->else_body = Subparse({"endfor"});
@@ -637,6 +641,45 @@ class Parser {
       s->params.push_back(std::move(p));
     }
     Skip();
+  }
+
+  // Whether `body` refers to `name` (not counting the bodies of loops inside, whose `loop` is
+  // their own; macros inside count, as they may be called here).
+  static bool NameIn(const Expr* e, const std::string& name) {
+    if (!e) return false;
+    if (e->kind == EK::kName && e->name == name) return true;
+    for (const Expr* c : {e->a.get(), e->b.get(), e->c.get(), e->d.get(), e->star.get(), e->dstar.get()}) {
+      if (NameIn(c, name)) return true;
+    }
+    for (const auto& i : e->items) {
+      if (NameIn(i.get(), name)) return true;
+    }
+    for (const auto& [k, v] : e->kwargs) {
+      if (NameIn(v.get(), name)) return true;
+    }
+    for (const auto& [k, v] : e->ops) {
+      if (NameIn(v.get(), name)) return true;
+    }
+    return false;
+  }
+  static bool UsesName(const Body& body, const std::string& name) {
+    for (const auto& s : body) {
+      for (const Expr* e : {s->expr.get(), s->target.get(), s->cond.get()}) {
+        if (NameIn(e, name)) return true;
+      }
+      for (const auto& [c, b] : s->branches) {
+        if (NameIn(c.get(), name) || UsesName(b, name)) return true;
+      }
+      for (const auto& [t, v] : s->assigns) {
+        if (NameIn(v.get(), name)) return true;
+      }
+      for (const auto& p : s->params) {
+        if (NameIn(p.default_value.get(), name)) return true;
+      }
+      if (s->kind != SK::kFor && UsesName(s->body, name)) return true;
+      if (UsesName(s->else_body, name)) return true;
+    }
+    return false;
   }
 
   static void ScanExpr(const Expr* e, Stmt* m) {

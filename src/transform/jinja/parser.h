@@ -15,6 +15,12 @@ struct TemplateError {
   std::string message;
 };
 
+// An error raised by a function or operator while rendering (no position yet): the
+// interpreter adds the template, line and column of the expression it was evaluating.
+struct RuntimeError {
+  std::string message;
+};
+
 // Throws TemplateError on a syntax error.
 ast::Body ParseTemplate(const std::string& name, std::string_view source, const Options& options);
 

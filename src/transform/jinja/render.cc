@@ -1,6 +1,7 @@
 // The interpreter: renders a parsed template, with Jinja2's scoping (loop and macro bodies,
 // `with`, namespaces), macros with defaults, varargs, kwargs and `caller`, imports and includes.
 #include <cmath>
+#include <cstring>
 
 #include "transform/jinja/interp.h"
 
@@ -9,8 +10,8 @@ namespace lakemesh::jinja {
 using namespace ast;  // NOLINT(build/namespaces)
 
 void ReturnFromMacro(Value value) { throw MacroReturn{std::move(value)}; }
-void RaiseError(std::string message) { throw TemplateError{std::move(message)}; }
-void TypeError(const std::string& message) { throw TemplateError{message}; }
+void RaiseError(std::string message) { throw RuntimeError{std::move(message)}; }
+void TypeError(const std::string& message) { throw RuntimeError{message}; }
 
 int64_t ToInt(const Value& v, const char* what) {
   if (v.is_int() || v.is_bool()) return v.as_int();
@@ -192,6 +193,15 @@ struct Macro {
 
 enum class Flow { kNormal, kBreak, kContinue };
 
+// A running for loop, for its `loop` variable.
+struct LoopState {
+  const std::vector<Value>* items;
+  size_t i;
+  std::shared_ptr<std::optional<Value>> changed_last;  // loop.changed()
+};
+// The value a loop body's `loop` holds: an Undefined whose name marks the loop.
+constexpr const char* kLoopMarker = "\x01loop";
+
 class Renderer : public Interpreter {
  public:
   Renderer(const Environment& env, const Environment::Impl& impl, const Value& context,
@@ -221,6 +231,16 @@ class Renderer : public Interpreter {
     auto g = impl_.globals.find(name);
     if (g != impl_.globals.end()) return g->second;
     return Value::Undefined(name);
+  }
+
+  // Where a name's value lives (scope, context, globals); null when undefined.
+  const Value* Find(const std::string& name) {
+    if (Value* v = scope_ ? scope_->Find(name) : nullptr) return v;
+    if (context_.is_dict()) {
+      if (Value* v = context_.dict().Find(std::string_view(name))) return v;
+    }
+    auto g = impl_.globals.find(name);
+    return g != impl_.globals.end() ? &g->second : nullptr;
   }
 
   Value Call(const Value& fn, CallArgs args) override {
@@ -261,12 +281,30 @@ class Renderer : public Interpreter {
   }
 
   Flow ExecOne(const Stmt& s) {
+    try {
+      return ExecOneUnchecked(s);
+    } catch (const RuntimeError& e) {
+      Fail(e.message);  // at the expression being evaluated
+    }
+  }
+
+  Flow ExecOneUnchecked(const Stmt& s) {
     At(s.line, s.col);
     switch (s.kind) {
       case SK::kData:
         out_->append(s.text);
         return Flow::kNormal;
       case SK::kOutput: {
+        if (s.expr->kind == EK::kName) {  // the common case: no copy of the value
+          if (const Value* p = Find(s.expr->name); p && !LoopOf(*p)) {
+            if (p->is_string()) {
+              out_->append(p->as_string());
+            } else {
+              out_->append(p->Str());
+            }
+            return Flow::kNormal;
+          }
+        }
         Value v = Eval(*s.expr);
         if (v.is_string()) {
           out_->append(v.as_string());
@@ -395,55 +433,107 @@ class Renderer : public Interpreter {
 
   Flow ExecFor(const Stmt& s) {
     Value iterable = Eval(*s.expr);
-    std::vector<Value> items = Iterate(iterable);
+    // A list is iterated where it is (kept alive by `iterable`); others as their items.
+    std::vector<Value> own;
+    const bool in_place = iterable.is_list() && !s.cond;
+    if (!in_place) own = Iterate(iterable);
+    std::vector<Value>& items = in_place ? iterable.list().items : own;
     auto saved = scope_;
     auto inner = std::make_shared<Scope>();
     inner->parent = saved;
     scope_ = inner;
     if (s.cond) {  // the filter applies before the loop counts
       std::vector<Value> kept;
-      for (auto& item : items) {
+      for (auto& item : own) {
         Assign(*s.target, item);
         if (Eval(*s.cond).Truthy()) kept.push_back(std::move(item));
       }
-      items = std::move(kept);
+      own = std::move(kept);
       inner->vars.clear();
     }
     const size_t n = items.size();
-    auto changed_last = std::make_shared<std::optional<Value>>();
-    for (size_t i = 0; i < n; ++i) {
+    LoopState state{&items, 0, std::make_shared<std::optional<Value>>()};
+    if (s.uses_loop) loops_.push_back(&state);
+    const Value marker = Value::Undefined(kLoopMarker + std::to_string(loops_.size() - 1));
+    for (size_t i = 0; i < n && i < items.size(); ++i) {
       inner->vars.clear();
-      Value loop = Value::Dict();
-      auto& d = loop.dict();
-      d.Set(Value("index"), Value(static_cast<int64_t>(i + 1)));
-      d.Set(Value("index0"), Value(static_cast<int64_t>(i)));
-      d.Set(Value("revindex"), Value(static_cast<int64_t>(n - i)));
-      d.Set(Value("revindex0"), Value(static_cast<int64_t>(n - i - 1)));
-      d.Set(Value("first"), Value(i == 0));
-      d.Set(Value("last"), Value(i + 1 == n));
-      d.Set(Value("length"), Value(static_cast<int64_t>(n)));
-      d.Set(Value("depth"), Value(1));
-      d.Set(Value("depth0"), Value(0));
-      d.Set(Value("previtem"), i > 0 ? items[i - 1] : Value::Undefined("previtem"));
-      d.Set(Value("nextitem"), i + 1 < n ? items[i + 1] : Value::Undefined("nextitem"));
-      d.Set(Value("cycle"), Value::Function("cycle", [i](CallArgs& a, Interpreter&) -> Value {
-              if (a.args.empty()) TypeError("no items for cycling given");
-              return a.args[i % a.args.size()];
-            }));
-      d.Set(Value("changed"), Value::Function("changed", [changed_last](CallArgs& a, Interpreter&) -> Value {
-              Value now = Value::Tuple(a.args);
-              if (*changed_last && (*changed_last)->Equals(now)) return Value(false);
-              *changed_last = now;
-              return Value(true);
-            }));
-      inner->vars["loop"] = loop;
+      state.i = i;
+      // `loop.x` is computed when read; `loop` itself becomes a dict only if used as a value.
+      if (s.uses_loop) inner->vars["loop"] = marker;
       Assign(*s.target, items[i]);
       Flow f = Exec(s.body);
       if (f == Flow::kBreak) break;
     }
+    if (s.uses_loop) loops_.pop_back();
     scope_ = saved;
     if (n == 0) return Exec(s.else_body);
     return Flow::kNormal;
+  }
+
+  // The loop a marker value stands for (null: not a marker).
+  LoopState* LoopOf(const Value& v) {
+    if (!v.is_undefined() || v.undefined_name().rfind(kLoopMarker, 0) != 0) return nullptr;
+    size_t k = std::stoul(v.undefined_name().substr(std::strlen(kLoopMarker)));
+    return k < loops_.size() ? loops_[k] : nullptr;
+  }
+
+  // One attribute of a loop's `loop`.
+  static Value LoopAttr(const LoopState& l, const std::string& name) {
+    const size_t n = l.items->size(), i = l.i;
+    if (name == "index") return Value(static_cast<int64_t>(i + 1));
+    if (name == "index0") return Value(static_cast<int64_t>(i));
+    if (name == "first") return Value(i == 0);
+    if (name == "last") return Value(i + 1 == n);
+    if (name == "length") return Value(static_cast<int64_t>(n));
+    if (name == "revindex") return Value(static_cast<int64_t>(n - i));
+    if (name == "revindex0") return Value(static_cast<int64_t>(n - i - 1));
+    if (name == "previtem") return i > 0 ? (*l.items)[i - 1] : Value::Undefined("previtem");
+    if (name == "nextitem") return i + 1 < n ? (*l.items)[i + 1] : Value::Undefined("nextitem");
+    if (name == "depth") return Value(1);
+    if (name == "depth0") return Value(0);
+    if (name == "cycle") return CycleFn(i);
+    if (name == "changed") return ChangedFn(l.changed_last);
+    return Value::Undefined(name);
+  }
+
+  static Value CycleFn(size_t i) {
+    return Value::Function("cycle", [i](CallArgs& a, Interpreter&) -> Value {
+      if (a.args.empty()) TypeError("no items for cycling given");
+      return a.args[i % a.args.size()];
+    });
+  }
+
+  static Value ChangedFn(const std::shared_ptr<std::optional<Value>>& changed_last) {
+    return Value::Function("changed", [changed_last](CallArgs& a, Interpreter&) -> Value {
+      Value now = Value::Tuple(a.args);
+      if (*changed_last && (*changed_last)->Equals(now)) return Value(false);
+      *changed_last = now;
+      return Value(true);
+    });
+  }
+
+  // The `loop` variable of iteration `i` over `items`, as a value.
+  static Value LoopVar(const std::vector<Value>& items, size_t i,
+                       const std::shared_ptr<std::optional<Value>>& changed_last) {
+    const size_t n = items.size();
+    Value loop = Value::Dict();
+    auto& d = loop.dict().items;
+    d.reserve(14);
+    auto add = [&](const char* k, Value v) { d.emplace_back(Value(k), std::move(v)); };
+    add("index", Value(static_cast<int64_t>(i + 1)));
+    add("index0", Value(static_cast<int64_t>(i)));
+    add("revindex", Value(static_cast<int64_t>(n - i)));
+    add("revindex0", Value(static_cast<int64_t>(n - i - 1)));
+    add("first", Value(i == 0));
+    add("last", Value(i + 1 == n));
+    add("length", Value(static_cast<int64_t>(n)));
+    add("depth", Value(1));
+    add("depth0", Value(0));
+    add("previtem", i > 0 ? items[i - 1] : Value::Undefined("previtem"));
+    add("nextitem", i + 1 < n ? items[i + 1] : Value::Undefined("nextitem"));
+    add("cycle", CycleFn(i));
+    add("changed", ChangedFn(changed_last));
+    return loop;
   }
 
   void Assign(const Expr& target, Value v) {
@@ -498,7 +588,7 @@ class Renderer : public Interpreter {
       Fail("macro '" + macro_name + "' takes not more than " + std::to_string(def.params.size()) +
            " argument(s)");
     }
-    Value kwargs = Value::Dict();
+    Value kwargs = def.uses_kwargs ? Value::Dict() : Value::None();
     Value caller = Value::Undefined("caller");
     for (auto& [k, v] : args.kwargs) {
       bool is_param = false;
@@ -530,9 +620,9 @@ class Renderer : public Interpreter {
       if (scope->vars.count(p.name)) continue;
       scope->vars[p.name] = p.default_value ? Eval(*p.default_value) : Value::Undefined(p.name);
     }
-    scope->vars["varargs"] = Value::Tuple(std::move(extra));
-    scope->vars["kwargs"] = kwargs;
-    if (!m.is_caller) scope->vars["caller"] = caller;
+    if (def.uses_varargs) scope->vars["varargs"] = Value::Tuple(std::move(extra));
+    if (def.uses_kwargs) scope->vars["kwargs"] = kwargs;
+    if (!m.is_caller && def.uses_caller) scope->vars["caller"] = caller;
     if (++depth_ > 200) Fail("macros call each other too deep");
     std::string text;
     out_ = &text;
@@ -564,8 +654,32 @@ class Renderer : public Interpreter {
   // --- expressions ------------------------------------------------------------------------
 
   CallArgs EvalArgs(const Expr& e) {
-    CallArgs a;
-    a.args.reserve(e.items.size());
+    CallArgs a = TakeArgs();
+    AppendArgs(e, &a);
+    return a;
+  }
+
+  // Argument lists are reused (their vectors keep their capacity): a call allocates nothing
+  // for its arguments once the render is warm.
+  CallArgs TakeArgs() {
+    if (spare_.empty()) {
+      CallArgs a;
+      a.args.reserve(4);
+      return a;
+    }
+    CallArgs a = std::move(spare_.back());
+    spare_.pop_back();
+    return a;
+  }
+  void GiveBack(CallArgs&& a) {
+    if (spare_.size() >= 16) return;
+    a.args.clear();
+    a.kwargs.clear();
+    spare_.push_back(std::move(a));
+  }
+
+  void AppendArgs(const Expr& e, CallArgs* out) {
+    CallArgs& a = *out;
     for (const auto& i : e.items) a.args.push_back(Eval(*i));
     if (e.star) {
       Value s = Eval(*e.star);
@@ -577,7 +691,6 @@ class Renderer : public Interpreter {
       if (!d.is_dict()) Fail("argument after ** must be a mapping, not " + d.TypeName());
       for (const auto& [k, v] : d.dict().items) a.kwargs.emplace_back(k.Str(), v);
     }
-    return a;
   }
 
   Value ApplyFilterChain(const Expr& chain, Value base) {
@@ -588,12 +701,20 @@ class Renderer : public Interpreter {
   }
 
   Value ApplyFilter(const Expr& f, Value base) {
-    auto it = impl_.filters.find(f.name);
-    if (it == impl_.filters.end()) Fail("no filter named '" + f.name + "'");
-    CallArgs a = EvalArgs(f);
-    a.args.insert(a.args.begin(), std::move(base));
+    auto* fn = static_cast<const NativeFunction*>(f.resolved.load(std::memory_order_relaxed));
+    if (!fn) {
+      auto it = impl_.filters.find(f.name);
+      if (it == impl_.filters.end()) Fail("no filter named '" + f.name + "'");
+      fn = &it->second;
+      f.resolved.store(fn, std::memory_order_relaxed);
+    }
+    CallArgs a = TakeArgs();
+    a.args.push_back(std::move(base));
+    AppendArgs(f, &a);
     At(f.line, f.col);
-    return it->second(a, *this);
+    Value r = (*fn)(a, *this);
+    GiveBack(std::move(a));
+    return r;
   }
 
   Value GetAttr(const Value& obj, const std::string& name) {
@@ -666,7 +787,11 @@ class Renderer : public Interpreter {
   Value Eval(const Expr& e) {
     switch (e.kind) {
       case EK::kConst: return e.value;
-      case EK::kName: return Lookup(e.name);
+      case EK::kName: {
+        Value v = Lookup(e.name);
+        if (LoopState* l = LoopOf(v)) return LoopVar(*l->items, l->i, l->changed_last);
+        return v;
+      }
       case EK::kTuple:
       case EK::kList: {
         std::vector<Value> items;
@@ -683,6 +808,13 @@ class Renderer : public Interpreter {
         return d;
       }
       case EK::kAttr: {
+        if (e.a->kind == EK::kName) {
+          if (const Value* p = Find(e.a->name)) {
+            At(e.line, e.col);
+            if (LoopState* l = LoopOf(*p)) return LoopAttr(*l, e.name);
+            return GetAttr(*p, e.name);
+          }
+        }
         Value obj = Eval(*e.a);
         At(e.line, e.col);
         return GetAttr(obj, e.name);
@@ -702,6 +834,58 @@ class Renderer : public Interpreter {
         return Slice(obj, b, c, d);
       }
       case EK::kCall: {
+        if (e.a->kind == EK::kAttr) {  // obj.method(...): no bound method made
+          const Expr& attr = *e.a;
+          Value holder;
+          const Value* obj = attr.a->kind == EK::kName ? Find(attr.a->name) : nullptr;
+          if (!obj || LoopOf(*obj)) {
+            holder = Eval(*attr.a);
+            obj = &holder;
+          }
+          if (obj->is_string() || obj->is_list() || (obj->is_dict() && !obj->dict().namespace_)) {
+            CallArgs args = EvalArgs(e);
+            At(e.line, e.col);
+            if (auto r = CallMethod(*obj, attr.name, args, *this)) {
+              GiveBack(std::move(args));
+              return std::move(*r);
+            }
+            At(attr.line, attr.col);
+            return Call(GetAttr(*obj, attr.name), std::move(args));
+          }
+          At(attr.line, attr.col);
+          if (LoopState* l = LoopOf(*obj); l && (attr.name == "cycle" || attr.name == "changed")) {
+            CallArgs args = EvalArgs(e);
+            At(e.line, e.col);
+            if (attr.name == "cycle") {
+              if (args.args.empty()) Fail("no items for cycling given");
+              return args.args[l->i % args.args.size()];
+            }
+            Value now = Value::Tuple(std::move(args.args));
+            if (*l->changed_last && (*l->changed_last)->Equals(now)) return Value(false);
+            *l->changed_last = std::move(now);
+            return Value(true);
+          }
+          Value fn = LoopOf(*obj) ? LoopAttr(*LoopOf(*obj), attr.name) : GetAttr(*obj, attr.name);
+          CallArgs args = EvalArgs(e);
+          At(e.line, e.col);
+          if (fn.is_undefined()) {
+            Fail("'" + (fn.undefined_name().empty() ? std::string("value") : fn.undefined_name()) +
+                 "' is undefined");
+          }
+          return Call(fn, std::move(args));
+        }
+        if (e.a->kind == EK::kName) {  // f(...): no copy of the function
+          CallArgs args = EvalArgs(e);
+          At(e.line, e.col);
+          if (const Value* p = Find(e.a->name); p && p->is_callable()) {
+            Value r = p->callable().fn(args, *this);
+            GiveBack(std::move(args));
+            return r;
+          }
+          Value fn = Lookup(e.a->name);
+          if (fn.is_undefined()) Fail("'" + e.a->name + "' is undefined");
+          return Call(fn, std::move(args));
+        }
         Value fn = Eval(*e.a);
         CallArgs args = EvalArgs(e);
         At(e.line, e.col);
@@ -719,12 +903,19 @@ class Renderer : public Interpreter {
         Value v;
         // `x is defined` must not fail on an undefined attribute chain.
         v = Eval(*e.a);
-        auto it = impl_.tests.find(e.name);
-        if (it == impl_.tests.end()) Fail("no test named '" + e.name + "'");
-        CallArgs a = EvalArgs(e);
-        a.args.insert(a.args.begin(), std::move(v));
+        auto* fn = static_cast<const NativeFunction*>(e.resolved.load(std::memory_order_relaxed));
+        if (!fn) {
+          auto it = impl_.tests.find(e.name);
+          if (it == impl_.tests.end()) Fail("no test named '" + e.name + "'");
+          fn = &it->second;
+          e.resolved.store(fn, std::memory_order_relaxed);
+        }
+        CallArgs a = TakeArgs();
+        a.args.push_back(std::move(v));
+        AppendArgs(e, &a);
         At(e.line, e.col);
-        bool r = it->second(a, *this).Truthy();
+        bool r = (*fn)(a, *this).Truthy();
+        GiveBack(std::move(a));
         return Value(e.negated ? !r : r);
       }
       case EK::kNot: return Value(!Eval(*e.a).Truthy());
@@ -789,6 +980,8 @@ class Renderer : public Interpreter {
   std::string* out_ = nullptr;
   int line_ = 1, col_ = 1;
   int depth_ = 0;
+  std::vector<LoopState*> loops_;
+  std::vector<CallArgs> spare_;
 };
 
 }  // namespace
@@ -840,12 +1033,15 @@ Result<std::shared_ptr<const Template>> Environment::GetTemplate(const std::stri
 
 Result<std::string> Environment::Render(const Template& t, const Value& context) const {
   std::string out;
+  out.reserve(256);
   try {
     Renderer r(*this, *impl_, context, t.name());
     // The template's tree lives as long as `t`; no need to keep it alive from here.
     r.RenderRoot(t.impl_->body, nullptr, &out, std::make_shared<Scope>());
   } catch (const TemplateError& e) {
     return InvalidArgument(e.message);
+  } catch (const RuntimeError& e) {
+    return InvalidArgument(t.name() + ": " + e.message);
   } catch (const MacroReturn&) {
     return InvalidArgument(t.name() + ": return() outside a macro");
   }
@@ -864,11 +1060,9 @@ Result<Value> Environment::GetMacro(const Template& t, const std::string& name,
     auto root = std::make_shared<Scope>();
     std::string ignored;
     r.RenderRoot(t.impl_->body, nullptr, &ignored, root);
-    auto it = root->vars.find(name);
-    if (it == root->vars.end() || !it->second.is_callable()) {
-      return NotFound("no macro '" + name + "' in " + t.name());
-    }
-    return it->second;
+    Value* v = root->vars.Find(name);
+    if (!v || !v->is_callable()) return NotFound("no macro '" + name + "' in " + t.name());
+    return *v;
   } catch (const TemplateError& e) {
     return InvalidArgument(e.message);
   }
