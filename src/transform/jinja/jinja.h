@@ -11,6 +11,7 @@
 // by name (GetTemplate), so each file is parsed once.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,6 +32,10 @@ struct Options {
   bool trim_blocks = false;    // drop the first newline after a block tag
   bool lstrip_blocks = false;  // drop spaces and tabs before a block tag on its line
   bool keep_trailing_newline = false;
+  // Limits, so that a runaway template fails instead of running on: statements executed per
+  // render (0: none), and the size of the text it renders.
+  uint64_t max_steps = 0;
+  size_t max_output_bytes = size_t{1} << 30;
 };
 
 class Template {

@@ -446,6 +446,11 @@ class Parser {
 
   StmtP ParseStatement() {
     const Token& kw = Cur();
+    if (++nesting_ > 200) Fail(kw, "blocks nest too deep");
+    struct Leave {
+      int& n;
+      ~Leave() { --n; }
+    } leave{nesting_};
     const std::string k = kw.text;
     Skip();
     auto s = Make<Stmt>(kw);
@@ -936,6 +941,11 @@ class Parser {
 
   ExprP ParseUnary(bool with_filter = true) {
     const Token& at = Cur();
+    if (++nesting_ > 200) Fail(at, "the expression nests too deep");
+    struct Leave {
+      int& n;
+      ~Leave() { --n; }
+    } leave{nesting_};
     ExprP e;
     if (IsOp("-")) {
       Skip();
@@ -1152,6 +1162,7 @@ class Parser {
   const std::string& name_;
   std::vector<Token> t_;
   size_t i_ = 0;
+  int nesting_ = 0;  // expressions being parsed inside each other
 };
 
 }  // namespace

@@ -34,16 +34,27 @@ Value Arith(const std::string& op, const Value& a, const Value& b) {
   };
   if (a.is_number() && b.is_number()) {
     const bool ints = !a.is_float() && !b.is_float();
-    if (op == "+") return ints ? Value(a.as_int() + b.as_int()) : Value(a.as_float() + b.as_float());
-    if (op == "-") return ints ? Value(a.as_int() - b.as_int()) : Value(a.as_float() - b.as_float());
-    if (op == "*") return ints ? Value(a.as_int() * b.as_int()) : Value(a.as_float() * b.as_float());
+    // Integers beyond 64 bits (Python's are unbounded) continue as floats.
+    int64_t r = 0;
+    if (op == "+") {
+      if (ints && !__builtin_add_overflow(a.as_int(), b.as_int(), &r)) return Value(r);
+      return Value(a.as_float() + b.as_float());
+    }
+    if (op == "-") {
+      if (ints && !__builtin_sub_overflow(a.as_int(), b.as_int(), &r)) return Value(r);
+      return Value(a.as_float() - b.as_float());
+    }
+    if (op == "*") {
+      if (ints && !__builtin_mul_overflow(a.as_int(), b.as_int(), &r)) return Value(r);
+      return Value(a.as_float() * b.as_float());
+    }
     if (op == "/") {
       if (b.as_float() == 0) TypeError("division by zero");
       return Value(a.as_float() / b.as_float());
     }
     if (op == "//") {
       if (b.as_float() == 0) TypeError("integer division or modulo by zero");
-      if (ints) {
+      if (ints && !(a.as_int() == INT64_MIN && b.as_int() == -1)) {
         int64_t q = a.as_int() / b.as_int();
         if ((a.as_int() % b.as_int() != 0) && ((a.as_int() < 0) != (b.as_int() < 0))) --q;
         return Value(q);
@@ -53,19 +64,25 @@ Value Arith(const std::string& op, const Value& a, const Value& b) {
     if (op == "%") {
       if (b.as_float() == 0) TypeError("integer division or modulo by zero");
       if (ints) {
-        int64_t r = a.as_int() % b.as_int();
-        if (r != 0 && ((r < 0) != (b.as_int() < 0))) r += b.as_int();
-        return Value(r);
+        if (b.as_int() == -1) return Value(0);
+        int64_t m = a.as_int() % b.as_int();
+        if (m != 0 && ((m < 0) != (b.as_int() < 0))) m += b.as_int();
+        return Value(m);
       }
       double r = std::fmod(a.as_float(), b.as_float());
       if (r != 0 && ((r < 0) != (b.as_float() < 0))) r += b.as_float();
       return Value(r);
     }
     if (op == "**") {
-      if (ints && b.as_int() >= 0) {
-        int64_t r = 1;
-        for (int64_t i = 0; i < b.as_int(); ++i) r *= a.as_int();
-        return Value(r);
+      if (ints && b.as_int() >= 0) {  // by squaring; on overflow, as a float
+        int64_t base = a.as_int(), e = b.as_int(), acc = 1;
+        bool overflow = false;
+        while (e > 0 && !overflow) {
+          if (e & 1) overflow = __builtin_mul_overflow(acc, base, &acc);
+          e >>= 1;
+          if (e > 0 && !overflow) overflow = __builtin_mul_overflow(base, base, &base);
+        }
+        if (!overflow) return Value(acc);
       }
       return Value(std::pow(a.as_float(), b.as_float()));
     }
@@ -83,6 +100,10 @@ Value Arith(const std::string& op, const Value& a, const Value& b) {
     const Value* n = seq == &a ? &b : &a;
     if (seq && (n->is_int() || n->is_bool())) {
       int64_t times = std::max<int64_t>(0, n->as_int());
+      const size_t unit = seq->is_string() ? seq->as_string().size() : seq->list().items.size();
+      if (unit > 0 && static_cast<uint64_t>(times) > (64u << 20) / unit) {
+        TypeError("the result of * would be too large");
+      }
       if (seq->is_string()) {
         std::string out;
         for (int64_t i = 0; i < times; ++i) out += seq->as_string();
@@ -185,7 +206,10 @@ namespace {
 
 struct Macro {
   const Stmt* def;
-  std::shared_ptr<Scope> closure;
+  // The scope the macro was defined in. Weak: that scope holds the macro, and a strong
+  // reference back would keep both alive forever. Whoever hands a macro out of its render
+  // (an import, GetMacro) keeps the scope alive alongside.
+  std::weak_ptr<Scope> closure;
   std::shared_ptr<const Template> keep;  // the template the macro's tree belongs to
   std::string template_name;
   bool is_caller = false;
@@ -290,6 +314,12 @@ class Renderer : public Interpreter {
 
   Flow ExecOneUnchecked(const Stmt& s) {
     At(s.line, s.col);
+    if (impl_.options.max_steps && ++steps_ > impl_.options.max_steps) {
+      Fail("the template ran more than " + std::to_string(impl_.options.max_steps) + " steps");
+    }
+    if (out_->size() > impl_.options.max_output_bytes) {
+      Fail("the template's output passed " + std::to_string(impl_.options.max_output_bytes) + " bytes");
+    }
     switch (s.kind) {
       case SK::kData:
         out_->append(s.text);
@@ -375,7 +405,7 @@ class Renderer : public Interpreter {
         for (const auto& [n, alias] : s.names) {
           Value* v = module.dict().Find(std::string_view(n));
           if (!v) Fail("the template does not export '" + n + "'");
-          scope_->vars[alias] = *v;
+          scope_->vars[alias] = v->is_callable() ? KeepAlive(*v, module.dict().keep) : *v;
         }
         return Flow::kNormal;
       }
@@ -428,6 +458,7 @@ class Renderer : public Interpreter {
     for (const auto& [k, v] : root->vars) {
       if (!k.empty() && k[0] != '_') module.dict().Set(Value(k), v);
     }
+    module.dict().keep = root;  // its macros' scope
     return module;
   }
 
@@ -562,6 +593,13 @@ class Renderer : public Interpreter {
 
   // --- macros -----------------------------------------------------------------------------
 
+  // `fn`, holding `keep` (the scope a macro was defined in) alive while it lives.
+  static Value KeepAlive(const Value& fn, std::shared_ptr<void> keep) {
+    return Value::Function(fn.callable().name, [fn, keep](CallArgs& a, Interpreter& in) {
+      return in.Call(fn, std::move(a));
+    });
+  }
+
   Value MakeMacro(Macro m) {
     auto shared = std::make_shared<Macro>(std::move(m));
     const std::string name = shared->is_caller ? "caller" : shared->def->text;
@@ -576,7 +614,8 @@ class Renderer : public Interpreter {
     const Stmt& def = *m.def;
     const std::string macro_name = m.is_caller ? "caller" : def.text;
     auto scope = std::make_shared<Scope>();
-    scope->parent = m.closure;
+    scope->parent = m.closure.lock();
+    if (!scope->parent) Fail("macro '" + macro_name + "' outlived the template that defined it");
     size_t pos = 0;
     for (const Param& p : def.params) {
       if (pos < args.args.size()) {
@@ -623,7 +662,7 @@ class Renderer : public Interpreter {
     if (def.uses_varargs) scope->vars["varargs"] = Value::Tuple(std::move(extra));
     if (def.uses_kwargs) scope->vars["kwargs"] = kwargs;
     if (!m.is_caller && def.uses_caller) scope->vars["caller"] = caller;
-    if (++depth_ > 200) Fail("macros call each other too deep");
+    if (++depth_ > 100) Fail("macros call each other too deep");
     std::string text;
     out_ = &text;
     Value result;
@@ -784,7 +823,19 @@ class Renderer : public Interpreter {
     return obj.is_tuple() ? Value::Tuple(std::move(out)) : Value::List(std::move(out));
   }
 
+  // Expressions nest (and macros recurse) at most this deep: an error, not a stack overflow.
+  static constexpr int kMaxEvalDepth = 800;
+
   Value Eval(const Expr& e) {
+    if (++eval_depth_ > kMaxEvalDepth) Fail("expressions or macro calls nest too deep");
+    struct Leave {
+      int& d;
+      ~Leave() { --d; }
+    } leave{eval_depth_};
+    return EvalUnchecked(e);
+  }
+
+  Value EvalUnchecked(const Expr& e) {
     switch (e.kind) {
       case EK::kConst: return e.value;
       case EK::kName: {
@@ -982,6 +1033,8 @@ class Renderer : public Interpreter {
   int depth_ = 0;
   std::vector<LoopState*> loops_;
   std::vector<CallArgs> spare_;
+  uint64_t steps_ = 0;
+  int eval_depth_ = 0;
 };
 
 }  // namespace
@@ -1062,7 +1115,9 @@ Result<Value> Environment::GetMacro(const Template& t, const std::string& name,
     r.RenderRoot(t.impl_->body, nullptr, &ignored, root);
     Value* v = root->vars.Find(name);
     if (!v || !v->is_callable()) return NotFound("no macro '" + name + "' in " + t.name());
-    return *v;
+    return Value::Function(name, [fn = *v, root](CallArgs& a, Interpreter& in) {
+      return in.Call(fn, std::move(a));
+    });
   } catch (const TemplateError& e) {
     return InvalidArgument(e.message);
   }

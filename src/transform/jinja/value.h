@@ -44,6 +44,7 @@ class Value {
   struct DictData {
     std::vector<std::pair<Value, Value>> items;
     bool namespace_ = false;  // namespace(): attributes may be assigned
+    std::shared_ptr<void> keep;  // what the values need alive (an imported module's scope)
     Value* Find(const Value& key);
     Value* Find(std::string_view key);
     void Set(Value key, Value value);
