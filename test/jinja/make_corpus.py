@@ -89,6 +89,11 @@ case("filters_batch", "{{ [1, 2, 3, 4, 5]|batch(2)|list }} {{ [1, 2, 3]|batch(2,
 case("filters_format", "{{ '%s-%d'|format('a', 3) }} {{ '%s and %s' % ('x', 'y') }} {{ '%05.1f'|format(3.14159) }}")
 case("filters_misc", "{{ 'a b  c'|wordcount }} {{ 'hello world foo'|truncate(9) }} {{ [1, 2]|list|string }} {{ 'a&b'|e }} {{ 'x y'|urlencode }} {{ [1, 2, 3]|length }}")
 
+case("filters_groupby", "{% for g in users|groupby('city') %}{{ g.grouper }}:{{ g.list|map(attribute='n')|join(',') }};{% endfor %}|{% for k, v in users|groupby('city') %}{{ k }}{{ v|length }}{% endfor %}|{{ users|groupby('city')|first }}|{% for g in users|groupby('zip', default='none') %}{{ g.grouper }}{% endfor %}",
+     {"users": [{"n": 1, "city": "B"}, {"n": 2, "city": "a"}, {"n": 3, "city": "b"}]})
+case("filters_slice", "{{ [1, 2, 3, 4, 5]|slice(2)|list }} {{ [1, 2, 3, 4, 5, 6, 7]|slice(3, 'x')|list }} {{ []|slice(2)|list }}")
+case("filters_striptags", "{{ '<p>Hello <b>world</b></p>\n  <!-- no -->&amp; more'|striptags }}")
+
 # Tests
 case("tests", "{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ none is none }} {{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ 'a' is string }} {{ 1 is number }} {{ [1] is sequence }} {{ {} is mapping }} {{ 1 is integer }} {{ 1.0 is float }} {{ 'ab' is lower }} {{ 'AB' is upper }} {{ x is not none }} {{ 2 is in [1, 2] }} {{ 1 is eq 1 }} {{ 3 is gt 2 }} {{ true is sameas true }} {{ false is boolean }} {{ range is callable }}", {"x": 1})
 

@@ -846,6 +846,79 @@ void AddBuiltins(Environment::Impl& env) {
                                    : std::nearbyint(v * m) / m;  // half to even, as Python
     return Value(r);
   };
+  F["groupby"] = [](CallArgs& a, Interpreter&) {
+    std::vector<Value> items = Iterate(a.args.at(0));
+    if (a.args.size() < 2 && !a.Find(1, "attribute")) TypeError("groupby needs an attribute");
+    const std::string attr = S(Arg(a, 1, "attribute", kNone));
+    const Value dflt = Arg(a, 2, "default", Value::Undefined());
+    bool cs = Arg(a, 3, "case_sensitive", Value(false)).Truthy();
+    auto key = [&](const Value& v) {
+      Value k = Attribute(v, attr);
+      return k.is_undefined() && !dflt.is_undefined() ? dflt : k;
+    };
+    std::stable_sort(items.begin(), items.end(),
+                     [&](const Value& x, const Value& y) { return Cmp(key(x), key(y), cs) < 0; });
+    std::vector<Value> groups;
+    for (size_t i = 0; i < items.size();) {
+      Value k = key(items[i]);
+      std::vector<Value> members;
+      size_t j = i;
+      while (j < items.size() && Cmp(key(items[j]), k, cs) == 0) members.push_back(items[j++]);
+      Value g = Value::Tuple({cs || !k.is_string() ? k : key(items[i]), Value::List(std::move(members))});
+      g.list().fields = {"grouper", "list"};
+      groups.push_back(std::move(g));
+      i = j;
+    }
+    return Value::List(std::move(groups));
+  };
+  F["slice"] = [](CallArgs& a, Interpreter&) {
+    std::vector<Value> seq = Iterate(a.args.at(0));
+    int64_t slices = ToInt(Arg(a, 1, "slices", Value(1)), "slices");
+    if (slices <= 0) TypeError("slices must be positive");
+    const Value* fill = a.Find(2, "fill_with");
+    const size_t n = static_cast<size_t>(slices);
+    const size_t per = seq.size() / n, extra = seq.size() % n;
+    std::vector<Value> out;
+    size_t offset = 0;
+    for (size_t k = 0; k < n; ++k) {
+      size_t start = offset + k * per;
+      if (k < extra) ++offset;
+      size_t end = offset + (k + 1) * per;
+      std::vector<Value> part(seq.begin() + static_cast<std::ptrdiff_t>(std::min(start, seq.size())),
+                              seq.begin() + static_cast<std::ptrdiff_t>(std::min(end, seq.size())));
+      if (fill && !fill->is_none() && k >= extra) part.push_back(*fill);
+      out.push_back(Value::List(std::move(part)));
+    }
+    return Value::List(std::move(out));
+  };
+  F["striptags"] = [](CallArgs& a, Interpreter&) {
+    const std::string s = S(a.args.at(0));
+    std::string text;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s.compare(i, 4, "<!--") == 0) {
+        size_t e = s.find("-->", i + 4);
+        if (e == std::string::npos) break;
+        i = e + 2;
+      } else if (s[i] == '<' && i + 1 < s.size() && (std::isalpha(static_cast<unsigned char>(s[i + 1])) || s[i + 1] == '/' || s[i + 1] == '!')) {
+        size_t e = s.find('>', i);
+        if (e == std::string::npos) {
+          text += s.substr(i);
+          break;
+        }
+        i = e;
+      } else {
+        text += s[i];
+      }
+    }
+    std::string out;
+    for (const auto& w : Split(text, kNone, -1).list().items) {
+      if (!out.empty()) out += ' ';
+      out += w.as_string();
+    }
+    // The entities Markup.striptags unescapes.
+    out = Replace(Replace(Replace(Replace(Replace(out, "&lt;", "<", -1), "&gt;", ">", -1), "&quot;", "\"", -1), "&#39;", "'", -1), "&amp;", "&", -1);
+    return Value(std::move(out));
+  };
   F["select"] = [](CallArgs& a, Interpreter& in) { return SelectFilter(a, in, false, true); };
   F["reject"] = [](CallArgs& a, Interpreter& in) { return SelectFilter(a, in, false, false); };
   F["selectattr"] = [](CallArgs& a, Interpreter& in) { return SelectFilter(a, in, true, true); };

@@ -32,6 +32,10 @@ struct Options {
   bool trim_blocks = false;    // drop the first newline after a block tag
   bool lstrip_blocks = false;  // drop spaces and tabs before a block tag on its line
   bool keep_trailing_newline = false;
+  // dbt's block tags: {% test name(args) %} (a macro test_<name>), {% materialization name,
+  // adapter='x' %} (a macro materialization_<name>_<adapter>), {% docs name %} (a macro
+  // docs_<name> rendering the text).
+  bool dbt_tags = false;
   // Limits, so that a runaway template fails instead of running on: statements executed per
   // render (0: none), and the size of the text it renders.
   uint64_t max_steps = 0;

@@ -342,7 +342,8 @@ class Lexer {
 
 class Parser {
  public:
-  Parser(const std::string& name, std::vector<Token> tokens) : name_(name), t_(std::move(tokens)) {}
+  Parser(const std::string& name, std::vector<Token> tokens, const Options& o)
+      : name_(name), t_(std::move(tokens)), opts_(o) {}
 
   Body Template() {
     Body body = Subparse({});
@@ -525,6 +526,37 @@ class Parser {
       s->body = Subparse({"endmacro"});
       ExpectName();
       if (Cur().kind == TK::kName) Skip();  // {% endmacro name %}
+      ExpectBlockEnd();
+      ScanUses(s->body, s.get());
+      return s;
+    }
+    if (opts_.dbt_tags && (k == "test" || k == "materialization" || k == "docs")) {
+      s->kind = SK::kMacro;
+      std::string name = ExpectName();
+      if (k == "test") {
+        s->text = "test_" + name;
+        ParseSignature(s.get());
+      } else if (k == "materialization") {
+        std::string adapter = "default";
+        while (IsOp(",")) {  // , adapter='x' [, supported_languages=[...]]
+          Skip();
+          std::string key = ExpectName();
+          ExpectOp("=");
+          ExprP value = ParseExpression();
+          if (key == "adapter") {
+            if (value->kind != EK::kConst || !value->value.is_string()) {
+              Fail(kw, "materialization adapter must be a string");
+            }
+            adapter = value->value.as_string();
+          }
+        }
+        s->text = "materialization_" + name + "_" + adapter;
+      } else {
+        s->text = "docs_" + name;
+      }
+      ExpectBlockEnd();
+      s->body = Subparse({"end" + k});
+      ExpectName();
       ExpectBlockEnd();
       ScanUses(s->body, s.get());
       return s;
@@ -1161,6 +1193,7 @@ class Parser {
 
   const std::string& name_;
   std::vector<Token> t_;
+  const Options& opts_;
   size_t i_ = 0;
   int nesting_ = 0;  // expressions being parsed inside each other
 };
@@ -1169,7 +1202,7 @@ class Parser {
 
 ast::Body ParseTemplate(const std::string& name, std::string_view source, const Options& options) {
   Lexer lexer(name, source, options);
-  Parser parser(name, lexer.Run());
+  Parser parser(name, lexer.Run(), options);
   return parser.Template();
 }
 

@@ -770,6 +770,12 @@ class Renderer : public Interpreter {
       if (Value* v = obj.dict().Find(std::string_view(name))) return *v;
       return Value::Undefined(name);
     }
+    if (obj.is_list() && !obj.list().fields.empty()) {  // a named tuple's field
+      const auto& f = obj.list().fields;
+      for (size_t i = 0; i < f.size() && i < obj.list().items.size(); ++i) {
+        if (f[i] == name) return obj.list().items[i];
+      }
+    }
     if (auto m = BoundMethod(obj, name)) return *m;
     return Value::Undefined(name);
   }

@@ -40,6 +40,7 @@ class Value {
   struct ListData {
     std::vector<Value> items;
     bool tuple = false;
+    std::vector<std::string> fields;  // a named tuple's field names (groupby's groups)
   };
   struct DictData {
     std::vector<std::pair<Value, Value>> items;

@@ -113,6 +113,32 @@ TEST(Jinja, RunawayRecursionIsAnError) {
   EXPECT_NE(r.find("too deep"), std::string::npos) << r;
 }
 
+TEST(Jinja, DbtBlockTags) {
+  Options o;
+  o.dbt_tags = true;
+  Environment env(o);
+  auto t = env.Parse("tests/generic.sql",
+                     "{% test is_positive(model, column_name) %}"
+                     "select * from {{ model }} where {{ column_name }} <= 0"
+                     "{% endtest %}"
+                     "{% materialization view_like, adapter='lakemesh' %}made{% endmaterialization %}"
+                     "{% docs orders %}All the orders.{% enddocs %}");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  auto test = env.GetMacro(**t, "test_is_positive", Value::Dict());
+  ASSERT_TRUE(test.ok()) << test.status().ToString();
+  env.AddGlobal("run_test", *test);
+  EXPECT_EQ(Render(env, "{{ run_test(model='sales.orders', column_name='amount') }}"),
+            "select * from sales.orders where amount <= 0");
+  EXPECT_TRUE(env.GetMacro(**t, "materialization_view_like_lakemesh", Value::Dict()).ok());
+  auto docs = env.GetMacro(**t, "docs_orders", Value::Dict());
+  ASSERT_TRUE(docs.ok());
+  env.AddGlobal("doc", *docs);
+  EXPECT_EQ(Render(env, "{{ doc() }}"), "All the orders.");
+  // Without the option these are unknown tags, as in Jinja2.
+  Environment plain;
+  EXPECT_FALSE(plain.Parse("x", "{% test t(model) %}{% endtest %}").ok());
+}
+
 TEST(Jinja, FloatRepr) {
   EXPECT_EQ(FloatRepr(0.1), "0.1");
   EXPECT_EQ(FloatRepr(1e20), "1e+20");
