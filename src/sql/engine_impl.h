@@ -1593,6 +1593,29 @@ struct Session::Impl {
     } else {
       settings[name] = v;
     }
+    if (name == "search_path") {
+      // The first entry that is a domain becomes the domain of unqualified table names (what
+      // DBeaver's "active schema" and `SET search_path TO sales` mean); "$user", public and
+      // others are passed over.
+      default_domain.clear();
+      if (!reset) {
+        auto domains = engine.catalog.ListNamespaces(ref, {});
+        for (std::string entry : SplitTopLevel(v, ',')) {
+          if (entry.size() >= 2 && (entry.front() == '"' || entry.front() == '\'') &&
+              entry.back() == entry.front()) {
+            entry = entry.substr(1, entry.size() - 2);
+          }
+          bool is_domain = false;
+          if (domains.ok()) {
+            for (const auto& ns : *domains) is_domain = is_domain || (ns.size() == 1 && ns[0] == entry);
+          }
+          if (is_domain) {
+            default_domain = entry;
+            break;
+          }
+        }
+      }
+    }
     return out;
   }
 

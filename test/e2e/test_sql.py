@@ -427,6 +427,28 @@ def test_raw_objects_are_queryable_where_they_lie(mesh, workdir):
     assert e.value.pgcode == "42501"
 
 
+def test_search_path_sets_the_domain_of_unqualified_names(mesh):
+    conn = psycopg2.connect(dsn(mesh))
+    conn.autocommit = True
+    cur = conn.cursor()
+    with pytest.raises(psycopg2.errors.UndefinedTable):
+        cur.execute("SELECT count(*) FROM customers")
+    cur.execute('SET search_path TO "$user", crm, public')
+    cur.execute("SELECT name FROM customers ORDER BY id")
+    assert cur.fetchall() == [("Ada",), ("Grace",)]
+    cur.execute("SHOW search_path")
+    assert cur.fetchone() == ('"$user", crm, public',)
+    cur.execute("CREATE TABLE vip AS SELECT * FROM customers WHERE id = 10")  # crm.vip
+    cur.execute("SELECT count(*) FROM crm.vip")
+    assert cur.fetchone() == (1,)
+    cur.execute("SELECT count(*) FROM sales.orders o JOIN customers c ON o.customer = c.id")
+    assert cur.fetchone() == (3,)
+    cur.execute("SET search_path TO public")
+    with pytest.raises(psycopg2.errors.UndefinedTable):
+        cur.execute("SELECT count(*) FROM customers")
+    conn.close()
+
+
 def test_server_side_cursors(mesh):
     """DECLARE / FETCH / CLOSE: psycopg2's named cursors and psycopg 3's server cursors read a
     result a batch at a time."""
