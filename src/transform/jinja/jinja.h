@@ -76,8 +76,11 @@ class Environment {
   Result<std::string> RenderString(std::string_view source, const Value& context) const;
 
   // A macro of template `t` (its top-level macros), to call from native code (dbt's
-  // adapter.dispatch); kNotFound when it has none of that name.
+  // adapter.dispatch); kNotFound when it has none of that name. `t` must outlive the macro.
   Result<Value> GetMacro(const Template& t, const std::string& name, const Value& context) const;
+  // Every macro `t` defines at its top level, by name (runs its top level once).
+  Result<std::vector<std::pair<std::string, Value>>> Macros(const Template& t,
+                                                            const Value& context) const;
 
   struct Impl;
 

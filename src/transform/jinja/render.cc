@@ -770,6 +770,9 @@ class Renderer : public Interpreter {
       if (Value* v = obj.dict().Find(std::string_view(name))) return *v;
       return Value::Undefined(name);
     }
+    if (obj.is_callable() && obj.callable().attributes && obj.callable().attributes->is_dict()) {
+      if (Value* v = obj.callable().attributes->dict().Find(std::string_view(name))) return *v;
+    }
     if (obj.is_list() && !obj.list().fields.empty()) {  // a named tuple's field
       const auto& f = obj.list().fields;
       for (size_t i = 0; i < f.size() && i < obj.list().items.size(); ++i) {
@@ -1110,6 +1113,28 @@ Result<std::string> Environment::Render(const Template& t, const Value& context)
 Result<std::string> Environment::RenderString(std::string_view source, const Value& context) const {
   LM_ASSIGN_OR_RETURN(auto t, Parse("<string>", source));
   return Render(*t, context);
+}
+
+Result<std::vector<std::pair<std::string, Value>>> Environment::Macros(const Template& t,
+                                                                       const Value& context) const {
+  try {
+    Renderer r(*this, *impl_, context, t.name());
+    auto root = std::make_shared<Scope>();
+    std::string ignored;
+    r.RenderRoot(t.impl_->body, nullptr, &ignored, root);
+    std::vector<std::pair<std::string, Value>> out;
+    for (const auto& [name, v] : root->vars) {
+      if (!v.is_callable()) continue;
+      out.emplace_back(name, Value::Function(name, [fn = v, root](CallArgs& a, Interpreter& in) {
+                         return in.Call(fn, std::move(a));
+                       }));
+    }
+    return out;
+  } catch (const TemplateError& e) {
+    return InvalidArgument(e.message);
+  } catch (const RuntimeError& e) {
+    return InvalidArgument(t.name() + ": " + e.message);
+  }
 }
 
 Result<Value> Environment::GetMacro(const Template& t, const std::string& name,

@@ -76,7 +76,19 @@ Value Value::Dict() {
 Value Value::Function(std::string name, NativeFunction fn) {
   Value v;
   v.kind_ = Kind::kCallable;
-  v.fn_ = std::make_shared<Callable>(Callable{std::move(name), std::move(fn)});
+  v.fn_ = std::make_shared<Callable>(Callable{std::move(name), std::move(fn), nullptr});
+  return v;
+}
+
+Value Value::Function(std::string name, NativeFunction fn, Value attributes) {
+  Value v = Function(std::move(name), std::move(fn));
+  v.fn_->attributes = std::make_shared<Value>(std::move(attributes));
+  return v;
+}
+
+Value Value::Object(std::string display) {
+  Value v = Dict();
+  v.dict_->display = std::move(display);
   return v;
 }
 
@@ -173,6 +185,9 @@ std::string Value::Str() const {
     case Kind::kInt: return std::to_string(i_);
     case Kind::kFloat: return FloatRepr(f_);
     case Kind::kString: return s_;
+    case Kind::kDict:
+      if (dict_->display) return *dict_->display;
+      return Repr();
     default: return Repr();
   }
 }

@@ -32,6 +32,8 @@ using NativeFunction = std::function<Value(CallArgs&, Interpreter&)>;
 struct Callable {
   std::string name;
   NativeFunction fn;
+  // Attributes of the function object (dbt's `config` is called, and has config.get()).
+  std::shared_ptr<Value> attributes;  // a dict, or null
 };
 
 class Value {
@@ -46,6 +48,9 @@ class Value {
     std::vector<std::pair<Value, Value>> items;
     bool namespace_ = false;  // namespace(): attributes may be assigned
     std::shared_ptr<void> keep;  // what the values need alive (an imported module's scope)
+    // When set, what str() of the dict is: an object with attributes that prints as text
+    // (dbt's relations: `{{ this }}` is sales.orders, `{{ this.schema }}` is sales).
+    std::optional<std::string> display;
     Value* Find(const Value& key);
     Value* Find(std::string_view key);
     void Set(Value key, Value value);
@@ -68,6 +73,10 @@ class Value {
   static Value Tuple(std::vector<Value> items);
   static Value Dict();
   static Value Function(std::string name, NativeFunction fn);
+  // A function with attributes (a dict).
+  static Value Function(std::string name, NativeFunction fn, Value attributes);
+  // A dict that prints as `display`.
+  static Value Object(std::string display);
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }

@@ -1,0 +1,404 @@
+#include "transform/dbt/compiler.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <set>
+
+
+namespace lakemesh::dbt {
+
+using jinja::CallArgs;
+using jinja::Interpreter;
+using jinja::Value;
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string StrOf(const Value& d, const char* key, const std::string& dflt = "") {
+  if (!d.is_dict()) return dflt;
+  const Value* v = d.dict().Find(std::string_view(key));
+  return v && !v->is_none() && !v->is_undefined() ? v->Str() : dflt;
+}
+
+void MergeInto(Value& config, const Value& more) {
+  for (const auto& [k, v] : more.dict().items) {
+    if (k.is_string() && k.as_string() == "tags") {
+      Value* have = config.dict().Find(std::string_view("tags"));
+      std::vector<Value> tags = have && have->is_list() ? have->list().items : std::vector<Value>{};
+      if (have && have->is_string()) tags.push_back(*have);
+      for (const auto& t : v.is_list() ? v.list().items : std::vector<Value>{v}) tags.push_back(t);
+      config.dict().Set(Value("tags"), Value::List(std::move(tags)));
+    } else {
+      config.dict().Set(k, v);
+    }
+  }
+}
+
+// `sql` with the ephemeral models' SQL in front as common table expressions.
+std::string InjectCtes(const std::string& sql, const std::vector<std::pair<std::string, std::string>>& ctes) {
+  if (ctes.empty()) return sql;
+  std::string with = "with ";
+  for (size_t i = 0; i < ctes.size(); ++i) {
+    with += (i ? ",\n" : "") + ctes[i].first + " as (\n" + ctes[i].second + "\n)";
+  }
+  // Past whitespace and comments: does the statement start with its own WITH?
+  size_t i = 0;
+  while (i < sql.size()) {
+    if (std::isspace(static_cast<unsigned char>(sql[i]))) {
+      ++i;
+    } else if (sql.compare(i, 2, "--") == 0) {
+      size_t nl = sql.find('\n', i);
+      i = nl == std::string::npos ? sql.size() : nl + 1;
+    } else if (sql.compare(i, 2, "/*") == 0) {
+      size_t end = sql.find("*/", i + 2);
+      i = end == std::string::npos ? sql.size() : end + 2;
+    } else {
+      break;
+    }
+  }
+  if (Lower(sql.substr(i, 4)) == "with" &&
+      (i + 4 >= sql.size() || !(std::isalnum(static_cast<unsigned char>(sql[i + 4])) || sql[i + 4] == '_'))) {
+    // Join the statement's own WITH: "with <ours>, <its ctes> select ..."
+    return with + ",\n" + sql.substr(i + 4);
+  }
+  return with + "\n" + sql;
+}
+
+}  // namespace
+
+Compiler::Compiler(const Project& project, Target target, Value vars)
+    : project_(project), target_(std::move(target)), vars_(std::move(vars)) {
+  jinja::Options o;
+  o.dbt_tags = true;
+  o.max_steps = 50'000'000;
+  env_ = std::make_unique<jinja::Environment>(o);
+  if (target_.schema.empty()) target_.schema = project_.name;
+}
+
+Compiler::~Compiler() = default;
+
+Value Compiler::RelationValue(const std::string& schema, const std::string& identifier) const {
+  Value r = Value::Object(schema + "." + identifier);
+  auto& d = r.dict();
+  d.Set(Value("database"), Value("lakemesh"));
+  d.Set(Value("schema"), Value(schema));
+  d.Set(Value("identifier"), Value(identifier));
+  d.Set(Value("name"), Value(identifier));
+  d.Set(Value("table"), Value(identifier));
+  return r;
+}
+
+Status Compiler::LoadMacros() {
+  for (const std::string& file : project_.macro_files) {
+    auto source = [&]() -> Result<std::string> {
+      std::string path = project_.root + "/" + file;
+      FILE* f = std::fopen(path.c_str(), "rb");
+      if (!f) return NotFound("cannot read " + file);
+      std::string text;
+      char buf[65536];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) text.append(buf, n);
+      std::fclose(f);
+      return text;
+    }();
+    if (!source.ok()) return source.status();
+    LM_ASSIGN_OR_RETURN(auto t, env_->Parse(file, *source));
+    macro_templates_.push_back(t);
+    LM_ASSIGN_OR_RETURN(auto macros, env_->Macros(*t, Value::Dict()));
+    for (auto& [name, fn] : macros) {
+      if (macros_.count(name)) {
+        return InvalidArgument(file + ": macro '" + name + "' is defined twice in the project");
+      }
+      macros_[name] = fn;
+      env_->AddGlobal(name, fn);
+    }
+  }
+  return Status::OK();
+}
+
+Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>* ctes) {
+  Value ctx = Value::Dict();
+  auto set = [&](const char* k, Value v) { ctx.dict().Set(Value(k), std::move(v)); };
+  CompiledNode* self = &n;
+  auto depend = [self](const std::string& uid) {
+    if (std::find(self->depends_on.begin(), self->depends_on.end(), uid) == self->depends_on.end()) {
+      self->depends_on.push_back(uid);
+    }
+  };
+
+  set("ref", Value::Function("ref", [this, self, execute, ctes, depend](CallArgs& a, Interpreter&) -> Value {
+    std::vector<std::string> parts;
+    for (const auto& v : a.args) parts.push_back(v.Str());
+    if (parts.empty() || parts.size() > 2) jinja::RaiseError("ref() takes a model name (and a package name first)");
+    const std::string name = parts.back();
+    if (parts.size() == 2 && parts[0] != project_.name) {
+      jinja::RaiseError("'" + self->unique_id + "' depends on package '" + parts[0] +
+                        "', which this project does not have");
+    }
+    const Node* target = nullptr;
+    for (NodeKind k : {NodeKind::kModel, NodeKind::kSeed, NodeKind::kSnapshot}) {
+      if (!target) target = project_.FindByName(k, name);
+    }
+    if (!target) {
+      jinja::RaiseError("'" + self->unique_id + "' depends on a node named '" + name +
+                        "' which was not found");
+    }
+    depend(target->unique_id);
+    auto it = nodes_.find(target->unique_id);
+    if (it == nodes_.end() || !it->second.enabled) {
+      jinja::RaiseError("'" + self->unique_id + "' depends on a node named '" + name +
+                        "' which is disabled");
+    }
+    const CompiledNode& t = it->second;
+    if (execute && t.materialized == "ephemeral") {
+      if (std::find(ctes->begin(), ctes->end(), t.unique_id) == ctes->end()) ctes->push_back(t.unique_id);
+      return Value::Object("__dbt__cte__" + t.alias);
+    }
+    return RelationValue(t.schema.empty() ? target_.schema : t.schema, t.alias.empty() ? name : t.alias);
+  }));
+
+  set("source", Value::Function("source", [this, self, depend](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.size() != 2) jinja::RaiseError("source() takes a source name and a table name");
+    const std::string source = a.args[0].Str(), table = a.args[1].Str();
+    for (const SourceTable& s : project_.sources) {
+      if (s.source_name == source && s.name == table) {
+        depend(s.unique_id);
+        return RelationValue(s.schema, s.identifier);
+      }
+    }
+    jinja::RaiseError("'" + self->unique_id + "' depends on a source named '" + source + "." + table +
+                      "' which was not found");
+  }));
+
+  // config(materialized='table', ...) during parsing; config.get() / config.require() always.
+  Value attrs = Value::Dict();
+  attrs.dict().Set(Value("get"), Value::Function("get", [self](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty()) jinja::RaiseError("config.get() takes a key");
+    const Value* v = self->config.dict().Find(a.args[0]);
+    if (v) return *v;
+    const Value* dflt = a.Find(1, "default");
+    return dflt ? *dflt : Value::None();
+  }));
+  attrs.dict().Set(Value("require"), Value::Function("require", [self](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty()) jinja::RaiseError("config.require() takes a key");
+    const Value* v = self->config.dict().Find(a.args[0]);
+    if (!v) jinja::RaiseError("'" + self->unique_id + "' needs the configuration '" + a.args[0].Str() + "'");
+    return *v;
+  }));
+  set("config", Value::Function("config", [self, execute](CallArgs& a, Interpreter&) -> Value {
+    if (execute) return Value("");  // taken while parsing
+    Value more = Value::Dict();
+    if (!a.args.empty()) {
+      if (!a.args[0].is_dict()) jinja::RaiseError("config() takes keyword arguments or a dict");
+      more.dict().items = a.args[0].dict().items;
+    }
+    for (const auto& [k, v] : a.kwargs) more.dict().Set(Value(k), v);
+    MergeInto(self->config, more);
+    return Value("");
+  }, attrs));
+
+  set("var", Value::Function("var", [this, self](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty()) jinja::RaiseError("var() takes a name");
+    const Value key = a.args[0];
+    if (const Value* v = vars_.is_dict() ? vars_.dict().Find(key) : nullptr) return *v;
+    if (const Value* v = project_.vars.dict().Find(key)) return *v;
+    if (a.args.size() > 1) return a.args[1];
+    jinja::RaiseError("Required var '" + key.Str() + "' not found in config (" + self->unique_id +
+                      "): set it in dbt_project.yml's vars or with --vars");
+  }));
+  set("env_var", Value::Function("env_var", [](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty()) jinja::RaiseError("env_var() takes a name");
+    const std::string name = a.args[0].Str();
+    if (const char* v = std::getenv(name.c_str())) return Value(std::string(v));
+    if (a.args.size() > 1) return a.args[1];
+    jinja::RaiseError("Env var required but not provided: '" + name + "'");
+  }));
+
+  set("this", RelationValue(n.schema.empty() ? target_.schema : n.schema,
+                            n.alias.empty() ? n.node->name : n.alias));
+  Value target = Value::Dict();
+  target.dict().Set(Value("name"), Value(target_.name));
+  target.dict().Set(Value("schema"), Value(target_.schema));
+  target.dict().Set(Value("type"), Value("lakemesh"));
+  target.dict().Set(Value("database"), Value("lakemesh"));
+  target.dict().Set(Value("threads"), Value(target_.threads));
+  target.dict().Set(Value("branch"), Value(target_.branch));
+  target.dict().Set(Value("profile_name"), Value(project_.profile));
+  set("target", target);
+  set("execute", Value(execute));
+  set("is_incremental", Value::Function("is_incremental", [](CallArgs&, Interpreter&) { return Value(false); }));
+  set("log", Value::Function("log", [](CallArgs&, Interpreter&) { return Value(""); }));
+  set("return", Value::Function("return", [](CallArgs& a, Interpreter&) -> Value {
+    jinja::ReturnFromMacro(a.args.empty() ? Value::None() : a.args[0]);
+  }));
+  Value exceptions = Value::Dict();
+  exceptions.dict().Set(Value("raise_compiler_error"),
+                        Value::Function("raise_compiler_error", [self](CallArgs& a, Interpreter&) -> Value {
+                          jinja::RaiseError("Compilation Error in " + self->unique_id + ": " +
+                                            (a.args.empty() ? std::string() : a.args[0].Str()));
+                        }));
+  exceptions.dict().Set(Value("warn"), Value::Function("warn", [](CallArgs&, Interpreter&) { return Value(""); }));
+  set("exceptions", exceptions);
+  Value adapter = Value::Dict();
+  adapter.dict().Set(Value("quote"), Value::Function("quote", [](CallArgs& a, Interpreter&) -> Value {
+    std::string s = a.args.empty() ? "" : a.args[0].Str();
+    std::string out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return Value(out + "\"");
+  }));
+  adapter.dict().Set(Value("dispatch"), Value::Function("dispatch", [this](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty()) jinja::RaiseError("adapter.dispatch() takes a macro name");
+    const std::string name = a.args[0].Str();
+    for (const std::string& candidate : {"lakemesh__" + name, "duckdb__" + name, "default__" + name}) {
+      auto it = macros_.find(candidate);
+      if (it != macros_.end()) return it->second;
+    }
+    jinja::RaiseError("adapter.dispatch: no macro lakemesh__" + name + " or default__" + name);
+  }));
+  set("adapter", adapter);
+  Value model = Value::Dict();
+  model.dict().Set(Value("unique_id"), Value(n.unique_id));
+  model.dict().Set(Value("name"), Value(n.node->name));
+  model.dict().Set(Value("resource_type"), Value(NodeKindName(n.node->kind)));
+  model.dict().Set(Value("config"), n.config);
+  model.dict().Set(Value("tags"), Value::List([&] {
+    std::vector<Value> t;
+    for (const auto& s : n.tags) t.emplace_back(s);
+    return t;
+  }()));
+  set("model", model);
+  return ctx;
+}
+
+Result<std::string> Compiler::RenderNode(CompiledNode& n, bool execute) {
+  std::vector<std::string> ctes;
+  Value ctx = Context(n, execute, &ctes);
+  LM_ASSIGN_OR_RETURN(auto t, env_->Parse(n.node->file, n.node->raw_code));
+  LM_ASSIGN_OR_RETURN(std::string sql, env_->Render(*t, ctx));
+  if (!execute || ctes.empty()) return sql;
+  std::vector<std::pair<std::string, std::string>> inlined;
+  for (const std::string& uid : ctes) {
+    const CompiledNode& e = nodes_.at(uid);
+    inlined.emplace_back("__dbt__cte__" + e.alias, e.compiled_code);
+  }
+  return InjectCtes(sql, inlined);
+}
+
+Result<std::string> Compiler::SchemaFor(const CompiledNode& n) {
+  const std::string custom = StrOf(n.config, "schema");
+  if (macros_.count("generate_schema_name")) {
+    Value ctx = Value::Dict();
+    ctx.dict().Set(Value("custom"), custom.empty() ? Value::None() : Value(custom));
+    Value node = Value::Dict();
+    node.dict().Set(Value("name"), Value(n.node->name));
+    node.dict().Set(Value("unique_id"), Value(n.unique_id));
+    node.dict().Set(Value("fqn"), Value::List([&] {
+      std::vector<Value> f;
+      for (const auto& s : n.node->fqn) f.emplace_back(s);
+      return f;
+    }()));
+    ctx.dict().Set(Value("node"), node);
+    Value target = Value::Dict();
+    target.dict().Set(Value("schema"), Value(target_.schema));
+    target.dict().Set(Value("name"), Value(target_.name));
+    ctx.dict().Set(Value("target"), target);
+    LM_ASSIGN_OR_RETURN(std::string s, env_->RenderString("{{ generate_schema_name(custom, node) }}", ctx));
+    return Trim(s);
+  }
+  return custom.empty() ? target_.schema : target_.schema + "_" + custom;  // dbt's default
+}
+
+Status Compiler::CompileAll() {
+  LM_TRY(LoadMacros());
+  // First pass: configuration and dependencies.
+  for (const auto& [uid, node] : project_.nodes) {
+    CompiledNode n;
+    n.node = &node;
+    n.unique_id = uid;
+    n.config = Value::Dict();
+    n.config.dict().items = node.config.dict().items;
+    nodes_[uid] = std::move(n);
+  }
+  for (auto& [uid, n] : nodes_) {
+    if (n.node->kind != NodeKind::kSeed) {
+      auto parsed = RenderNode(n, /*execute=*/false);
+      if (!parsed.ok()) return parsed.status();
+    }
+    const Value* enabled = n.config.dict().Find(std::string_view("enabled"));
+    n.enabled = !enabled || enabled->Truthy();
+    switch (n.node->kind) {
+      case NodeKind::kModel: n.materialized = Lower(StrOf(n.config, "materialized", "view")); break;
+      case NodeKind::kSeed: n.materialized = "seed"; break;
+      case NodeKind::kTest: n.materialized = "test"; break;
+      case NodeKind::kSnapshot: n.materialized = "snapshot"; break;
+    }
+    if (const Value* tags = n.config.dict().Find(std::string_view("tags"))) {
+      for (const auto& t : tags->is_list() ? tags->list().items : std::vector<Value>{*tags}) n.tags.push_back(t.Str());
+    }
+    n.alias = StrOf(n.config, "alias", n.node->name);
+  }
+  for (auto& [uid, n] : nodes_) {
+    if (n.node->kind == NodeKind::kTest) continue;
+    LM_ASSIGN_OR_RETURN(n.schema, SchemaFor(n));
+  }
+  // Second pass, in dependency order (an ephemeral model's SQL is needed by those that use it).
+  LM_ASSIGN_OR_RETURN(std::vector<std::string> order, Order());
+  for (const std::string& uid : order) {
+    CompiledNode& n = nodes_.at(uid);
+    if (n.node->kind == NodeKind::kSeed) continue;
+    n.depends_on.clear();
+    LM_ASSIGN_OR_RETURN(n.compiled_code, RenderNode(n, /*execute=*/true));
+    n.compiled_code = Trim(n.compiled_code);
+  }
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> Compiler::Order() const {
+  std::map<std::string, size_t> pending;  // unmet dependencies on enabled nodes
+  std::map<std::string, std::vector<std::string>> dependents;
+  for (const auto& [uid, n] : nodes_) {
+    if (!n.enabled) continue;
+    size_t count = 0;
+    for (const std::string& d : n.depends_on) {
+      auto it = nodes_.find(d);
+      if (it == nodes_.end() || !it->second.enabled) continue;  // sources, disabled nodes
+      ++count;
+      dependents[d].push_back(uid);
+    }
+    pending[uid] = count;
+  }
+  std::vector<std::string> ready, out;
+  for (const auto& [uid, count] : pending) {
+    if (count == 0) ready.push_back(uid);
+  }
+  while (!ready.empty()) {
+    std::sort(ready.begin(), ready.end(), std::greater<>());  // deterministic: by name
+    std::string uid = ready.back();
+    ready.pop_back();
+    out.push_back(uid);
+    for (const std::string& d : dependents[uid]) {
+      if (--pending[d] == 0) ready.push_back(d);
+    }
+  }
+  if (out.size() != pending.size()) {
+    std::string cycle;
+    for (const auto& [uid, count] : pending) {
+      if (count > 0) cycle += (cycle.empty() ? "" : ", ") + uid;
+    }
+    return InvalidArgument("the project's models depend on each other in a cycle: " + cycle);
+  }
+  return out;
+}
+
+}  // namespace lakemesh::dbt

@@ -1,0 +1,78 @@
+// Compiling a dbt project: its macros become functions every template sees, and each model,
+// seed, snapshot and singular test is rendered with dbt's context (ref, source, config, var,
+// env_var, this, target, is_incremental, log, return, exceptions, adapter.quote and
+// adapter.dispatch) into the SQL the runner executes, with ephemeral models inlined as CTEs.
+//
+// As dbt does, every node is rendered twice: first with `execute` false to learn its
+// configuration (config()) and what it depends on (ref(), source()), then, once every node's
+// relation is known, with `execute` true for its SQL.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "transform/dbt/project.h"
+#include "transform/jinja/jinja.h"
+
+namespace lakemesh::dbt {
+
+// Where a project is built (a profile's target): the domain (schema) of models without one of
+// their own, and the branch.
+struct Target {
+  std::string name = "dev";
+  std::string schema;
+  std::string branch = "main";
+  int threads = 1;
+};
+
+struct CompiledNode {
+  const Node* node = nullptr;
+  std::string unique_id;
+  jinja::Value config;        // the node's configuration, its own config() included
+  std::string materialized;   // view, table, incremental, ephemeral; seed; test; snapshot
+  bool enabled = true;
+  std::string schema, alias;  // its relation: schema.alias
+  std::vector<std::string> depends_on;  // unique ids of nodes and sources
+  std::string compiled_code;
+  std::vector<std::string> tags;
+
+  std::string relation() const { return schema + "." + alias; }
+};
+
+class Compiler {
+ public:
+  // `vars`: --vars from the command line (a dict), over the project's.
+  Compiler(const Project& project, Target target, jinja::Value vars = jinja::Value::Dict());
+  ~Compiler();
+
+  // Parses the macros and compiles every enabled node. Errors name the file, line and column.
+  Status CompileAll();
+
+  const std::map<std::string, CompiledNode>& nodes() const { return nodes_; }
+  // The enabled nodes, each after everything it depends on; kInvalidArgument on a cycle.
+  Result<std::vector<std::string>> Order() const;
+
+  jinja::Environment& environment() { return *env_; }
+  const Target& target() const { return target_; }
+
+ private:
+  struct Render;
+  Status LoadMacros();
+  Result<std::string> RenderNode(CompiledNode& n, bool execute);
+  jinja::Value Context(CompiledNode& n, bool execute, std::vector<std::string>* ctes);
+  jinja::Value RelationValue(const std::string& schema, const std::string& identifier) const;
+  Result<std::string> SchemaFor(const CompiledNode& n);
+
+  const Project& project_;
+  Target target_;
+  jinja::Value vars_;
+  std::unique_ptr<jinja::Environment> env_;
+  std::vector<std::shared_ptr<const jinja::Template>> macro_templates_;
+  std::map<std::string, jinja::Value> macros_;  // by name
+  std::map<std::string, CompiledNode> nodes_;
+};
+
+}  // namespace lakemesh::dbt

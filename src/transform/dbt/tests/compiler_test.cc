@@ -1,0 +1,156 @@
+// Compiling a dbt project: ref/source/config/var/this/target in models, the project's macros,
+// adapter.dispatch, ephemeral models inlined as CTEs, custom schemas, dependency order, and
+// the errors dbt reports (missing refs, missing vars, cycles).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "base/random.h"
+#include "transform/dbt/compiler.h"
+
+namespace lakemesh::dbt {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CompilerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("lm-dbtc-" + RandomHex(6));
+    fs::create_directories(dir_);
+    Write("dbt_project.yml", "name: shop\nvars:\n  min_amount: 0\nmodels:\n  shop:\n    marts:\n      +materialized: table\n");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void Write(const std::string& rel, const std::string& text) {
+    fs::create_directories((dir_ / rel).parent_path());
+    std::ofstream(dir_ / rel) << text;
+  }
+  Result<Project> Load() { return LoadProject(dir_.string()); }
+  fs::path dir_;
+};
+
+TEST_F(CompilerTest, CompilesModelsWithDbtContext) {
+  Write("models/sources.yml", "version: 2\nsources:\n  - name: raw\n    schema: landing\n    tables:\n      - name: orders\n");
+  Write("models/staging/stg_orders.sql",
+        "select id, amount from {{ source('raw', 'orders') }} where amount > {{ var('min_amount') }}");
+  Write("models/staging/stg_helper.sql",
+        "{{ config(materialized='ephemeral') }}\nselect id from {{ ref('stg_orders') }}");
+  Write("models/marts/orders.sql",
+        "{{ config(tags=['daily'], alias='fct_orders') }}\n"
+        "with o as (select * from {{ ref('stg_orders') }})\n"
+        "select o.id, {{ cents('o.amount') }} as dollars, '{{ this }}' as me, '{{ target.schema }}' as t\n"
+        "from o join {{ ref('stg_helper') }} h on h.id = o.id");
+  Write("models/marts/finance/revenue.sql",
+        "{{ config(schema='finance') }}select sum(dollars) from {{ ref('orders') }}"
+        "{% if config.get('materialized') == 'table' %} -- table{% endif %}");
+  Write("macros/cents.sql",
+        "{% macro cents(col) %}{{ return(adapter.dispatch('cents')(col)) }}{% endmacro %}\n"
+        "{% macro default__cents(col) %}({{ col }} / 100){% endmacro %}");
+  Write("tests/positive.sql", "select * from {{ ref('orders') }} where dollars < 0");
+  auto p = Load();
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Target target;
+  target.schema = "sales";
+  Compiler c(*p, target);
+  Status st = c.CompileAll();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const auto& nodes = c.nodes();
+
+  const CompiledNode& stg = nodes.at("model.shop.stg_orders");
+  EXPECT_EQ(stg.compiled_code, "select id, amount from landing.orders where amount > 0");
+  EXPECT_EQ(stg.materialized, "view");
+  EXPECT_EQ(stg.relation(), "sales.stg_orders");
+  EXPECT_EQ(stg.depends_on, (std::vector<std::string>{"source.shop.raw.orders"}));
+
+  const CompiledNode& orders = nodes.at("model.shop.orders");
+  EXPECT_EQ(orders.materialized, "table");
+  EXPECT_EQ(orders.relation(), "sales.fct_orders");
+  EXPECT_EQ(orders.tags, (std::vector<std::string>{"daily"}));
+  EXPECT_EQ(orders.compiled_code,
+            "with __dbt__cte__stg_helper as (\nselect id from sales.stg_orders\n),\n"
+            " o as (select * from sales.stg_orders)\n"
+            "select o.id, (o.amount / 100) as dollars, 'sales.fct_orders' as me, 'sales' as t\n"
+            "from o join __dbt__cte__stg_helper h on h.id = o.id");
+  EXPECT_EQ(orders.depends_on,
+            (std::vector<std::string>{"model.shop.stg_orders", "model.shop.stg_helper"}));
+
+  const CompiledNode& revenue = nodes.at("model.shop.revenue");
+  EXPECT_EQ(revenue.relation(), "sales_finance.revenue");  // dbt's default generate_schema_name
+  EXPECT_EQ(revenue.compiled_code, "select sum(dollars) from sales.fct_orders -- table");
+
+  const CompiledNode& test = nodes.at("test.shop.positive");
+  EXPECT_EQ(test.materialized, "test");
+  EXPECT_EQ(test.compiled_code, "select * from sales.fct_orders where dollars < 0");
+
+  auto order = c.Order();
+  ASSERT_TRUE(order.ok());
+  auto pos = [&](const std::string& uid) {
+    return std::find(order->begin(), order->end(), uid) - order->begin();
+  };
+  EXPECT_LT(pos("model.shop.stg_orders"), pos("model.shop.stg_helper"));
+  EXPECT_LT(pos("model.shop.stg_helper"), pos("model.shop.orders"));
+  EXPECT_LT(pos("model.shop.orders"), pos("model.shop.revenue"));
+  EXPECT_LT(pos("model.shop.orders"), pos("test.shop.positive"));
+}
+
+TEST_F(CompilerTest, GenerateSchemaNameMacroAndVars) {
+  Write("models/a.sql", "{{ config(schema='x') }}select {{ var('n', 7) }}, '{{ var('s') }}'");
+  Write("macros/schema.sql",
+        "{% macro generate_schema_name(custom_schema_name, node) %}"
+        "{{ custom_schema_name if custom_schema_name else target.schema }}{% endmacro %}");
+  auto p = Load();
+  ASSERT_TRUE(p.ok());
+  auto vars = ParseYamlValue("{s: hello}");
+  ASSERT_TRUE(vars.ok());
+  Compiler c(*p, Target{"dev", "sales", "main", 1}, *vars);
+  ASSERT_TRUE(c.CompileAll().ok());
+  EXPECT_EQ(c.nodes().at("model.shop.a").relation(), "x.a");
+  EXPECT_EQ(c.nodes().at("model.shop.a").compiled_code, "select 7, 'hello'");
+}
+
+TEST_F(CompilerTest, Errors) {
+  Write("models/a.sql", "select * from {{ ref('missing') }}");
+  auto p = Load();
+  ASSERT_TRUE(p.ok());
+  Compiler c1(*p, Target{});
+  Status st = c1.CompileAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("models/a.sql:1:"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("'model.shop.a' depends on a node named 'missing' which was not found"),
+            std::string::npos) << st.message();
+
+  Write("models/a.sql", "select {{ var('nope') }}");
+  p = Load();
+  Compiler c2(*p, Target{});
+  st = c2.CompileAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("Required var 'nope' not found"), std::string::npos) << st.message();
+
+  Write("models/a.sql", "select * from {{ ref('b') }}");
+  Write("models/b.sql", "select * from {{ ref('a') }}");
+  p = Load();
+  Compiler c3(*p, Target{});
+  st = c3.CompileAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("cycle: model.shop.a, model.shop.b"), std::string::npos) << st.message();
+
+  Write("models/b.sql", "{{ config(enabled=false) }}select 1");
+  p = Load();
+  Compiler c4(*p, Target{});
+  st = c4.CompileAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("which is disabled"), std::string::npos) << st.message();
+
+  Write("models/b.sql", "select {{ exceptions.raise_compiler_error('bad input') }}");
+  Write("models/a.sql", "select 1");
+  p = Load();
+  Compiler c5(*p, Target{});
+  st = c5.CompileAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("Compilation Error in model.shop.b: bad input"), std::string::npos)
+      << st.message();
+}
+
+}  // namespace
+}  // namespace lakemesh::dbt
