@@ -75,6 +75,52 @@ std::string InjectCtes(const std::string& sql, const std::vector<std::pair<std::
   return with + "\n" + sql;
 }
 
+// dbt's generic data tests, as dbt defines them; a project's own test of the same name wins.
+constexpr const char* kGenericTests = R"sql(
+{% test unique(model, column_name) %}
+select {{ column_name }} as unique_field, count(*) as n_records
+from {{ model }}
+where {{ column_name }} is not null
+group by {{ column_name }}
+having count(*) > 1
+{% endtest %}
+{% test not_null(model, column_name) %}
+select {{ column_name }}
+from {{ model }}
+where {{ column_name }} is null
+{% endtest %}
+{% test accepted_values(model, column_name, values, quote=True) %}
+with all_values as (
+    select {{ column_name }} as value_field, count(*) as n_records
+    from {{ model }}
+    group by {{ column_name }}
+)
+select *
+from all_values
+where value_field not in (
+    {% for value in values -%}
+    {% if quote -%}'{{ value }}'{%- else -%}{{ value }}{%- endif -%}
+    {%- if not loop.last -%},{%- endif %}
+    {%- endfor %}
+)
+{% endtest %}
+{% test relationships(model, column_name, to, field) %}
+with child as (
+    select {{ column_name }} as from_field
+    from {{ model }}
+    where {{ column_name }} is not null
+),
+parent as (
+    select {{ field }} as to_field
+    from {{ to }}
+)
+select from_field
+from child
+left join parent on child.from_field = parent.to_field
+where parent.to_field is null
+{% endtest %}
+)sql";
+
 }  // namespace
 
 Compiler::Compiler(const Project& project, Target target, Value vars)
@@ -100,6 +146,10 @@ Value Compiler::RelationValue(const std::string& schema, const std::string& iden
 }
 
 Status Compiler::LoadMacros() {
+  LM_ASSIGN_OR_RETURN(auto builtin, env_->Parse("<dbt generic tests>", kGenericTests));
+  macro_templates_.push_back(builtin);
+  LM_ASSIGN_OR_RETURN(auto generic, env_->Macros(*builtin, Value::Dict()));
+  std::map<std::string, Value> builtins(generic.begin(), generic.end());
   for (const std::string& file : project_.macro_files) {
     auto source = [&]() -> Result<std::string> {
       std::string path = project_.root + "/" + file;
@@ -124,6 +174,94 @@ Status Compiler::LoadMacros() {
       env_->AddGlobal(name, fn);
     }
   }
+  for (auto& [name, fn] : builtins) {
+    if (macros_.count(name)) continue;
+    macros_[name] = fn;
+    env_->AddGlobal(name, fn);
+  }
+  return Status::OK();
+}
+
+// Data tests from schema YAML become test nodes: each renders its test macro with the model's
+// relation, the column and the test's arguments (strings such as "ref('customers')" are the
+// expressions they spell, as in dbt).
+Status Compiler::AddDataTests() {
+  struct Pending {
+    const Node* model;
+    const TestSpec* spec;
+  };
+  std::vector<Pending> specs;
+  for (const auto& [uid, node] : project_.nodes) {
+    auto it = nodes_.find(uid);
+    if (it == nodes_.end() || !it->second.enabled) continue;
+    for (const auto& c : node.columns) {
+      for (const auto& t : c.tests) specs.push_back({&node, &t});
+    }
+    for (const auto& t : node.tests) specs.push_back({&node, &t});
+  }
+  std::set<std::string> used;
+  for (const Pending& p : specs) {
+    const TestSpec& t = *p.spec;
+    std::string macro = "test_" + t.name;
+    if (size_t dot = t.name.rfind('.'); dot != std::string::npos) macro = "test_" + t.name.substr(dot + 1);
+    if (!macros_.count(macro)) {
+      return InvalidArgument(p.model->file + ": " + p.model->name + " has a test '" + t.name +
+                             "', but there is no such generic test (a macro " + macro + ")");
+    }
+    std::string name = t.name + "_" + p.model->name + (t.column.empty() ? "" : "_" + t.column);
+    for (char& ch : name) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') ch = '_';
+    }
+    std::string unique = name;
+    for (int k = 2; used.count(unique); ++k) unique = name + "_" + std::to_string(k);
+    used.insert(unique);
+    std::string call = "{{ " + macro + "(model=__model";
+    if (!t.column.empty()) call += ", column_name=__column";
+    size_t i = 0;
+    for (const auto& [k, v] : t.args.dict().items) {
+      const std::string key = k.Str();
+      if (v.is_string() && (v.as_string().rfind("ref(", 0) == 0 || v.as_string().rfind("source(", 0) == 0)) {
+        call += ", " + key + "=" + v.as_string();
+      } else {
+        call += ", " + key + "=__arg" + std::to_string(i);
+      }
+      ++i;
+    }
+    call += ") }}";
+    Node n;
+    n.kind = NodeKind::kTest;
+    n.name = unique;
+    n.unique_id = "test." + project_.name + "." + unique;
+    n.file = p.model->file;
+    n.path = p.model->path;
+    n.fqn = {project_.name, unique};
+    n.raw_code = call;
+    n.config = Value::Dict();
+    n.config.dict().items = t.config.dict().items;
+    generated_.push_back(std::move(n));
+    const Node& node = generated_.back();
+    CompiledNode c;
+    c.node = &node;
+    c.unique_id = node.unique_id;
+    c.config = node.config;
+    c.materialized = "test";
+    c.tested = p.model->unique_id;
+    c.test_column = t.column;
+    c.test_args = t.args;
+    c.depends_on.push_back(p.model->unique_id);
+    nodes_[c.unique_id] = std::move(c);
+  }
+  return Status::OK();
+}
+
+Status Compiler::Recompile(const std::string& uid, bool incremental) {
+  CompiledNode& n = nodes_.at(uid);
+  if (n.node->kind == NodeKind::kSeed) return Status::OK();
+  incremental_ = incremental;
+  auto code = RenderNode(n, /*execute=*/true);
+  incremental_ = false;
+  if (!code.ok()) return code.status();
+  n.compiled_code = Trim(*code);
   return Status::OK();
 }
 
@@ -237,7 +375,9 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
   target.dict().Set(Value("profile_name"), Value(project_.profile));
   set("target", target);
   set("execute", Value(execute));
-  set("is_incremental", Value::Function("is_incremental", [](CallArgs&, Interpreter&) { return Value(false); }));
+  set("is_incremental", Value::Function("is_incremental", [this](CallArgs&, Interpreter&) {
+    return Value(incremental_);
+  }));
   set("log", Value::Function("log", [](CallArgs&, Interpreter&) { return Value(""); }));
   set("return", Value::Function("return", [](CallArgs& a, Interpreter&) -> Value {
     jinja::ReturnFromMacro(a.args.empty() ? Value::None() : a.args[0]);
@@ -267,6 +407,14 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
     jinja::RaiseError("adapter.dispatch: no macro lakemesh__" + name + " or default__" + name);
   }));
   set("adapter", adapter);
+  if (!n.tested.empty()) {  // a data test: the model it tests, its column, its arguments
+    const CompiledNode& m = nodes_.at(n.tested);
+    set("__model", RelationValue(m.schema.empty() ? target_.schema : m.schema,
+                                 m.alias.empty() ? m.node->name : m.alias));
+    set("__column", Value(n.test_column));
+    size_t i = 0;
+    for (const auto& [k, v] : n.test_args.dict().items) set(("__arg" + std::to_string(i++)).c_str(), v);
+  }
   Value model = Value::Dict();
   model.dict().Set(Value("unique_id"), Value(n.unique_id));
   model.dict().Set(Value("name"), Value(n.node->name));
@@ -352,12 +500,14 @@ Status Compiler::CompileAll() {
     if (n.node->kind == NodeKind::kTest) continue;
     LM_ASSIGN_OR_RETURN(n.schema, SchemaFor(n));
   }
+  LM_TRY(AddDataTests());
   // Second pass, in dependency order (an ephemeral model's SQL is needed by those that use it).
   LM_ASSIGN_OR_RETURN(std::vector<std::string> order, Order());
   for (const std::string& uid : order) {
     CompiledNode& n = nodes_.at(uid);
     if (n.node->kind == NodeKind::kSeed) continue;
     n.depends_on.clear();
+    if (!n.tested.empty()) n.depends_on.push_back(n.tested);
     LM_ASSIGN_OR_RETURN(n.compiled_code, RenderNode(n, /*execute=*/true));
     n.compiled_code = Trim(n.compiled_code);
   }

@@ -8,6 +8,8 @@
 // relation is known, with `execute` true for its SQL.
 #pragma once
 
+#include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +40,9 @@ struct CompiledNode {
   std::vector<std::string> depends_on;  // unique ids of nodes and sources
   std::string compiled_code;
   std::vector<std::string> tags;
+  std::string tested;  // a data test's model (unique id), when it tests one
+  std::string test_column;
+  jinja::Value test_args;  // a dict
 
   std::string relation() const { return schema + "." + alias; }
 };
@@ -58,11 +63,17 @@ class Compiler {
   jinja::Environment& environment() { return *env_; }
   const Target& target() const { return target_; }
 
+  // Renders node `uid` again for running it, with is_incremental() as given (dbt compiles a
+  // node just before it runs, when it knows whether the table exists).
+  Status Recompile(const std::string& uid, bool incremental);
+
  private:
-  struct Render;
   Status LoadMacros();
+  Status AddDataTests();
   Result<std::string> RenderNode(CompiledNode& n, bool execute);
   jinja::Value Context(CompiledNode& n, bool execute, std::vector<std::string>* ctes);
+  bool incremental_ = false;  // what is_incremental() answers while rendering
+  std::list<Node> generated_;  // data tests from schema YAML
   jinja::Value RelationValue(const std::string& schema, const std::string& identifier) const;
   Result<std::string> SchemaFor(const CompiledNode& n);
 
@@ -71,6 +82,7 @@ class Compiler {
   jinja::Value vars_;
   std::unique_ptr<jinja::Environment> env_;
   std::vector<std::shared_ptr<const jinja::Template>> macro_templates_;
+  std::map<std::string, std::shared_ptr<const jinja::Template>> parsed_;  // nodes' templates
   std::map<std::string, jinja::Value> macros_;  // by name
   std::map<std::string, CompiledNode> nodes_;
 };

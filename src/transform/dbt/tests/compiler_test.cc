@@ -94,6 +94,61 @@ TEST_F(CompilerTest, CompilesModelsWithDbtContext) {
   EXPECT_LT(pos("model.shop.orders"), pos("test.shop.positive"));
 }
 
+TEST_F(CompilerTest, DataTestsFromSchemaYaml) {
+  Write("models/customers.sql", "select 1 as id");
+  Write("models/orders.sql", "select 1 as id, 1 as customer_id, 'placed' as status");
+  Write("models/schema.yml", R"(
+version: 2
+models:
+  - name: orders
+    columns:
+      - name: id
+        tests: [unique, not_null]
+      - name: status
+        tests:
+          - accepted_values:
+              values: ['placed', 'shipped']
+              config: {severity: warn}
+      - name: customer_id
+        tests:
+          - relationships: {to: ref('customers'), field: id}
+          - positive
+)");
+  Write("macros/positive.sql",
+        "{% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}");
+  auto p = Load();
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Compiler c(*p, Target{"dev", "sales", "main", 1});
+  Status st = c.CompileAll();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const auto& nodes = c.nodes();
+  const CompiledNode& unique = nodes.at("test.shop.unique_orders_id");
+  EXPECT_EQ(unique.materialized, "test");
+  EXPECT_EQ(unique.tested, "model.shop.orders");
+  EXPECT_EQ(unique.depends_on, (std::vector<std::string>{"model.shop.orders"}));
+  EXPECT_NE(unique.compiled_code.find("from sales.orders\nwhere id is not null\ngroup by id\nhaving count(*) > 1"),
+            std::string::npos) << unique.compiled_code;
+  EXPECT_NE(nodes.at("test.shop.not_null_orders_id").compiled_code.find("where id is null"), std::string::npos);
+  const CompiledNode& av = nodes.at("test.shop.accepted_values_orders_status");
+  EXPECT_NE(av.compiled_code.find("'placed','shipped'"), std::string::npos) << av.compiled_code;
+  EXPECT_EQ(av.config.dict().Find(std::string_view("severity"))->Str(), "warn");
+  const CompiledNode& rel = nodes.at("test.shop.relationships_orders_customer_id");
+  EXPECT_NE(rel.compiled_code.find("select id as to_field\n    from sales.customers"), std::string::npos)
+      << rel.compiled_code;
+  EXPECT_NE(std::find(rel.depends_on.begin(), rel.depends_on.end(), "model.shop.customers"),
+            rel.depends_on.end());
+  EXPECT_EQ(nodes.at("test.shop.positive_orders_customer_id").compiled_code,
+            "select * from sales.orders where customer_id <= 0");
+
+  Write("models/schema.yml", "version: 2\nmodels:\n  - name: orders\n    tests: [nonexistent]\n");
+  p = Load();
+  Compiler c2(*p, Target{});
+  st = c2.CompileAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("no such generic test (a macro test_nonexistent)"), std::string::npos)
+      << st.message();
+}
+
 TEST_F(CompilerTest, GenerateSchemaNameMacroAndVars) {
   Write("models/a.sql", "{{ config(schema='x') }}select {{ var('n', 7) }}, '{{ var('s') }}'");
   Write("macros/schema.sql",
