@@ -30,6 +30,7 @@ void AddKeys(CLI::App& app, Cli& cli);
 void AddGc(CLI::App& app, Cli& cli);
 void AddTable(CLI::App& app, Cli& cli);  // table list, describe, snapshots, history, rollback
 void AddSql(CLI::App& app, Cli& cli);    // the SQL shell
+void AddDbt(CLI::App& app, Cli& cli);    // dbt build, run, seed, test, compile, ls
 
 // Prints JSON (for --json) pretty and with a newline.
 void PrintJson(const nlohmann::json& j);

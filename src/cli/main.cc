@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   cli::AddGc(app, c);
   cli::AddTable(app, c);
   cli::AddSql(app, c);
+  cli::AddDbt(app, c);
   CLI11_PARSE(app, argc, argv);
   if (!c.action) return 0;
   Status st = c.action();

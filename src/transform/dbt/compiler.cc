@@ -532,8 +532,16 @@ Result<std::vector<std::string>> Compiler::Order() const {
   for (const auto& [uid, count] : pending) {
     if (count == 0) ready.push_back(uid);
   }
+  // Deterministic: by name, except that a test runs as soon as what it tests has (as dbt build
+  // does, so that a failing test stops what depends on its model).
+  auto before = [&](const std::string& a, const std::string& b) {
+    const bool ta = nodes_.at(a).node->kind == NodeKind::kTest;
+    const bool tb = nodes_.at(b).node->kind == NodeKind::kTest;
+    if (ta != tb) return ta;
+    return a < b;
+  };
   while (!ready.empty()) {
-    std::sort(ready.begin(), ready.end(), std::greater<>());  // deterministic: by name
+    std::sort(ready.begin(), ready.end(), [&](const std::string& a, const std::string& b) { return before(b, a); });
     std::string uid = ready.back();
     ready.pop_back();
     out.push_back(uid);

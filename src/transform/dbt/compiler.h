@@ -61,6 +61,7 @@ class Compiler {
   Result<std::vector<std::string>> Order() const;
 
   jinja::Environment& environment() { return *env_; }
+  const Project& project() const { return project_; }
   const Target& target() const { return target_; }
 
   // Renders node `uid` again for running it, with is_incremental() as given (dbt compiles a

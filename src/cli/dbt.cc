@@ -1,0 +1,279 @@
+// `lakemesh dbt`: runs an unmodified dbt project against lakemesh — build, run, seed, test,
+// compile, ls — with the SQL engine in-process (--data) or on a running server. Progress lines
+// as dbt prints them; the exit code is 1 when a node failed.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "cli/commands.h"
+#include "cli/sql_runner.h"
+#include "transform/dbt/compiler.h"
+#include "transform/dbt/runner.h"
+
+namespace lakemesh::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DbtOptions {
+  std::string project_dir = ".";
+  std::string schema;
+  std::string target = "dev";
+  std::string branch;
+  std::string data, pg;
+  std::vector<std::string> select, exclude;
+  std::string vars;
+  bool full_refresh = false;
+};
+
+// The SQL engine as the runner needs it, through `lakemesh sql`'s runners.
+class RunnerExecutor : public dbt::Executor {
+ public:
+  explicit RunnerExecutor(Runner& r) : r_(r) {}
+  Result<dbt::QueryResult> Execute(const std::string& sql) override {
+    Result_ res = r_.Run(sql);
+    if (!res.error.empty()) {
+      std::string m = res.error;
+      if (m.rfind("ERROR:  ", 0) == 0) m = m.substr(8);
+      return InvalidArgument(m);
+    }
+    dbt::QueryResult out;
+    out.columns = std::move(res.columns);
+    out.rows = std::move(res.rows);
+    out.tag = std::move(res.tag);
+    return out;
+  }
+
+ private:
+  Runner& r_;
+};
+
+// dbt's node selection: names, tag:x, path:dir, package wildcards; `+` before a selector adds
+// what it depends on, after it what depends on it. Several selectors are a union.
+Result<std::set<std::string>> Select(const dbt::Compiler& c, const std::vector<std::string>& selectors) {
+  std::set<std::string> out;
+  const auto& nodes = c.nodes();
+  std::map<std::string, std::vector<std::string>> children;
+  for (const auto& [uid, n] : nodes) {
+    for (const auto& d : n.depends_on) children[d].push_back(uid);
+  }
+  for (std::string sel : selectors) {
+    bool up = false, down = false;
+    if (!sel.empty() && sel.front() == '+') {
+      up = true;
+      sel.erase(0, 1);
+    }
+    if (!sel.empty() && sel.back() == '+') {
+      down = true;
+      sel.pop_back();
+    }
+    std::set<std::string> matched;
+    for (const auto& [uid, n] : nodes) {
+      bool hit = false;
+      if (sel.rfind("tag:", 0) == 0) {
+        hit = std::find(n.tags.begin(), n.tags.end(), sel.substr(4)) != n.tags.end();
+      } else if (sel.rfind("path:", 0) == 0) {
+        std::string prefix = sel.substr(5);
+        hit = n.node->file.rfind(prefix, 0) == 0;
+      } else if (sel.rfind("test_type:", 0) == 0) {
+        hit = n.node->kind == dbt::NodeKind::kTest &&
+              ((sel.substr(10) == "generic") == !n.tested.empty());
+      } else if (sel.rfind("resource_type:", 0) == 0) {
+        hit = sel.substr(14) == dbt::NodeKindName(n.node->kind);
+      } else {
+        std::string fqn;
+        for (const auto& part : n.node->fqn) fqn += (fqn.empty() ? "" : ".") + part;
+        hit = n.node->name == sel || uid == sel || fqn == sel ||
+              (fqn.rfind(sel + ".", 0) == 0);  // a folder: shop.staging
+      }
+      if (hit) matched.insert(uid);
+    }
+    if (matched.empty()) return NotFound("the selector '" + sel + "' does not match any node");
+    std::vector<std::string> stack(matched.begin(), matched.end());
+    if (up) {
+      std::vector<std::string> s = stack;
+      while (!s.empty()) {
+        std::string u = s.back();
+        s.pop_back();
+        auto it = nodes.find(u);
+        if (it == nodes.end()) continue;
+        for (const auto& d : it->second.depends_on) {
+          if (nodes.count(d) && matched.insert(d).second) s.push_back(d);
+        }
+      }
+    }
+    if (down) {
+      std::vector<std::string> s = stack;
+      while (!s.empty()) {
+        std::string u = s.back();
+        s.pop_back();
+        for (const auto& ch : children[u]) {
+          if (matched.insert(ch).second) s.push_back(ch);
+        }
+      }
+    }
+    // Tests of what is selected come along (as dbt build selects them).
+    for (const auto& [uid, n] : nodes) {
+      if (!n.tested.empty() && matched.count(n.tested)) matched.insert(uid);
+    }
+    out.insert(matched.begin(), matched.end());
+  }
+  return out;
+}
+
+std::string Dots(const std::string& left, const std::string& right, size_t width = 80) {
+  std::string s = left + " ";
+  size_t used = s.size() + right.size() + 1;
+  if (used < width) s += std::string(width - used, '.');
+  return s + " " + right;
+}
+
+Status RunDbt(Cli& cli, const std::string& command, const DbtOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  LM_ASSIGN_OR_RETURN(dbt::Project project, dbt::LoadProject(o.project_dir));
+  jinja::Value vars = jinja::Value::Dict();
+  if (!o.vars.empty()) {
+    LM_ASSIGN_OR_RETURN(vars, dbt::ParseYamlValue(o.vars));
+    if (!vars.is_dict()) return InvalidArgument("--vars takes a YAML map: '{key: value}'");
+  }
+  dbt::Target target;
+  target.name = o.target;
+  target.schema = o.schema.empty() ? project.name : o.schema;
+  target.branch = o.branch.empty() ? "main" : o.branch;
+  dbt::Compiler compiler(project, target, vars);
+  LM_TRY(compiler.CompileAll());
+  std::set<std::string> selected;
+  if (!o.select.empty()) {
+    LM_ASSIGN_OR_RETURN(selected, Select(compiler, o.select));
+  } else {
+    for (const auto& [uid, n] : compiler.nodes()) {
+      if (n.enabled) selected.insert(uid);
+    }
+  }
+  if (!o.exclude.empty()) {
+    LM_ASSIGN_OR_RETURN(auto excluded, Select(compiler, o.exclude));
+    for (const auto& e : excluded) selected.erase(e);
+  }
+  LM_ASSIGN_OR_RETURN(std::vector<std::string> order, compiler.Order());
+
+  if (command == "ls") {
+    for (const std::string& uid : order) {
+      if (!selected.count(uid)) continue;
+      const auto& n = compiler.nodes().at(uid);
+      std::string fqn;
+      for (const auto& part : n.node->fqn) fqn += (fqn.empty() ? "" : ".") + part;
+      std::printf("%s\n", fqn.c_str());
+    }
+    return Status::OK();
+  }
+  if (command == "compile") {
+    size_t written = 0;
+    for (const std::string& uid : order) {
+      const auto& n = compiler.nodes().at(uid);
+      if (!selected.count(uid) || n.node->kind == dbt::NodeKind::kSeed) continue;
+      fs::path out = fs::path(o.project_dir) / project.target_path / "compiled" / project.name /
+                     (n.tested.empty() ? n.node->file : "tests/" + n.node->name + ".sql");
+      std::error_code ec;
+      fs::create_directories(out.parent_path(), ec);
+      std::ofstream(out) << n.compiled_code << "\n";
+      ++written;
+    }
+    std::printf("Compiled %zu nodes into %s/compiled/%s\n", written, project.target_path.c_str(),
+                project.name.c_str());
+    return Status::OK();
+  }
+
+  LM_ASSIGN_OR_RETURN(std::unique_ptr<Runner> runner, OpenRunner(cli, o.data, o.pg));
+  RunnerExecutor executor(*runner);
+  if (!o.branch.empty()) {
+    LM_TRY(executor.Execute("SET lakemesh.ref = '" + o.branch + "'").status());
+  }
+  dbt::BuildOptions b;
+  b.models = command == "build" || command == "run";
+  b.seeds = command == "build" || command == "seed";
+  b.tests = command == "build" || command == "test";
+  b.full_refresh = o.full_refresh;
+  b.select = selected;
+  std::printf("Running with lakemesh on %s (domain %s, branch %s)\n", runner->Where().c_str(),
+              target.schema.c_str(), target.branch.c_str());
+  b.progress = [](const dbt::NodeResult& r, size_t i, size_t total, bool done) {
+    std::string what = r.resource == "test" ? "test " + r.name
+                       : r.resource == "seed" ? "seed file " + r.relation
+                                              : "sql " + r.materialized + " model " + r.relation;
+    char prefix[32];
+    std::snprintf(prefix, sizeof(prefix), "%zu of %zu", i, total);
+    if (!done) {
+      std::printf("%s\n", Dots(std::string(prefix) + " START " + what, "[RUN]").c_str());
+    } else {
+      char secs[32];
+      std::snprintf(secs, sizeof(secs), "%.2fs", r.seconds);
+      std::string status = r.status == "success" ? "[" + r.message + " in " + secs + "]"
+                           : r.status == "pass"  ? std::string("[PASS in ") + secs + "]"
+                           : r.status == "warn"  ? std::string("[WARN ") + std::to_string(r.failures) + " in " + secs + "]"
+                           : r.status == "fail"  ? std::string("[FAIL ") + std::to_string(r.failures) + " in " + secs + "]"
+                           : r.status == "skipped" ? std::string("[SKIP]")
+                                                   : std::string("[ERROR in ") + secs + "]";
+      const char* verb = r.status == "success" ? "OK created" : r.status == "pass" ? "PASS"
+                         : r.status == "warn" ? "WARN" : r.status == "fail" ? "FAIL"
+                         : r.status == "skipped" ? "SKIP" : "ERROR creating";
+      std::printf("%s\n", Dots(std::string(prefix) + " " + verb + " " + what, status).c_str());
+    }
+    std::fflush(stdout);
+  };
+  LM_ASSIGN_OR_RETURN(std::vector<dbt::NodeResult> results, dbt::Runner(compiler, executor).Build(b));
+  size_t ok = 0, warn = 0, errors = 0, skipped = 0;
+  for (const auto& r : results) {
+    if (r.status == "success" || r.status == "pass") ++ok;
+    if (r.status == "warn") ++warn;
+    if (r.status == "error" || r.status == "fail") ++errors;
+    if (r.status == "skipped") ++skipped;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("\nFinished running %zu nodes in %.2f seconds.\n", results.size(), secs);
+  for (const auto& r : results) {
+    if (r.status == "error" || r.status == "fail" || r.status == "warn") {
+      std::printf("\n%s in %s %s (%s)\n  %s\n", r.status == "warn" ? "Warning" : "Failure",
+                  r.resource.c_str(), r.name.c_str(), r.unique_id.c_str(), r.message.c_str());
+    }
+  }
+  std::printf("\n%s PASS=%zu WARN=%zu ERROR=%zu SKIP=%zu TOTAL=%zu\n",
+              errors ? "Completed with errors." : "Completed successfully.", ok, warn, errors, skipped,
+              results.size());
+  if (errors) return Status(ErrorCode::kInvalidArgument, std::to_string(errors) + " node(s) failed");
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddDbt(CLI::App& app, Cli& cli) {
+  auto* dbt = app.add_subcommand("dbt", "Run a dbt project on lakemesh (see docs/dbt.md)");
+  dbt->require_subcommand(1);
+  struct Cmd {
+    const char* name;
+    const char* help;
+  };
+  for (const Cmd& c : {Cmd{"build", "seeds, models and tests, in dependency order"},
+                       Cmd{"run", "build the models"}, Cmd{"seed", "load the seeds (CSV files)"},
+                       Cmd{"test", "run the data tests"},
+                       Cmd{"compile", "write the compiled SQL to target/compiled"},
+                       Cmd{"ls", "list the selected nodes"}}) {
+    auto* sub = dbt->add_subcommand(c.name, c.help);
+    auto o = std::make_shared<DbtOptions>();
+    sub->add_option("--project-dir", o->project_dir, "the dbt project (default: .)");
+    sub->add_option("--schema", o->schema, "the domain models are built in (default: the project's name)");
+    sub->add_option("--target,-t", o->target, "the target's name, as target.name (default: dev)");
+    sub->add_option("--branch", o->branch, "the branch to build on (default: main)");
+    sub->add_option("-s,--select", o->select, "nodes: name, +name, name+, tag:x, path:models/x")->delimiter(' ');
+    sub->add_option("--exclude", o->exclude, "nodes to leave out (same syntax)")->delimiter(' ');
+    sub->add_option("--vars", o->vars, "variables as YAML: '{key: value}'");
+    sub->add_flag("--full-refresh", o->full_refresh, "rebuild incremental models from scratch");
+    sub->add_option("--data", o->data, "run in-process on this data directory (no server may hold it)");
+    sub->add_option("--pg", o->pg, "the server's PostgreSQL address HOST:PORT (default: asked of the server)");
+    const std::string name = c.name;
+    sub->callback([&cli, o, name] { cli.action = [&cli, o, name] { return RunDbt(cli, name, *o); }; });
+  }
+}
+
+}  // namespace lakemesh::cli

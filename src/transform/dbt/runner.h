@@ -1,0 +1,79 @@
+// Running a compiled dbt project: seeds loaded, models materialized (view, table, incremental;
+// ephemeral ones are inlined where used), tests run, each node after what it depends on and
+// skipped when something it depends on failed. Statements go to an Executor: the SQL engine
+// in-process or a server over the PostgreSQL protocol.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "transform/dbt/compiler.h"
+
+namespace lakemesh::dbt {
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  std::string tag;  // "CREATE VIEW", "SELECT 3", ...
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // Runs one statement; kInvalidArgument with the database's message when it fails.
+  virtual Result<QueryResult> Execute(const std::string& sql) = 0;
+};
+
+struct NodeResult {
+  std::string unique_id, name, resource;  // resource: model, seed, test
+  std::string materialized;
+  std::string relation;
+  std::string status;   // success, error, skipped (models, seeds); pass, fail, warn, error (tests)
+  std::string message;  // what the database said, or why it failed
+  int64_t failures = 0;  // tests: rows returned
+  double seconds = 0;
+};
+
+struct BuildOptions {
+  bool models = true, seeds = true, tests = true;
+  bool full_refresh = false;
+  // Unique ids to run (empty: all enabled nodes of the kinds above).
+  std::set<std::string> select;
+  // Called before (`done` false) and after each node.
+  std::function<void(const NodeResult&, size_t index, size_t total, bool done)> progress;
+};
+
+class Runner {
+ public:
+  Runner(Compiler& compiler, Executor& executor) : compiler_(compiler), executor_(executor) {}
+
+  // Runs what `options` selects in dependency order. The result lists every node run or
+  // skipped; a failure of the machinery itself (not of a node) is an error.
+  Result<std::vector<NodeResult>> Build(const BuildOptions& options);
+
+ private:
+  NodeResult RunModel(const CompiledNode& n, bool full_refresh);
+  NodeResult RunSeed(const CompiledNode& n);
+  NodeResult RunTest(const CompiledNode& n);
+  Result<bool> Exists(const std::string& schema, const std::string& name);
+  Status Ensure(const std::string& schema);
+  // Runs `statements` in one transaction (one commit); rolls back on the first failure.
+  Result<QueryResult> Transaction(const std::vector<std::string>& statements);
+
+  Compiler& compiler_;
+  Executor& executor_;
+  std::set<std::string> schemas_;  // domains known to exist
+};
+
+// A seed's CSV as a table: the column names and, per column, the type its values all fit
+// (BIGINT, DOUBLE, BOOLEAN, DATE, TIMESTAMP or VARCHAR; `column_types` overrides), and the
+// statements that create `relation` with those rows.
+Result<std::vector<std::string>> SeedStatements(const std::string& csv, const std::string& relation,
+                                                const jinja::Value& column_types,
+                                                size_t* row_count = nullptr);
+
+}  // namespace lakemesh::dbt

@@ -1,0 +1,118 @@
+"""`lakemesh dbt` on the example project examples/dbt/shop (seeds, staging views, marts
+tables, an incremental model, generic and singular tests, a macro, vars): in-process on a data
+directory and through a running server; a failing test skips what depends on the model it
+tests; compile and ls with node selection."""
+import os
+import shutil
+import subprocess
+
+import psycopg2
+
+from conftest import BIN, KEY_ID, SECRET, Server
+
+HERE = os.path.dirname(__file__)
+SHOP = os.path.join(HERE, "..", "..", "examples", "dbt", "shop")
+
+
+def dbt(server, *args, check=True):
+    return server.cli("dbt", *args, check=check)
+
+
+def local(data_dir, *args):
+    return subprocess.run([BIN, "dbt"] + list(args) + ["--data", data_dir], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_build_in_process_and_incremental(workdir):
+    s = Server(os.path.join(workdir, "data")).start()
+    s.stop()
+    project = os.path.join(workdir, "shop")
+    shutil.copytree(SHOP, project)
+    r = local(s.data_dir, "build", "--project-dir", project)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 of 25 START seed file shop.raw_customers" in r.stdout
+    assert "OK created sql incremental model shop.daily_revenue" in r.stdout
+    assert "Completed successfully. PASS=25 WARN=0 ERROR=0 SKIP=0 TOTAL=25" in r.stdout
+    q = subprocess.run([BIN, "sql", "--data", s.data_dir, "--format", "csv", "-c",
+                        "SELECT customer_id, number_of_orders, lifetime_value FROM shop.customers "
+                        "ORDER BY 1", "-c", "SELECT * FROM shop.daily_revenue ORDER BY 1"],
+                       capture_output=True, text=True, timeout=60)
+    assert q.returncode == 0, q.stderr
+    assert "1,2,30.00\n2,2,45.00\n3,1,7.00\n4,1,3.00" in q.stdout
+    assert "2026-01-03,2,10.00\n2026-01-04,1,25.00" in q.stdout
+    # A new order: the incremental model takes the last day again, without duplicating it.
+    with open(os.path.join(project, "seeds", "raw_orders.csv"), "a") as f:
+        f.write("7,3,2026-01-04,completed\n8,4,2026-01-05,completed\n")
+    with open(os.path.join(project, "seeds", "raw_payments.csv"), "a") as f:
+        f.write("8,7,credit_card,500\n9,8,coupon,100\n")
+    r = local(s.data_dir, "build", "--project-dir", project)
+    assert r.returncode == 0, r.stdout + r.stderr
+    q = subprocess.run([BIN, "sql", "--data", s.data_dir, "--format", "csv", "-c",
+                        "SELECT * FROM shop.daily_revenue ORDER BY 1"],
+                       capture_output=True, text=True, timeout=60)
+    assert q.stdout.strip().splitlines()[-3:] == ["2026-01-03,2,10.00", "2026-01-04,2,30.00",
+                                                  "2026-01-05,1,1.00"], q.stdout
+
+
+def test_failing_test_skips_dependents(workdir):
+    s = Server(os.path.join(workdir, "data")).start()
+    s.stop()
+    project = os.path.join(workdir, "shop")
+    shutil.copytree(SHOP, project)
+    with open(os.path.join(project, "seeds", "raw_orders.csv"), "a") as f:
+        f.write("6,2,2026-01-05,lost\n")  # a duplicate id and a status nobody accepts
+    r = local(s.data_dir, "build", "--project-dir", project)
+    assert r.returncode != 0
+    assert "FAIL test unique_stg_orders_order_id" in r.stdout
+    assert "FAIL test accepted_values_stg_orders_status" in r.stdout
+    assert "SKIP sql table model shop.orders" in r.stdout
+    assert "SKIP sql table model shop.customers" in r.stdout
+    assert "Failure in test unique_stg_orders_order_id" in r.stdout
+    assert "Got 1 result, configured to fail if != 0" in r.stdout
+    # What did not depend on it was built.
+    assert "OK created sql view model shop.stg_payments" in r.stdout
+
+
+def test_build_through_the_server(server, workdir):
+    project = os.path.join(workdir, "shop")
+    shutil.copytree(SHOP, project)
+    r = dbt(server, "build", "--project-dir", project, "--schema", "analytics",
+            "--vars", "{currency: USD}")
+    assert "Completed successfully" in r.stdout, r.stdout
+    host, port = server.ports["pg"].rsplit(":", 1)
+    conn = psycopg2.connect(host=host, port=port, user=KEY_ID, password=SECRET, dbname="x")
+    cur = conn.cursor()
+    cur.execute("SELECT count(*), min(currency) FROM analytics.orders")
+    assert cur.fetchone() == (6, "USD")
+    # Each model is an Iceberg table of the domain's repository, or a view.
+    cur.execute("SELECT table_name, table_type FROM information_schema.tables "
+                "WHERE table_schema = 'analytics' ORDER BY 1")
+    kinds = dict(cur.fetchall())
+    assert kinds["orders"] == "BASE TABLE" and kinds["stg_orders"] == "VIEW"
+    conn.close()
+    # A model can be rebuilt alone.
+    r = dbt(server, "run", "--project-dir", project, "--schema", "analytics", "-s", "customers")
+    assert "1 of 1 OK created sql table model analytics.customers" in r.stdout, r.stdout
+
+
+def test_compile_and_ls(server, workdir):
+    project = os.path.join(workdir, "shop")
+    shutil.copytree(SHOP, project)
+    r = dbt(server, "ls", "--project-dir", project, "-s", "+customers", "--exclude",
+            "resource_type:test")
+    assert r.stdout.split() == ["shop.raw_customers", "shop.staging.stg_customers",
+                                "shop.raw_orders", "shop.staging.stg_orders",
+                                "shop.raw_payments", "shop.staging.stg_payments",
+                                "shop.marts.orders", "shop.marts.customers"]
+    r = dbt(server, "ls", "--project-dir", project, "-s", "tag:gold", "--exclude",
+            "resource_type:test")
+    assert r.stdout.split() == ["shop.marts.orders", "shop.marts.customers",
+                                "shop.marts.daily_revenue"]
+    r = dbt(server, "compile", "--project-dir", project)
+    assert "Compiled" in r.stdout
+    compiled = open(os.path.join(project, "target", "compiled", "shop", "models", "staging",
+                                 "stg_payments.sql")).read()
+    assert "cast((amount / 100) as decimal(16, 2)) as amount" in compiled
+    assert "from shop.raw_payments" in compiled
+    r = dbt(server, "ls", "--project-dir", project, "-s", "nope", check=False)
+    assert r.returncode != 0 and "does not match any node" in r.stderr
