@@ -26,6 +26,7 @@ struct DbtOptions {
   std::vector<std::string> select, exclude;
   std::string vars;
   bool full_refresh = false;
+  bool publish = false;
 };
 
 // The SQL engine as the runner needs it, through `lakemesh sql`'s runners.
@@ -185,9 +186,28 @@ Status RunDbt(Cli& cli, const std::string& command, const DbtOptions& o) {
     return Status::OK();
   }
 
+  const bool on_branch = !o.branch.empty() && o.branch != "main";
+  if (o.publish && !on_branch) {
+    return InvalidArgument("--publish merges the build's branch into main: give it --branch NAME");
+  }
   LM_ASSIGN_OR_RETURN(std::unique_ptr<Runner> runner, OpenRunner(cli, o.data, o.pg));
   RunnerExecutor executor(*runner);
-  if (!o.branch.empty()) {
+  std::set<std::string> domains;  // what the build writes
+  for (const auto& uid : selected) {
+    const auto& n = compiler.nodes().at(uid);
+    if ((n.node->kind == dbt::NodeKind::kModel && n.materialized != "ephemeral") ||
+        n.node->kind == dbt::NodeKind::kSeed) {
+      domains.insert(n.schema);
+    }
+  }
+  if (on_branch) {
+    // Write-audit-publish: everything is built and tested on a branch of each domain written.
+    for (const std::string& d : domains) {
+      LM_TRY(executor.Execute("CREATE SCHEMA IF NOT EXISTS \"" + d + "\"").status());
+      LM_ASSIGN_OR_RETURN(bool made, runner->EnsureBranch(d, o.branch, "main"));
+      std::printf("%s branch %s of domain %s\n", made ? "Created" : "Building on the existing",
+                  o.branch.c_str(), d.c_str());
+    }
     LM_TRY(executor.Execute("SET lakemesh.ref = '" + o.branch + "'").status());
   }
   dbt::BuildOptions b;
@@ -241,6 +261,21 @@ Status RunDbt(Cli& cli, const std::string& command, const DbtOptions& o) {
   std::printf("\n%s PASS=%zu WARN=%zu ERROR=%zu SKIP=%zu TOTAL=%zu\n",
               errors ? "Completed with errors." : "Completed successfully.", ok, warn, errors, skipped,
               results.size());
+  if (o.publish) {
+    if (errors) {
+      std::printf("\nNot published: main is untouched; the branch %s is kept for inspection.\n",
+                  o.branch.c_str());
+    } else {
+      for (const std::string& d : domains) {
+        auto commit = runner->Merge(d, o.branch, "main", "dbt build: publish " + o.branch);
+        if (!commit.ok()) {
+          return Status(commit.status().code(), "publishing " + d + ": " + commit.status().message());
+        }
+        std::printf("Published: merged %s into main of domain %s (commit %s)\n", o.branch.c_str(),
+                    d.c_str(), commit->substr(0, 12).c_str());
+      }
+    }
+  }
   if (errors) return Status(ErrorCode::kInvalidArgument, std::to_string(errors) + " node(s) failed");
   return Status::OK();
 }
@@ -269,6 +304,9 @@ void AddDbt(CLI::App& app, Cli& cli) {
     sub->add_option("--exclude", o->exclude, "nodes to leave out (same syntax)")->delimiter(' ');
     sub->add_option("--vars", o->vars, "variables as YAML: '{key: value}'");
     sub->add_flag("--full-refresh", o->full_refresh, "rebuild incremental models from scratch");
+    sub->add_flag("--publish", o->publish,
+                  "with --branch: merge the branch into main when every node and test passed "
+                  "(write-audit-publish); otherwise main is untouched");
     sub->add_option("--data", o->data, "run in-process on this data directory (no server may hold it)");
     sub->add_option("--pg", o->pg, "the server's PostgreSQL address HOST:PORT (default: asked of the server)");
     const std::string name = c.name;

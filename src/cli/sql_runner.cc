@@ -29,7 +29,8 @@ class PgRunner : public Runner {
   }
   static ::lakemesh::Result<std::unique_ptr<PgRunner>> Connect(const std::string& address,
                                                                const std::string& user,
-                                                               const std::string& password) {
+                                                               const std::string& password,
+                                                               std::optional<Client> client = {}) {
     size_t colon = address.rfind(':');
     if (colon == std::string::npos) return InvalidArgument("--pg needs HOST:PORT");
     std::string host = address.substr(0, colon), port = address.substr(colon + 1);
@@ -39,6 +40,7 @@ class PgRunner : public Runner {
     const char* values[] = {host.c_str(), port.c_str(), user.c_str(), password.c_str(),
                             "lakemesh", "lakemesh sql", "10", nullptr};
     auto r = std::unique_ptr<PgRunner>(new PgRunner());
+    r->client_ = std::move(client);
     r->conn_ = PQconnectdbParams(keys, values, 0);
     r->where_ = host + ":" + port;
     if (PQstatus(r->conn_) != CONNECTION_OK) {
@@ -91,8 +93,27 @@ class PgRunner : public Runner {
   }
   std::string Where() const override { return where_; }
 
+  Result<bool> EnsureBranch(const std::string& repo, const std::string& branch,
+                            const std::string& from) override {
+    if (!client_) return Unavailable("no REST API to create branches with");
+    Json body = {{"name", branch}, {"source", from}};
+    auto r = client_->Call("POST", "/api/v1/repositories/" + repo + "/branches", {}, &body);
+    if (r.ok()) return true;
+    if (r.status().code() == ErrorCode::kAlreadyExists || r.status().IsConflict()) return false;
+    return r.status();
+  }
+  Result<std::string> Merge(const std::string& repo, const std::string& source,
+                            const std::string& dest, const std::string& message) override {
+    if (!client_) return Unavailable("no REST API to merge with");
+    Json body = {{"message", message}};
+    LM_ASSIGN_OR_RETURN(Json r, client_->Call("POST", "/api/v1/repositories/" + repo + "/refs/" +
+                                                          source + "/merge/" + dest, {}, &body));
+    return r.value("commit", std::string());
+  }
+
  private:
   PgRunner() = default;
+  std::optional<Client> client_;
   PGconn* conn_ = nullptr;
   std::string where_;
 };
@@ -172,6 +193,28 @@ class LocalRunner : public Runner {
   }
   std::string Where() const override { return dir_; }
 
+  Result<bool> EnsureBranch(const std::string& repo, const std::string& branch,
+                            const std::string& from) override {
+    if (repos_->GetBranch(repo, branch).ok()) return false;
+    LM_TRY(repos_->CreateBranch(repo, branch, from).status());
+    return true;
+  }
+  Result<std::string> Merge(const std::string& repo, const std::string& source,
+                            const std::string& dest, const std::string& message) override {
+    versioning::CommitOptions opts;
+    opts.author = "dbt";
+    opts.message = message;
+    LM_ASSIGN_OR_RETURN(versioning::MergeResult m,
+                        repos_->Merge(repo, source, dest, versioning::MergeStrategy::kFail, opts));
+    if (!m.conflicts.empty()) {
+      std::string paths;
+      for (const auto& c : m.conflicts) paths += (paths.empty() ? "" : ", ") + c;
+      return Conflict("merging " + source + " into " + dest + " of " + repo +
+                      " conflicts on: " + paths);
+    }
+    return m.commit_id;
+  }
+
  private:
   LocalRunner() = default;
   std::string dir_;
@@ -212,8 +255,8 @@ Result<std::unique_ptr<Runner>> OpenRunner(Cli& cli, const std::string& data, co
         address = host + address.substr(colon);
       }
     }
-    LM_ASSIGN_OR_RETURN(runner,
-                        PgRunner::Connect(address, client.access_key_id(), client.secret()));
+    LM_ASSIGN_OR_RETURN(runner, PgRunner::Connect(address, client.access_key_id(), client.secret(),
+                                                client));
   }
   return runner;
 }

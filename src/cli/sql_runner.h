@@ -29,6 +29,14 @@ class Runner {
   virtual ~Runner() = default;
   virtual Result_ Run(const std::string& statement) = 0;
   virtual std::string Where() const = 0;
+
+  // Repository operations (write-audit-publish): branch `branch` of `repo` from `from` (true
+  // when made, false when it already existed), and a merge of `source` into `dest` (the commit;
+  // kConflict naming the paths when both changed them).
+  virtual Result<bool> EnsureBranch(const std::string& repo, const std::string& branch,
+                                    const std::string& from) = 0;
+  virtual Result<std::string> Merge(const std::string& repo, const std::string& source,
+                                    const std::string& dest, const std::string& message) = 0;
 };
 
 // `data` non-empty: that data directory in-process; otherwise the server the CLI is configured

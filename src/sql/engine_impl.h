@@ -1577,6 +1577,14 @@ struct Session::Impl {
       }
       return out;
     }
+    if (name == "lakemesh.commit_message") {  // the message of the next transactions' commits
+      if (reset) {
+        settings.erase(name);
+      } else {
+        settings[name] = v;
+      }
+      return out;
+    }
     // PostgreSQL settings that drivers and tools set; kept for SHOW, no effect on DuckDB.
     static const std::set<std::string> kPg = {
         "application_name", "client_encoding", "datestyle", "extra_float_digits",

@@ -1126,7 +1126,10 @@ Outcome Session::Impl::Commit() {
   if (changes.empty()) return Done("COMMIT");
   versioning::CommitOptions opts;
   opts.author = user;
-  opts.message = "SQL transaction: " + std::to_string(changes.size()) + " catalog change(s)";
+  auto custom = settings.find("lakemesh.commit_message");
+  opts.message = custom != settings.end() && !custom->second.empty()
+                     ? custom->second
+                     : "SQL transaction: " + std::to_string(changes.size()) + " catalog change(s)";
   opts.metadata["sql.transaction"] = branch;
   opts.expected_head = base;
   auto committed = repos->CommitChanges(domain, target, changes, opts);

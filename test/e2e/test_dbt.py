@@ -116,3 +116,35 @@ def test_compile_and_ls(server, workdir):
     assert "from shop.raw_payments" in compiled
     r = dbt(server, "ls", "--project-dir", project, "-s", "nope", check=False)
     assert r.returncode != 0 and "does not match any node" in r.stderr
+
+
+def test_write_audit_publish(server, workdir):
+    """--branch NAME --publish: built and tested on a branch, merged into main only if every node
+    and test passed; each model is a commit that names it."""
+    project = os.path.join(workdir, "shop")
+    shutil.copytree(SHOP, project)
+    r = dbt(server, "build", "--project-dir", project, "--branch", "wap1", "--publish")
+    assert "Created branch wap1 of domain shop" in r.stdout, r.stdout
+    assert "Published: merged wap1 into main of domain shop" in r.stdout, r.stdout
+    log = server.cli("log", "shop", "main").stdout
+    assert "dbt build: publish wap1" in log
+    assert "dbt: table model shop.orders (model.shop.orders)" in server.cli("log", "shop", "wap1").stdout
+    host, port = server.ports["pg"].rsplit(":", 1)
+    conn = psycopg2.connect(host=host, port=port, user=KEY_ID, password=SECRET, dbname="x")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM shop.orders")
+    assert cur.fetchone() == (6,)
+    # A build whose tests fail is not published: main keeps what it had.
+    with open(os.path.join(project, "seeds", "raw_orders.csv"), "a") as f:
+        f.write("6,2,2026-01-05,completed\n")  # a duplicate order id
+    r = dbt(server, "build", "--project-dir", project, "--branch", "wap2", "--publish", check=False)
+    assert r.returncode != 0
+    assert "Not published: main is untouched; the branch wap2 is kept for inspection." in r.stdout
+    cur.execute("SELECT count(*) FROM shop.raw_orders")
+    assert cur.fetchone() == (6,)
+    cur.execute('SELECT count(*) FROM shop."raw_orders@wap2"')
+    assert cur.fetchone() == (7,)
+    conn.close()
+    r = dbt(server, "build", "--project-dir", project, "--publish", check=False)
+    assert r.returncode != 0 and "--publish merges the build's branch into main" in r.stderr

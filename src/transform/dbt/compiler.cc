@@ -312,7 +312,11 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
     for (const SourceTable& s : project_.sources) {
       if (s.source_name == source && s.name == table) {
         depend(s.unique_id);
-        return RelationValue(s.schema, s.identifier);
+        Value r = RelationValue(s.schema, s.identifier);
+        // Building on a branch: sources are read as they are on main (the branch exists only
+        // in the domains the build writes).
+        if (target_.branch != "main") r.dict().display = s.schema + ".\"" + s.identifier + "@main\"";
+        return r;
       }
     }
     jinja::RaiseError("'" + self->unique_id + "' depends on a source named '" + source + "." + table +

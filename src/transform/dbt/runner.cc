@@ -189,10 +189,13 @@ Result<std::vector<std::string>> SeedStatements(const std::string& csv, const st
 }
 
 Result<bool> Runner::Exists(const std::string& schema, const std::string& name) {
+  // The catalog lists a table read at a branch as `name@branch`.
+  const std::string& branch = compiler_.target().branch;
+  const std::string listed = branch.empty() || branch == "main" ? name : name + "@" + branch;
   LM_ASSIGN_OR_RETURN(QueryResult r,
                       executor_.Execute("SELECT count(*) FROM information_schema.tables WHERE "
                                         "table_schema = " + Literal(schema) + " AND table_name = " +
-                                        Literal(name)));
+                                        Literal(listed)));
   return !r.rows.empty() && !r.rows[0].empty() && r.rows[0][0] && *r.rows[0][0] != "0";
 }
 
@@ -204,8 +207,9 @@ Status Runner::Ensure(const std::string& schema) {
   return Status::OK();
 }
 
-Result<QueryResult> Runner::Transaction(const std::vector<std::string>& statements) {
-  if (statements.size() == 1) return executor_.Execute(statements[0]);
+Result<QueryResult> Runner::Transaction(const std::vector<std::string>& statements,
+                                        const std::string& message) {
+  LM_TRY(executor_.Execute("SET lakemesh.commit_message = " + Literal(message)).status());
   LM_TRY(executor_.Execute("BEGIN").status());
   QueryResult last;  // what the transaction did: its last statement other than a DROP
   for (const std::string& s : statements) {
@@ -268,7 +272,7 @@ NodeResult Runner::RunModel(const CompiledNode& n, bool full_refresh) {
   } else {
     return fail(InvalidArgument("unknown materialization '" + m + "' (view, table, incremental or ephemeral)"));
   }
-  auto result = Transaction(statements);
+  auto result = Transaction(statements, "dbt: " + m + " model " + n.relation() + " (" + n.unique_id + ")");
   if (!result.ok()) return fail(result.status());
   r.status = "success";
   r.message = result->tag;
@@ -294,7 +298,7 @@ NodeResult Runner::RunSeed(const CompiledNode& n) {
   auto exists = Exists(n.schema, n.alias);
   if (!exists.ok()) return fail(exists.status());
   if (*exists) statements->insert(statements->begin(), "DROP TABLE IF EXISTS " + Relation(n.schema, n.alias));
-  auto result = Transaction(*statements);
+  auto result = Transaction(*statements, "dbt: seed " + n.relation() + " (" + n.unique_id + ")");
   if (!result.ok()) return fail(result.status());
   r.status = "success";
   r.message = "INSERT " + std::to_string(rows);

@@ -61,8 +61,10 @@ class Runner {
   NodeResult RunTest(const CompiledNode& n);
   Result<bool> Exists(const std::string& schema, const std::string& name);
   Status Ensure(const std::string& schema);
-  // Runs `statements` in one transaction (one commit); rolls back on the first failure.
-  Result<QueryResult> Transaction(const std::vector<std::string>& statements);
+  // Runs `statements` in one transaction, one commit whose message is `message`; rolls back
+  // on the first failure.
+  Result<QueryResult> Transaction(const std::vector<std::string>& statements,
+                                  const std::string& message);
 
   Compiler& compiler_;
   Executor& executor_;
