@@ -57,3 +57,12 @@ if [ -n "${QUICK:-}" ]; then
 else
   /usr/bin/python3 "$here/bench/trino_bench.py" --bin "$build/lakemesh"
 fi
+echo
+echo "== Jinja templates (vs Python's Jinja2) and dbt projects"
+if [ -n "${QUICK:-}" ]; then
+  /usr/bin/python3 "$here/bench/jinja_bench.py" --build "$build" --rounds 100 --runs 1
+  /usr/bin/python3 "$here/bench/dbt_bench.py" --bin "$build/lakemesh" --runs 1 --models 50
+else
+  /usr/bin/python3 "$here/bench/jinja_bench.py" --build "$build"
+  /usr/bin/python3 "$here/bench/dbt_bench.py" --bin "$build/lakemesh"
+fi

@@ -902,6 +902,7 @@ struct Session::Impl {
   Status SyncViews() {
     if (syncing_views) return Status::OK();
     syncing_views = true;
+    views_this_statement.clear();
     Status result;
     auto domains = engine.catalog.ListNamespaces(ref, {});
     if (domains.ok()) {
@@ -924,8 +925,15 @@ struct Session::Impl {
   // Defines `domain`.`name` as the Iceberg view `table` at `table_ref`: its SQL (DuckDB's
   // dialect preferred) resolved at that ref. kNotFound when there is no such view.
   int view_depth = 0;
+  // Views defined during the statement being resolved: each is resolved once per statement,
+  // however many views above it read it (a chain of views would otherwise be resolved again
+  // along every path to it).
+  std::set<std::string> views_this_statement;
+  static constexpr int kMaxViewDepth = 64;
   Status EnsureIcebergView(const std::string& domain, const std::string& table,
                            const std::string& table_ref, const std::string& name) {
+    const std::string memo = domain + std::string(1, '\0') + name;
+    if (views_this_statement.count(memo)) return Status::OK();
     auto view = engine.catalog.LoadView(table_ref, catalog::TableIdent{{domain}, table});
     if (!view.ok()) return view.status();
     const Json& m = view->metadata;
@@ -941,7 +949,9 @@ struct Session::Impl {
       }
     }
     if (sql.empty()) return InvalidArgument("view " + domain + "." + table + " has no SQL");
-    if (view_depth > 8) return InvalidArgument("views nest too deep (a cycle?) at " + domain + "." + table);
+    if (view_depth > kMaxViewDepth) {
+      return InvalidArgument("views nest too deep (a cycle?) at " + domain + "." + table);
+    }
     ++view_depth;
     const std::string saved = ref;
     ref = table_ref;
@@ -959,6 +969,7 @@ struct Session::Impl {
     // Marked, so that the catalogs list it as a view (domain tables are views too in DuckDB).
     LM_TRY(engine.Run(engine.admin, "COMMENT ON VIEW " + Ident(domain) + "." + Ident(name) +
                                         " IS 'lakemesh view'"));
+    views_this_statement.insert(memo);
     engine.views.erase(domain + std::string(1, '\0') + name);  // never taken for a table's
     return Status::OK();
   }
@@ -973,6 +984,7 @@ struct Session::Impl {
                                   bool* catalogs_out = nullptr, bool* constant_out = nullptr,
                                   bool* objects_out = nullptr) {
     std::string err;
+    if (view_depth == 0 && !syncing_views) views_this_statement.clear();  // a new statement
     std::string query = RewriteAsOf(original);
     if (MentionsPgCatalog(query)) query = RewritePgCatalog(query);
     auto serialized = CallText("json_serialize_sql", query, &err);

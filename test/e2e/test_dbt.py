@@ -148,3 +148,26 @@ def test_write_audit_publish(server, workdir):
     conn.close()
     r = dbt(server, "build", "--project-dir", project, "--publish", check=False)
     assert r.returncode != 0 and "--publish merges the build's branch into main" in r.stderr
+
+
+def test_a_deep_chain_of_views(workdir):
+    """Views over views over views: each is resolved once per statement, and chains deeper than
+    a handful work."""
+    s = Server(os.path.join(workdir, "data")).start()
+    s.stop()
+    project = os.path.join(workdir, "chain")
+    os.makedirs(os.path.join(project, "models"))
+    with open(os.path.join(project, "dbt_project.yml"), "w") as f:
+        f.write("name: chain\n")
+    with open(os.path.join(project, "models", "v00.sql"), "w") as f:
+        f.write("select 1 as n")
+    for i in range(1, 20):
+        with open(os.path.join(project, "models", "v%02d.sql" % i), "w") as f:
+            # two paths to every earlier view: resolving without memory would take 2^19 steps
+            f.write("select a.n + 1 as n from {{ ref('v%02d') }} a join {{ ref('v%02d') }} b "
+                    "on a.n = b.n" % (i - 1, max(0, i - 1)))
+    r = local(s.data_dir, "run", "--project-dir", project)
+    assert r.returncode == 0, r.stdout + r.stderr
+    q = subprocess.run([BIN, "sql", "--data", s.data_dir, "--format", "csv", "-c",
+                        "SELECT n FROM chain.v19"], capture_output=True, text=True, timeout=60)
+    assert q.stdout.split() == ["n", "20"], q.stdout + q.stderr

@@ -532,25 +532,22 @@ Result<std::vector<std::string>> Compiler::Order() const {
     }
     pending[uid] = count;
   }
-  std::vector<std::string> ready, out;
-  for (const auto& [uid, count] : pending) {
-    if (count == 0) ready.push_back(uid);
-  }
   // Deterministic: by name, except that a test runs as soon as what it tests has (as dbt build
-  // does, so that a failing test stops what depends on its model).
-  auto before = [&](const std::string& a, const std::string& b) {
-    const bool ta = nodes_.at(a).node->kind == NodeKind::kTest;
-    const bool tb = nodes_.at(b).node->kind == NodeKind::kTest;
-    if (ta != tb) return ta;
-    return a < b;
+  // does, so that a failing test stops what depends on its model). Tests sort first.
+  std::set<std::pair<int, std::string>> ready;
+  auto key = [&](const std::string& uid) {
+    return std::make_pair(nodes_.at(uid).node->kind == NodeKind::kTest ? 0 : 1, uid);
   };
+  std::vector<std::string> out;
+  for (const auto& [uid, count] : pending) {
+    if (count == 0) ready.insert(key(uid));
+  }
   while (!ready.empty()) {
-    std::sort(ready.begin(), ready.end(), [&](const std::string& a, const std::string& b) { return before(b, a); });
-    std::string uid = ready.back();
-    ready.pop_back();
+    std::string uid = ready.begin()->second;
+    ready.erase(ready.begin());
     out.push_back(uid);
     for (const std::string& d : dependents[uid]) {
-      if (--pending[d] == 0) ready.push_back(d);
+      if (--pending[d] == 0) ready.insert(key(d));
     }
   }
   if (out.size() != pending.size()) {

@@ -189,14 +189,10 @@ Result<std::vector<std::string>> SeedStatements(const std::string& csv, const st
 }
 
 Result<bool> Runner::Exists(const std::string& schema, const std::string& name) {
-  // The catalog lists a table read at a branch as `name@branch`.
-  const std::string& branch = compiler_.target().branch;
-  const std::string listed = branch.empty() || branch == "main" ? name : name + "@" + branch;
-  LM_ASSIGN_OR_RETURN(QueryResult r,
-                      executor_.Execute("SELECT count(*) FROM information_schema.tables WHERE "
-                                        "table_schema = " + Literal(schema) + " AND table_name = " +
-                                        Literal(listed)));
-  return !r.rows.empty() && !r.rows[0].empty() && r.rows[0][0] && *r.rows[0][0] != "0";
+  // Asked of the relation itself (at the session's branch): the catalogs would define every
+  // table and view of every domain to answer.
+  auto r = executor_.Execute("SELECT * FROM " + Relation(schema, name) + " LIMIT 0");
+  return r.ok();
 }
 
 Status Runner::Ensure(const std::string& schema) {
