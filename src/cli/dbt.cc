@@ -9,6 +9,9 @@
 
 #include "cli/commands.h"
 #include "cli/sql_runner.h"
+#include "base/files.h"
+#include "base/random.h"
+#include "transform/dbt/artifacts.h"
 #include "transform/dbt/compiler.h"
 #include "transform/dbt/runner.h"
 
@@ -158,6 +161,14 @@ Status RunDbt(Cli& cli, const std::string& command, const DbtOptions& o) {
     for (const auto& e : excluded) selected.erase(e);
   }
   LM_ASSIGN_OR_RETURN(std::vector<std::string> order, compiler.Order());
+  const std::string invocation = NewUuid();
+  const fs::path target_dir = fs::path(o.project_dir) / project.target_path;
+  auto write_artifact = [&](const char* name, const nlohmann::json& j) -> Status {
+    std::error_code ec;
+    fs::create_directories(target_dir, ec);
+    return WriteFileAtomic((target_dir / name).string(), j.dump(2) + "\n", 0644);
+  };
+  if (command != "ls") LM_TRY(write_artifact("manifest.json", dbt::Manifest(compiler, invocation)));
 
   if (command == "ls") {
     for (const std::string& uid : order) {
@@ -243,6 +254,10 @@ Status RunDbt(Cli& cli, const std::string& command, const DbtOptions& o) {
     std::fflush(stdout);
   };
   LM_ASSIGN_OR_RETURN(std::vector<dbt::NodeResult> results, dbt::Runner(compiler, executor).Build(b));
+  LM_TRY(write_artifact("run_results.json",
+                        dbt::RunResults(compiler, results,
+                                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                                        invocation, command)));
   size_t ok = 0, warn = 0, errors = 0, skipped = 0;
   for (const auto& r : results) {
     if (r.status == "success" || r.status == "pass") ++ok;

@@ -2,6 +2,7 @@
 tables, an incremental model, generic and singular tests, a macro, vars): in-process on a data
 directory and through a running server; a failing test skips what depends on the model it
 tests; compile and ls with node selection."""
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +34,24 @@ def test_build_in_process_and_incremental(workdir):
     assert "1 of 25 START seed file shop.raw_customers" in r.stdout
     assert "OK created sql incremental model shop.daily_revenue" in r.stdout
     assert "Completed successfully. PASS=25 WARN=0 ERROR=0 SKIP=0 TOTAL=25" in r.stdout
+    # dbt's artifacts, in dbt's schemas.
+    manifest = json.load(open(os.path.join(project, "target", "manifest.json")))
+    assert manifest["metadata"]["dbt_schema_version"] == \
+        "https://schemas.getdbt.com/dbt/manifest/v12.json"
+    orders = manifest["nodes"]["model.shop.orders"]
+    assert orders["config"]["materialized"] == "table" and orders["relation_name"] == "shop.orders"
+    assert orders["depends_on"]["nodes"] == ["model.shop.stg_payments", "model.shop.stg_orders"]
+    assert "model.shop.customers" in manifest["child_map"]["model.shop.orders"]
+    test = manifest["nodes"]["test.shop.relationships_orders_customer_id"]
+    assert test["test_metadata"] == {"name": "relationships",
+                                     "kwargs": {"to": "ref('customers')", "field": "customer_id"}}
+    results = json.load(open(os.path.join(project, "target", "run_results.json")))
+    assert results["metadata"]["dbt_schema_version"] == \
+        "https://schemas.getdbt.com/dbt/run-results/v6.json"
+    by_id = {x["unique_id"]: x for x in results["results"]}
+    assert len(by_id) == 25 and by_id["model.shop.orders"]["status"] == "success"
+    assert by_id["test.shop.unique_orders_order_id"]["status"] == "pass"
+    assert by_id["test.shop.unique_orders_order_id"]["failures"] == 0
     q = subprocess.run([BIN, "sql", "--data", s.data_dir, "--format", "csv", "-c",
                         "SELECT customer_id, number_of_orders, lifetime_value FROM shop.customers "
                         "ORDER BY 1", "-c", "SELECT * FROM shop.daily_revenue ORDER BY 1"],

@@ -246,6 +246,7 @@ Status Compiler::AddDataTests() {
     c.config = node.config;
     c.materialized = "test";
     c.tested = p.model->unique_id;
+    c.test_name = t.name;
     c.test_column = t.column;
     c.test_args = t.args;
     c.depends_on.push_back(p.model->unique_id);

@@ -41,6 +41,7 @@ struct CompiledNode {
   std::string compiled_code;
   std::vector<std::string> tags;
   std::string tested;  // a data test's model (unique id), when it tests one
+  std::string test_name;  // unique, not_null, ... (data tests)
   std::string test_column;
   jinja::Value test_args;  // a dict
 

@@ -1,0 +1,161 @@
+#include "transform/dbt/artifacts.h"
+
+#include "base/hash.h"
+#include "base/time.h"
+
+namespace lakemesh::dbt {
+namespace {
+
+using Json = nlohmann::json;
+
+// A template value as JSON (configuration, test arguments).
+Json ToJson(const jinja::Value& v) {
+  switch (v.kind()) {
+    case jinja::Value::Kind::kBool: return v.as_bool();
+    case jinja::Value::Kind::kInt: return v.as_int();
+    case jinja::Value::Kind::kFloat: return v.as_float();
+    case jinja::Value::Kind::kString: return v.as_string();
+    case jinja::Value::Kind::kList: {
+      Json a = Json::array();
+      for (const auto& e : v.list().items) a.push_back(ToJson(e));
+      return a;
+    }
+    case jinja::Value::Kind::kDict: {
+      Json o = Json::object();
+      for (const auto& [k, e] : v.dict().items) o[k.Str()] = ToJson(e);
+      return o;
+    }
+    default: return nullptr;
+  }
+}
+
+Json Metadata(const char* schema, const std::string& invocation_id, const Compiler& c) {
+  return {{"dbt_schema_version", std::string("https://schemas.getdbt.com/dbt/") + schema},
+          {"dbt_version", kArtifactsDbtVersion},
+          {"generated_at", FormatRfc3339(NowMicros())},
+          {"invocation_id", invocation_id},
+          {"env", Json::object()},
+          {"project_name", c.project().name},
+          {"adapter_type", "lakemesh"}};
+}
+
+std::string ResourceFolder(const Node& n) {
+  // original_file_path is relative to the project; path to the resource folder.
+  return n.path;
+}
+
+}  // namespace
+
+Json Manifest(const Compiler& c, const std::string& invocation_id) {
+  Json nodes = Json::object(), sources = Json::object(), parents = Json::object(),
+       children = Json::object();
+  for (const SourceTable& s : c.project().sources) {
+    sources[s.unique_id] = {
+        {"database", "lakemesh"},
+        {"schema", s.schema},
+        {"name", s.name},
+        {"resource_type", "source"},
+        {"package_name", c.project().name},
+        {"path", ""},
+        {"original_file_path", ""},
+        {"unique_id", s.unique_id},
+        {"fqn", {c.project().name, s.source_name, s.name}},
+        {"source_name", s.source_name},
+        {"identifier", s.identifier},
+        {"relation_name", s.schema + "." + s.identifier},
+        {"description", s.description},
+        {"columns", Json::object()}};
+    parents[s.unique_id] = Json::array();
+    children[s.unique_id] = Json::array();
+  }
+  for (const auto& [uid, n] : c.nodes()) {
+    const Node& node = *n.node;
+    Json columns = Json::object();
+    for (const auto& col : node.columns) {
+      columns[col.name] = {{"name", col.name},
+                           {"description", col.description},
+                           {"data_type", col.data_type.empty() ? Json(nullptr) : Json(col.data_type)},
+                           {"meta", Json::object()},
+                           {"tags", Json::array()}};
+    }
+    Json config = ToJson(n.config);
+    if (!config.is_object()) config = Json::object();
+    config["materialized"] = n.materialized;
+    config["enabled"] = n.enabled;
+    Json deps = Json::array();
+    for (const auto& d : n.depends_on) deps.push_back(d);
+    Json j = {{"database", "lakemesh"},
+              {"schema", n.schema},
+              {"name", node.name},
+              {"resource_type", NodeKindName(node.kind)},
+              {"package_name", c.project().name},
+              {"path", ResourceFolder(node)},
+              {"original_file_path", node.file},
+              {"unique_id", uid},
+              {"fqn", node.fqn},
+              {"alias", n.alias},
+              {"checksum", {{"name", "sha256"}, {"checksum", ToHex(Sha256(node.raw_code))}}},
+              {"config", config},
+              {"tags", n.tags},
+              {"description", node.description},
+              {"columns", columns},
+              {"meta", Json::object()},
+              {"depends_on", {{"macros", Json::array()}, {"nodes", deps}}},
+              {"raw_code", node.raw_code},
+              {"language", "sql"},
+              {"compiled", node.kind != NodeKind::kSeed},
+              {"compiled_code", n.compiled_code}};
+    if (node.kind != NodeKind::kTest) j["relation_name"] = n.relation();
+    if (!n.tested.empty()) {
+      j["attached_node"] = n.tested;
+      j["column_name"] = n.test_column.empty() ? Json(nullptr) : Json(n.test_column);
+      j["test_metadata"] = {{"name", n.test_name}, {"kwargs", ToJson(n.test_args)}};
+    }
+    nodes[uid] = std::move(j);
+    parents[uid] = deps;
+    if (!children.contains(uid)) children[uid] = Json::array();
+    for (const auto& d : n.depends_on) children[d].push_back(uid);
+  }
+  return {{"metadata", Metadata("manifest/v12.json", invocation_id, c)},
+          {"nodes", nodes},
+          {"sources", sources},
+          {"macros", Json::object()},
+          {"docs", Json::object()},
+          {"exposures", Json::object()},
+          {"metrics", Json::object()},
+          {"groups", Json::object()},
+          {"selectors", Json::object()},
+          {"disabled", Json::object()},
+          {"parent_map", parents},
+          {"child_map", children},
+          {"group_map", Json::object()},
+          {"saved_queries", Json::object()},
+          {"semantic_models", Json::object()},
+          {"unit_tests", Json::object()}};
+}
+
+Json RunResults(const Compiler& c, const std::vector<NodeResult>& results, double elapsed,
+                const std::string& invocation_id, const std::string& command) {
+  Json out = Json::array();
+  for (const NodeResult& r : results) {
+    const auto& n = c.nodes().at(r.unique_id);
+    Json j = {{"status", r.status},
+              {"timing", Json::array()},
+              {"thread_id", "Thread-1"},
+              {"execution_time", r.seconds},
+              {"adapter_response", {{"_message", r.message}, {"code", r.message.substr(0, r.message.find(' '))}}},
+              {"message", r.message},
+              {"failures", r.resource == "test" ? Json(r.failures) : Json(nullptr)},
+              {"unique_id", r.unique_id},
+              {"compiled", n.node->kind != NodeKind::kSeed},
+              {"compiled_code", n.compiled_code},
+              {"relation_name", r.relation.empty() ? Json(nullptr) : Json(r.relation)}};
+    out.push_back(std::move(j));
+  }
+  return {{"metadata", Metadata("run-results/v6.json", invocation_id, c)},
+          {"results", out},
+          {"elapsed_time", elapsed},
+          {"args", {{"which", command}, {"target", c.target().name}}}};
+}
+
+}  // namespace lakemesh::dbt
