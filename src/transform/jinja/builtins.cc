@@ -792,32 +792,24 @@ void AddBuiltins(Environment::Impl& env) {
     }
     return Value::List(std::move(out));
   };
-  F["max"] = [](CallArgs& a, Interpreter&) {
-    std::vector<Value> items = Iterate(a.args.at(0));
-    if (items.empty()) return Value::Undefined("max");
-    bool cs = Arg(a, 1, "case_sensitive", Value(false)).Truthy();
-    const Value* attr = a.Find(2, "attribute");
-    size_t best = 0;
-    for (size_t i = 1; i < items.size(); ++i) {
-      const Value x = attr ? Attribute(items[i], S(*attr)) : items[i];
-      const Value y = attr ? Attribute(items[best], S(*attr)) : items[best];
-      if (Cmp(x, y, cs) > 0) best = i;
-    }
-    return items[best];
+  // max and min: the item whose value (or attribute) is largest (sign 1) or smallest (-1).
+  auto extreme = [](const char* name, int sign) {
+    return [name, sign](CallArgs& a, Interpreter&) {
+      std::vector<Value> items = Iterate(a.args.at(0));
+      if (items.empty()) return Value::Undefined(name);
+      bool cs = Arg(a, 1, "case_sensitive", Value(false)).Truthy();
+      const Value* attr = a.Find(2, "attribute");
+      size_t best = 0;
+      for (size_t i = 1; i < items.size(); ++i) {
+        const Value x = attr ? Attribute(items[i], S(*attr)) : items[i];
+        const Value y = attr ? Attribute(items[best], S(*attr)) : items[best];
+        if (Cmp(x, y, cs) * sign > 0) best = i;
+      }
+      return items[best];
+    };
   };
-  F["min"] = [](CallArgs& a, Interpreter&) {
-    std::vector<Value> items = Iterate(a.args.at(0));
-    if (items.empty()) return Value::Undefined("min");
-    bool cs = Arg(a, 1, "case_sensitive", Value(false)).Truthy();
-    const Value* attr = a.Find(2, "attribute");
-    size_t best = 0;
-    for (size_t i = 1; i < items.size(); ++i) {
-      const Value x = attr ? Attribute(items[i], S(*attr)) : items[i];
-      const Value y = attr ? Attribute(items[best], S(*attr)) : items[best];
-      if (Cmp(x, y, cs) < 0) best = i;
-    }
-    return items[best];
-  };
+  F["max"] = extreme("max", 1);
+  F["min"] = extreme("min", -1);
   F["pprint"] = [](CallArgs& a, Interpreter&) { return Value(a.args.at(0).Repr()); };
   F["replace"] = [](CallArgs& a, Interpreter&) {
     if (a.args.size() < 3) TypeError("replace needs old and new");

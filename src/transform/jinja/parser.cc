@@ -512,10 +512,7 @@ class Parser {
       s->kind = SK::kSetBlock;
       s->target = std::move(target);
       if (IsOp("|")) s->expr = ParseFilterChain(nullptr);
-      ExpectBlockEnd();
-      s->body = Subparse({"endset"});
-      ExpectName();
-      ExpectBlockEnd();
+      ParseBody(s.get(), "endset");
       return s;
     }
     if (k == "macro") {
@@ -554,10 +551,7 @@ class Parser {
       } else {
         s->text = "docs_" + name;
       }
-      ExpectBlockEnd();
-      s->body = Subparse({"end" + k});
-      ExpectName();
-      ExpectBlockEnd();
+      ParseBody(s.get(), "end" + k);
       ScanUses(s->body, s.get());
       return s;
     }
@@ -566,19 +560,13 @@ class Parser {
       if (IsOp("(")) ParseSignature(s.get());
       s->expr = ParseExpression();
       if (s->expr->kind != EK::kCall) Fail(kw, "expected a call after {% call %}");
-      ExpectBlockEnd();
-      s->body = Subparse({"endcall"});
-      ExpectName();
-      ExpectBlockEnd();
+      ParseBody(s.get(), "endcall");
       return s;
     }
     if (k == "filter") {
       s->kind = SK::kFilterBlock;
       s->expr = ParseFilterChain(nullptr, /*first_bar=*/false);
-      ExpectBlockEnd();
-      s->body = Subparse({"endfilter"});
-      ExpectName();
-      ExpectBlockEnd();
+      ParseBody(s.get(), "endfilter");
       return s;
     }
     if (k == "do") {
@@ -595,10 +583,7 @@ class Parser {
         ExpectOp("=");
         s->assigns.emplace_back(std::move(target), ParseExpression());
       }
-      ExpectBlockEnd();
-      s->body = Subparse({"endwith"});
-      ExpectName();
-      ExpectBlockEnd();
+      ParseBody(s.get(), "endwith");
       return s;
     }
     if (k == "import") {
@@ -650,6 +635,14 @@ class Parser {
       return s;
     }
     Fail(kw, "unknown tag '" + k + "'");
+  }
+
+  // The end of a block tag, the body up to `end`, and the end tag.
+  void ParseBody(Stmt* s, const std::string& end) {
+    ExpectBlockEnd();
+    s->body = Subparse({end});
+    ExpectName();
+    ExpectBlockEnd();
   }
 
   bool ParseContextModifier(bool dflt) {
@@ -854,31 +847,21 @@ class Parser {
     return e;
   }
 
-  ExprP ParseOr() {
-    ExprP e = ParseAnd();
-    while (IsName("or")) {
+  // `next (word next)*` as a left-leaning tree of `kind` nodes: or over and, and over not.
+  ExprP ParseChain(const char* word, EK kind, ExprP (Parser::*next)()) {
+    ExprP e = (this->*next)();
+    while (IsName(word)) {
       const Token& at = Cur();
       Skip();
-      auto o = E(EK::kOr, at);
+      auto o = E(kind, at);
       o->a = std::move(e);
-      o->b = ParseAnd();
+      o->b = (this->*next)();
       e = std::move(o);
     }
     return e;
   }
-
-  ExprP ParseAnd() {
-    ExprP e = ParseNot();
-    while (IsName("and")) {
-      const Token& at = Cur();
-      Skip();
-      auto o = E(EK::kAnd, at);
-      o->a = std::move(e);
-      o->b = ParseNot();
-      e = std::move(o);
-    }
-    return e;
-  }
+  ExprP ParseOr() { return ParseChain("or", EK::kOr, &Parser::ParseAnd); }
+  ExprP ParseAnd() { return ParseChain("and", EK::kAnd, &Parser::ParseNot); }
 
   ExprP ParseNot() {
     if (IsName("not")) {

@@ -740,17 +740,24 @@ class Renderer : public Interpreter {
   }
 
   Value ApplyFilter(const Expr& f, Value base) {
-    auto* fn = static_cast<const NativeFunction*>(f.resolved.load(std::memory_order_relaxed));
+    return ApplyNamed(f, std::move(base), impl_.filters, "filter");
+  }
+
+  // A filter or test (from `table`) applied to `first` with the node's arguments; the function
+  // is looked up once per template node.
+  Value ApplyNamed(const Expr& e, Value first,
+                   const std::unordered_map<std::string, NativeFunction>& table, const char* what) {
+    auto* fn = static_cast<const NativeFunction*>(e.resolved.load(std::memory_order_relaxed));
     if (!fn) {
-      auto it = impl_.filters.find(f.name);
-      if (it == impl_.filters.end()) Fail("no filter named '" + f.name + "'");
+      auto it = table.find(e.name);
+      if (it == table.end()) Fail(std::string("no ") + what + " named '" + e.name + "'");
       fn = &it->second;
-      f.resolved.store(fn, std::memory_order_relaxed);
+      e.resolved.store(fn, std::memory_order_relaxed);
     }
     CallArgs a = TakeArgs();
-    a.args.push_back(std::move(base));
-    AppendArgs(f, &a);
-    At(f.line, f.col);
+    a.args.push_back(std::move(first));
+    AppendArgs(e, &a);
+    At(e.line, e.col);
     Value r = (*fn)(a, *this);
     GiveBack(std::move(a));
     return r;
@@ -960,22 +967,7 @@ class Renderer : public Interpreter {
         return ApplyFilter(e, std::move(base));
       }
       case EK::kTest: {
-        Value v;
-        // `x is defined` must not fail on an undefined attribute chain.
-        v = Eval(*e.a);
-        auto* fn = static_cast<const NativeFunction*>(e.resolved.load(std::memory_order_relaxed));
-        if (!fn) {
-          auto it = impl_.tests.find(e.name);
-          if (it == impl_.tests.end()) Fail("no test named '" + e.name + "'");
-          fn = &it->second;
-          e.resolved.store(fn, std::memory_order_relaxed);
-        }
-        CallArgs a = TakeArgs();
-        a.args.push_back(std::move(v));
-        AppendArgs(e, &a);
-        At(e.line, e.col);
-        bool r = (*fn)(a, *this).Truthy();
-        GiveBack(std::move(a));
+        bool r = ApplyNamed(e, Eval(*e.a), impl_.tests, "test").Truthy();
         return Value(e.negated ? !r : r);
       }
       case EK::kNot: return Value(!Eval(*e.a).Truthy());
