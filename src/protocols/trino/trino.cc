@@ -281,6 +281,9 @@ struct Server::Impl {
   }
 
   server::Response Handle(server::Request& req) {
+    // The server's version and state are public, as Trino's are (load balancers probe them).
+    if (req.path == "/v1/info" && req.method == "GET") return JsonResponse(200, Info().dump());
+    if (req.path == "/v1/info/state") return JsonResponse(200, "\"ACTIVE\"");
     auto who = Authenticate(req);
     if (!who.ok()) {
       server::Response r = Message(401, who.status().message());
@@ -289,11 +292,7 @@ struct Server::Impl {
     }
     req.principal = who->name;
     const std::string& p = req.path;
-    if (p == "/v1/info") {
-      if (req.method != "GET") return Message(405, "method not allowed");
-      return JsonResponse(200, Info().dump());
-    }
-    if (p == "/v1/info/state") return JsonResponse(200, "\"ACTIVE\"");
+    if (p == "/v1/info") return Message(405, "method not allowed");
     if (p == "/v1/node") {
       return JsonResponse(200, Json::array({{{"uri", ContextOf(req, *who).base},
                                              {"recentRequests", 0.0},
