@@ -22,8 +22,9 @@ namespace fs = std::filesystem;
 
 struct DbtOptions {
   std::string project_dir = ".";
+  std::string profiles_dir;
   std::string schema;
-  std::string target = "dev";
+  std::string target;
   std::string branch;
   std::string data, pg;
   std::vector<std::string> select, exclude;
@@ -134,16 +135,53 @@ std::string Dots(const std::string& left, const std::string& right, size_t width
   return s + " " + right;
 }
 
+Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt::Project project,
+                  std::chrono::steady_clock::time_point t0);
+
 Status RunDbt(Cli& cli, const std::string& command, const DbtOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   LM_ASSIGN_OR_RETURN(dbt::Project project, dbt::LoadProject(o.project_dir));
+  // The profile, as dbt finds it: --profiles-dir, $DBT_PROFILES_DIR, the current directory,
+  // ~/.dbt. Flags win over it.
+  DbtOptions o_ = o;
+  {
+    std::vector<std::string> dirs;
+    if (!o.profiles_dir.empty()) {
+      dirs.push_back(o.profiles_dir);
+    } else {
+      if (const char* d = std::getenv("DBT_PROFILES_DIR")) dirs.push_back(d);
+      dirs.push_back(".");
+      if (const char* home = std::getenv("HOME")) dirs.push_back(std::string(home) + "/.dbt");
+    }
+    for (const std::string& dir : dirs) {
+      auto p = dbt::LoadProfile(dir, project.profile.empty() ? project.name : project.profile, o.target);
+      if (p.status().IsNotFound()) {
+        if (!o.profiles_dir.empty()) return p.status();
+        continue;
+      }
+      if (!p.ok()) return p.status();
+      if (o_.schema.empty()) o_.schema = p->schema;
+      if (o_.branch.empty()) o_.branch = p->branch;
+      if (o_.data.empty() && o_.pg.empty()) {
+        o_.data = p->data;
+        o_.pg = p->pg;
+      }
+      if (o_.target.empty()) o_.target = p->name;
+      break;
+    }
+  }
+  return RunDbtWith(cli, command, o_, std::move(project), t0);
+}
+
+Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt::Project project,
+                  std::chrono::steady_clock::time_point t0) {
   jinja::Value vars = jinja::Value::Dict();
   if (!o.vars.empty()) {
     LM_ASSIGN_OR_RETURN(vars, dbt::ParseYamlValue(o.vars));
     if (!vars.is_dict()) return InvalidArgument("--vars takes a YAML map: '{key: value}'");
   }
   dbt::Target target;
-  target.name = o.target;
+  target.name = o.target.empty() ? "dev" : o.target;
   target.schema = o.schema.empty() ? project.name : o.schema;
   target.branch = o.branch.empty() ? "main" : o.branch;
   dbt::Compiler compiler(project, target, vars);
@@ -312,8 +350,11 @@ void AddDbt(CLI::App& app, Cli& cli) {
     auto* sub = dbt->add_subcommand(c.name, c.help);
     auto o = std::make_shared<DbtOptions>();
     sub->add_option("--project-dir", o->project_dir, "the dbt project (default: .)");
+    sub->add_option("--profiles-dir", o->profiles_dir,
+                    "where profiles.yml is (default: $DBT_PROFILES_DIR, ., ~/.dbt); an output of "
+                    "type lakemesh gives schema, branch, data or pg");
     sub->add_option("--schema", o->schema, "the domain models are built in (default: the project's name)");
-    sub->add_option("--target,-t", o->target, "the target's name, as target.name (default: dev)");
+    sub->add_option("--target,-t", o->target, "the profile's output to use, also target.name (default: the profile's target, else dev)");
     sub->add_option("--branch", o->branch, "the branch to build on (default: main)");
     sub->add_option("-s,--select", o->select, "nodes: name, +name, name+, tag:x, path:models/x")->delimiter(' ');
     sub->add_option("--exclude", o->exclude, "nodes to leave out (same syntax)")->delimiter(' ');

@@ -189,3 +189,27 @@ def test_a_deep_chain_of_views(workdir):
     q = subprocess.run([BIN, "sql", "--data", s.data_dir, "--format", "csv", "-c",
                         "SELECT n FROM chain.v19"], capture_output=True, text=True, timeout=60)
     assert q.stdout.split() == ["n", "20"], q.stdout + q.stderr
+
+
+def test_profiles_yml(workdir):
+    """The profile's output of type lakemesh gives the domain and where the SQL runs; flags win."""
+    s = Server(os.path.join(workdir, "data")).start()
+    s.stop()
+    project = os.path.join(workdir, "shop")
+    shutil.copytree(SHOP, project)
+    profiles = os.path.join(workdir, "profiles")
+    os.makedirs(profiles)
+    with open(os.path.join(profiles, "profiles.yml"), "w") as f:
+        f.write("lakemesh:\n  target: local\n  outputs:\n    local:\n      type: lakemesh\n"
+                "      schema: \"{{ env_var('SHOP_DOMAIN', 'retail') }}\"\n      data: %s\n"
+                "    other:\n      type: postgres\n" % s.data_dir)
+    r = subprocess.run([BIN, "dbt", "seed", "--project-dir", project, "--profiles-dir", profiles],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "OK created seed file retail.raw_orders" in r.stdout
+    r = subprocess.run([BIN, "dbt", "seed", "--project-dir", project, "--profiles-dir", profiles,
+                        "--schema", "flagged"], capture_output=True, text=True, timeout=120)
+    assert "OK created seed file flagged.raw_orders" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run([BIN, "dbt", "seed", "--project-dir", project, "--profiles-dir", profiles,
+                        "--target", "other"], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "lakemesh runs outputs of type: lakemesh" in r.stderr

@@ -1,5 +1,7 @@
 #include "transform/dbt/project.h"
 
+#include "transform/jinja/jinja.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -242,6 +244,52 @@ const char* NodeKindName(NodeKind k) {
 const Node* Project::FindByName(NodeKind kind, const std::string& n) const {
   auto it = nodes.find(std::string(NodeKindName(kind)) + "." + name + "." + n);
   return it == nodes.end() ? nullptr : &it->second;
+}
+
+Result<ProfileTarget> LoadProfile(const std::string& dir, const std::string& profile,
+                                  const std::string& target) {
+  std::error_code ec;
+  if (!fs::exists(fs::path(dir) / "profiles.yml", ec)) return NotFound("no profiles.yml in " + dir);
+  LM_ASSIGN_OR_RETURN(YAML::Node y, ReadYaml(dir, "profiles.yml"));
+  const std::string file = (fs::path(dir) / "profiles.yml").string();
+  if (!y.IsMap() || !y[profile]) {
+    return InvalidArgument(file + ": no profile '" + profile + "' (the project's profile:)");
+  }
+  const YAML::Node p = y[profile];
+  std::string name = target;
+  if (name.empty()) name = p["target"] ? p["target"].as<std::string>() : "dev";
+  if (!p["outputs"] || !p["outputs"][name]) {
+    return InvalidArgument(file + ": profile '" + profile + "' has no output '" + name + "'");
+  }
+  const YAML::Node o = p["outputs"][name];
+  jinja::Environment env;
+  env.AddGlobal("env_var", jinja::Value::Function("env_var", [](jinja::CallArgs& a, jinja::Interpreter&) -> jinja::Value {
+    if (a.args.empty()) jinja::RaiseError("env_var() takes a name");
+    if (const char* v = std::getenv(a.args[0].Str().c_str())) return jinja::Value(std::string(v));
+    if (a.args.size() > 1) return a.args[1];
+    jinja::RaiseError("Env var required but not provided: '" + a.args[0].Str() + "'");
+  }));
+  auto get = [&](const char* key) -> Result<std::string> {
+    if (!o[key]) return std::string();
+    std::string v = o[key].as<std::string>();
+    if (v.find("{{") == std::string::npos) return v;
+    LM_ASSIGN_OR_RETURN(std::string r, env.RenderString(v, jinja::Value::Dict()));
+    return r;
+  };
+  LM_ASSIGN_OR_RETURN(std::string type, get("type"));
+  if (type != "lakemesh") {
+    return InvalidArgument(file + ": output '" + name + "' of profile '" + profile + "' is of type '" +
+                           type + "'; lakemesh runs outputs of type: lakemesh");
+  }
+  ProfileTarget t;
+  t.name = name;
+  LM_ASSIGN_OR_RETURN(t.schema, get("schema"));
+  LM_ASSIGN_OR_RETURN(t.branch, get("branch"));
+  LM_ASSIGN_OR_RETURN(t.data, get("data"));
+  LM_ASSIGN_OR_RETURN(t.pg, get("pg"));
+  LM_ASSIGN_OR_RETURN(std::string threads, get("threads"));
+  if (!threads.empty()) t.threads = std::max(1, std::atoi(threads.c_str()));
+  return t;
 }
 
 Result<jinja::Value> ParseYamlValue(const std::string& text) {

@@ -73,6 +73,21 @@ struct Project {
 // exist, a malformed test.
 Result<Project> LoadProject(const std::string& dir);
 
+// The output of a profile (profiles.yml) a project builds with: `type: lakemesh`, the domain
+// (`schema`), the branch, and where the SQL runs: `data` (a data directory, in-process) or
+// `pg` (a server's PostgreSQL address); empty when not given.
+struct ProfileTarget {
+  std::string name, schema, branch, data, pg;
+  int threads = 1;
+};
+
+// Target `target` (empty: the profile's `target:`) of profile `profile` in `dir`/profiles.yml.
+// String values are rendered as Jinja, so `{{ env_var('X') }}` works. kNotFound when there is
+// no profiles.yml in `dir`; kInvalidArgument when the profile or target is missing or not
+// `type: lakemesh`.
+Result<ProfileTarget> LoadProfile(const std::string& dir, const std::string& profile,
+                                  const std::string& target);
+
 // The value of a YAML text as Jinja sees it (for tests and vars given on the command line:
 // `--vars '{key: value}'`).
 Result<jinja::Value> ParseYamlValue(const std::string& text);
