@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/demo.h"
+#include "app/demo_dbt.h"
 #include "base/files.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -56,6 +57,8 @@ struct Application::Parts {
   std::string work_dir;
   std::unique_ptr<pgwire::PgServer> pg;
   std::unique_ptr<trino::Server> trino;  // queries of the Trino protocol (on the HTTP port)
+  // Builds the demo's dbt project once the server is up (a new demo data directory only).
+  std::thread demo_build;
   // Hourly housekeeping: aborts abandoned multipart uploads, removes orphaned bucket blobs.
   std::thread maintenance;
   std::mutex maintenance_mu;
@@ -132,11 +135,13 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   LM_ASSIGN_OR_RETURN(auto created,
                       p->credentials->Bootstrap(env_id ? env_id : "", env_secret ? env_secret : ""));
 
+  bool demo_new = false;
   if (opts.demo) {
     LM_ASSIGN_OR_RETURN(auto existing, p->repos->ListRepos("", 1));
     if (existing.empty()) {
       LM_TRY_CTX(LoadDemo(*p->repos, *p->catalog, work_dir), "loading the demo mesh");
       log::Info("loaded demo mesh", {{"repositories", {"sales", "customers", "marketing"}}});
+      demo_new = true;
     }
   }
 
@@ -205,6 +210,19 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   p->http->Start();
   p->s3->Start();
   p->pg->Start();
+  if (demo_new) {
+    // The dbt project of the demo (examples/dbt/shop) into the domain `shop`, in the background:
+    // the server answers meanwhile, and the tables appear within a second.
+    p->demo_build = std::thread([open_engine, dir = work_dir + "/demo-dbt"] {
+      auto engine = open_engine();
+      Result<std::string> built = engine.ok() ? BuildDemoDbt(**engine, dir) : engine.status();
+      if (built.ok()) {
+        log::Info("built the demo dbt project into domain shop", {{"result", *built}});
+      } else {
+        log::Warn("the demo dbt project did not build", {{"error", built.status().ToString()}});
+      }
+    });
+  }
   Parts* parts = p.get();
   p->maintenance = std::thread([parts] {
     std::unique_lock<std::mutex> lock(parts->maintenance_mu);
@@ -251,6 +269,7 @@ bool Application::Stop() {
   }
   parts_->maintenance_cv.notify_all();
   if (parts_->maintenance.joinable()) parts_->maintenance.join();
+  if (parts_->demo_build.joinable()) parts_->demo_build.join();
   auto drain = std::chrono::seconds(parts_->opts.shutdown_timeout_seconds);
   log::Info("shutting down: no new connections, finishing in-flight requests");
   parts_->pg->Stop();

@@ -213,3 +213,26 @@ def test_profiles_yml(workdir):
     r = subprocess.run([BIN, "dbt", "seed", "--project-dir", project, "--profiles-dir", profiles,
                         "--target", "other"], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "lakemesh runs outputs of type: lakemesh" in r.stderr
+
+
+def test_demo_mesh_builds_the_example_project(demo_server):
+    """`lakemesh serve --demo` (what `make run` starts) builds examples/dbt/shop into the domain
+    shop in the background once the server is up."""
+    import time
+    host, port = demo_server.ports["pg"].rsplit(":", 1)
+    conn = psycopg2.connect(host=host, port=port, user=KEY_ID, password=SECRET, dbname="x")
+    conn.autocommit = True
+    cur = conn.cursor()
+    deadline = time.time() + 30
+    rows = None
+    while time.time() < deadline:
+        try:
+            cur.execute("SELECT count(*), sum(lifetime_value) FROM shop.customers")
+            rows = cur.fetchone()
+            break
+        except psycopg2.Error:
+            time.sleep(0.2)
+    assert rows is not None and rows[0] == 4 and float(rows[1]) == 85.0, rows
+    log = demo_server.cli("log", "shop", "main", "--oneline").stdout
+    assert "dbt: table model shop.customers" in log
+    conn.close()
