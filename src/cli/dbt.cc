@@ -30,6 +30,7 @@ struct DbtOptions {
   std::vector<std::string> select, exclude;
   std::string vars;
   bool full_refresh = false;
+  bool store_failures = false;
   bool publish = false;
 };
 
@@ -264,6 +265,7 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
   b.seeds = command == "build" || command == "seed";
   b.tests = command == "build" || command == "test";
   b.full_refresh = o.full_refresh;
+  b.store_failures = o.store_failures;
   b.select = selected;
   std::printf("Running with lakemesh on %s (domain %s, branch %s)\n", runner->Where().c_str(),
               target.schema.c_str(), target.branch.c_str());
@@ -360,6 +362,8 @@ void AddDbt(CLI::App& app, Cli& cli) {
     sub->add_option("--exclude", o->exclude, "nodes to leave out (same syntax)")->delimiter(' ');
     sub->add_option("--vars", o->vars, "variables as YAML: '{key: value}'");
     sub->add_flag("--full-refresh", o->full_refresh, "rebuild incremental models from scratch");
+    sub->add_flag("--store-failures", o->store_failures,
+                  "keep each test's failing rows in <schema>-dbt-test-audit.<test>");
     sub->add_flag("--publish", o->publish,
                   "with --branch: merge the branch into main when every node and test passed "
                   "(write-audit-publish); otherwise main is untouched");

@@ -236,3 +236,30 @@ def test_demo_mesh_builds_the_example_project(demo_server):
     log = demo_server.cli("log", "shop", "main", "--oneline").stdout
     assert "dbt: table model shop.customers" in log
     conn.close()
+
+
+def test_warn_if_error_if_and_store_failures(workdir):
+    s = Server(os.path.join(workdir, "data")).start()
+    s.stop()
+    project = os.path.join(workdir, "shop")
+    shutil.copytree(SHOP, project)
+    with open(os.path.join(project, "seeds", "raw_orders.csv"), "a") as f:
+        f.write("7,2,2026-01-05,lost\n8,2,2026-01-05,lost\n")  # two orders of an unknown status
+    with open(os.path.join(project, "models", "staging", "schema.yml")) as f:
+        yml = f.read()
+    yml = yml.replace("values: ['placed', 'shipped', 'completed', 'returned']",
+                      "values: ['placed', 'shipped', 'completed', 'returned']\n"
+                      "              config:\n                warn_if: '>0'\n"
+                      "                error_if: '>5'")
+    with open(os.path.join(project, "models", "staging", "schema.yml"), "w") as f:
+        f.write(yml)
+    r = local(s.data_dir, "build", "--project-dir", project, "--store-failures")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "WARN test accepted_values_stg_orders_status" in r.stdout
+    assert "Got 1 result, configured to warn if >0" in r.stdout  # one status value: 'lost'
+    assert "SKIP=0" in r.stdout  # a warning stops nothing
+    q = subprocess.run([BIN, "sql", "--data", s.data_dir, "--format", "csv", "-c",
+                        "SELECT value_field, n_records FROM "
+                        '"shop-dbt-test-audit".accepted_values_stg_orders_status'],
+                       capture_output=True, text=True, timeout=60)
+    assert q.stdout.split() == ["value_field,n_records", "lost,2"], q.stdout + q.stderr

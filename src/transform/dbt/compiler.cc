@@ -134,8 +134,21 @@ Compiler::Compiler(const Project& project, Target target, Value vars)
 
 Compiler::~Compiler() = default;
 
+// A name as SQL writes it: plain when it is a plain identifier, else double-quoted (domains may
+// hold '-': sales-finance).
+std::string SqlName(const std::string& name) {
+  bool plain = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+  for (char c : name) {
+    plain = plain && (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_');
+  }
+  if (plain) return name;
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 Value Compiler::RelationValue(const std::string& schema, const std::string& identifier) const {
-  Value r = Value::Object(schema + "." + identifier);
+  Value r = Value::Object(SqlName(schema) + "." + SqlName(identifier));
   auto& d = r.dict();
   d.Set(Value("database"), Value("lakemesh"));
   d.Set(Value("schema"), Value(schema));
@@ -302,7 +315,7 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
     const CompiledNode& t = it->second;
     if (execute && t.materialized == "ephemeral") {
       if (std::find(ctes->begin(), ctes->end(), t.unique_id) == ctes->end()) ctes->push_back(t.unique_id);
-      return Value::Object("__dbt__cte__" + t.alias);
+      return Value::Object(SqlName("__dbt__cte__" + t.alias));
     }
     return RelationValue(t.schema.empty() ? target_.schema : t.schema, t.alias.empty() ? name : t.alias);
   }));
@@ -316,7 +329,7 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
         Value r = RelationValue(s.schema, s.identifier);
         // Building on a branch: sources are read as they are on main (the branch exists only
         // in the domains the build writes).
-        if (target_.branch != "main") r.dict().display = s.schema + ".\"" + s.identifier + "@main\"";
+        if (target_.branch != "main") r.dict().display = SqlName(s.schema) + ".\"" + s.identifier + "@main\"";
         return r;
       }
     }
@@ -469,7 +482,8 @@ Result<std::string> Compiler::SchemaFor(const CompiledNode& n) {
     LM_ASSIGN_OR_RETURN(std::string s, env_->RenderString("{{ generate_schema_name(custom, node) }}", ctx));
     return Trim(s);
   }
-  return custom.empty() ? target_.schema : target_.schema + "_" + custom;  // dbt's default
+  // dbt's default joins them with '_'; a domain's name has '-' instead (a repository name).
+  return custom.empty() ? target_.schema : target_.schema + "-" + custom;
 }
 
 Status Compiler::CompileAll() {

@@ -301,22 +301,71 @@ NodeResult Runner::RunSeed(const CompiledNode& n) {
   return r;
 }
 
+Result<bool> TestCondition(const std::string& condition, int64_t failures) {
+  // dbt's warn_if / error_if: a comparison with the number of failing rows ("!= 0", ">10").
+  std::string c;
+  for (char ch : condition) {
+    if (!std::isspace(static_cast<unsigned char>(ch))) c += ch;
+  }
+  size_t digits = c.find_first_of("-0123456789");
+  if (digits == std::string::npos || digits == 0) {
+    return InvalidArgument("a test condition is a comparison such as '!= 0' or '>10', not '" + condition + "'");
+  }
+  const std::string op = c.substr(0, digits);
+  char* end = nullptr;
+  const long long n = std::strtoll(c.c_str() + digits, &end, 10);
+  if (!end || *end) return InvalidArgument("a test condition compares with a number, not '" + condition + "'");
+  if (op == "!=" || op == "<>") return failures != n;
+  if (op == "==" || op == "=") return failures == n;
+  if (op == ">") return failures > n;
+  if (op == ">=") return failures >= n;
+  if (op == "<") return failures < n;
+  if (op == "<=") return failures <= n;
+  return InvalidArgument("unknown comparison '" + op + "' in test condition '" + condition + "'");
+}
+
 NodeResult Runner::RunTest(const CompiledNode& n) {
   NodeResult r;
-  auto q = executor_.Execute("SELECT count(*) FROM (\n" + n.compiled_code + "\n) AS dbt_internal_test");
-  if (!q.ok()) {
+  auto fail = [&](const Status& st) {
     r.status = "error";
-    r.message = q.status().message();
+    r.message = st.message();
     return r;
-  }
+  };
+  auto q = executor_.Execute("SELECT count(*) FROM (\n" + n.compiled_code + "\n) AS dbt_internal_test");
+  if (!q.ok()) return fail(q.status());
   r.failures = q->rows.empty() || !q->rows[0][0] ? 0 : std::stoll(*q->rows[0][0]);
-  const std::string severity = StrOf(n.config, "severity");
-  if (r.failures == 0) {
-    r.status = "pass";
+  // severity, error_if and warn_if as dbt reads them: with severity error, error_if decides a
+  // failure and warn_if a warning; with severity warn, only warn_if counts.
+  std::string severity = StrOf(n.config, "severity");
+  for (auto& ch : severity) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string error_if = StrOf(n.config, "error_if"), warn_if = StrOf(n.config, "warn_if");
+  if (error_if.empty()) error_if = "!= 0";
+  if (warn_if.empty()) warn_if = "!= 0";
+  auto is_error = TestCondition(error_if, r.failures);
+  auto is_warn = TestCondition(warn_if, r.failures);
+  if (!is_error.ok()) return fail(is_error.status());
+  if (!is_warn.ok()) return fail(is_warn.status());
+  const std::string count = "Got " + std::to_string(r.failures) + " result" + (r.failures == 1 ? "" : "s");
+  if (severity != "warn" && *is_error) {
+    r.status = "fail";
+    r.message = count + ", configured to fail if " + error_if;
+  } else if (*is_warn) {
+    r.status = "warn";
+    r.message = count + ", configured to warn if " + warn_if;
   } else {
-    r.status = severity == "warn" || severity == "WARN" ? "warn" : "fail";
-    r.message = "Got " + std::to_string(r.failures) + " result" + (r.failures == 1 ? "" : "s") +
-                ", configured to " + (r.status == "warn" ? "warn" : "fail") + " if != 0";
+    r.status = "pass";
+  }
+  // store_failures: the failing rows in <schema>-dbt-test-audit.<test> (dbt's
+  // <schema>_dbt_test__audit, in a domain's characters).
+  const Value* store = n.config.dict().Find(std::string_view("store_failures"));
+  if (store_failures_ || (store && store->Truthy())) {
+    const std::string audit = compiler_.target().schema + "-dbt-test-audit";
+    const std::string rel = Relation(audit, n.node->name);
+    if (Status st = Ensure(audit); !st.ok()) return fail(st);
+    auto stored = Transaction({"DROP TABLE IF EXISTS " + rel, "CREATE TABLE " + rel + " AS\n" + n.compiled_code},
+                              "dbt: failures of test " + n.unique_id);
+    if (!stored.ok()) return fail(stored.status());
+    r.relation = audit + "." + n.node->name;
   }
   return r;
 }
@@ -346,6 +395,7 @@ Result<std::vector<NodeResult>> Runner::Build(const BuildOptions& o) {
     r.resource = NodeKindName(n.node->kind);
     r.materialized = n.materialized;
     r.relation = n.node->kind == NodeKind::kTest ? "" : n.relation();
+    store_failures_ = o.store_failures;
     std::string blocked;
     const bool is_test = n.node->kind == NodeKind::kTest;
     for (const std::string& d : n.depends_on) {
@@ -367,6 +417,7 @@ Result<std::vector<NodeResult>> Runner::Build(const BuildOptions& o) {
     r.status = done.status;
     r.message = done.message;
     r.failures = done.failures;
+    if (!done.relation.empty()) r.relation = done.relation;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (r.status == "error" || r.status == "fail") {
       failed.insert(n.unique_id);

@@ -41,6 +41,7 @@ struct NodeResult {
 struct BuildOptions {
   bool models = true, seeds = true, tests = true;
   bool full_refresh = false;
+  bool store_failures = false;  // every test keeps its failing rows (also per test: store_failures)
   // Unique ids to run (empty: all enabled nodes of the kinds above).
   std::set<std::string> select;
   // Called before (`done` false) and after each node.
@@ -69,7 +70,11 @@ class Runner {
   Compiler& compiler_;
   Executor& executor_;
   std::set<std::string> schemas_;  // domains known to exist
+  bool store_failures_ = false;
 };
+
+// dbt's warn_if / error_if: whether `failures` meets `condition` ("!= 0", ">10", "<= 3").
+Result<bool> TestCondition(const std::string& condition, int64_t failures);
 
 // A seed's CSV as a table: the column names and, per column, the type its values all fit
 // (BIGINT, DOUBLE, BOOLEAN, DATE, TIMESTAMP or VARCHAR; `column_types` overrides), and the

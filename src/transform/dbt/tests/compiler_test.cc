@@ -8,6 +8,7 @@
 
 #include "base/random.h"
 #include "transform/dbt/compiler.h"
+#include "transform/dbt/runner.h"
 
 namespace lakemesh::dbt {
 namespace {
@@ -76,7 +77,8 @@ TEST_F(CompilerTest, CompilesModelsWithDbtContext) {
             (std::vector<std::string>{"model.shop.stg_orders", "model.shop.stg_helper"}));
 
   const CompiledNode& revenue = nodes.at("model.shop.revenue");
-  EXPECT_EQ(revenue.relation(), "sales_finance.revenue");  // dbt's default generate_schema_name
+  EXPECT_EQ(revenue.relation(), "sales-finance.revenue");  // dbt's default, with a domain's '-'
+  EXPECT_EQ(revenue.schema, "sales-finance");
   EXPECT_EQ(revenue.compiled_code, "select sum(dollars) from sales.fct_orders -- table");
 
   const CompiledNode& test = nodes.at("test.shop.positive");
@@ -205,6 +207,43 @@ TEST_F(CompilerTest, Errors) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("Compilation Error in model.shop.b: bad input"), std::string::npos)
       << st.message();
+}
+
+TEST(DbtRunner, TestConditions) {
+  EXPECT_TRUE(*TestCondition("!= 0", 3));
+  EXPECT_FALSE(*TestCondition("!=0", 0));
+  EXPECT_TRUE(*TestCondition(">10", 11));
+  EXPECT_FALSE(*TestCondition("> 10", 10));
+  EXPECT_TRUE(*TestCondition(">= 10", 10));
+  EXPECT_TRUE(*TestCondition("<5", 4));
+  EXPECT_TRUE(*TestCondition("= 2", 2));
+  EXPECT_FALSE(TestCondition("about 3", 3).ok());
+  EXPECT_FALSE(TestCondition("> x", 3).ok());
+  EXPECT_FALSE(TestCondition("3", 3).ok());
+}
+
+TEST(DbtRunner, SeedTypesAndQuoting) {
+  size_t rows = 0;
+  auto st = SeedStatements("id,name,price,ok,day,note\n1,\"O'Neil, Ada\",1.5,true,2026-01-01,\n"
+                           "2,\"say \"\"hi\"\"\",2,false,2026-01-02,x\n",
+                           "\"s\".\"t\"", jinja::Value::None(), &rows);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(rows, 2u);
+  ASSERT_EQ(st->size(), 1u);
+  const std::string& sql = (*st)[0];
+  EXPECT_NE(sql.find("CAST('1' AS BIGINT)"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("CAST('O''Neil, Ada' AS VARCHAR)"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("CAST('1.5' AS DOUBLE)"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("CAST('true' AS BOOLEAN)"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("CAST('2026-01-01' AS DATE)"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("CAST(NULL AS VARCHAR)"), std::string::npos) << sql;
+  EXPECT_NE(sql.find("CAST('say \"hi\"' AS VARCHAR)"), std::string::npos) << sql;
+  auto types = ParseYamlValue("{id: VARCHAR}");
+  st = SeedStatements("id\n7\n", "t", *types);
+  ASSERT_TRUE(st.ok());
+  EXPECT_NE((*st)[0].find("CAST('7' AS VARCHAR)"), std::string::npos);
+  EXPECT_FALSE(SeedStatements("a,b\n1\n", "t", jinja::Value::None()).ok());
+  EXPECT_FALSE(SeedStatements("a\n\"open\n", "t", jinja::Value::None()).ok());
 }
 
 }  // namespace
