@@ -9,23 +9,21 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
 import jinja2
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "jinja"))
+from test_differential import environment  # noqa: E402  (the same Jinja2 setup as the test)
 
 
 def python_render(corpus, rounds):
     prepared = []
     t0 = time.perf_counter()
     for case in corpus:
-        opts = case.get("options", {})
-        env = jinja2.Environment(
-            loader=jinja2.DictLoader(case.get("templates", {})),
-            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
-            trim_blocks=opts.get("trim_blocks", False),
-            lstrip_blocks=opts.get("lstrip_blocks", False),
-            keep_trailing_newline=opts.get("keep_trailing_newline", False))
+        env = environment(case)
         prepared.append((env.from_string(case["template"]), case.get("context", {})))
     parse = time.perf_counter() - t0
     t0 = time.perf_counter()

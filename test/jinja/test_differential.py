@@ -10,14 +10,19 @@ import sys
 import jinja2
 
 
-def render_python(case):
+def environment(case):
+    """Jinja2 set up as a corpus case asks (also used by bench/jinja_bench.py)."""
     opts = case.get("options", {})
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.DictLoader(case.get("templates", {})),
         extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
         trim_blocks=opts.get("trim_blocks", False),
         lstrip_blocks=opts.get("lstrip_blocks", False),
         keep_trailing_newline=opts.get("keep_trailing_newline", False))
+
+
+def render_python(case):
+    env = environment(case)
     try:
         return {"out": env.from_string(case["template"]).render(**case.get("context", {}))}
     except Exception as e:  # noqa: BLE001

@@ -10,23 +10,17 @@ namespace {
 
 using jinja::Value;
 
-std::string Literal(const std::string& s) {
-  std::string out = "'";
+// `s` between `q`s, a `q` in it doubled: a SQL string literal ('), an identifier (").
+std::string Quoted(const std::string& s, char q) {
+  std::string out(1, q);
   for (char c : s) {
     out += c;
-    if (c == '\'') out += '\'';
+    if (c == q) out += q;
   }
-  return out + "'";
+  return out + q;
 }
-
-std::string Ident(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    out += c;
-    if (c == '"') out += '"';
-  }
-  return out + "\"";
-}
+std::string Literal(const std::string& s) { return Quoted(s, '\''); }
+std::string Ident(const std::string& s) { return Quoted(s, '"'); }
 
 std::string Relation(const std::string& schema, const std::string& name) {
   return Ident(schema) + "." + Ident(name);
