@@ -13,7 +13,9 @@ def write(path, data):
 
 def test_demo_mesh_is_loaded(demo_server):
     repos = json.loads(demo_server.cli("--json", "repo", "list").stdout)
-    assert [r["name"] for r in repos] == ["customers", "marketing", "sales"]
+    # The domain shop is built from the example dbt project in the background once the server is
+    # up (test_dbt.py waits for it), so it may or may not be listed yet.
+    assert [r["name"] for r in repos if r["name"] != "shop"] == ["customers", "marketing", "sales"]
     log = demo_server.cli("log", "sales", "main", "--oneline").stdout.splitlines()
     assert log[0].endswith("Iceberg commit: sales.orders: append")
     assert log[2].endswith("Create table sales.orders")
