@@ -949,7 +949,7 @@ Outcome Session::Impl::Write(const std::string& keyword, std::string_view statem
   auto kw = LeadingKeywords(statement, 3);
   const std::string second = kw.size() > 1 ? kw[1] : "";
   if (keyword == "INSERT") return w.Insert(statement);
-  if (transaction && (second == "SCHEMA" || keyword == "MERGE")) {
+  if (transaction && second == "SCHEMA") {
     return Failed(Err("0A000", keyword + " " + second + " cannot run inside a transaction block; "
                                "run it on its own (autocommit)"));
   }
