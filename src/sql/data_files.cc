@@ -626,7 +626,7 @@ Result<RewriteResult> CopyOnWrite(Connection* shared, const LocalScan& files,
                                   const std::string& where, const Json& schema,
                                   const table::PartitionSpec& spec, const std::string& out_dir,
                                   const std::function<std::string(const std::string&)>& rewrite,
-                                  bool drop_all) {
+                                  bool drop_all, const std::string& alias) {
   if (where.find_first_not_of(" \t\r\n") == std::string::npos) {
     return Bad("a condition is needed (to match every row, use 'true')");
   }
@@ -645,7 +645,9 @@ Result<RewriteResult> CopyOnWrite(Connection* shared, const LocalScan& files,
   RewriteResult result;
   for (size_t i = 0; i < files.data.size(); ++i) {
     const LocalDataFile& f = files.data[i];
-    LM_ASSIGN_OR_RETURN(const std::string source, LiveRows(files, i, columns));
+    LM_ASSIGN_OR_RETURN(std::string source, LiveRows(files, i, columns));
+    // Named as the statement names the table, so that conditions may say `t.id`.
+    if (!alias.empty()) source += " AS " + Ident(alias);
     QueryResult r;
     LM_TRY(Wrap(db->QueryOne("SELECT count(*) FILTER (WHERE (" + where + ")), count(*) FROM " +
                                  source,
@@ -666,18 +668,20 @@ Result<RewriteResult> CopyOnWrite(Connection* shared, const LocalScan& files,
 
 Result<RewriteResult> DeleteRowsOn(Connection* db, const LocalScan& files,
                                    const std::string& where, const Json& schema,
-                                   const table::PartitionSpec& spec, const std::string& out_dir) {
+                                   const table::PartitionSpec& spec, const std::string& out_dir,
+                                   const std::string& alias) {
   return CopyOnWrite(db, files, where, schema, spec, out_dir,
                      [&](const std::string& src) {
                        return "(SELECT * FROM " + src + " WHERE (" + where + ") IS NOT TRUE)";
                      },
-                     /*drop_all=*/true);
+                     /*drop_all=*/true, alias);
 }
 
 Result<RewriteResult> UpdateRowsOn(Connection* db, const LocalScan& files,
                                    const std::vector<std::pair<std::string, std::string>>& set,
                                    const std::string& where, const Json& schema,
-                                   const table::PartitionSpec& spec, const std::string& out_dir) {
+                                   const table::PartitionSpec& spec, const std::string& out_dir,
+                                   const std::string& alias) {
   if (set.empty()) return Bad("an update needs at least one column to set");
   LM_ASSIGN_OR_RETURN(std::vector<Column> columns, Columns(schema));
   std::string replace;
@@ -698,7 +702,7 @@ Result<RewriteResult> UpdateRowsOn(Connection* db, const LocalScan& files,
                      [&](const std::string& src) {
                        return "(SELECT * REPLACE (" + replace + ") FROM " + src + ")";
                      },
-                     /*drop_all=*/false);
+                     /*drop_all=*/false, alias);
 }
 
 }  // namespace
@@ -706,27 +710,29 @@ Result<RewriteResult> UpdateRowsOn(Connection* db, const LocalScan& files,
 Result<RewriteResult> DeleteRows(const LocalScan& files, const std::string& where,
                                  const Json& schema, const table::PartitionSpec& spec,
                                  const std::string& out_dir) {
-  return DeleteRowsOn(nullptr, files, where, schema, spec, out_dir);
+  return DeleteRowsOn(nullptr, files, where, schema, spec, out_dir, "");
 }
 
 Result<RewriteResult> DeleteRowsWith(Connection& db, const LocalScan& files,
                                      const std::string& where, const Json& schema,
-                                     const table::PartitionSpec& spec, const std::string& out_dir) {
-  return DeleteRowsOn(&db, files, where, schema, spec, out_dir);
+                                     const table::PartitionSpec& spec, const std::string& out_dir,
+                                     const std::string& alias) {
+  return DeleteRowsOn(&db, files, where, schema, spec, out_dir, alias);
 }
 
 Result<RewriteResult> UpdateRows(const LocalScan& files,
                                  const std::vector<std::pair<std::string, std::string>>& set,
                                  const std::string& where, const Json& schema,
                                  const table::PartitionSpec& spec, const std::string& out_dir) {
-  return UpdateRowsOn(nullptr, files, set, where, schema, spec, out_dir);
+  return UpdateRowsOn(nullptr, files, set, where, schema, spec, out_dir, "");
 }
 
 Result<RewriteResult> UpdateRowsWith(Connection& db, const LocalScan& files,
                                      const std::vector<std::pair<std::string, std::string>>& set,
                                      const std::string& where, const Json& schema,
-                                     const table::PartitionSpec& spec, const std::string& out_dir) {
-  return UpdateRowsOn(&db, files, set, where, schema, spec, out_dir);
+                                     const table::PartitionSpec& spec, const std::string& out_dir,
+                                     const std::string& alias) {
+  return UpdateRowsOn(&db, files, set, where, schema, spec, out_dir, alias);
 }
 
 Result<std::vector<WrittenFile>> WriteQueryRows(Connection& db, const std::string& select,

@@ -94,10 +94,12 @@ Result<RewriteResult> DeleteRows(const LocalScan& files, const std::string& wher
                                  const nlohmann::json& schema, const table::PartitionSpec& spec,
                                  const std::string& out_dir);
 // The same with a connection the caller configured (the SQL engine's, where `where` may name
-// other tables); `where` must be one expression (it is embedded in single statements).
+// other tables); `where` must be one expression (it is embedded in single statements). The
+// table's rows are named `alias` (the statement's name for the table) when it is not empty.
 Result<RewriteResult> DeleteRowsWith(Connection& db, const LocalScan& files,
                                      const std::string& where, const nlohmann::json& schema,
-                                     const table::PartitionSpec& spec, const std::string& out_dir);
+                                     const table::PartitionSpec& spec, const std::string& out_dir,
+                                     const std::string& alias);
 
 // Updates by copy-on-write: on the rows for which `where` is true, each column of `set` (name ->
 // SQL expression over the row's old values) takes the expression's value, cast to the column's
@@ -111,7 +113,8 @@ Result<RewriteResult> UpdateRows(const LocalScan& files,
 Result<RewriteResult> UpdateRowsWith(Connection& db, const LocalScan& files,
                                      const std::vector<std::pair<std::string, std::string>>& set,
                                      const std::string& where, const nlohmann::json& schema,
-                                     const table::PartitionSpec& spec, const std::string& out_dir);
+                                     const table::PartitionSpec& spec, const std::string& out_dir,
+                                     const std::string& alias);
 
 // Rows of a table read from its data files (copied to `dir`, where DuckDB may read), by field id,
 // with the delete files that apply to each file removed: position deletes by (file_path, pos),

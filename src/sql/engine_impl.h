@@ -1093,6 +1093,9 @@ struct Session::Impl {
           }
         } else {
           auto [table, at] = SplitRef(name);
+          // Renamed to the view of a ref below, the table keeps the name the query uses for it
+          // (`orders.id` still means its column).
+          if (Str(node, "alias").empty()) node["alias"] = name;
           std::string table_ref = at.empty() ? ref : at;
           if (!txn_branch.empty() && schema == txn_domain && table_ref == txn_target) {
             table_ref = txn_branch;  // a transaction reads what it wrote

@@ -384,17 +384,31 @@ struct Writer {
   // A condition or expression list resolved as the session reads it: `SELECT <what> FROM
   // <target> WHERE <cond>` goes through Resolve (views, allowed functions, the session's ref),
   // and the pieces come back from the resolved text.
-  std::optional<SqlError> ResolveWhere(const Target& t, const std::string& cond,
-                                       std::string* out) {
+  std::optional<SqlError> ResolveWhere(const Target& t, const std::string& alias,
+                                       const std::string& cond, std::string* out) {
     std::string resolved;
     std::string q = "SELECT 1 FROM " + Ident(t.domain) + "." +
-                    Ident(t.branch == s.ref ? t.table : t.table + "@" + t.branch) + " WHERE (" +
-                    cond + ")";
+                    Ident(t.branch == s.ref ? t.table : t.table + "@" + t.branch) + " AS " +
+                    Ident(alias) + " WHERE (" + cond + ")";
     if (auto err = s.Resolve(q, &resolved)) return err;
     size_t where = FindTopLevelKeyword(resolved, "WHERE");
     if (where == std::string::npos) return Err("XX000", "cannot read the resolved condition");
     *out = resolved.substr(where + 5);
     return std::nullopt;
+  }
+
+  // `[AS] alias` after a statement's table, unless `next` (the keyword that follows) comes
+  // first; `dflt` (the table's name) when there is none.
+  static std::string ParseAlias(std::string_view st, size_t* pos, const char* next,
+                                const std::string& dflt) {
+    size_t p = *pos;
+    bool as = ConsumeKeyword(st, &p, "AS");
+    size_t k = p;
+    if (!as && (ConsumeKeyword(st, &k, next) || SkipSpace(st, p) >= st.size())) return dflt;
+    auto name = ParseName(st, &p);
+    if (!name || name->size() != 1) return dflt;
+    *pos = p;
+    return (*name)[0];
   }
 
   // The table's files at `snapshot`, local, for a copy-on-write pass.
@@ -809,15 +823,16 @@ struct Writer {
     if (!ConsumeKeyword(st, &pos, "FROM")) return Failed(Err("42601", "syntax error: DELETE FROM"));
     Target t;
     if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    const std::string alias = ParseAlias(st, &pos, "WHERE", t.table);
     std::string cond = "true";
     if (ConsumeKeyword(st, &pos, "WHERE")) {
-      if (auto err = ResolveWhere(t, Trimmed(st.substr(pos)), &cond)) return Failed(*err);
+      if (auto err = ResolveWhere(t, alias, Trimmed(st.substr(pos)), &cond)) return Failed(*err);
     } else if (SkipSpace(st, pos) < st.size()) {
-      return Failed(Err("42601", "syntax error: DELETE FROM table [WHERE condition]"));
+      return Failed(Err("42601", "syntax error: DELETE FROM table [[AS] alias] [WHERE condition]"));
     }
     return Rewrite(t, "DELETE", [&](Connection& db, const LocalScan& scan, const Json& schema,
                                     const table::PartitionSpec& spec, const std::string& dir) {
-      return DeleteRowsWith(db, scan, cond, schema, spec, dir);
+      return DeleteRowsWith(db, scan, cond, schema, spec, dir, alias);
     });
   }
 
@@ -826,15 +841,21 @@ struct Writer {
     ConsumeKeyword(st, &pos, "UPDATE");
     Target t;
     if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
-    if (!ConsumeKeyword(st, &pos, "SET")) return Failed(Err("42601", "syntax error: UPDATE table SET"));
+    const std::string alias = ParseAlias(st, &pos, "SET", t.table);
+    if (!ConsumeKeyword(st, &pos, "SET")) {
+      return Failed(Err("42601", "syntax error: UPDATE table [[AS] alias] SET"));
+    }
     std::string rest(st.substr(pos));
     size_t where = FindTopLevelKeyword(rest, "WHERE");
     std::string assignments = rest.substr(0, where);
     std::string cond = "true";
     if (where != std::string::npos) {
-      if (auto err = ResolveWhere(t, Trimmed(rest.substr(where + 5)), &cond)) return Failed(*err);
+      if (auto err = ResolveWhere(t, alias, Trimmed(rest.substr(where + 5)), &cond)) {
+        return Failed(*err);
+      }
     }
     std::vector<std::pair<std::string, std::string>> set;
+    std::string values;  // the expressions, resolved together as one row value
     for (const std::string& a : SplitTopLevel(assignments, ',')) {
       size_t p = 0;
       auto name = ParseName(a, &p);
@@ -842,16 +863,30 @@ struct Writer {
       if (!name || name->size() != 1 || p >= a.size() || a[p] != '=') {
         return Failed(Err("42601", "syntax error in SET: '" + a + "' (column = expression)"));
       }
-      std::string expr = Trimmed(std::string_view(a).substr(p + 1));
-      std::string resolved;
-      if (auto err = ResolveWhere(t, "(" + expr + ") IS NULL OR true", &resolved)) {
-        return Failed(*err);
-      }
-      set.emplace_back((*name)[0], expr);
+      set.emplace_back((*name)[0], Trimmed(std::string_view(a).substr(p + 1)));
+      values += "(" + set.back().second + "), ";
     }
+    // The expressions as the session reads them (another table in a subquery is read at the
+    // session's ref, or as the transaction wrote it): DuckDB prints `(e1, e2, NULL)` back as
+    // main."row"(E1, E2, NULL).
+    std::string resolved;
+    if (auto err = ResolveWhere(t, alias, "(" + values + "NULL) IS NOT NULL", &resolved)) {
+      return Failed(*err);
+    }
+    const std::string open = "main.\"row\"(";
+    size_t at = resolved.find(open);
+    size_t close = resolved.rfind(") IS NOT NULL");
+    std::vector<std::string> exprs;
+    if (at != std::string::npos && close != std::string::npos && close > at) {
+      exprs = SplitTopLevel(std::string_view(resolved).substr(at + open.size(), close - at - open.size()), ',');
+    }
+    if (exprs.size() != set.size() + 1) {
+      return Failed(Err("XX000", "cannot read the resolved SET expressions"));
+    }
+    for (size_t i = 0; i < set.size(); ++i) set[i].second = Trimmed(exprs[i]);
     return Rewrite(t, "UPDATE", [&](Connection& db, const LocalScan& scan, const Json& schema,
                                     const table::PartitionSpec& spec, const std::string& dir) {
-      return UpdateRowsWith(db, scan, set, cond, schema, spec, dir);
+      return UpdateRowsWith(db, scan, set, cond, schema, spec, dir, alias);
     });
   }
 
