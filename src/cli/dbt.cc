@@ -1,6 +1,6 @@
 // `lakemesh dbt`: runs an unmodified dbt project against lakemesh — build, run, seed, test,
-// compile, ls — with the SQL engine in-process (--data) or on a running server. Progress lines
-// as dbt prints them; the exit code is 1 when a node failed.
+// snapshot, compile, ls, docs generate — with the SQL engine in-process (--data) or on a
+// running server. Progress lines as dbt prints them; the exit code is 1 when a node failed.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -54,6 +54,38 @@ class RunnerExecutor : public dbt::Executor {
 
  private:
   Runner& r_;
+};
+
+// The connection, opened when something first needs it (a template's run_query in `compile`
+// needs one; `ls` and most compiles do not), reading at the build's branch.
+class LazyExecutor : public dbt::Executor {
+ public:
+  LazyExecutor(Cli& cli, const DbtOptions& o) : cli_(cli), o_(o) {}
+  Result<Runner*> Open() {
+    if (!runner_) {
+      LM_ASSIGN_OR_RETURN(runner_, OpenRunner(cli_, o_.data, o_.pg));
+      executor_ = std::make_unique<RunnerExecutor>(*runner_);
+    }
+    return runner_.get();
+  }
+  // Reads (and writes) at `branch` from now on.
+  Status ReadAt(const std::string& branch) {
+    LM_TRY(Open().status());
+    return executor_->Execute("SET lakemesh.ref = '" + branch + "'").status();
+  }
+  Result<dbt::QueryResult> Execute(const std::string& sql) override {
+    if (!runner_) {
+      LM_TRY(Open().status());
+      if (!o_.branch.empty() && o_.branch != "main") LM_TRY(ReadAt(o_.branch));
+    }
+    return executor_->Execute(sql);
+  }
+
+ private:
+  Cli& cli_;
+  const DbtOptions& o_;
+  std::unique_ptr<Runner> runner_;
+  std::unique_ptr<RunnerExecutor> executor_;
 };
 
 // dbt's node selection: names, tag:x, path:dir, package wildcards; `+` before a selector adds
@@ -186,7 +218,11 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
   target.schema = o.schema.empty() ? project.name : o.schema;
   target.branch = o.branch.empty() ? "main" : o.branch;
   dbt::Compiler compiler(project, target, vars);
-  LM_TRY(compiler.CompileAll());
+  LazyExecutor executor(cli, o);
+  compiler.SetExecutor(&executor);
+  // compile and docs render every node now; the build commands render each node just before
+  // they run it (what it reads of the database is then as of that moment).
+  LM_TRY(compiler.CompileAll(command == "compile" || command == "docs"));
   std::set<std::string> selected;
   if (!o.select.empty()) {
     LM_ASSIGN_OR_RETURN(selected, Select(compiler, o.select));
@@ -207,7 +243,9 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
     fs::create_directories(target_dir, ec);
     return WriteFileAtomic((target_dir / name).string(), j.dump(2) + "\n", 0644);
   };
-  if (command != "ls") LM_TRY(write_artifact("manifest.json", dbt::Manifest(compiler, invocation)));
+  if (command == "compile" || command == "docs") {
+    LM_TRY(write_artifact("manifest.json", dbt::Manifest(compiler, invocation)));
+  }
 
   if (command == "ls") {
     for (const std::string& uid : order) {
@@ -236,17 +274,46 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
     return Status::OK();
   }
 
+  if (command == "docs") {
+    // catalog.json: the columns of every relation the project has built, and of its sources.
+    std::vector<dbt::CatalogTable> nodes, sources;
+    auto describe = [&](const std::string& uid, const std::string& schema, const std::string& name,
+                        bool view, std::vector<dbt::CatalogTable>* into) -> Status {
+      auto d = executor.Execute("DESCRIBE \"" + schema + "\".\"" + name + "\"");
+      if (!d.ok()) {
+        if (d.status().code() == ErrorCode::kInvalidArgument) return Status::OK();  // not built
+        return d.status();
+      }
+      dbt::CatalogTable t{uid, schema, name, view, {}};
+      for (const auto& row : d->rows) {
+        if (row.size() >= 2 && row[0] && row[1]) t.columns.emplace_back(*row[0], *row[1]);
+      }
+      into->push_back(std::move(t));
+      return Status::OK();
+    };
+    for (const std::string& uid : order) {
+      const auto& n = compiler.nodes().at(uid);
+      if (!selected.count(uid) || n.node->kind == dbt::NodeKind::kTest || n.materialized == "ephemeral") continue;
+      LM_TRY(describe(uid, n.schema, n.alias, n.materialized == "view", &nodes));
+    }
+    for (const auto& src : project.sources) LM_TRY(describe(src.unique_id, src.schema, src.identifier, false, &sources));
+    LM_TRY(write_artifact("catalog.json", dbt::Catalog(nodes, sources, invocation)));
+    std::printf("Catalog written to %s/catalog.json (%zu relations, %zu sources)\n",
+                (fs::path(project.target_path)).string().c_str(), nodes.size(), sources.size());
+    return Status::OK();
+  }
+
   const bool on_branch = !o.branch.empty() && o.branch != "main";
   if (o.publish && !on_branch) {
     return InvalidArgument("--publish merges the build's branch into main: give it --branch NAME");
   }
-  LM_ASSIGN_OR_RETURN(std::unique_ptr<Runner> runner, OpenRunner(cli, o.data, o.pg));
-  RunnerExecutor executor(*runner);
+  LM_ASSIGN_OR_RETURN(Runner* runner, executor.Open());
   std::set<std::string> domains;  // what the build writes
+  const bool snapshots = command == "build" || command == "snapshot";
   for (const auto& uid : selected) {
     const auto& n = compiler.nodes().at(uid);
     if ((n.node->kind == dbt::NodeKind::kModel && n.materialized != "ephemeral") ||
-        n.node->kind == dbt::NodeKind::kSeed) {
+        n.node->kind == dbt::NodeKind::kSeed || (snapshots && n.node->kind == dbt::NodeKind::kSnapshot)) {
       domains.insert(n.schema);
     }
   }
@@ -258,21 +325,23 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
       std::printf("%s branch %s of domain %s\n", made ? "Created" : "Building on the existing",
                   o.branch.c_str(), d.c_str());
     }
-    LM_TRY(executor.Execute("SET lakemesh.ref = '" + o.branch + "'").status());
+    LM_TRY(executor.ReadAt(o.branch));
   }
   dbt::BuildOptions b;
   b.models = command == "build" || command == "run";
   b.seeds = command == "build" || command == "seed";
   b.tests = command == "build" || command == "test";
+  b.snapshots = snapshots;
   b.full_refresh = o.full_refresh;
   b.store_failures = o.store_failures;
   b.select = selected;
   std::printf("Running with lakemesh on %s (domain %s, branch %s)\n", runner->Where().c_str(),
               target.schema.c_str(), target.branch.c_str());
   b.progress = [](const dbt::NodeResult& r, size_t i, size_t total, bool done) {
-    std::string what = r.resource == "test" ? "test " + r.name
-                       : r.resource == "seed" ? "seed file " + r.relation
-                                              : "sql " + r.materialized + " model " + r.relation;
+    std::string what = r.resource == "test"       ? "test " + r.name
+                       : r.resource == "seed"     ? "seed file " + r.relation
+                       : r.resource == "snapshot" ? "snapshot " + r.relation
+                                                  : "sql " + r.materialized + " model " + r.relation;
     char prefix[32];
     std::snprintf(prefix, sizeof(prefix), "%zu of %zu", i, total);
     if (!done) {
@@ -294,6 +363,8 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
     std::fflush(stdout);
   };
   LM_ASSIGN_OR_RETURN(std::vector<dbt::NodeResult> results, dbt::Runner(compiler, executor).Build(b));
+  // The manifest as the build rendered each node.
+  LM_TRY(write_artifact("manifest.json", dbt::Manifest(compiler, invocation)));
   LM_TRY(write_artifact("run_results.json",
                         dbt::RunResults(compiler, results,
                                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
@@ -344,12 +415,17 @@ void AddDbt(CLI::App& app, Cli& cli) {
     const char* name;
     const char* help;
   };
-  for (const Cmd& c : {Cmd{"build", "seeds, models and tests, in dependency order"},
+  auto* docs = dbt->add_subcommand("docs", "documentation artifacts");
+  docs->require_subcommand(1);
+  for (const Cmd& c : {Cmd{"build", "seeds, snapshots, models and tests, in dependency order"},
                        Cmd{"run", "build the models"}, Cmd{"seed", "load the seeds (CSV files)"},
+                       Cmd{"snapshot", "record the snapshots' changes (SCD type 2)"},
                        Cmd{"test", "run the data tests"},
                        Cmd{"compile", "write the compiled SQL to target/compiled"},
-                       Cmd{"ls", "list the selected nodes"}}) {
-    auto* sub = dbt->add_subcommand(c.name, c.help);
+                       Cmd{"ls", "list the selected nodes"},
+                       Cmd{"generate", "write target/catalog.json: the columns of every relation built, and of the sources"}}) {
+    const bool is_docs = std::string(c.name) == "generate";
+    auto* sub = (is_docs ? docs : dbt)->add_subcommand(c.name, c.help);
     auto o = std::make_shared<DbtOptions>();
     sub->add_option("--project-dir", o->project_dir, "the dbt project (default: .)");
     sub->add_option("--profiles-dir", o->profiles_dir,
@@ -369,7 +445,7 @@ void AddDbt(CLI::App& app, Cli& cli) {
                   "(write-audit-publish); otherwise main is untouched");
     sub->add_option("--data", o->data, "run in-process on this data directory (no server may hold it)");
     sub->add_option("--pg", o->pg, "the server's PostgreSQL address HOST:PORT (default: asked of the server)");
-    const std::string name = c.name;
+    const std::string name = is_docs ? "docs" : c.name;
     sub->callback([&cli, o, name] { cli.action = [&cli, o, name] { return RunDbt(cli, name, *o); }; });
   }
 }

@@ -163,8 +163,18 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
       out.error = std::move(e);
       return out;
     }
-    return s.Materialized(k + " " + (StartsWith(query, "SELECT * FROM ") ? query.substr(14) : query),
-                          sink, "");
+    if (StartsWith(query, "SELECT * FROM ")) {
+      // DESCRIBE <table>, without the alias resolving gave it (the name it had).
+      query = query.substr(14);
+      if (size_t as = query.rfind(" AS "); as != std::string::npos) {
+        const std::string alias = query.substr(as + 4);
+        if (alias.find(' ') == std::string::npos ||
+            (alias.size() > 1 && alias.front() == '"' && alias.back() == '"')) {
+          query.resize(as);
+        }
+      }
+    }
+    return s.Materialized(k + " " + query, sink, "");
   }
   if (k == "SHOW") {  // SHOW TABLES [FROM domain], SHOW ALL TABLES
     if (second == "TABLES" && LeadingKeywords(statement, 3).size() == 2) {

@@ -31,9 +31,10 @@ def test_build_in_process_and_incremental(workdir):
     shutil.copytree(SHOP, project)
     r = local(s.data_dir, "build", "--project-dir", project)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "1 of 25 START seed file shop.raw_customers" in r.stdout
+    assert "1 of 26 START seed file shop.raw_customers" in r.stdout
     assert "OK created sql incremental model shop.daily_revenue" in r.stdout
-    assert "Completed successfully. PASS=25 WARN=0 ERROR=0 SKIP=0 TOTAL=25" in r.stdout
+    assert "OK created snapshot shop.orders_status" in r.stdout
+    assert "Completed successfully. PASS=26 WARN=0 ERROR=0 SKIP=0 TOTAL=26" in r.stdout
     # dbt's artifacts, in dbt's schemas.
     manifest = json.load(open(os.path.join(project, "target", "manifest.json")))
     assert manifest["metadata"]["dbt_schema_version"] == \
@@ -49,7 +50,7 @@ def test_build_in_process_and_incremental(workdir):
     assert results["metadata"]["dbt_schema_version"] == \
         "https://schemas.getdbt.com/dbt/run-results/v6.json"
     by_id = {x["unique_id"]: x for x in results["results"]}
-    assert len(by_id) == 25 and by_id["model.shop.orders"]["status"] == "success"
+    assert len(by_id) == 26 and by_id["model.shop.orders"]["status"] == "success"
     assert by_id["test.shop.unique_orders_order_id"]["status"] == "pass"
     assert by_id["test.shop.unique_orders_order_id"]["failures"] == 0
     q = subprocess.run([BIN, "sql", "--data", s.data_dir, "--format", "csv", "-c",
@@ -59,9 +60,12 @@ def test_build_in_process_and_incremental(workdir):
     assert q.returncode == 0, q.stderr
     assert "1,2,30.00\n2,2,45.00\n3,1,7.00\n4,1,3.00" in q.stdout
     assert "2026-01-03,2,10.00\n2026-01-04,1,25.00" in q.stdout
-    # A new order: the incremental model takes the last day again, without duplicating it.
-    with open(os.path.join(project, "seeds", "raw_orders.csv"), "a") as f:
-        f.write("7,3,2026-01-04,completed\n8,4,2026-01-05,completed\n")
+    # New orders: the incremental model takes the last day again, without duplicating it. An
+    # order shipped: the snapshot closes its 'placed' version and opens a 'shipped' one.
+    orders_csv = os.path.join(project, "seeds", "raw_orders.csv")
+    text = open(orders_csv).read().replace("4,3,2026-01-03,placed", "4,3,2026-01-03,shipped")
+    with open(orders_csv, "w") as f:
+        f.write(text + "7,3,2026-01-04,completed\n8,4,2026-01-05,completed\n")
     with open(os.path.join(project, "seeds", "raw_payments.csv"), "a") as f:
         f.write("8,7,credit_card,500\n9,8,coupon,100\n")
     r = local(s.data_dir, "build", "--project-dir", project)
@@ -71,6 +75,16 @@ def test_build_in_process_and_incremental(workdir):
                        capture_output=True, text=True, timeout=60)
     assert q.stdout.strip().splitlines()[-3:] == ["2026-01-03,2,10.00", "2026-01-04,2,30.00",
                                                   "2026-01-05,1,1.00"], q.stdout
+    q = subprocess.run([BIN, "sql", "--data", s.data_dir, "--format", "csv", "-c",
+                        "SELECT order_id, status, dbt_valid_to IS NULL AS current, "
+                        "dbt_valid_to = (SELECT max(dbt_valid_from) FROM shop.orders_status) AS closed_now "
+                        "FROM shop.orders_status ORDER BY order_id, dbt_valid_from"],
+                       capture_output=True, text=True, timeout=60)
+    assert q.returncode == 0, q.stderr
+    rows = q.stdout.strip().splitlines()[1:]
+    assert len(rows) == 9, q.stdout
+    assert rows[3:5] == ["4,placed,f,t", "4,shipped,t,"], q.stdout
+    assert rows[-2:] == ["7,completed,t,", "8,completed,t,"], q.stdout
 
 
 def test_failing_test_skips_dependents(workdir):
@@ -263,3 +277,107 @@ def test_warn_if_error_if_and_store_failures(workdir):
                         '"shop-dbt-test-audit".accepted_values_stg_orders_status'],
                        capture_output=True, text=True, timeout=60)
     assert q.stdout.split() == ["value_field,n_records", "lost,2"], q.stdout + q.stderr
+
+
+FEATURES = os.path.join(HERE, "dbt_features")
+
+
+def sql_csv(data_dir, *statements):
+    args = [BIN, "sql", "--data", data_dir, "--format", "csv"]
+    for st in statements:
+        args += ["-c", st]
+    q = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert q.returncode == 0, q.stderr
+    return q.stdout
+
+
+def test_incremental_strategies_snapshots_and_introspection(workdir):
+    """test/e2e/dbt_features: merge with merge_update_columns, on_schema_change, snapshots
+    (timestamp with hard deletes invalidated; check, declared in YAML), run_query, statement
+    blocks and load_result, the adapter's introspection, graph, modules.datetime, a custom
+    generic test, `dbt snapshot`, `dbt compile` (which queries) and `dbt docs generate`."""
+    import datetime
+    s = Server(os.path.join(workdir, "data")).start()
+    s.stop()
+    data = s.data_dir
+    project = os.path.join(workdir, "features")
+    shutil.copytree(FEATURES, project)
+    r = local(data, "build", "--project-dir", project)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "OK created snapshot features-history.customers_history" in r.stdout
+    assert "OK created snapshot features.customer_tiers" in r.stdout
+    assert "PASS test positive_events_merge_amount" in r.stdout
+    year = datetime.datetime.now(datetime.timezone.utc).year
+    assert sql_csv(data, "SELECT * FROM features.introspection").splitlines()[1] == \
+        "click|view,3,table,none,id|name|tier|updated_at,events_evolving|events_merge|introspection,%d,%d" \
+        % (year, year)
+
+    # The sources change: an event's amount and kind, a new event; a customer's tier moves
+    # (updated later), another customer is gone.
+    with open(os.path.join(project, "seeds", "events.csv"), "w") as f:
+        f.write("id,customer_id,kind,amount\n1,1,purchase,15\n2,2,view,20\n3,2,click,30\n4,1,view,40\n")
+    with open(os.path.join(project, "seeds", "customers.csv"), "w") as f:
+        f.write("id,name,tier,updated_at\n1,ada,gold,2026-01-01 00:00:00\n2,bob,gold,2026-02-01 00:00:00\n")
+    r = local(data, "seed", "--project-dir", project)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = local(data, "snapshot", "--project-dir", project)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 of 2 OK created snapshot" in r.stdout and "model" not in r.stdout
+    history = sql_csv(data, "SELECT id, tier, dbt_valid_from, dbt_valid_to IS NULL FROM "
+                            "\"features-history\".customers_history ORDER BY id, dbt_valid_from")
+    assert history.splitlines()[1:] == [
+        "1,gold,2026-01-01 00:00:00,t",
+        "2,silver,2026-01-01 00:00:00,f",
+        "2,gold,2026-02-01 00:00:00,t",
+        "3,bronze,2026-01-01 00:00:00,f",  # gone from the source: its version is closed
+    ], history
+    tiers = sql_csv(data, "SELECT id, tier, dbt_valid_to IS NULL FROM features.customer_tiers "
+                          "ORDER BY id, dbt_valid_from")
+    assert tiers.splitlines()[1:] == ["1,gold,t", "2,silver,f", "2,gold,t", "3,bronze,t"], tiers
+    # A second snapshot run with nothing changed adds nothing.
+    r = local(data, "snapshot", "--project-dir", project, "-s", "customer_tiers")
+    assert r.returncode == 0 and "[INSERT 0 0 in" in r.stdout, r.stdout + r.stderr
+
+    r = local(data, "run", "--project-dir", project, "-s", "events_merge", "events_evolving")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # merge: the amount of event 1 updated, its kind not (merge_update_columns), event 4 new.
+    assert sql_csv(data, "SELECT * FROM features.events_merge ORDER BY id").splitlines()[1:] == [
+        "1,1,click,15", "2,2,view,20", "3,2,click,30", "4,1,view,40"]
+    # on_schema_change: a column the model gains is added (append_new_columns) ...
+    with open(os.path.join(project, "seeds", "events.csv"), "a") as f:
+        f.write("5,2,click,50\n")
+    assert local(data, "seed", "--project-dir", project).returncode == 0
+    r = local(data, "run", "--project-dir", project, "-s", "events_evolving", "--vars", "{with_kind: true}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sql_csv(data, "SELECT * FROM features.events_evolving ORDER BY id").splitlines() == [
+        "id,amount,kind", "1,10,", "2,20,", "3,30,", "4,40,", "5,50,click"]
+    # ... fail refuses a model out of step with its table ...
+    r = local(data, "run", "--project-dir", project, "-s", "events_evolving", "--vars",
+              "{on_schema_change: fail}")
+    assert r.returncode != 0
+    assert "schemas on this incremental model are out of sync" in r.stdout
+    assert "missing columns: kind" in r.stdout
+    # ... and sync_all_columns drops what the model no longer has.
+    r = local(data, "run", "--project-dir", project, "-s", "events_evolving", "--vars",
+              "{on_schema_change: sync_all_columns}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sql_csv(data, "SELECT * FROM features.events_evolving ORDER BY id").splitlines()[0] == "id,amount"
+
+    # compile runs the templates' queries (run_query) against the database.
+    r = local(data, "compile", "--project-dir", project, "-s", "introspection")
+    assert r.returncode == 0, r.stdout + r.stderr
+    compiled = open(os.path.join(project, "target", "compiled", "features", "models",
+                                 "introspection.sql")).read()
+    assert "'click|purchase|view' as kinds" in compiled and "2 as customers" in compiled
+
+    # docs generate: catalog.json in dbt's schema, with every relation's columns.
+    r = local(data, "docs", "generate", "--project-dir", project)
+    assert r.returncode == 0, r.stdout + r.stderr
+    catalog = json.load(open(os.path.join(project, "target", "catalog.json")))
+    assert catalog["metadata"]["dbt_schema_version"] == "https://schemas.getdbt.com/dbt/catalog/v1.json"
+    node = catalog["nodes"]["model.features.events_merge"]
+    assert node["metadata"]["type"] == "BASE TABLE" and node["metadata"]["schema"] == "features"
+    assert [(c["name"], c["index"]) for c in sorted(node["columns"].values(), key=lambda c: c["index"])] == \
+        [("id", 1), ("customer_id", 2), ("kind", 3), ("amount", 4)]
+    assert "dbt_valid_to" in catalog["nodes"]["snapshot.features.customers_history"]["columns"]
+    assert catalog["nodes"]["seed.features.customers"]["columns"]["updated_at"]["type"] == "TIMESTAMP"

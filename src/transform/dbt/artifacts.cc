@@ -134,6 +134,37 @@ Json Manifest(const Compiler& c, const std::string& invocation_id) {
           {"unit_tests", Json::object()}};
 }
 
+Json Catalog(const std::vector<CatalogTable>& nodes, const std::vector<CatalogTable>& sources,
+             const std::string& invocation_id) {
+  auto tables = [](const std::vector<CatalogTable>& list) {
+    Json out = Json::object();
+    for (const CatalogTable& t : list) {
+      Json columns = Json::object();
+      int index = 1;
+      for (const auto& [name, type] : t.columns) {
+        columns[name] = {{"type", type}, {"index", index++}, {"name", name}, {"comment", nullptr}};
+      }
+      out[t.unique_id] = {
+          {"metadata", {{"type", t.view ? "VIEW" : "BASE TABLE"}, {"schema", t.schema}, {"name", t.name},
+                        {"database", "lakemesh"}, {"comment", nullptr}, {"owner", nullptr}}},
+          {"columns", columns},
+          {"stats", {{"has_stats", {{"id", "has_stats"}, {"label", "Has Stats?"}, {"value", false},
+                                    {"include", false},
+                                    {"description", "Indicates whether there are statistics for this table"}}}}},
+          {"unique_id", t.unique_id}};
+    }
+    return out;
+  };
+  return {{"metadata", {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/catalog/v1.json"},
+                        {"dbt_version", kArtifactsDbtVersion},
+                        {"generated_at", FormatRfc3339(NowMicros())},
+                        {"invocation_id", invocation_id},
+                        {"env", Json::object()}}},
+          {"nodes", tables(nodes)},
+          {"sources", tables(sources)},
+          {"errors", nullptr}};
+}
+
 Json RunResults(const Compiler& c, const std::vector<NodeResult>& results, double elapsed,
                 const std::string& invocation_id, const std::string& command) {
   Json out = Json::array();

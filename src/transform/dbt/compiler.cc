@@ -1,7 +1,9 @@
 #include "transform/dbt/compiler.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <set>
 
 
@@ -23,6 +25,13 @@ std::string Trim(const std::string& s) {
   if (b == std::string::npos) return "";
   size_t e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
+}
+
+// `s` for inside a SQL string literal: quotes doubled.
+std::string Quote(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out;
 }
 
 std::string StrOf(const Value& d, const char* key, const std::string& dflt = "") {
@@ -104,6 +113,9 @@ where value_field not in (
     {%- endfor %}
 )
 {% endtest %}
+{% macro statement(name=None, fetch_result=False, auto_begin=True, language='sql') -%}
+{%- if execute -%}{%- do __lm_statement(name, fetch_result, caller()) -%}{%- endif -%}
+{%- endmacro %}
 {% test relationships(model, column_name, to, field) %}
 with child as (
     select {{ column_name }} as from_field
@@ -120,6 +132,132 @@ left join parent on child.from_field = parent.to_field
 where parent.to_field is null
 {% endtest %}
 )sql";
+
+
+// A query's result as dbt's templates see an agate table: rows (each indexable by position and
+// by column name), columns (with name and values()), column_names. Values that are all
+// integers or all numbers in a column become numbers, as agate infers them.
+Value TableValue(const QueryResult& r) {
+  const size_t ncols = r.columns.size();
+  std::vector<int> kind(ncols, 2);  // 2: integers so far, 1: numbers, 0: text
+  for (const auto& row : r.rows) {
+    for (size_t c = 0; c < ncols && c < row.size(); ++c) {
+      if (!row[c] || kind[c] == 0) continue;
+      const std::string& v = *row[c];
+      char* end = nullptr;
+      errno = 0;
+      (void)std::strtoll(v.c_str(), &end, 10);
+      if (!v.empty() && end && *end == '\0' && errno == 0) continue;
+      end = nullptr;
+      (void)std::strtod(v.c_str(), &end);
+      kind[c] = !v.empty() && end && *end == '\0' && v.find_first_of("nNiI") == std::string::npos ? std::min(kind[c], 1) : 0;
+    }
+  }
+  auto value = [&](const std::optional<std::string>& v, size_t c) -> Value {
+    if (!v) return Value::None();
+    if (kind[c] == 2) return Value(static_cast<int64_t>(std::strtoll(v->c_str(), nullptr, 10)));
+    if (kind[c] == 1) return Value(std::strtod(v->c_str(), nullptr));
+    return Value(*v);
+  };
+  std::vector<Value> rows;
+  std::vector<std::vector<Value>> by_column(ncols);
+  for (const auto& row : r.rows) {
+    std::vector<Value> items;
+    for (size_t c = 0; c < ncols; ++c) {
+      items.push_back(c < row.size() ? value(row[c], c) : Value::None());
+      by_column[c].push_back(items.back());
+    }
+    Value t = Value::Tuple(std::move(items));
+    t.list().fields = r.columns;
+    rows.push_back(std::move(t));
+  }
+  std::vector<Value> columns, names;
+  for (size_t c = 0; c < ncols; ++c) {
+    Value col = Value::Object("<agate.Column " + r.columns[c] + ">");
+    col.dict().Set(Value("name"), Value(r.columns[c]));
+    Value values = Value::Tuple(std::move(by_column[c]));
+    col.dict().Set(Value("values"), Value::Function("values", [values](CallArgs&, Interpreter&) { return values; }));
+    col.dict().Set(Value("data_type"), Value(kind[c] == 0 ? "Text" : "Number"));
+    columns.push_back(std::move(col));
+    names.emplace_back(r.columns[c]);
+  }
+  const size_t nrows = rows.size();
+  Value t = Value::Object("<agate.Table: " + std::to_string(nrows) + " rows>");
+  t.dict().Set(Value("rows"), Value::List(std::move(rows)));
+  t.dict().Set(Value("columns"), Value::List(std::move(columns)));
+  t.dict().Set(Value("column_names"), Value::Tuple(std::move(names)));
+  t.dict().Set(Value("print_table"), Value::Function("print_table", [](CallArgs&, Interpreter&) { return Value(""); }));
+  return t;
+}
+
+// Python's datetime and date as templates use them (modules.datetime): attributes, strftime(),
+// isoformat(), str().
+Value DateTimeValue(std::chrono::system_clock::time_point tp, bool utc, bool date_only) {
+  const auto since = tp.time_since_epoch();
+  const time_t secs = static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(since).count());
+  const int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(since).count() % 1000000;
+  std::tm tm{};
+  if (utc) {
+    gmtime_r(&secs, &tm);
+  } else {
+    localtime_r(&secs, &tm);
+  }
+  char buf[64];
+  std::strftime(buf, sizeof(buf), date_only ? "%Y-%m-%d" : "%Y-%m-%d %H:%M:%S", &tm);
+  std::string text = buf;
+  if (!date_only && micros) {
+    char us[16];
+    std::snprintf(us, sizeof(us), ".%06lld", static_cast<long long>(micros));
+    text += us;
+  }
+  Value v = Value::Object(text);
+  auto& d = v.dict();
+  d.Set(Value("year"), Value(tm.tm_year + 1900));
+  d.Set(Value("month"), Value(tm.tm_mon + 1));
+  d.Set(Value("day"), Value(tm.tm_mday));
+  if (!date_only) {
+    d.Set(Value("hour"), Value(tm.tm_hour));
+    d.Set(Value("minute"), Value(tm.tm_min));
+    d.Set(Value("second"), Value(tm.tm_sec));
+    d.Set(Value("microsecond"), Value(micros));
+  }
+  d.Set(Value("strftime"), Value::Function("strftime", [tm](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty()) jinja::RaiseError("strftime() takes a format");
+    const std::string fmt = a.args[0].Str();
+    std::vector<char> out(fmt.size() * 4 + 64);
+    size_t n = std::strftime(out.data(), out.size(), fmt.c_str(), &tm);
+    return Value(std::string(out.data(), n));
+  }));
+  std::string iso = text;
+  if (!date_only) iso[10] = 'T';
+  d.Set(Value("isoformat"), Value::Function("isoformat", [iso](CallArgs&, Interpreter&) { return Value(iso); }));
+  if (!date_only) {
+    d.Set(Value("date"), Value::Function("date", [tp, utc](CallArgs&, Interpreter&) {
+      return DateTimeValue(tp, utc, true);
+    }));
+  }
+  return v;
+}
+
+Value DateTimeModule() {
+  Value datetime = Value::Dict();
+  Value dt = Value::Dict();
+  dt.dict().Set(Value("now"), Value::Function("now", [](CallArgs&, Interpreter&) {
+    return DateTimeValue(std::chrono::system_clock::now(), false, false);
+  }));
+  dt.dict().Set(Value("utcnow"), Value::Function("utcnow", [](CallArgs&, Interpreter&) {
+    return DateTimeValue(std::chrono::system_clock::now(), true, false);
+  }));
+  Value date = Value::Dict();
+  date.dict().Set(Value("today"), Value::Function("today", [](CallArgs&, Interpreter&) {
+    return DateTimeValue(std::chrono::system_clock::now(), false, true);
+  }));
+  datetime.dict().Set(Value("datetime"), dt);
+  datetime.dict().Set(Value("date"), date);
+  Value modules = Value::Dict();
+  modules.dict().Set(Value("datetime"), datetime);
+  return modules;
+}
 
 }  // namespace
 
@@ -424,7 +562,77 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
     }
     jinja::RaiseError("adapter.dispatch: no macro lakemesh__" + name + " or default__" + name);
   }));
+  // Introspection: the relation, if it exists (None while parsing), and its columns.
+  adapter.dict().Set(Value("get_relation"), Value::Function("get_relation", [this, execute](CallArgs& a, Interpreter&) -> Value {
+    const Value* schema = a.Find(1, "schema");
+    const Value* identifier = a.Find(2, "identifier");
+    if (!schema || !identifier) jinja::RaiseError("adapter.get_relation() takes database, schema and identifier");
+    if (!execute) return Value::None();
+    if (!executor_) jinja::RaiseError("adapter.get_relation() needs a database (give --data, or run against a server)");
+    const std::string sch = schema->Str(), id = identifier->Str();
+    auto probe = executor_->Execute("SELECT * FROM " + SqlName(sch) + "." + SqlName(id) + " LIMIT 0");
+    if (!probe.ok()) return Value::None();
+    Value r = RelationValue(sch, id);
+    std::string type = "table";
+    auto kind = executor_->Execute("SELECT table_type FROM information_schema.tables WHERE table_schema = '" +
+                                   Quote(sch) + "' AND table_name = '" + Quote(id) + "'");
+    if (kind.ok() && !kind->rows.empty() && kind->rows[0][0] && *kind->rows[0][0] == "VIEW") type = "view";
+    r.dict().Set(Value("type"), Value(type));
+    r.dict().Set(Value("is_table"), Value(type == "table"));
+    r.dict().Set(Value("is_view"), Value(type == "view"));
+    return r;
+  }));
+  adapter.dict().Set(Value("get_columns_in_relation"), Value::Function("get_columns_in_relation", [this, execute](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty() || !a.args[0].is_dict()) jinja::RaiseError("adapter.get_columns_in_relation() takes a relation");
+    if (!execute) return Value::List();
+    if (!executor_) jinja::RaiseError("adapter.get_columns_in_relation() needs a database (give --data, or run against a server)");
+    const Value& rel = a.args[0];
+    std::string name = rel.dict().display ? *rel.dict().display : rel.Str();
+    auto described = executor_->Execute("DESCRIBE " + name);
+    std::vector<Value> columns;
+    if (!described.ok()) return Value::List();
+    for (const auto& row : described->rows) {
+      if (row.size() < 2 || !row[0] || !row[1]) continue;
+      Value c = Value::Object(*row[0]);
+      c.dict().Set(Value("name"), Value(*row[0]));
+      c.dict().Set(Value("column"), Value(*row[0]));
+      c.dict().Set(Value("quoted"), Value("\"" + *row[0] + "\""));
+      c.dict().Set(Value("data_type"), Value(*row[1]));
+      c.dict().Set(Value("dtype"), Value(*row[1]));
+      columns.push_back(std::move(c));
+    }
+    return Value::List(std::move(columns));
+  }));
   set("adapter", adapter);
+  // run_query(sql): the result as an agate table (None while parsing). statement blocks keep
+  // theirs for load_result(name).
+  set("run_query", Value::Function("run_query", [this, execute](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty()) jinja::RaiseError("run_query() takes SQL");
+    if (!execute) return Value::None();
+    return Query(a.args[0].Str());
+  }));
+  set("__lm_statement", Value::Function("statement", [this, execute](CallArgs& a, Interpreter&) -> Value {
+    if (!execute || a.args.size() < 3) return Value("");
+    Value table = Query(a.args[2].Str());
+    if (!a.args[0].is_none() && !a.args[0].is_undefined()) {
+      Value result = Value::Dict();
+      Value response = Value::Dict();
+      response.dict().Set(Value("_message"), table.dict().Find(std::string_view("__tag"))
+                                                  ? *table.dict().Find(std::string_view("__tag")) : Value(""));
+      result.dict().Set(Value("response"), response);
+      result.dict().Set(Value("data"), a.args[1].Truthy() ? *table.dict().Find(std::string_view("rows")) : Value::List());
+      result.dict().Set(Value("table"), a.args[1].Truthy() ? table : Value::None());
+      statement_results_[a.args[0].Str()] = result;
+    }
+    return Value("");
+  }));
+  set("load_result", Value::Function("load_result", [this](CallArgs& a, Interpreter&) -> Value {
+    if (a.args.empty()) jinja::RaiseError("load_result() takes a statement's name");
+    auto it = statement_results_.find(a.args[0].Str());
+    return it == statement_results_.end() ? Value::None() : it->second;
+  }));
+  set("modules", DateTimeModule());
+  set("graph", graph_);
   if (!n.tested.empty()) {  // a data test: the model it tests, its column, its arguments
     const CompiledNode& m = nodes_.at(n.tested);
     set("__model", RelationValue(m.schema.empty() ? target_.schema : m.schema,
@@ -447,7 +655,91 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
   return ctx;
 }
 
+Value Compiler::Query(const std::string& sql) {
+  if (!executor_) {
+    jinja::RaiseError("run_query and statement blocks need a database (give --data, or run against a server)");
+  }
+  auto r = executor_->Execute(sql);
+  if (!r.ok()) jinja::RaiseError("Database Error: " + r.status().message());
+  Value t = TableValue(*r);
+  t.dict().Set(Value("__tag"), Value(r->tag));
+  return t;
+}
+
+// The graph context variable: every node and source as the manifest describes them.
+Value Compiler::GraphValue() const {
+  auto strings = [](const std::vector<std::string>& v) {
+    std::vector<Value> out;
+    for (const auto& s : v) out.emplace_back(s);
+    return Value::List(std::move(out));
+  };
+  Value nodes = Value::Dict();
+  for (const auto& [uid, n] : nodes_) {
+    Value d = Value::Dict();
+    auto set = [&](const char* k, Value v) { d.dict().Set(Value(k), std::move(v)); };
+    set("unique_id", Value(uid));
+    set("name", Value(n.node->name));
+    set("resource_type", Value(NodeKindName(n.node->kind)));
+    set("package_name", Value(project_.name));
+    set("path", Value(n.node->path));
+    set("original_file_path", Value(n.node->file));
+    set("fqn", strings(n.node->fqn));
+    set("database", Value("lakemesh"));
+    set("schema", Value(n.schema));
+    set("alias", Value(n.alias));
+    set("identifier", Value(n.alias));
+    set("relation_name", Value(n.node->kind == NodeKind::kTest ? std::string() : SqlName(n.schema) + "." + SqlName(n.alias)));
+    set("config", n.config);
+    set("tags", strings(n.tags));
+    set("description", Value(n.node->description));
+    set("raw_code", Value(n.node->raw_code));
+    Value deps = Value::Dict();
+    deps.dict().Set(Value("nodes"), strings(n.depends_on));
+    deps.dict().Set(Value("macros"), Value::List());
+    set("depends_on", deps);
+    Value columns = Value::Dict();
+    for (const auto& c : n.node->columns) {
+      Value col = Value::Dict();
+      col.dict().Set(Value("name"), Value(c.name));
+      col.dict().Set(Value("description"), Value(c.description));
+      col.dict().Set(Value("data_type"), c.data_type.empty() ? Value::None() : Value(c.data_type));
+      columns.dict().Set(Value(c.name), col);
+    }
+    set("columns", columns);
+    if (!n.tested.empty()) {
+      set("attached_node", Value(n.tested));
+      Value meta = Value::Dict();
+      meta.dict().Set(Value("name"), Value(n.test_name));
+      meta.dict().Set(Value("kwargs"), n.test_args);
+      set("test_metadata", meta);
+    }
+    nodes.dict().Set(Value(uid), d);
+  }
+  Value sources = Value::Dict();
+  for (const SourceTable& s : project_.sources) {
+    Value d = Value::Dict();
+    d.dict().Set(Value("unique_id"), Value(s.unique_id));
+    d.dict().Set(Value("name"), Value(s.name));
+    d.dict().Set(Value("source_name"), Value(s.source_name));
+    d.dict().Set(Value("resource_type"), Value("source"));
+    d.dict().Set(Value("schema"), Value(s.schema));
+    d.dict().Set(Value("identifier"), Value(s.identifier));
+    d.dict().Set(Value("database"), Value("lakemesh"));
+    d.dict().Set(Value("description"), Value(s.description));
+    d.dict().Set(Value("relation_name"), Value(SqlName(s.schema) + "." + SqlName(s.identifier)));
+    sources.dict().Set(Value(s.unique_id), d);
+  }
+  Value g = Value::Dict();
+  g.dict().Set(Value("nodes"), nodes);
+  g.dict().Set(Value("sources"), sources);
+  for (const char* k : {"exposures", "metrics", "groups", "semantic_models", "saved_queries"}) {
+    g.dict().Set(Value(k), Value::Dict());
+  }
+  return g;
+}
+
 Result<std::string> Compiler::RenderNode(CompiledNode& n, bool execute) {
+  statement_results_.clear();
   std::vector<std::string> ctes;
   Value ctx = Context(n, execute, &ctes);
   LM_ASSIGN_OR_RETURN(auto t, env_->Parse(n.node->file, n.node->raw_code));
@@ -462,6 +754,10 @@ Result<std::string> Compiler::RenderNode(CompiledNode& n, bool execute) {
 }
 
 Result<std::string> Compiler::SchemaFor(const CompiledNode& n) {
+  // A snapshot's target_schema (dbt before 1.9) is the schema itself.
+  if (n.node->kind == NodeKind::kSnapshot && !StrOf(n.config, "target_schema").empty()) {
+    return StrOf(n.config, "target_schema");
+  }
   const std::string custom = StrOf(n.config, "schema");
   if (macros_.count("generate_schema_name")) {
     Value ctx = Value::Dict();
@@ -486,8 +782,11 @@ Result<std::string> Compiler::SchemaFor(const CompiledNode& n) {
   return custom.empty() ? target_.schema : target_.schema + "-" + custom;
 }
 
-Status Compiler::CompileAll() {
+Status Compiler::CompileAll(bool execute) {
   LM_TRY(LoadMacros());
+  graph_ = Value::Dict();
+  graph_.dict().Set(Value("nodes"), Value::Dict());
+  graph_.dict().Set(Value("sources"), Value::Dict());
   // First pass: configuration and dependencies.
   for (const auto& [uid, node] : project_.nodes) {
     CompiledNode n;
@@ -520,6 +819,11 @@ Status Compiler::CompileAll() {
     LM_ASSIGN_OR_RETURN(n.schema, SchemaFor(n));
   }
   LM_TRY(AddDataTests());
+  for (auto& [uid, n] : nodes_) {  // what data tests depend on besides their model: ref('x') args
+    if (!n.tested.empty()) LM_TRY(RenderNode(n, /*execute=*/false).status());
+  }
+  graph_ = GraphValue();
+  if (!execute) return Status::OK();
   // Second pass, in dependency order (an ephemeral model's SQL is needed by those that use it).
   LM_ASSIGN_OR_RETURN(std::vector<std::string> order, Order());
   for (const std::string& uid : order) {

@@ -1,11 +1,13 @@
 // Compiling a dbt project: its macros become functions every template sees, and each model,
 // seed, snapshot and singular test is rendered with dbt's context (ref, source, config, var,
-// env_var, this, target, is_incremental, log, return, exceptions, adapter.quote and
-// adapter.dispatch) into the SQL the runner executes, with ephemeral models inlined as CTEs.
+// env_var, this, target, is_incremental, log, return, exceptions, adapter, run_query,
+// statement blocks and load_result, modules.datetime, graph, execute) into the SQL the runner
+// executes, with ephemeral models inlined as CTEs.
 //
 // As dbt does, every node is rendered twice: first with `execute` false to learn its
 // configuration (config()) and what it depends on (ref(), source()), then, once every node's
-// relation is known, with `execute` true for its SQL.
+// relation is known, with `execute` true for its SQL. Queries a template runs (run_query,
+// statement, the adapter's introspection) go to the executor, in the second rendering only.
 #pragma once
 
 #include <functional>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "transform/dbt/executor.h"
 #include "transform/dbt/project.h"
 #include "transform/jinja/jinja.h"
 
@@ -54,8 +57,14 @@ class Compiler {
   Compiler(const Project& project, Target target, jinja::Value vars = jinja::Value::Dict());
   ~Compiler();
 
+  // Where run_query, statement blocks and the adapter's introspection run (none: they fail
+  // with an error naming what needs a database).
+  void SetExecutor(Executor* executor) { executor_ = executor; }
+
   // Parses the macros and compiles every enabled node. Errors name the file, line and column.
-  Status CompileAll();
+  // Without `execute`, only the first rendering (configuration and dependencies): the runner
+  // then renders each node just before it runs it (Recompile), as dbt does.
+  Status CompileAll(bool execute = true);
 
   const std::map<std::string, CompiledNode>& nodes() const { return nodes_; }
   // The enabled nodes, each after everything it depends on; kInvalidArgument on a cycle.
@@ -78,6 +87,12 @@ class Compiler {
   std::list<Node> generated_;  // data tests from schema YAML
   jinja::Value RelationValue(const std::string& schema, const std::string& identifier) const;
   Result<std::string> SchemaFor(const CompiledNode& n);
+  jinja::Value GraphValue() const;
+  jinja::Value Query(const std::string& sql);  // runs it for a template; raises on failure
+
+  Executor* executor_ = nullptr;
+  std::map<std::string, jinja::Value> statement_results_;  // load_result(), per rendering
+  jinja::Value graph_;  // graph.nodes and graph.sources, once the first pass is done
 
   const Project& project_;
   Target target_;

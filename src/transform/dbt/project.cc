@@ -25,7 +25,9 @@ const std::set<std::string>& ConfigKeys() {
       "on_schema_change", "meta", "docs", "grants", "contract", "sql_header", "quote_columns",
       "column_types", "delimiter", "severity", "warn_if", "error_if", "store_failures", "where",
       "limit", "fail_calc", "strategy", "updated_at", "check_cols", "target_schema",
-      "target_database", "partition_by", "cluster_by", "group", "access", "packages"};
+      "target_database", "partition_by", "cluster_by", "group", "access", "packages",
+      "invalidate_hard_deletes", "hard_deletes", "snapshot_meta_column_names", "dbt_valid_to_current",
+      "merge_update_columns", "merge_exclude_columns", "incremental_predicates"};
   return k;
 }
 
@@ -118,6 +120,46 @@ std::string ReadFile(const std::string& root, const std::string& file) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The {% snapshot name %} ... {% endsnapshot %} blocks of a snapshot file: (name, body).
+Result<std::vector<std::pair<std::string, std::string>>> SnapshotBlocks(const std::string& text,
+                                                                        const std::string& file) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t pos = 0;
+  auto tag = [&](size_t from, const char* word, size_t* begin, size_t* end, std::string* arg) {
+    for (size_t at = text.find("{%", from); at != std::string::npos; at = text.find("{%", at + 2)) {
+      size_t close = text.find("%}", at + 2);
+      if (close == std::string::npos) return false;
+      std::string inner = text.substr(at + 2, close - at - 2);
+      if (!inner.empty() && inner.front() == '-') inner.erase(0, 1);
+      if (!inner.empty() && inner.back() == '-') inner.pop_back();
+      std::istringstream words(inner);
+      std::string first;
+      words >> first;
+      if (first != word) continue;
+      *begin = at;
+      *end = close + 2;
+      if (arg) words >> *arg;
+      return true;
+    }
+    return false;
+  };
+  while (true) {
+    size_t b = 0, e = 0, eb = 0, ee = 0;
+    std::string name;
+    if (!tag(pos, "snapshot", &b, &e, &name)) break;
+    if (name.empty()) return InvalidArgument(file + ": a {% snapshot %} block needs a name");
+    if (!tag(e, "endsnapshot", &eb, &ee, nullptr)) {
+      return InvalidArgument(file + ": the snapshot '" + name + "' has no {% endsnapshot %}");
+    }
+    out.emplace_back(name, text.substr(e, eb - e));
+    pos = ee;
+  }
+  if (out.empty()) {
+    return InvalidArgument(file + ": a snapshot file holds {% snapshot name %} ... {% endsnapshot %} blocks");
+  }
+  return out;
 }
 
 void MergeConfig(Value& into, const Value& from) {
@@ -333,34 +375,48 @@ Result<Project> LoadProject(const std::string& dir) {
                         {NodeKind::kTest, &p.test_paths, "tests", {".sql"}},
                         {NodeKind::kSnapshot, &p.snapshot_paths, "snapshots", {".sql"}}};
   std::map<std::string, std::string> by_name;  // "model:orders" -> file, for duplicates
+  // A node of `kind` named `name` from `file` (under resource folder `base`), with the
+  // configuration dbt_project.yml gives its folder.
+  auto add = [&](NodeKind kind, const char* block, const std::string& base, const std::string& file,
+                 const std::string& name, std::string code) -> Status {
+    Node n;
+    n.kind = kind;
+    n.file = file;
+    n.path = fs::relative(fs::path(dir) / file, fs::path(dir) / base).generic_string();
+    fs::path rel(n.path);
+    n.name = name;
+    n.fqn.push_back(p.name);
+    for (const auto& part : rel.parent_path()) n.fqn.push_back(part.string());
+    n.fqn.push_back(n.name);
+    n.unique_id = std::string(NodeKindName(kind)) + "." + p.name + "." + n.name;
+    n.raw_code = std::move(code);
+    std::vector<std::string> folders(n.fqn.begin() + 1, n.fqn.end());
+    n.config = y[block] && y[block][p.name] ? ConfigAt(y[block][p.name], folders) : Value::Dict();
+    if (y[block]) {  // configuration at the top of the block applies to every project
+      Value top = ConfigAt(y[block], {});
+      MergeConfig(top, n.config);
+      n.config = top;
+    }
+    std::string key = std::string(NodeKindName(kind)) + ":" + n.name;
+    if (auto it = by_name.find(key); it != by_name.end()) {
+      return InvalidArgument("two " + std::string(NodeKindName(kind)) + "s are named '" + n.name +
+                             "': " + it->second + " and " + file);
+    }
+    by_name[key] = file;
+    p.nodes[n.unique_id] = std::move(n);
+    return Status::OK();
+  };
   for (const Kind& k : kinds) {
     for (const std::string& base : *k.paths) {
       for (const std::string& file : FilesUnder(dir, base, k.exts)) {
-        Node n;
-        n.kind = k.kind;
-        n.file = file;
-        n.path = fs::relative(fs::path(dir) / file, fs::path(dir) / base).generic_string();
-        fs::path rel(n.path);
-        n.name = rel.stem().string();
-        n.fqn.push_back(p.name);
-        for (const auto& part : rel.parent_path()) n.fqn.push_back(part.string());
-        n.fqn.push_back(n.name);
-        n.unique_id = std::string(NodeKindName(k.kind)) + "." + p.name + "." + n.name;
-        if (k.kind != NodeKind::kSeed) n.raw_code = ReadFile(dir, file);
-        std::vector<std::string> folders(n.fqn.begin() + 1, n.fqn.end());
-        n.config = y[k.block] && y[k.block][p.name] ? ConfigAt(y[k.block][p.name], folders) : Value::Dict();
-        if (y[k.block]) {  // configuration at the top of the block applies to every project
-          Value top = ConfigAt(y[k.block], {});
-          MergeConfig(top, n.config);
-          n.config = top;
+        std::string code = k.kind == NodeKind::kSeed ? "" : ReadFile(dir, file);
+        if (k.kind != NodeKind::kSnapshot) {
+          LM_TRY(add(k.kind, k.block, base, file, fs::path(file).stem().string(), std::move(code)));
+          continue;
         }
-        std::string key = std::string(NodeKindName(k.kind)) + ":" + n.name;
-        if (auto it = by_name.find(key); it != by_name.end()) {
-          return InvalidArgument("two " + std::string(NodeKindName(k.kind)) + "s are named '" + n.name +
-                                 "': " + it->second + " and " + file);
-        }
-        by_name[key] = file;
-        p.nodes[n.unique_id] = std::move(n);
+        // A snapshot file holds {% snapshot name %} ... {% endsnapshot %} blocks.
+        LM_ASSIGN_OR_RETURN(auto blocks, SnapshotBlocks(code, file));
+        for (auto& [name, body] : blocks) LM_TRY(add(k.kind, k.block, base, file, name, std::move(body)));
       }
     }
   }
@@ -388,6 +444,16 @@ Result<Project> LoadProject(const std::string& dir) {
         if (!m.IsMap() || !m["name"]) return InvalidArgument(Where(file, m) + ": an entry needs a name");
         const std::string name = m["name"].as<std::string>();
         auto it = p.nodes.find(std::string(NodeKindName(kind)) + "." + p.name + "." + name);
+        if (it == p.nodes.end() && kind == NodeKind::kSnapshot && m["relation"]) {
+          // A snapshot in YAML (dbt 1.9): of a relation, `ref('x')` or `source('a', 'b')`.
+          const std::string relation = m["relation"].as<std::string>();
+          std::string base = p.snapshot_paths.empty() ? "snapshots" : p.snapshot_paths[0];
+          for (const auto& b : p.snapshot_paths) {
+            if (file.rfind(b + "/", 0) == 0) base = b;
+          }
+          LM_TRY(add(kind, "snapshots", base, file, name, "select * from {{ " + relation + " }}"));
+          it = p.nodes.find(std::string(NodeKindName(kind)) + "." + p.name + "." + name);
+        }
         if (it == p.nodes.end()) {
           return InvalidArgument(Where(file, m) + ": " + NodeKindName(kind) + " '" + name +
                                  "' is described here but there is no such " + NodeKindName(kind));

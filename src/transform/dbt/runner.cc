@@ -1,6 +1,8 @@
 #include "transform/dbt/runner.h"
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -110,6 +112,19 @@ bool IsDate(const std::string& s) {
          std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '-'; });
 }
 
+// Now in UTC as SQL writes a timestamp: 2026-12-01 06:10:25.145189.
+std::string FormatTimestamp() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const time_t secs = static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  const long long micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count() % 1000000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%06lld", micros);
+  return buf;
+}
+
 bool IsTimestamp(const std::string& s) {
   return s.size() >= 19 && IsDate(s.substr(0, 10)) && (s[10] == ' ' || s[10] == 'T') && s[13] == ':' &&
          s[16] == ':';
@@ -215,6 +230,157 @@ Result<QueryResult> Runner::Transaction(const std::vector<std::string>& statemen
   return last;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Runner::Columns(const std::string& relation) {
+  LM_ASSIGN_OR_RETURN(QueryResult d, executor_.Execute("DESCRIBE " + relation));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& row : d.rows) {
+    if (row.size() >= 2 && row[0] && row[1]) out.emplace_back(*row[0], *row[1]);
+  }
+  return out;
+}
+
+// Starts a transaction whose commit has `message`; Finish commits it, or rolls it back when
+// `st` failed.
+Status Runner::Begin(const std::string& message) {
+  LM_TRY(executor_.Execute("SET lakemesh.commit_message = " + Literal(message)).status());
+  return executor_.Execute("BEGIN").status();
+}
+
+Status Runner::Finish(Status st) {
+  if (!st.ok()) {
+    (void)executor_.Execute("ROLLBACK");
+    return st;
+  }
+  return executor_.Execute("COMMIT").status();
+}
+
+namespace {
+
+bool Has(const std::vector<std::pair<std::string, std::string>>& cols, const std::string& name) {
+  return std::any_of(cols.begin(), cols.end(), [&](const auto& c) { return c.first == name; });
+}
+
+std::vector<std::string> Strings(const Value* v) {
+  std::vector<std::string> out;
+  if (!v || v->is_none() || v->is_undefined()) return out;
+  for (const auto& k : v->is_list() ? v->list().items : std::vector<Value>{*v}) out.push_back(k.Str());
+  return out;
+}
+
+}  // namespace
+
+// An incremental model's new rows (its SQL with is_incremental() true) into its table, in one
+// commit: the rows are computed once into a relation of the transaction, before anything
+// changes (the SQL usually reads {{ this }}); then on_schema_change, then the strategy.
+Status Runner::Incremental(const CompiledNode& n, const std::string& sql, std::string* tag) {
+  const std::string rel = Relation(n.schema, n.alias);
+  const std::string tmp = Relation(n.schema, n.alias + "__dbt_tmp");
+  const std::vector<std::string> keys = Strings(n.config.dict().Find(std::string_view("unique_key")));
+  std::string strategy = StrOf(n.config, "incremental_strategy");
+  if (strategy.empty()) strategy = keys.empty() ? "append" : "delete+insert";
+  if (strategy != "append" && strategy != "merge" && strategy != "delete+insert") {
+    return InvalidArgument("incremental_strategy '" + strategy +
+                           "' is not one lakemesh runs (append, merge, delete+insert)");
+  }
+  if (strategy == "delete+insert" && keys.empty()) {
+    return InvalidArgument("incremental_strategy delete+insert needs a unique_key");
+  }
+  std::string on_change = StrOf(n.config, "on_schema_change");
+  if (on_change.empty()) on_change = "ignore";
+  if (on_change != "ignore" && on_change != "fail" && on_change != "append_new_columns" &&
+      on_change != "sync_all_columns") {
+    return InvalidArgument("on_schema_change '" + on_change +
+                           "' is not one of ignore, fail, append_new_columns, sync_all_columns");
+  }
+  std::vector<std::string> predicates = Strings(n.config.dict().Find(std::string_view("incremental_predicates")));
+  LM_TRY(executor_.Execute("DROP TABLE IF EXISTS " + tmp).status());
+  LM_TRY(executor_.Execute("CREATE TABLE " + tmp + " AS\n" + sql).status());
+  LM_ASSIGN_OR_RETURN(auto incoming, Columns(tmp));
+  LM_ASSIGN_OR_RETURN(auto existing, Columns(rel));
+  std::vector<std::string> added, removed;
+  for (const auto& c : incoming) {
+    if (!Has(existing, c.first)) added.push_back(c.first);
+  }
+  for (const auto& c : existing) {
+    if (!Has(incoming, c.first)) removed.push_back(c.first);
+  }
+  if (!added.empty() || !removed.empty()) {
+    auto list = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+      return s.empty() ? std::string("none") : s;
+    };
+    if (on_change == "fail") {
+      return InvalidArgument("The source and target schemas on this incremental model are out of sync: "
+                             "new columns: " + list(added) + "; missing columns: " + list(removed) +
+                             ". Set on_schema_change to append_new_columns or sync_all_columns, or "
+                             "run with --full-refresh");
+    }
+    if (on_change == "append_new_columns" || on_change == "sync_all_columns") {
+      for (const auto& c : incoming) {
+        if (Has(existing, c.first)) continue;
+        LM_TRY(executor_.Execute("ALTER TABLE " + rel + " ADD COLUMN " + Ident(c.first) + " " + c.second).status());
+      }
+    }
+    if (on_change == "sync_all_columns") {
+      for (const std::string& c : removed) {
+        LM_TRY(executor_.Execute("ALTER TABLE " + rel + " DROP COLUMN " + Ident(c)).status());
+      }
+    }
+    LM_ASSIGN_OR_RETURN(existing, Columns(rel));
+  }
+  // The columns both have: what is inserted (by name, not position).
+  std::vector<std::string> cols;
+  for (const auto& c : incoming) {
+    if (Has(existing, c.first)) cols.push_back(c.first);
+  }
+  std::string names, src_names;
+  for (const auto& c : cols) {
+    names += (names.empty() ? "" : ", ") + Ident(c);
+    src_names += (src_names.empty() ? "" : ", ") + std::string("DBT_INTERNAL_SOURCE.") + Ident(c);
+  }
+  for (const std::string& k : keys) {
+    if (!Has(incoming, k)) return InvalidArgument("the unique_key column '" + k + "' is not among the model's columns");
+  }
+  std::string extra;  // incremental_predicates
+  for (const auto& p : predicates) extra += " AND (" + p + ")";
+  QueryResult last;
+  if (strategy == "merge" && !keys.empty()) {
+    std::vector<std::string> update = Strings(n.config.dict().Find(std::string_view("merge_update_columns")));
+    const std::vector<std::string> exclude = Strings(n.config.dict().Find(std::string_view("merge_exclude_columns")));
+    if (update.empty()) update = cols;
+    std::string on, set;
+    for (const auto& k : keys) {
+      on += (on.empty() ? "" : " AND ") + std::string("DBT_INTERNAL_DEST.") + Ident(k) + " = DBT_INTERNAL_SOURCE." + Ident(k);
+    }
+    for (const auto& c : update) {
+      if (std::find(exclude.begin(), exclude.end(), c) != exclude.end()) continue;
+      if (std::find(cols.begin(), cols.end(), c) == cols.end()) {
+        return InvalidArgument("merge_update_columns names '" + c + "', which the model does not have");
+      }
+      set += (set.empty() ? "" : ", ") + Ident(c) + " = DBT_INTERNAL_SOURCE." + Ident(c);
+    }
+    std::string merge = "MERGE INTO " + rel + " AS DBT_INTERNAL_DEST USING " + tmp +
+                        " AS DBT_INTERNAL_SOURCE ON " + on + extra;
+    if (!set.empty()) merge += " WHEN MATCHED THEN UPDATE SET " + set;
+    merge += " WHEN NOT MATCHED THEN INSERT (" + names + ") VALUES (" + src_names + ")";
+    LM_ASSIGN_OR_RETURN(last, executor_.Execute(merge));
+  } else {
+    if (strategy == "delete+insert") {
+      std::string kc;
+      for (size_t i = 0; i < keys.size(); ++i) kc += (i ? ", " : "") + Ident(keys[i]);
+      std::string pred;
+      for (const auto& p : predicates) pred += " AND (" + p + ")";
+      LM_TRY(executor_.Execute("DELETE FROM " + rel + " AS DBT_INTERNAL_DEST WHERE (" + kc + ") IN (SELECT " + kc +
+                               " FROM " + tmp + ")" + pred).status());
+    }
+    LM_ASSIGN_OR_RETURN(last, executor_.Execute("INSERT INTO " + rel + " (" + names + ") SELECT " + names + " FROM " + tmp));
+  }
+  LM_TRY(executor_.Execute("DROP TABLE " + tmp).status());
+  *tag = last.tag;
+  return Status::OK();
+}
+
 NodeResult Runner::RunModel(const CompiledNode& n, bool full_refresh) {
   NodeResult r;
   const std::string rel = Relation(n.schema, n.alias);
@@ -226,46 +392,195 @@ NodeResult Runner::RunModel(const CompiledNode& n, bool full_refresh) {
   if (Status st = Ensure(n.schema); !st.ok()) return fail(st);
   auto exists = Exists(n.schema, n.alias);
   if (!exists.ok()) return fail(exists.status());
-  std::vector<std::string> statements;
   const std::string& m = n.materialized;
-  if (m == "view") {
-    statements = {"CREATE OR REPLACE VIEW " + rel + " AS\n" + n.compiled_code};
-  } else if (m == "table" || (m == "incremental" && (!*exists || full_refresh))) {
-    if (m == "incremental" && *exists) {
-      if (Status st = compiler_.Recompile(n.unique_id, false); !st.ok()) return fail(st);
-    }
-    statements = {"DROP VIEW IF EXISTS " + rel, "DROP TABLE IF EXISTS " + rel,
-                  "CREATE TABLE " + rel + " AS\n" + compiler_.nodes().at(n.unique_id).compiled_code};
-    if (!*exists) statements.erase(statements.begin(), statements.begin() + 2);
-  } else if (m == "incremental") {
-    if (Status st = compiler_.Recompile(n.unique_id, true); !st.ok()) return fail(st);
-    const std::string& sql = compiler_.nodes().at(n.unique_id).compiled_code;
-    const Value* key = n.config.dict().Find(std::string_view("unique_key"));
-    const std::string strategy = StrOf(n.config, "incremental_strategy");
-    if (key && !key->is_none() && strategy != "append") {
-      // delete+insert on the unique key, in one commit. The new rows are computed once, into a
-      // relation of the transaction, before anything is deleted: the model's SQL usually reads
-      // the table itself ({{ this }}), which the delete changes.
-      std::vector<std::string> keys;
-      for (const auto& k : key->is_list() ? key->list().items : std::vector<Value>{*key}) keys.push_back(k.Str());
-      std::string cols;
-      for (size_t i = 0; i < keys.size(); ++i) cols += (i ? ", " : "") + Ident(keys[i]);
-      const std::string tmp = Relation(n.schema, n.alias + "__dbt_tmp");
-      statements = {"DROP TABLE IF EXISTS " + tmp,
-                    "CREATE TABLE " + tmp + " AS\n" + sql,
-                    "DELETE FROM " + rel + " WHERE (" + cols + ") IN (SELECT " + cols + " FROM " + tmp + ")",
-                    "INSERT INTO " + rel + " SELECT * FROM " + tmp,
-                    "DROP TABLE " + tmp};
-    } else {
-      statements = {"INSERT INTO " + rel + "\n" + sql};
-    }
-  } else {
+  const bool incremental = m == "incremental" && *exists && !full_refresh;
+  if (m != "view" && m != "table" && m != "incremental") {
     return fail(InvalidArgument("unknown materialization '" + m + "' (view, table, incremental or ephemeral)"));
   }
-  auto result = Transaction(statements, "dbt: " + m + " model " + n.relation() + " (" + n.unique_id + ")");
-  if (!result.ok()) return fail(result.status());
+  // Rendered now, as dbt does just before it runs a node: is_incremental() and what run_query
+  // and the adapter see are as of this moment.
+  if (Status st = compiler_.Recompile(n.unique_id, incremental); !st.ok()) return fail(st);
+  const std::string& sql = compiler_.nodes().at(n.unique_id).compiled_code;
+  std::string tag;
+  Status st = Begin("dbt: " + m + " model " + n.relation() + " (" + n.unique_id + ")");
+  if (st.ok()) {
+    st = [&]() -> Status {
+      if (m == "view") {
+        LM_ASSIGN_OR_RETURN(QueryResult q, executor_.Execute("CREATE OR REPLACE VIEW " + rel + " AS\n" + sql));
+        tag = q.tag;
+        return Status::OK();
+      }
+      if (incremental) return Incremental(n, sql, &tag);
+      if (*exists) {
+        LM_TRY(executor_.Execute("DROP VIEW IF EXISTS " + rel).status());
+        LM_TRY(executor_.Execute("DROP TABLE IF EXISTS " + rel).status());
+      }
+      LM_ASSIGN_OR_RETURN(QueryResult q, executor_.Execute("CREATE TABLE " + rel + " AS\n" + sql));
+      tag = q.tag;
+      return Status::OK();
+    }();
+    st = Finish(st);
+  }
+  if (!st.ok()) return fail(st);
   r.status = "success";
-  r.message = result->tag;
+  r.message = tag;
+  return r;
+}
+
+// A snapshot as dbt's SCD type 2: each row of the snapshot's query is kept with the period it
+// was current (dbt_valid_from .. dbt_valid_to, NULL while current). A row whose unique_key is
+// new, or whose row changed (strategy timestamp: its updated_at is later; check: one of
+// check_cols differs), closes the current version and adds a new one; with hard_deletes
+// 'invalidate' a key gone from the query closes its version. One commit per run.
+NodeResult Runner::RunSnapshot(const CompiledNode& n) {
+  NodeResult r;
+  auto fail = [&](const Status& st) {
+    r.status = "error";
+    r.message = st.message();
+    return r;
+  };
+  const Value& cfg = n.config;
+  const std::string strategy = StrOf(cfg, "strategy");
+  const std::vector<std::string> keys = Strings(cfg.dict().Find(std::string_view("unique_key")));
+  if (keys.empty()) return fail(InvalidArgument(n.node->file + ": the snapshot " + n.node->name + " needs a unique_key"));
+  if (strategy != "timestamp" && strategy != "check") {
+    return fail(InvalidArgument(n.node->file + ": the snapshot " + n.node->name +
+                                " needs a strategy: timestamp (with updated_at) or check (with check_cols)"));
+  }
+  const std::string updated_at = StrOf(cfg, "updated_at");
+  if (strategy == "timestamp" && updated_at.empty()) {
+    return fail(InvalidArgument(n.node->file + ": the timestamp strategy needs updated_at"));
+  }
+  const Value* check_cols = cfg.dict().Find(std::string_view("check_cols"));
+  if (strategy == "check" && !check_cols) {
+    return fail(InvalidArgument(n.node->file + ": the check strategy needs check_cols (a list, or 'all')"));
+  }
+  std::string hard = StrOf(cfg, "hard_deletes");
+  if (hard.empty()) {
+    const Value* legacy = cfg.dict().Find(std::string_view("invalidate_hard_deletes"));
+    hard = legacy && legacy->Truthy() ? "invalidate" : "ignore";
+  }
+  if (hard != "ignore" && hard != "invalidate") {
+    return fail(InvalidArgument("hard_deletes '" + hard + "': lakemesh runs ignore and invalidate"));
+  }
+  // The meta columns, renamed by snapshot_meta_column_names.
+  std::map<std::string, std::string> meta = {{"dbt_valid_from", "dbt_valid_from"}, {"dbt_valid_to", "dbt_valid_to"},
+                                             {"dbt_scd_id", "dbt_scd_id"}, {"dbt_updated_at", "dbt_updated_at"}};
+  if (const Value* names = cfg.dict().Find(std::string_view("snapshot_meta_column_names")); names && names->is_dict()) {
+    for (auto& [k, v] : meta) {
+      if (const Value* x = names->dict().Find(std::string_view(k))) v = x->Str();
+    }
+  }
+  const std::string valid_from = Ident(meta["dbt_valid_from"]), valid_to = Ident(meta["dbt_valid_to"]),
+                    scd_id = Ident(meta["dbt_scd_id"]), upd_col = Ident(meta["dbt_updated_at"]);
+  const std::string current_value = StrOf(cfg, "dbt_valid_to_current");  // instead of NULL
+  auto is_current = [&](const std::string& a) {
+    return current_value.empty() ? a + "." + valid_to + " IS NULL" : a + "." + valid_to + " = " + current_value;
+  };
+  const std::string now = "CAST(" + Literal(snapshot_time_) + " AS TIMESTAMP)";
+  auto updated = [&](const std::string& a) {
+    return strategy == "timestamp" ? a + "." + Ident(updated_at) : now;
+  };
+  auto keys_equal = [&](const std::string& a, const std::string& b) {
+    std::string s;
+    for (const auto& k : keys) s += (s.empty() ? "" : " AND ") + a + "." + Ident(k) + " = " + b + "." + Ident(k);
+    return s;
+  };
+  auto scd = [&](const std::string& a, const std::string& upd) {
+    std::string s = "md5(";
+    for (const auto& k : keys) s += "coalesce(CAST(" + a + "." + Ident(k) + " AS VARCHAR), '') || '|' || ";
+    return s + "coalesce(CAST(" + upd + " AS VARCHAR), ''))";
+  };
+
+  if (Status st = compiler_.Recompile(n.unique_id, false); !st.ok()) return fail(st);
+  const std::string& sql = compiler_.nodes().at(n.unique_id).compiled_code;
+  const std::string rel = Relation(n.schema, n.alias);
+  if (Status st = Ensure(n.schema); !st.ok()) return fail(st);
+  auto exists = Exists(n.schema, n.alias);
+  if (!exists.ok()) return fail(exists.status());
+  std::string tag;
+  Status st = Begin("dbt: snapshot " + n.relation() + " (" + n.unique_id + ")");
+  if (st.ok()) {
+    st = [&]() -> Status {
+      const std::string stage = Relation(n.schema, n.alias + "__dbt_snapshot_source");
+      const std::string changes = Relation(n.schema, n.alias + "__dbt_snapshot_changes");
+      if (!*exists) {
+        const std::string upd = updated("S");
+        LM_ASSIGN_OR_RETURN(QueryResult q, executor_.Execute(
+            "CREATE TABLE " + rel + " AS SELECT S.*, " + scd("S", upd) + " AS " + scd_id + ", " + upd + " AS " +
+            upd_col + ", " + upd + " AS " + valid_from + ", " +
+            (current_value.empty() ? "nullif(" + upd + ", " + upd + ")" : current_value) + " AS " + valid_to +
+            " FROM (\n" + sql + "\n) AS S"));
+        tag = q.tag;
+        return Status::OK();
+      }
+      LM_TRY(executor_.Execute("DROP TABLE IF EXISTS " + stage).status());
+      LM_TRY(executor_.Execute("DROP TABLE IF EXISTS " + changes).status());
+      LM_TRY(executor_.Execute("CREATE TABLE " + stage + " AS\n" + sql).status());
+      LM_ASSIGN_OR_RETURN(auto source_cols, Columns(stage));
+      LM_ASSIGN_OR_RETURN(auto snap_cols, Columns(rel));
+      for (const auto& k : keys) {
+        if (!Has(source_cols, k)) return InvalidArgument("the unique_key column '" + k + "' is not among the snapshot's columns");
+      }
+      if (strategy == "timestamp" && !Has(source_cols, updated_at)) {
+        return InvalidArgument("the updated_at column '" + updated_at + "' is not among the snapshot's columns");
+      }
+      // New columns of the query join the snapshot (as dbt does).
+      for (const auto& c : source_cols) {
+        if (!Has(snap_cols, c.first)) {
+          LM_TRY(executor_.Execute("ALTER TABLE " + rel + " ADD COLUMN " + Ident(c.first) + " " + c.second).status());
+        }
+      }
+      std::string changed;
+      if (strategy == "timestamp") {
+        changed = "C." + valid_from + " < S." + Ident(updated_at);
+      } else {
+        std::vector<std::string> cols;
+        if (check_cols->is_string() && check_cols->as_string() == "all") {
+          for (const auto& c : source_cols) cols.push_back(c.first);
+        } else {
+          cols = Strings(check_cols);
+        }
+        for (const auto& c : cols) {
+          if (!Has(source_cols, c)) return InvalidArgument("check_cols names '" + c + "', which the snapshot's query does not have");
+          changed += (changed.empty() ? "" : " OR ") + std::string("C.") + Ident(c) + " IS DISTINCT FROM S." + Ident(c);
+        }
+        if (changed.empty()) changed = "false";
+      }
+      LM_TRY(executor_.Execute(
+          "CREATE TABLE " + changes + " AS SELECT S.*, " + updated("S") + " AS __lm_updated, CASE WHEN C." +
+          Ident(keys[0]) + " IS NULL THEN 'insert' ELSE 'update' END AS __lm_change FROM " + stage +
+          " AS S LEFT JOIN (SELECT * FROM " + rel + " AS C WHERE " + is_current("C") + ") AS C ON " +
+          keys_equal("C", "S") + " WHERE C." + Ident(keys[0]) + " IS NULL OR (" + changed + ")").status());
+      // Versions that changed close when the new one begins.
+      LM_TRY(executor_.Execute("MERGE INTO " + rel + " AS C USING (SELECT * FROM " + changes +
+                               " WHERE __lm_change = 'update') AS U ON " + keys_equal("C", "U") + " AND " +
+                               is_current("C") + " WHEN MATCHED THEN UPDATE SET " + valid_to + " = U.__lm_updated")
+                 .status());
+      if (hard == "invalidate") {
+        LM_TRY(executor_.Execute("UPDATE " + rel + " AS C SET " + valid_to + " = " + now + " WHERE " + is_current("C") +
+                                 " AND NOT EXISTS (SELECT 1 FROM " + stage + " AS S WHERE " + keys_equal("C", "S") + ")")
+                   .status());
+      }
+      std::string names, values;
+      for (const auto& c : source_cols) {
+        names += Ident(c.first) + ", ";
+        values += "X." + Ident(c.first) + ", ";
+      }
+      LM_ASSIGN_OR_RETURN(QueryResult q, executor_.Execute(
+          "INSERT INTO " + rel + " (" + names + scd_id + ", " + upd_col + ", " + valid_from + ", " + valid_to +
+          ") SELECT " + values + scd("X", "X.__lm_updated") + ", X.__lm_updated, X.__lm_updated, " +
+          (current_value.empty() ? "NULL" : current_value) + " FROM " + changes + " AS X"));
+      tag = q.tag;
+      LM_TRY(executor_.Execute("DROP TABLE " + stage).status());
+      LM_TRY(executor_.Execute("DROP TABLE " + changes).status());
+      return Status::OK();
+    }();
+    st = Finish(st);
+  }
+  if (!st.ok()) return fail(st);
+  r.status = "success";
+  r.message = tag;
   return r;
 }
 
@@ -318,6 +633,19 @@ Result<bool> TestCondition(const std::string& condition, int64_t failures) {
   return InvalidArgument("unknown comparison '" + op + "' in test condition '" + condition + "'");
 }
 
+Status Runner::CompileEphemerals(const CompiledNode& n) {
+  for (const std::string& d : n.depends_on) {
+    auto it = compiler_.nodes().find(d);
+    if (it == compiler_.nodes().end() || it->second.materialized != "ephemeral" ||
+        it->second.node->kind != NodeKind::kModel) {
+      continue;
+    }
+    LM_TRY(CompileEphemerals(it->second));
+    LM_TRY(compiler_.Recompile(d, false));
+  }
+  return Status::OK();
+}
+
 NodeResult Runner::RunTest(const CompiledNode& n) {
   NodeResult r;
   auto fail = [&](const Status& st) {
@@ -325,7 +653,9 @@ NodeResult Runner::RunTest(const CompiledNode& n) {
     r.message = st.message();
     return r;
   };
-  auto q = executor_.Execute("SELECT count(*) FROM (\n" + n.compiled_code + "\n) AS dbt_internal_test");
+  if (Status st = compiler_.Recompile(n.unique_id, false); !st.ok()) return fail(st);
+  const std::string& sql = compiler_.nodes().at(n.unique_id).compiled_code;
+  auto q = executor_.Execute("SELECT count(*) FROM (\n" + sql + "\n) AS dbt_internal_test");
   if (!q.ok()) return fail(q.status());
   r.failures = q->rows.empty() || !q->rows[0][0] ? 0 : std::stoll(*q->rows[0][0]);
   // severity, error_if and warn_if as dbt reads them: with severity error, error_if decides a
@@ -356,7 +686,7 @@ NodeResult Runner::RunTest(const CompiledNode& n) {
     const std::string audit = compiler_.target().schema + "-dbt-test-audit";
     const std::string rel = Relation(audit, n.node->name);
     if (Status st = Ensure(audit); !st.ok()) return fail(st);
-    auto stored = Transaction({"DROP TABLE IF EXISTS " + rel, "CREATE TABLE " + rel + " AS\n" + n.compiled_code},
+    auto stored = Transaction({"DROP TABLE IF EXISTS " + rel, "CREATE TABLE " + rel + " AS\n" + sql},
                               "dbt: failures of test " + n.unique_id);
     if (!stored.ok()) return fail(stored.status());
     r.relation = audit + "." + n.node->name;
@@ -374,9 +704,10 @@ Result<std::vector<NodeResult>> Runner::Build(const BuildOptions& o) {
     if (k == NodeKind::kModel && (!o.models || n.materialized == "ephemeral")) continue;
     if (k == NodeKind::kSeed && !o.seeds) continue;
     if (k == NodeKind::kTest && !o.tests) continue;
-    if (k == NodeKind::kSnapshot) continue;  // not yet
+    if (k == NodeKind::kSnapshot && !o.snapshots) continue;
     todo.push_back(&n);
   }
+  snapshot_time_ = FormatTimestamp();
   std::vector<NodeResult> results;
   // Nodes that failed to build (or were skipped): everything that depends on them is skipped.
   // Models whose tests failed: the models that depend on them are skipped, their other tests run.
@@ -405,9 +736,17 @@ Result<std::vector<NodeResult>> Runner::Build(const BuildOptions& o) {
     }
     if (o.progress) o.progress(r, i + 1, todo.size(), false);
     const auto t0 = std::chrono::steady_clock::now();
-    NodeResult done = n.node->kind == NodeKind::kSeed   ? RunSeed(n)
-                      : n.node->kind == NodeKind::kTest ? RunTest(n)
-                                                        : RunModel(n, o.full_refresh);
+    NodeResult done;
+    // The ephemeral models it uses are rendered first (as of now), for their CTEs.
+    if (Status st = CompileEphemerals(n); !st.ok()) {
+      done.status = "error";
+      done.message = st.message();
+    } else {
+      done = n.node->kind == NodeKind::kSeed       ? RunSeed(n)
+             : n.node->kind == NodeKind::kTest     ? RunTest(n)
+             : n.node->kind == NodeKind::kSnapshot ? RunSnapshot(n)
+                                                   : RunModel(n, o.full_refresh);
+    }
     r.status = done.status;
     r.message = done.message;
     r.failures = done.failures;

@@ -1,7 +1,9 @@
-// Running a compiled dbt project: seeds loaded, models materialized (view, table, incremental;
-// ephemeral ones are inlined where used), tests run, each node after what it depends on and
-// skipped when something it depends on failed. Statements go to an Executor: the SQL engine
-// in-process or a server over the PostgreSQL protocol.
+// Running a compiled dbt project: seeds loaded, models materialized (view, table, incremental
+// with the append, merge and delete+insert strategies and on_schema_change; ephemeral ones are
+// inlined where used), snapshots kept as SCD type 2, tests run, each node after what it depends
+// on and skipped when something it depends on failed. Each node is rendered just before it runs
+// and written in one commit. Statements go to an Executor: the SQL engine in-process or a
+// server over the PostgreSQL protocol.
 #pragma once
 
 #include <functional>
@@ -15,19 +17,6 @@
 
 namespace lakemesh::dbt {
 
-struct QueryResult {
-  std::vector<std::string> columns;
-  std::vector<std::vector<std::optional<std::string>>> rows;
-  std::string tag;  // "CREATE VIEW", "SELECT 3", ...
-};
-
-class Executor {
- public:
-  virtual ~Executor() = default;
-  // Runs one statement; kInvalidArgument with the database's message when it fails.
-  virtual Result<QueryResult> Execute(const std::string& sql) = 0;
-};
-
 struct NodeResult {
   std::string unique_id, name, resource;  // resource: model, seed, test
   std::string materialized;
@@ -39,7 +28,7 @@ struct NodeResult {
 };
 
 struct BuildOptions {
-  bool models = true, seeds = true, tests = true;
+  bool models = true, seeds = true, tests = true, snapshots = true;
   bool full_refresh = false;
   bool store_failures = false;  // every test keeps its failing rows (also per test: store_failures)
   // Unique ids to run (empty: all enabled nodes of the kinds above).
@@ -50,7 +39,10 @@ struct BuildOptions {
 
 class Runner {
  public:
-  Runner(Compiler& compiler, Executor& executor) : compiler_(compiler), executor_(executor) {}
+  // Templates' queries (run_query, statement blocks, the adapter) go to `executor` too.
+  Runner(Compiler& compiler, Executor& executor) : compiler_(compiler), executor_(executor) {
+    compiler.SetExecutor(&executor);
+  }
 
   // Runs what `options` selects in dependency order. The result lists every node run or
   // skipped; a failure of the machinery itself (not of a node) is an error.
@@ -60,6 +52,14 @@ class Runner {
   NodeResult RunModel(const CompiledNode& n, bool full_refresh);
   NodeResult RunSeed(const CompiledNode& n);
   NodeResult RunTest(const CompiledNode& n);
+  NodeResult RunSnapshot(const CompiledNode& n);
+  Status Incremental(const CompiledNode& n, const std::string& sql, std::string* tag);
+  // Renders the ephemeral models `n` uses (and theirs), for their CTEs.
+  Status CompileEphemerals(const CompiledNode& n);
+  // A relation's columns: (name, type).
+  Result<std::vector<std::pair<std::string, std::string>>> Columns(const std::string& relation);
+  Status Begin(const std::string& message);
+  Status Finish(Status st);
   Result<bool> Exists(const std::string& schema, const std::string& name);
   Status Ensure(const std::string& schema);
   // Runs `statements` in one transaction, one commit whose message is `message`; rolls back
@@ -71,6 +71,7 @@ class Runner {
   Executor& executor_;
   std::set<std::string> schemas_;  // domains known to exist
   bool store_failures_ = false;
+  std::string snapshot_time_;  // the build's snapshot time (UTC), for every snapshot it runs
 };
 
 // dbt's warn_if / error_if: whether `failures` meets `condition` ("!= 0", ">10", "<= 3").

@@ -773,6 +773,9 @@ class Renderer : public Interpreter {
         if (Value* v = obj.dict().Find(std::string_view(name))) return *v;
         return Value::Undefined(name);
       }
+      if (obj.dict().display) {  // an object: its attributes first
+        if (Value* v = obj.dict().Find(std::string_view(name))) return *v;
+      }
       if (auto m = BoundMethod(obj, name)) return *m;
       if (Value* v = obj.dict().Find(std::string_view(name))) return *v;
       return Value::Undefined(name);
@@ -909,7 +912,11 @@ class Renderer : public Interpreter {
             holder = Eval(*attr.a);
             obj = &holder;
           }
-          if (obj->is_string() || obj->is_list() || (obj->is_dict() && !obj->dict().namespace_)) {
+          // (An object's own attribute comes before the dict methods: dbt's agate columns
+          // have values().)
+          const bool own = obj->is_dict() && obj->dict().display &&
+                           obj->dict().Find(std::string_view(attr.name));
+          if (!own && (obj->is_string() || obj->is_list() || (obj->is_dict() && !obj->dict().namespace_))) {
             CallArgs args = EvalArgs(e);
             At(e.line, e.col);
             if (auto r = CallMethod(*obj, attr.name, args, *this)) {
