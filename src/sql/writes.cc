@@ -13,6 +13,7 @@
 // (days(ts), bucket(16, id)).
 #include <chrono>
 #include <cstdlib>
+#include <set>
 
 #include "sql/engine_impl.h"
 #include "base/files.h"
@@ -1167,15 +1168,34 @@ Outcome Session::Impl::Commit() {
                      : "SQL transaction: " + std::to_string(changes.size()) + " catalog change(s)";
   opts.metadata["sql.transaction"] = branch;
   opts.expected_head = base;
-  auto committed = repos->CommitChanges(domain, target, changes, opts);
-  if (!committed.ok()) {
-    if (committed.status().IsConflict()) {
+  // When the branch moved while the transaction ran, the transaction still commits on top if
+  // nothing it changed was changed meanwhile (other tables of the domain, say); otherwise it
+  // is a serialization failure.
+  std::set<std::string> ours;
+  for (const auto& c : changes) ours.insert(c.path);
+  for (int attempt = 0;; ++attempt) {
+    auto committed = repos->CommitChanges(domain, target, changes, opts);
+    if (committed.ok()) return Done("COMMIT");
+    if (!committed.status().IsConflict()) return Failed(WriteError(committed.status()));
+    auto serialization = [&] {
       return Failed(Err("40001", "could not serialize the transaction: branch '" + target +
                                      "' of '" + domain + "' changed while it ran; run it again"));
+    };
+    auto head = repos->GetBranch(domain, target);
+    if (!head.ok() || attempt >= 16) return serialization();
+    versioning::PageOptions theirs;
+    theirs.prefix = "_catalog/";
+    while (true) {
+      auto diff = repos->Diff(domain, opts.expected_head, head->head, theirs);
+      if (!diff.ok()) return Failed(FromStatus(diff.status()));
+      for (const auto& c : diff->changes) {
+        if (ours.count(c.path)) return serialization();
+      }
+      if (!diff->truncated) break;
+      theirs.after = diff->next_after;
     }
-    return Failed(WriteError(committed.status()));
+    opts.expected_head = head->head;
   }
-  return Done("COMMIT");
 }
 
 void Session::Impl::Rollback() {

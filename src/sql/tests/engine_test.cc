@@ -377,15 +377,22 @@ TEST_F(EngineTest, TransactionsCommitTogetherOrNotAtAll) {
             "0");
   // One repository commit for the whole transaction.
   auto after = repos_->GetBranch("sales", "main");
-  // A transaction whose branch moved meanwhile fails to commit (40001) and changes nothing.
+  // A transaction whose branch moved meanwhile in another table commits on top of that.
   run("BEGIN");
   run("INSERT INTO sales.returns VALUES (60, 'x')");
   Append("sales", "orders", "main", "id,customer,amount,paid\n70,10,1.00,true\n");
+  EXPECT_EQ(run("COMMIT"), "COMMIT");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.returns WHERE id = 60").rows[0][0], "1");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders WHERE id = 70").rows[0][0], "1");
+  // One whose table changed meanwhile fails to commit (40001) and changes nothing.
+  run("BEGIN");
+  run("INSERT INTO sales.orders VALUES (61, 10, 2.00, true)");
+  Append("sales", "orders", "main", "id,customer,amount,paid\n71,10,1.00,true\n");
   Collect c;
   Outcome failed = session_->Execute("COMMIT", c);
   ASSERT_TRUE(failed.error);
   EXPECT_EQ(failed.error->sqlstate, "40001");
-  EXPECT_EQ(Query("SELECT count(*) FROM sales.returns WHERE id = 60").rows[0][0], "0");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders WHERE id = 61").rows[0][0], "0");
   ASSERT_TRUE(after.ok());
   auto head = repos_->GetCommit("sales", after->head);
   ASSERT_TRUE(head.ok());
