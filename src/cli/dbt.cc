@@ -32,12 +32,14 @@ struct DbtOptions {
   bool full_refresh = false;
   bool store_failures = false;
   bool publish = false;
+  int threads = 0;  // 0: the profile's, else 1
 };
 
 // The SQL engine as the runner needs it, through `lakemesh sql`'s runners.
 class RunnerExecutor : public dbt::Executor {
  public:
   explicit RunnerExecutor(Runner& r) : r_(r) {}
+  explicit RunnerExecutor(std::unique_ptr<Runner> owned) : r_(*owned), owned_(std::move(owned)) {}
   Result<dbt::QueryResult> Execute(const std::string& sql) override {
     Result_ res = r_.Run(sql);
     if (!res.error.empty()) {
@@ -54,6 +56,7 @@ class RunnerExecutor : public dbt::Executor {
 
  private:
   Runner& r_;
+  std::unique_ptr<Runner> owned_;
 };
 
 // The connection, opened when something first needs it (a template's run_query in `compile`
@@ -200,6 +203,7 @@ Status RunDbt(Cli& cli, const std::string& command, const DbtOptions& o) {
         o_.pg = p->pg;
       }
       if (o_.target.empty()) o_.target = p->name;
+      if (o_.threads == 0) o_.threads = p->threads;
       break;
     }
   }
@@ -217,6 +221,7 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
   target.name = o.target.empty() ? "dev" : o.target;
   target.schema = o.schema.empty() ? project.name : o.schema;
   target.branch = o.branch.empty() ? "main" : o.branch;
+  target.threads = std::max(1, o.threads);
   dbt::Compiler compiler(project, target, vars);
   LazyExecutor executor(cli, o);
   compiler.SetExecutor(&executor);
@@ -332,11 +337,21 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
   b.seeds = command == "build" || command == "seed";
   b.tests = command == "build" || command == "test";
   b.snapshots = snapshots;
+  b.threads = static_cast<size_t>(target.threads);
+  b.connect = [runner, on_branch, &o]() -> Result<std::unique_ptr<dbt::Executor>> {
+    LM_ASSIGN_OR_RETURN(std::unique_ptr<Runner> another, runner->Another());
+    auto ex = std::make_unique<RunnerExecutor>(std::move(another));
+    if (on_branch) LM_TRY(ex->Execute("SET lakemesh.ref = '" + o.branch + "'").status());
+    return std::unique_ptr<dbt::Executor>(std::move(ex));
+  };
   b.full_refresh = o.full_refresh;
   b.store_failures = o.store_failures;
   b.select = selected;
   std::printf("Running with lakemesh on %s (domain %s, branch %s)\n", runner->Where().c_str(),
               target.schema.c_str(), target.branch.c_str());
+  if (target.threads > 1) {
+    std::printf("Concurrency: %d threads (target='%s')\n", target.threads, target.name.c_str());
+  }
   b.progress = [](const dbt::NodeResult& r, size_t i, size_t total, bool done) {
     std::string what = r.resource == "test"       ? "test " + r.name
                        : r.resource == "seed"     ? "seed file " + r.relation
@@ -438,6 +453,9 @@ void AddDbt(CLI::App& app, Cli& cli) {
     sub->add_option("--exclude", o->exclude, "nodes to leave out (same syntax)")->delimiter(' ');
     sub->add_option("--vars", o->vars, "variables as YAML: '{key: value}'");
     sub->add_flag("--full-refresh", o->full_refresh, "rebuild incremental models from scratch");
+    sub->add_option("--threads", o->threads,
+                    "nodes run at once, each on its own connection (default: the profile's threads, else 1)")
+        ->check(CLI::Range(1, 64));
     sub->add_flag("--store-failures", o->store_failures,
                   "keep each test's failing rows in <schema>-dbt-test-audit.<test>");
     sub->add_flag("--publish", o->publish,

@@ -40,6 +40,9 @@ class PgRunner : public Runner {
     const char* values[] = {host.c_str(), port.c_str(), user.c_str(), password.c_str(),
                             "lakemesh", "lakemesh sql", "10", nullptr};
     auto r = std::unique_ptr<PgRunner>(new PgRunner());
+    r->address_ = address;
+    r->user_ = user;
+    r->password_ = password;
     r->client_ = std::move(client);
     r->conn_ = PQconnectdbParams(keys, values, 0);
     r->where_ = host + ":" + port;
@@ -111,8 +114,14 @@ class PgRunner : public Runner {
     return r.value("commit", std::string());
   }
 
+  Result<std::unique_ptr<Runner>> Another() override {
+    LM_ASSIGN_OR_RETURN(auto r, Connect(address_, user_, password_, client_));
+    return std::unique_ptr<Runner>(std::move(r));
+  }
+
  private:
   PgRunner() = default;
+  std::string address_, user_, password_;
   std::optional<Client> client_;
   PGconn* conn_ = nullptr;
   std::string where_;
@@ -156,7 +165,8 @@ class LocalRunner : public Runner {
     LM_ASSIGN_OR_RETURN(r->session_, r->engine_->Connect("local"));
     return r;
   }
-  Result_ Run(const std::string& statement) override {
+  Result_ Run(const std::string& statement) override { return RunOn(*session_, statement); }
+  static Result_ RunOn(sql::Session& session, const std::string& statement) {
     struct Sink : sql::ResultSink {
       Result_* out;
       Status Columns(const std::vector<sql::ResultColumn>& cols) override {
@@ -183,7 +193,7 @@ class LocalRunner : public Runner {
     Result_ out;
     Sink sink;
     sink.out = &out;
-    sql::Outcome o = session_->Execute(statement, sink);
+    sql::Outcome o = session.Execute(statement, sink);
     if (o.error) {
       out.error = "ERROR:  " + o.error->message;
     } else {
@@ -192,6 +202,31 @@ class LocalRunner : public Runner {
     return out;
   }
   std::string Where() const override { return dir_; }
+
+  // A session of its own on this runner's engine.
+  class Session : public Runner {
+   public:
+    Session(LocalRunner& parent, std::unique_ptr<sql::Session> s) : parent_(parent), session_(std::move(s)) {}
+    Result_ Run(const std::string& statement) override { return RunOn(*session_, statement); }
+    std::string Where() const override { return parent_.Where(); }
+    Result<bool> EnsureBranch(const std::string& repo, const std::string& branch,
+                              const std::string& from) override {
+      return parent_.EnsureBranch(repo, branch, from);
+    }
+    Result<std::string> Merge(const std::string& repo, const std::string& source,
+                              const std::string& dest, const std::string& message) override {
+      return parent_.Merge(repo, source, dest, message);
+    }
+    Result<std::unique_ptr<Runner>> Another() override { return parent_.Another(); }
+
+   private:
+    LocalRunner& parent_;
+    std::unique_ptr<sql::Session> session_;
+  };
+  Result<std::unique_ptr<Runner>> Another() override {
+    LM_ASSIGN_OR_RETURN(auto session, engine_->Connect("local"));
+    return std::unique_ptr<Runner>(new Session(*this, std::move(session)));
+  }
 
   Result<bool> EnsureBranch(const std::string& repo, const std::string& branch,
                             const std::string& from) override {

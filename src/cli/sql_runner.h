@@ -37,6 +37,9 @@ class Runner {
                                     const std::string& from) = 0;
   virtual Result<std::string> Merge(const std::string& repo, const std::string& source,
                                     const std::string& dest, const std::string& message) = 0;
+  // Another connection to the same place (a session of its own), for work in parallel; it
+  // lives no longer than this one.
+  virtual Result<std::unique_ptr<Runner>> Another() = 0;
 };
 
 // `data` non-empty: that data directory in-process; otherwise the server the CLI is configured

@@ -110,8 +110,15 @@ def test_build_through_the_server(server, workdir):
     project = os.path.join(workdir, "shop")
     shutil.copytree(SHOP, project)
     r = dbt(server, "build", "--project-dir", project, "--schema", "analytics",
-            "--vars", "{currency: USD}")
+            "--vars", "{currency: USD}", "--threads", "4")
+    assert "Concurrency: 4 threads" in r.stdout, r.stdout
     assert "Completed successfully" in r.stdout, r.stdout
+    # With four threads, the three seeds (which depend on nothing) ran at once: their START
+    # lines come before any of them finished.
+    lines = r.stdout.splitlines()
+    starts = [i for i, l in enumerate(lines) if "START seed file analytics.raw_" in l]
+    oks = [i for i, l in enumerate(lines) if "OK created seed file analytics.raw_" in l]
+    assert len(starts) == 3 and len(oks) == 3 and max(starts) < min(oks), r.stdout
     host, port = server.ports["pg"].rsplit(":", 1)
     conn = psycopg2.connect(host=host, port=port, user=KEY_ID, password=SECRET, dbname="x")
     cur = conn.cursor()
@@ -156,7 +163,8 @@ def test_write_audit_publish(server, workdir):
     and test passed; each model is a commit that names it."""
     project = os.path.join(workdir, "shop")
     shutil.copytree(SHOP, project)
-    r = dbt(server, "build", "--project-dir", project, "--branch", "wap1", "--publish")
+    r = dbt(server, "build", "--project-dir", project, "--branch", "wap1", "--publish",
+            "--threads", "3")
     assert "Created branch wap1 of domain shop" in r.stdout, r.stdout
     assert "Published: merged wap1 into main of domain shop" in r.stdout, r.stdout
     log = server.cli("log", "shop", "main").stdout
@@ -295,7 +303,8 @@ def test_incremental_strategies_snapshots_and_introspection(workdir):
     """test/e2e/dbt_features: merge with merge_update_columns, on_schema_change, snapshots
     (timestamp with hard deletes invalidated; check, declared in YAML), run_query, statement
     blocks and load_result, the adapter's introspection, graph, modules.datetime, a custom
-    generic test, `dbt snapshot`, `dbt compile` (which queries) and `dbt docs generate`."""
+    generic test, pre- and post-hooks, on-run-start and on-run-end, `dbt snapshot`, `dbt compile`
+    (which queries) and `dbt docs generate`."""
     import datetime
     s = Server(os.path.join(workdir, "data")).start()
     s.stop()
@@ -307,6 +316,10 @@ def test_incremental_strategies_snapshots_and_introspection(workdir):
     assert "OK created snapshot features-history.customers_history" in r.stdout
     assert "OK created snapshot features.customer_tiers" in r.stdout
     assert "PASS test positive_events_merge_amount" in r.stdout
+    # Hooks: on-run-start made the log, the model's pre- and post-hooks wrote to it in its
+    # transaction, on-run-end last.
+    assert sql_csv(data, "SELECT event, detail FROM features.run_log ORDER BY 1").splitlines()[1:] == [
+        "end,10 nodes", "post,events_merge", "pre,events_merge"]
     year = datetime.datetime.now(datetime.timezone.utc).year
     assert sql_csv(data, "SELECT * FROM features.introspection").splitlines()[1] == \
         "click|view,3,table,none,id|name|tier|updated_at,events_evolving|events_merge|introspection,%d,%d" \

@@ -417,6 +417,50 @@ Status Compiler::Recompile(const std::string& uid, bool incremental) {
   return Status::OK();
 }
 
+Result<std::vector<std::string>> Compiler::Hooks(const std::string& uid, const char* which) {
+  CompiledNode& n = nodes_.at(uid);
+  std::vector<std::string> out;
+  // dbt_project.yml spells them pre-hook, config() pre_hook; a hook is SQL or {sql: ...}.
+  std::string dashed = which;
+  std::replace(dashed.begin(), dashed.end(), '_', '-');
+  for (const std::string& key : {std::string(which), dashed}) {
+    const Value* v = n.config.dict().Find(std::string_view(key));
+    if (!v || v->is_none()) continue;
+    for (const Value& h : v->is_list() ? v->list().items : std::vector<Value>{*v}) {
+      const Value* sql = h.is_dict() ? h.dict().Find(std::string_view("sql")) : &h;
+      if (!sql) continue;
+      std::vector<std::string> ctes;
+      Value ctx = Context(n, /*execute=*/true, &ctes);
+      LM_ASSIGN_OR_RETURN(std::string text, env_->RenderString(sql->Str(), ctx));
+      text = Trim(text);
+      if (!text.empty()) out.push_back(std::move(text));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Compiler::RunHooks(const char* which) {
+  std::vector<std::string> out;
+  const std::vector<std::string>& hooks = std::string(which) == "on-run-start" ? project_.on_run_start
+                                                                                : project_.on_run_end;
+  Value ctx = Value::Dict();
+  Value target = Value::Dict();
+  target.dict().Set(Value("name"), Value(target_.name));
+  target.dict().Set(Value("schema"), Value(target_.schema));
+  target.dict().Set(Value("type"), Value("lakemesh"));
+  target.dict().Set(Value("branch"), Value(target_.branch));
+  ctx.dict().Set(Value("target"), target);
+  ctx.dict().Set(Value("execute"), Value(true));
+  ctx.dict().Set(Value("graph"), graph_);
+  ctx.dict().Set(Value("modules"), DateTimeModule());
+  for (const std::string& h : hooks) {
+    LM_ASSIGN_OR_RETURN(std::string text, env_->RenderString(h, ctx));
+    text = Trim(text);
+    if (!text.empty()) out.push_back(std::move(text));
+  }
+  return out;
+}
+
 Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>* ctes) {
   Value ctx = Value::Dict();
   auto set = [&](const char* k, Value v) { ctx.dict().Set(Value(k), std::move(v)); };

@@ -77,6 +77,11 @@ class Compiler {
   // Renders node `uid` again for running it, with is_incremental() as given (dbt compiles a
   // node just before it runs, when it knows whether the table exists).
   Status Recompile(const std::string& uid, bool incremental);
+  // The node's pre_hook or post_hook statements ("pre_hook" / "post_hook"; also spelled
+  // pre-hook), rendered with its context.
+  Result<std::vector<std::string>> Hooks(const std::string& uid, const char* which);
+  // The project's on-run-start or on-run-end statements, rendered.
+  Result<std::vector<std::string>> RunHooks(const char* which);
 
  private:
   Status LoadMacros();

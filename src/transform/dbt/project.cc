@@ -360,6 +360,18 @@ Result<Project> LoadProject(const std::string& dir) {
   p.macro_paths = Paths(y, "macro-paths", {"macros"});
   p.snapshot_paths = Paths(y, "snapshot-paths", {"snapshots"});
   if (y["target-path"]) p.target_path = y["target-path"].as<std::string>();
+  for (const auto& [key, into] : {std::pair<const char*, std::vector<std::string>*>{"on-run-start", &p.on_run_start},
+                                  {"on-run-end", &p.on_run_end}}) {
+    const YAML::Node h = y[key];
+    if (!h || h.IsNull()) continue;
+    if (h.IsScalar()) {
+      into->push_back(h.as<std::string>());
+    } else if (h.IsSequence()) {
+      for (const auto& e : h) into->push_back(e.as<std::string>());
+    } else {
+      return InvalidArgument("dbt_project.yml: " + std::string(key) + " is SQL or a list of SQL");
+    }
+  }
   p.vars = y["vars"] ? FromYaml(y["vars"]) : Value::Dict();
   if (!p.vars.is_dict()) return InvalidArgument("dbt_project.yml: vars must be a map");
 

@@ -59,6 +59,7 @@ struct Project {
   std::vector<std::string> model_paths, seed_paths, test_paths, macro_paths, snapshot_paths;
   std::string target_path = "target";
   jinja::Value vars;  // dict
+  std::vector<std::string> on_run_start, on_run_end;  // SQL (Jinja) run before / after a build
   std::map<std::string, Node> nodes;  // by unique_id
   std::vector<SourceTable> sources;
   std::vector<std::string> macro_files;  // relative to the project

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -197,41 +200,66 @@ Result<std::vector<std::string>> SeedStatements(const std::string& csv, const st
   return out;
 }
 
-Result<bool> Runner::Exists(const std::string& schema, const std::string& name) {
+Result<bool> Runner::Exists(Executor& ex, const std::string& schema, const std::string& name) {
   // Asked of the relation itself (at the session's branch): the catalogs would define every
   // table and view of every domain to answer.
-  auto r = executor_.Execute("SELECT * FROM " + Relation(schema, name) + " LIMIT 0");
+  auto r = ex.Execute("SELECT * FROM " + Relation(schema, name) + " LIMIT 0");
   return r.ok();
 }
 
-Status Runner::Ensure(const std::string& schema) {
+Status Runner::Ensure(Executor& ex, const std::string& schema) {
+  std::lock_guard<std::mutex> lock(schemas_mu_);
   if (schemas_.count(schema)) return Status::OK();
-  auto r = executor_.Execute("CREATE SCHEMA IF NOT EXISTS " + Ident(schema));
+  auto r = ex.Execute("CREATE SCHEMA IF NOT EXISTS " + Ident(schema));
   if (!r.ok()) return r.status();
   schemas_.insert(schema);
   return Status::OK();
 }
 
-Result<QueryResult> Runner::Transaction(const std::vector<std::string>& statements,
+Result<std::string> Runner::Render(Executor& ex, const std::string& uid, bool incremental) {
+  // One rendering at a time (the compiler keeps its state per rendering); its queries go to
+  // the worker's connection.
+  std::lock_guard<std::mutex> lock(render_mu_);
+  compiler_.SetExecutor(&ex);
+  LM_TRY(compiler_.Recompile(uid, incremental));
+  return compiler_.nodes().at(uid).compiled_code;
+}
+
+Result<std::vector<std::string>> Runner::HookStatements(Executor& ex, const std::string& uid, const char* which) {
+  std::lock_guard<std::mutex> lock(render_mu_);
+  compiler_.SetExecutor(&ex);
+  return compiler_.Hooks(uid, which);
+}
+
+Status Runner::RunHooks(Executor& ex, const std::string& uid, const char* which) {
+  LM_ASSIGN_OR_RETURN(std::vector<std::string> hooks, HookStatements(ex, uid, which));
+  for (const std::string& h : hooks) {
+    auto r = ex.Execute(h);
+    if (!r.ok()) return Status(r.status().code(), std::string(which) + ": " + r.status().message());
+  }
+  return Status::OK();
+}
+
+Result<QueryResult> Runner::Transaction(Executor& ex, const std::vector<std::string>& statements,
                                         const std::string& message) {
-  LM_TRY(executor_.Execute("SET lakemesh.commit_message = " + Literal(message)).status());
-  LM_TRY(executor_.Execute("BEGIN").status());
+  LM_TRY(ex.Execute("SET lakemesh.commit_message = " + Literal(message)).status());
+  LM_TRY(ex.Execute("BEGIN").status());
   QueryResult last;  // what the transaction did: its last statement other than a DROP
   for (const std::string& s : statements) {
-    auto r = executor_.Execute(s);
+    auto r = ex.Execute(s);
     if (!r.ok()) {
-      (void)executor_.Execute("ROLLBACK");
+      (void)ex.Execute("ROLLBACK");
       return r.status();
     }
     if (s.rfind("DROP ", 0) != 0 || last.tag.empty()) last = std::move(*r);
   }
-  auto c = executor_.Execute("COMMIT");
+  auto c = ex.Execute("COMMIT");
   if (!c.ok()) return c.status();
   return last;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Runner::Columns(const std::string& relation) {
-  LM_ASSIGN_OR_RETURN(QueryResult d, executor_.Execute("DESCRIBE " + relation));
+Result<std::vector<std::pair<std::string, std::string>>> Runner::Columns(Executor& ex, const std::string& relation) {
+  LM_ASSIGN_OR_RETURN(QueryResult d, ex.Execute("DESCRIBE " + relation));
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& row : d.rows) {
     if (row.size() >= 2 && row[0] && row[1]) out.emplace_back(*row[0], *row[1]);
@@ -241,17 +269,17 @@ Result<std::vector<std::pair<std::string, std::string>>> Runner::Columns(const s
 
 // Starts a transaction whose commit has `message`; Finish commits it, or rolls it back when
 // `st` failed.
-Status Runner::Begin(const std::string& message) {
-  LM_TRY(executor_.Execute("SET lakemesh.commit_message = " + Literal(message)).status());
-  return executor_.Execute("BEGIN").status();
+Status Runner::Begin(Executor& ex, const std::string& message) {
+  LM_TRY(ex.Execute("SET lakemesh.commit_message = " + Literal(message)).status());
+  return ex.Execute("BEGIN").status();
 }
 
-Status Runner::Finish(Status st) {
+Status Runner::Finish(Executor& ex, Status st) {
   if (!st.ok()) {
-    (void)executor_.Execute("ROLLBACK");
+    (void)ex.Execute("ROLLBACK");
     return st;
   }
-  return executor_.Execute("COMMIT").status();
+  return ex.Execute("COMMIT").status();
 }
 
 namespace {
@@ -272,7 +300,7 @@ std::vector<std::string> Strings(const Value* v) {
 // An incremental model's new rows (its SQL with is_incremental() true) into its table, in one
 // commit: the rows are computed once into a relation of the transaction, before anything
 // changes (the SQL usually reads {{ this }}); then on_schema_change, then the strategy.
-Status Runner::Incremental(const CompiledNode& n, const std::string& sql, std::string* tag) {
+Status Runner::Incremental(Executor& ex, const CompiledNode& n, const std::string& sql, std::string* tag) {
   const std::string rel = Relation(n.schema, n.alias);
   const std::string tmp = Relation(n.schema, n.alias + "__dbt_tmp");
   const std::vector<std::string> keys = Strings(n.config.dict().Find(std::string_view("unique_key")));
@@ -293,10 +321,10 @@ Status Runner::Incremental(const CompiledNode& n, const std::string& sql, std::s
                            "' is not one of ignore, fail, append_new_columns, sync_all_columns");
   }
   std::vector<std::string> predicates = Strings(n.config.dict().Find(std::string_view("incremental_predicates")));
-  LM_TRY(executor_.Execute("DROP TABLE IF EXISTS " + tmp).status());
-  LM_TRY(executor_.Execute("CREATE TABLE " + tmp + " AS\n" + sql).status());
-  LM_ASSIGN_OR_RETURN(auto incoming, Columns(tmp));
-  LM_ASSIGN_OR_RETURN(auto existing, Columns(rel));
+  LM_TRY(ex.Execute("DROP TABLE IF EXISTS " + tmp).status());
+  LM_TRY(ex.Execute("CREATE TABLE " + tmp + " AS\n" + sql).status());
+  LM_ASSIGN_OR_RETURN(auto incoming, Columns(ex, tmp));
+  LM_ASSIGN_OR_RETURN(auto existing, Columns(ex, rel));
   std::vector<std::string> added, removed;
   for (const auto& c : incoming) {
     if (!Has(existing, c.first)) added.push_back(c.first);
@@ -319,15 +347,15 @@ Status Runner::Incremental(const CompiledNode& n, const std::string& sql, std::s
     if (on_change == "append_new_columns" || on_change == "sync_all_columns") {
       for (const auto& c : incoming) {
         if (Has(existing, c.first)) continue;
-        LM_TRY(executor_.Execute("ALTER TABLE " + rel + " ADD COLUMN " + Ident(c.first) + " " + c.second).status());
+        LM_TRY(ex.Execute("ALTER TABLE " + rel + " ADD COLUMN " + Ident(c.first) + " " + c.second).status());
       }
     }
     if (on_change == "sync_all_columns") {
       for (const std::string& c : removed) {
-        LM_TRY(executor_.Execute("ALTER TABLE " + rel + " DROP COLUMN " + Ident(c)).status());
+        LM_TRY(ex.Execute("ALTER TABLE " + rel + " DROP COLUMN " + Ident(c)).status());
       }
     }
-    LM_ASSIGN_OR_RETURN(existing, Columns(rel));
+    LM_ASSIGN_OR_RETURN(existing, Columns(ex, rel));
   }
   // The columns both have: what is inserted (by name, not position).
   std::vector<std::string> cols;
@@ -364,24 +392,24 @@ Status Runner::Incremental(const CompiledNode& n, const std::string& sql, std::s
                         " AS DBT_INTERNAL_SOURCE ON " + on + extra;
     if (!set.empty()) merge += " WHEN MATCHED THEN UPDATE SET " + set;
     merge += " WHEN NOT MATCHED THEN INSERT (" + names + ") VALUES (" + src_names + ")";
-    LM_ASSIGN_OR_RETURN(last, executor_.Execute(merge));
+    LM_ASSIGN_OR_RETURN(last, ex.Execute(merge));
   } else {
     if (strategy == "delete+insert") {
       std::string kc;
       for (size_t i = 0; i < keys.size(); ++i) kc += (i ? ", " : "") + Ident(keys[i]);
       std::string pred;
       for (const auto& p : predicates) pred += " AND (" + p + ")";
-      LM_TRY(executor_.Execute("DELETE FROM " + rel + " AS DBT_INTERNAL_DEST WHERE (" + kc + ") IN (SELECT " + kc +
+      LM_TRY(ex.Execute("DELETE FROM " + rel + " AS DBT_INTERNAL_DEST WHERE (" + kc + ") IN (SELECT " + kc +
                                " FROM " + tmp + ")" + pred).status());
     }
-    LM_ASSIGN_OR_RETURN(last, executor_.Execute("INSERT INTO " + rel + " (" + names + ") SELECT " + names + " FROM " + tmp));
+    LM_ASSIGN_OR_RETURN(last, ex.Execute("INSERT INTO " + rel + " (" + names + ") SELECT " + names + " FROM " + tmp));
   }
-  LM_TRY(executor_.Execute("DROP TABLE " + tmp).status());
+  LM_TRY(ex.Execute("DROP TABLE " + tmp).status());
   *tag = last.tag;
   return Status::OK();
 }
 
-NodeResult Runner::RunModel(const CompiledNode& n, bool full_refresh) {
+NodeResult Runner::RunModel(Executor& ex, const CompiledNode& n, bool full_refresh) {
   NodeResult r;
   const std::string rel = Relation(n.schema, n.alias);
   auto fail = [&](const Status& st) {
@@ -389,8 +417,8 @@ NodeResult Runner::RunModel(const CompiledNode& n, bool full_refresh) {
     r.message = st.message();
     return r;
   };
-  if (Status st = Ensure(n.schema); !st.ok()) return fail(st);
-  auto exists = Exists(n.schema, n.alias);
+  if (Status st = Ensure(ex, n.schema); !st.ok()) return fail(st);
+  auto exists = Exists(ex, n.schema, n.alias);
   if (!exists.ok()) return fail(exists.status());
   const std::string& m = n.materialized;
   const bool incremental = m == "incremental" && *exists && !full_refresh;
@@ -399,27 +427,18 @@ NodeResult Runner::RunModel(const CompiledNode& n, bool full_refresh) {
   }
   // Rendered now, as dbt does just before it runs a node: is_incremental() and what run_query
   // and the adapter see are as of this moment.
-  if (Status st = compiler_.Recompile(n.unique_id, incremental); !st.ok()) return fail(st);
-  const std::string& sql = compiler_.nodes().at(n.unique_id).compiled_code;
+  auto rendered = Render(ex, n.unique_id, incremental);
+  if (!rendered.ok()) return fail(rendered.status());
+  const std::string& sql = *rendered;
   std::string tag;
-  Status st = Begin("dbt: " + m + " model " + n.relation() + " (" + n.unique_id + ")");
+  Status st = Begin(ex, "dbt: " + m + " model " + n.relation() + " (" + n.unique_id + ")");
   if (st.ok()) {
     st = [&]() -> Status {
-      if (m == "view") {
-        LM_ASSIGN_OR_RETURN(QueryResult q, executor_.Execute("CREATE OR REPLACE VIEW " + rel + " AS\n" + sql));
-        tag = q.tag;
-        return Status::OK();
-      }
-      if (incremental) return Incremental(n, sql, &tag);
-      if (*exists) {
-        LM_TRY(executor_.Execute("DROP VIEW IF EXISTS " + rel).status());
-        LM_TRY(executor_.Execute("DROP TABLE IF EXISTS " + rel).status());
-      }
-      LM_ASSIGN_OR_RETURN(QueryResult q, executor_.Execute("CREATE TABLE " + rel + " AS\n" + sql));
-      tag = q.tag;
-      return Status::OK();
+      LM_TRY(RunHooks(ex, n.unique_id, "pre_hook"));
+      LM_TRY(Materialize(ex, n, m, rel, sql, incremental, *exists, &tag));
+      return RunHooks(ex, n.unique_id, "post_hook");
     }();
-    st = Finish(st);
+    st = Finish(ex, st);
   }
   if (!st.ok()) return fail(st);
   r.status = "success";
@@ -427,12 +446,31 @@ NodeResult Runner::RunModel(const CompiledNode& n, bool full_refresh) {
   return r;
 }
 
+// The model's relation from its SQL: a view replaced, an incremental's new rows applied, a
+// table made again.
+Status Runner::Materialize(Executor& ex, const CompiledNode& n, const std::string& m, const std::string& rel,
+                           const std::string& sql, bool incremental, bool exists, std::string* tag) {
+  if (m == "view") {
+    LM_ASSIGN_OR_RETURN(QueryResult q, ex.Execute("CREATE OR REPLACE VIEW " + rel + " AS\n" + sql));
+    *tag = q.tag;
+    return Status::OK();
+  }
+  if (incremental) return Incremental(ex, n, sql, tag);
+  if (exists) {
+    LM_TRY(ex.Execute("DROP VIEW IF EXISTS " + rel).status());
+    LM_TRY(ex.Execute("DROP TABLE IF EXISTS " + rel).status());
+  }
+  LM_ASSIGN_OR_RETURN(QueryResult q, ex.Execute("CREATE TABLE " + rel + " AS\n" + sql));
+  *tag = q.tag;
+  return Status::OK();
+}
+
 // A snapshot as dbt's SCD type 2: each row of the snapshot's query is kept with the period it
 // was current (dbt_valid_from .. dbt_valid_to, NULL while current). A row whose unique_key is
 // new, or whose row changed (strategy timestamp: its updated_at is later; check: one of
 // check_cols differs), closes the current version and adds a new one; with hard_deletes
 // 'invalidate' a key gone from the query closes its version. One commit per run.
-NodeResult Runner::RunSnapshot(const CompiledNode& n) {
+NodeResult Runner::RunSnapshot(Executor& ex, const CompiledNode& n) {
   NodeResult r;
   auto fail = [&](const Status& st) {
     r.status = "error";
@@ -492,21 +530,23 @@ NodeResult Runner::RunSnapshot(const CompiledNode& n) {
     return s + "coalesce(CAST(" + upd + " AS VARCHAR), ''))";
   };
 
-  if (Status st = compiler_.Recompile(n.unique_id, false); !st.ok()) return fail(st);
-  const std::string& sql = compiler_.nodes().at(n.unique_id).compiled_code;
+  auto rendered = Render(ex, n.unique_id, false);
+  if (!rendered.ok()) return fail(rendered.status());
+  const std::string& sql = *rendered;
   const std::string rel = Relation(n.schema, n.alias);
-  if (Status st = Ensure(n.schema); !st.ok()) return fail(st);
-  auto exists = Exists(n.schema, n.alias);
+  if (Status st = Ensure(ex, n.schema); !st.ok()) return fail(st);
+  auto exists = Exists(ex, n.schema, n.alias);
   if (!exists.ok()) return fail(exists.status());
   std::string tag;
-  Status st = Begin("dbt: snapshot " + n.relation() + " (" + n.unique_id + ")");
+  Status st = Begin(ex, "dbt: snapshot " + n.relation() + " (" + n.unique_id + ")");
+  if (st.ok()) st = RunHooks(ex, n.unique_id, "pre_hook");
   if (st.ok()) {
     st = [&]() -> Status {
       const std::string stage = Relation(n.schema, n.alias + "__dbt_snapshot_source");
       const std::string changes = Relation(n.schema, n.alias + "__dbt_snapshot_changes");
       if (!*exists) {
         const std::string upd = updated("S");
-        LM_ASSIGN_OR_RETURN(QueryResult q, executor_.Execute(
+        LM_ASSIGN_OR_RETURN(QueryResult q, ex.Execute(
             "CREATE TABLE " + rel + " AS SELECT S.*, " + scd("S", upd) + " AS " + scd_id + ", " + upd + " AS " +
             upd_col + ", " + upd + " AS " + valid_from + ", " +
             (current_value.empty() ? "nullif(" + upd + ", " + upd + ")" : current_value) + " AS " + valid_to +
@@ -514,11 +554,11 @@ NodeResult Runner::RunSnapshot(const CompiledNode& n) {
         tag = q.tag;
         return Status::OK();
       }
-      LM_TRY(executor_.Execute("DROP TABLE IF EXISTS " + stage).status());
-      LM_TRY(executor_.Execute("DROP TABLE IF EXISTS " + changes).status());
-      LM_TRY(executor_.Execute("CREATE TABLE " + stage + " AS\n" + sql).status());
-      LM_ASSIGN_OR_RETURN(auto source_cols, Columns(stage));
-      LM_ASSIGN_OR_RETURN(auto snap_cols, Columns(rel));
+      LM_TRY(ex.Execute("DROP TABLE IF EXISTS " + stage).status());
+      LM_TRY(ex.Execute("DROP TABLE IF EXISTS " + changes).status());
+      LM_TRY(ex.Execute("CREATE TABLE " + stage + " AS\n" + sql).status());
+      LM_ASSIGN_OR_RETURN(auto source_cols, Columns(ex, stage));
+      LM_ASSIGN_OR_RETURN(auto snap_cols, Columns(ex, rel));
       for (const auto& k : keys) {
         if (!Has(source_cols, k)) return InvalidArgument("the unique_key column '" + k + "' is not among the snapshot's columns");
       }
@@ -528,7 +568,7 @@ NodeResult Runner::RunSnapshot(const CompiledNode& n) {
       // New columns of the query join the snapshot (as dbt does).
       for (const auto& c : source_cols) {
         if (!Has(snap_cols, c.first)) {
-          LM_TRY(executor_.Execute("ALTER TABLE " + rel + " ADD COLUMN " + Ident(c.first) + " " + c.second).status());
+          LM_TRY(ex.Execute("ALTER TABLE " + rel + " ADD COLUMN " + Ident(c.first) + " " + c.second).status());
         }
       }
       std::string changed;
@@ -547,18 +587,18 @@ NodeResult Runner::RunSnapshot(const CompiledNode& n) {
         }
         if (changed.empty()) changed = "false";
       }
-      LM_TRY(executor_.Execute(
+      LM_TRY(ex.Execute(
           "CREATE TABLE " + changes + " AS SELECT S.*, " + updated("S") + " AS __lm_updated, CASE WHEN C." +
           Ident(keys[0]) + " IS NULL THEN 'insert' ELSE 'update' END AS __lm_change FROM " + stage +
           " AS S LEFT JOIN (SELECT * FROM " + rel + " AS C WHERE " + is_current("C") + ") AS C ON " +
           keys_equal("C", "S") + " WHERE C." + Ident(keys[0]) + " IS NULL OR (" + changed + ")").status());
       // Versions that changed close when the new one begins.
-      LM_TRY(executor_.Execute("MERGE INTO " + rel + " AS C USING (SELECT * FROM " + changes +
+      LM_TRY(ex.Execute("MERGE INTO " + rel + " AS C USING (SELECT * FROM " + changes +
                                " WHERE __lm_change = 'update') AS U ON " + keys_equal("C", "U") + " AND " +
                                is_current("C") + " WHEN MATCHED THEN UPDATE SET " + valid_to + " = U.__lm_updated")
                  .status());
       if (hard == "invalidate") {
-        LM_TRY(executor_.Execute("UPDATE " + rel + " AS C SET " + valid_to + " = " + now + " WHERE " + is_current("C") +
+        LM_TRY(ex.Execute("UPDATE " + rel + " AS C SET " + valid_to + " = " + now + " WHERE " + is_current("C") +
                                  " AND NOT EXISTS (SELECT 1 FROM " + stage + " AS S WHERE " + keys_equal("C", "S") + ")")
                    .status());
       }
@@ -567,16 +607,17 @@ NodeResult Runner::RunSnapshot(const CompiledNode& n) {
         names += Ident(c.first) + ", ";
         values += "X." + Ident(c.first) + ", ";
       }
-      LM_ASSIGN_OR_RETURN(QueryResult q, executor_.Execute(
+      LM_ASSIGN_OR_RETURN(QueryResult q, ex.Execute(
           "INSERT INTO " + rel + " (" + names + scd_id + ", " + upd_col + ", " + valid_from + ", " + valid_to +
           ") SELECT " + values + scd("X", "X.__lm_updated") + ", X.__lm_updated, X.__lm_updated, " +
           (current_value.empty() ? "NULL" : current_value) + " FROM " + changes + " AS X"));
       tag = q.tag;
-      LM_TRY(executor_.Execute("DROP TABLE " + stage).status());
-      LM_TRY(executor_.Execute("DROP TABLE " + changes).status());
+      LM_TRY(ex.Execute("DROP TABLE " + stage).status());
+      LM_TRY(ex.Execute("DROP TABLE " + changes).status());
       return Status::OK();
     }();
-    st = Finish(st);
+    if (st.ok()) st = RunHooks(ex, n.unique_id, "post_hook");
+    st = Finish(ex, st);
   }
   if (!st.ok()) return fail(st);
   r.status = "success";
@@ -584,7 +625,7 @@ NodeResult Runner::RunSnapshot(const CompiledNode& n) {
   return r;
 }
 
-NodeResult Runner::RunSeed(const CompiledNode& n) {
+NodeResult Runner::RunSeed(Executor& ex, const CompiledNode& n) {
   NodeResult r;
   auto fail = [&](const Status& st) {
     r.status = "error";
@@ -599,11 +640,17 @@ NodeResult Runner::RunSeed(const CompiledNode& n) {
   size_t rows = 0;
   auto statements = SeedStatements(ss.str(), Relation(n.schema, n.alias), types ? *types : Value::None(), &rows);
   if (!statements.ok()) return fail(InvalidArgument(n.node->file + ": " + statements.status().message()));
-  if (Status st = Ensure(n.schema); !st.ok()) return fail(st);
-  auto exists = Exists(n.schema, n.alias);
+  if (Status st = Ensure(ex, n.schema); !st.ok()) return fail(st);
+  auto exists = Exists(ex, n.schema, n.alias);
   if (!exists.ok()) return fail(exists.status());
   if (*exists) statements->insert(statements->begin(), "DROP TABLE IF EXISTS " + Relation(n.schema, n.alias));
-  auto result = Transaction(*statements, "dbt: seed " + n.relation() + " (" + n.unique_id + ")");
+  auto pre = HookStatements(ex, n.unique_id, "pre_hook");
+  if (!pre.ok()) return fail(pre.status());
+  auto post = HookStatements(ex, n.unique_id, "post_hook");
+  if (!post.ok()) return fail(post.status());
+  statements->insert(statements->begin(), pre->begin(), pre->end());
+  statements->insert(statements->end(), post->begin(), post->end());
+  auto result = Transaction(ex, *statements, "dbt: seed " + n.relation() + " (" + n.unique_id + ")");
   if (!result.ok()) return fail(result.status());
   r.status = "success";
   r.message = "INSERT " + std::to_string(rows);
@@ -633,29 +680,30 @@ Result<bool> TestCondition(const std::string& condition, int64_t failures) {
   return InvalidArgument("unknown comparison '" + op + "' in test condition '" + condition + "'");
 }
 
-Status Runner::CompileEphemerals(const CompiledNode& n) {
+Status Runner::CompileEphemerals(Executor& ex, const CompiledNode& n) {
   for (const std::string& d : n.depends_on) {
     auto it = compiler_.nodes().find(d);
     if (it == compiler_.nodes().end() || it->second.materialized != "ephemeral" ||
         it->second.node->kind != NodeKind::kModel) {
       continue;
     }
-    LM_TRY(CompileEphemerals(it->second));
-    LM_TRY(compiler_.Recompile(d, false));
+    LM_TRY(CompileEphemerals(ex, it->second));
+    LM_TRY(Render(ex, d, false).status());
   }
   return Status::OK();
 }
 
-NodeResult Runner::RunTest(const CompiledNode& n) {
+NodeResult Runner::RunTest(Executor& ex, const CompiledNode& n) {
   NodeResult r;
   auto fail = [&](const Status& st) {
     r.status = "error";
     r.message = st.message();
     return r;
   };
-  if (Status st = compiler_.Recompile(n.unique_id, false); !st.ok()) return fail(st);
-  const std::string& sql = compiler_.nodes().at(n.unique_id).compiled_code;
-  auto q = executor_.Execute("SELECT count(*) FROM (\n" + sql + "\n) AS dbt_internal_test");
+  auto rendered = Render(ex, n.unique_id, false);
+  if (!rendered.ok()) return fail(rendered.status());
+  const std::string& sql = *rendered;
+  auto q = ex.Execute("SELECT count(*) FROM (\n" + sql + "\n) AS dbt_internal_test");
   if (!q.ok()) return fail(q.status());
   r.failures = q->rows.empty() || !q->rows[0][0] ? 0 : std::stoll(*q->rows[0][0]);
   // severity, error_if and warn_if as dbt reads them: with severity error, error_if decides a
@@ -685,8 +733,8 @@ NodeResult Runner::RunTest(const CompiledNode& n) {
   if (store_failures_ || (store && store->Truthy())) {
     const std::string audit = compiler_.target().schema + "-dbt-test-audit";
     const std::string rel = Relation(audit, n.node->name);
-    if (Status st = Ensure(audit); !st.ok()) return fail(st);
-    auto stored = Transaction({"DROP TABLE IF EXISTS " + rel, "CREATE TABLE " + rel + " AS\n" + sql},
+    if (Status st = Ensure(ex, audit); !st.ok()) return fail(st);
+    auto stored = Transaction(ex, {"DROP TABLE IF EXISTS " + rel, "CREATE TABLE " + rel + " AS\n" + sql},
                               "dbt: failures of test " + n.unique_id);
     if (!stored.ok()) return fail(stored.status());
     r.relation = audit + "." + n.node->name;
@@ -708,56 +756,126 @@ Result<std::vector<NodeResult>> Runner::Build(const BuildOptions& o) {
     todo.push_back(&n);
   }
   snapshot_time_ = FormatTimestamp();
+  store_failures_ = o.store_failures;
+
+  // What each node waits for: what it depends on, and (as in the order above, where a model's
+  // tests come right after it) the tests of what it depends on, so that a failing test stops
+  // its model's dependents. Every edge goes forward in `todo`: no cycles.
+  const size_t total = todo.size();
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < total; ++i) index[todo[i]->unique_id] = i;
+  std::map<std::string, std::vector<size_t>> tests_of;
+  for (size_t i = 0; i < total; ++i) {
+    if (!todo[i]->tested.empty()) tests_of[todo[i]->tested].push_back(i);
+  }
+  std::vector<std::vector<size_t>> dependents(total);
+  std::vector<size_t> pending(total, 0);
+  for (size_t i = 0; i < total; ++i) {
+    std::set<size_t> waits;
+    for (const std::string& d : todo[i]->depends_on) {
+      if (auto it = index.find(d); it != index.end()) waits.insert(it->second);
+      if (todo[i]->node->kind == NodeKind::kTest) continue;
+      for (size_t t : tests_of[d]) {
+        if (t < i) waits.insert(t);
+      }
+    }
+    for (size_t w : waits) dependents[w].push_back(i);
+    pending[i] = waits.size();
+  }
+
+  // Connections: this runner's, and one more per extra thread.
+  std::vector<Executor*> executors = {&executor_};
+  std::vector<std::unique_ptr<Executor>> owned;
+  const size_t threads = std::max<size_t>(1, std::min(o.threads, total));
+  for (size_t t = 1; t < threads && o.connect; ++t) {
+    LM_ASSIGN_OR_RETURN(std::unique_ptr<Executor> ex, o.connect());
+    executors.push_back(ex.get());
+    owned.push_back(std::move(ex));
+  }
+
+  LM_ASSIGN_OR_RETURN(std::vector<std::string> start, compiler_.RunHooks("on-run-start"));
+  for (const std::string& h : start) {
+    auto r = executor_.Execute(h);
+    if (!r.ok()) return Status(r.status().code(), "on-run-start: " + r.status().message());
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<size_t> ready;  // by position in `todo`: one thread runs them in that order
+  for (size_t i = 0; i < total; ++i) {
+    if (pending[i] == 0) ready.insert(i);
+  }
+  size_t started = 0, finished = 0;
   std::vector<NodeResult> results;
   // Nodes that failed to build (or were skipped): everything that depends on them is skipped.
   // Models whose tests failed: the models that depend on them are skipped, their other tests run.
   std::set<std::string> failed, tested_bad;
-  for (size_t i = 0; i < todo.size(); ++i) {
-    const CompiledNode& n = *todo[i];
-    NodeResult r;
-    r.unique_id = n.unique_id;
-    r.name = n.node->name;
-    r.resource = NodeKindName(n.node->kind);
-    r.materialized = n.materialized;
-    r.relation = n.node->kind == NodeKind::kTest ? "" : n.relation();
-    store_failures_ = o.store_failures;
-    std::string blocked;
-    const bool is_test = n.node->kind == NodeKind::kTest;
-    for (const std::string& d : n.depends_on) {
-      if (failed.count(d) || (!is_test && tested_bad.count(d))) blocked = d;
-    }
-    if (!blocked.empty()) {
-      r.status = "skipped";
-      r.message = "skipped: it depends on " + blocked + ", which failed or failed a test";
-      failed.insert(n.unique_id);
-      if (o.progress) o.progress(r, i + 1, todo.size(), true);
+  auto work = [&](Executor& ex) {
+    std::unique_lock<std::mutex> lock(mu);
+    while (true) {
+      cv.wait(lock, [&] { return !ready.empty() || finished == total; });
+      if (ready.empty()) return;
+      const size_t i = *ready.begin();
+      ready.erase(ready.begin());
+      const CompiledNode& n = *todo[i];
+      const size_t number = ++started;
+      NodeResult r;
+      r.unique_id = n.unique_id;
+      r.name = n.node->name;
+      r.resource = NodeKindName(n.node->kind);
+      r.materialized = n.materialized;
+      r.relation = n.node->kind == NodeKind::kTest ? "" : n.relation();
+      std::string blocked;
+      const bool is_test = n.node->kind == NodeKind::kTest;
+      for (const std::string& d : n.depends_on) {
+        if (failed.count(d) || (!is_test && tested_bad.count(d))) blocked = d;
+      }
+      if (!blocked.empty()) {
+        r.status = "skipped";
+        r.message = "skipped: it depends on " + blocked + ", which failed or failed a test";
+      } else {
+        if (o.progress) o.progress(r, number, total, false);
+        lock.unlock();
+        const auto t0 = std::chrono::steady_clock::now();
+        NodeResult done;
+        // The ephemeral models it uses are rendered first (as of now), for their CTEs.
+        if (Status st = CompileEphemerals(ex, n); !st.ok()) {
+          done.status = "error";
+          done.message = st.message();
+        } else {
+          done = n.node->kind == NodeKind::kSeed       ? RunSeed(ex, n)
+                 : n.node->kind == NodeKind::kTest     ? RunTest(ex, n)
+                 : n.node->kind == NodeKind::kSnapshot ? RunSnapshot(ex, n)
+                                                       : RunModel(ex, n, o.full_refresh);
+        }
+        r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        lock.lock();
+        r.status = done.status;
+        r.message = done.message;
+        r.failures = done.failures;
+        if (!done.relation.empty()) r.relation = done.relation;
+      }
+      if (r.status == "error" || r.status == "fail" || r.status == "skipped") {
+        failed.insert(n.unique_id);
+        if (!n.tested.empty() && r.status != "skipped") tested_bad.insert(n.tested);
+      }
+      if (o.progress) o.progress(r, number, total, true);
       results.push_back(std::move(r));
-      continue;
+      ++finished;
+      for (size_t d : dependents[i]) {
+        if (--pending[d] == 0) ready.insert(d);
+      }
+      cv.notify_all();
     }
-    if (o.progress) o.progress(r, i + 1, todo.size(), false);
-    const auto t0 = std::chrono::steady_clock::now();
-    NodeResult done;
-    // The ephemeral models it uses are rendered first (as of now), for their CTEs.
-    if (Status st = CompileEphemerals(n); !st.ok()) {
-      done.status = "error";
-      done.message = st.message();
-    } else {
-      done = n.node->kind == NodeKind::kSeed       ? RunSeed(n)
-             : n.node->kind == NodeKind::kTest     ? RunTest(n)
-             : n.node->kind == NodeKind::kSnapshot ? RunSnapshot(n)
-                                                   : RunModel(n, o.full_refresh);
-    }
-    r.status = done.status;
-    r.message = done.message;
-    r.failures = done.failures;
-    if (!done.relation.empty()) r.relation = done.relation;
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (r.status == "error" || r.status == "fail") {
-      failed.insert(n.unique_id);
-      if (!n.tested.empty()) tested_bad.insert(n.tested);
-    }
-    if (o.progress) o.progress(r, i + 1, todo.size(), true);
-    results.push_back(std::move(r));
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < executors.size(); ++t) pool.emplace_back(work, std::ref(*executors[t]));
+  work(*executors[0]);
+  for (auto& t : pool) t.join();
+  compiler_.SetExecutor(&executor_);
+  LM_ASSIGN_OR_RETURN(std::vector<std::string> end, compiler_.RunHooks("on-run-end"));
+  for (const std::string& h : end) {
+    auto r = executor_.Execute(h);
+    if (!r.ok()) return Status(r.status().code(), "on-run-end: " + r.status().message());
   }
   return results;
 }

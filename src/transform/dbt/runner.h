@@ -7,6 +7,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -33,7 +35,11 @@ struct BuildOptions {
   bool store_failures = false;  // every test keeps its failing rows (also per test: store_failures)
   // Unique ids to run (empty: all enabled nodes of the kinds above).
   std::set<std::string> select;
-  // Called before (`done` false) and after each node.
+  // Nodes run at once (dbt's --threads), each on its own connection from `connect`; nodes
+  // wait only for what they depend on (and its tests).
+  size_t threads = 1;
+  std::function<Result<std::unique_ptr<Executor>>()> connect;
+  // Called before (`done` false) and after each node, one call at a time.
   std::function<void(const NodeResult&, size_t index, size_t total, bool done)> progress;
 };
 
@@ -49,26 +55,38 @@ class Runner {
   Result<std::vector<NodeResult>> Build(const BuildOptions& options);
 
  private:
-  NodeResult RunModel(const CompiledNode& n, bool full_refresh);
-  NodeResult RunSeed(const CompiledNode& n);
-  NodeResult RunTest(const CompiledNode& n);
-  NodeResult RunSnapshot(const CompiledNode& n);
-  Status Incremental(const CompiledNode& n, const std::string& sql, std::string* tag);
+  // Each of these runs on the connection it is given (one per thread).
+  NodeResult RunModel(Executor& ex, const CompiledNode& n, bool full_refresh);
+  NodeResult RunSeed(Executor& ex, const CompiledNode& n);
+  NodeResult RunTest(Executor& ex, const CompiledNode& n);
+  NodeResult RunSnapshot(Executor& ex, const CompiledNode& n);
+  Status Materialize(Executor& ex, const CompiledNode& n, const std::string& materialized,
+                     const std::string& relation, const std::string& sql, bool incremental,
+                     bool exists, std::string* tag);
+  // The node's pre_hook / post_hook statements, rendered now; RunHooks runs them.
+  Result<std::vector<std::string>> HookStatements(Executor& ex, const std::string& uid, const char* which);
+  Status RunHooks(Executor& ex, const std::string& uid, const char* which);
+  Status Incremental(Executor& ex, const CompiledNode& n, const std::string& sql, std::string* tag);
+  // Node `uid` rendered now (its queries on `ex`): its SQL.
+  Result<std::string> Render(Executor& ex, const std::string& uid, bool incremental);
   // Renders the ephemeral models `n` uses (and theirs), for their CTEs.
-  Status CompileEphemerals(const CompiledNode& n);
+  Status CompileEphemerals(Executor& ex, const CompiledNode& n);
+  Result<bool> Exists(Executor& ex, const std::string& schema, const std::string& name);
+  Status Ensure(Executor& ex, const std::string& schema);
   // A relation's columns: (name, type).
-  Result<std::vector<std::pair<std::string, std::string>>> Columns(const std::string& relation);
-  Status Begin(const std::string& message);
-  Status Finish(Status st);
-  Result<bool> Exists(const std::string& schema, const std::string& name);
-  Status Ensure(const std::string& schema);
+  Result<std::vector<std::pair<std::string, std::string>>> Columns(Executor& ex, const std::string& relation);
   // Runs `statements` in one transaction, one commit whose message is `message`; rolls back
   // on the first failure.
-  Result<QueryResult> Transaction(const std::vector<std::string>& statements,
+  Result<QueryResult> Transaction(Executor& ex, const std::vector<std::string>& statements,
                                   const std::string& message);
+  // A transaction whose commit has `message`; Finish commits it, or rolls it back when `st`
+  // failed.
+  Status Begin(Executor& ex, const std::string& message);
+  Status Finish(Executor& ex, Status st);
 
   Compiler& compiler_;
   Executor& executor_;
+  std::mutex schemas_mu_, render_mu_;
   std::set<std::string> schemas_;  // domains known to exist
   bool store_failures_ = false;
   std::string snapshot_time_;  // the build's snapshot time (UTC), for every snapshot it runs
