@@ -319,11 +319,19 @@ def test_incremental_strategies_snapshots_and_introspection(workdir):
     # Hooks: on-run-start made the log, the model's pre- and post-hooks wrote to it in its
     # transaction, on-run-end last.
     assert sql_csv(data, "SELECT event, detail FROM features.run_log ORDER BY 1").splitlines()[1:] == [
-        "end,10 nodes", "post,events_merge", "pre,events_merge"]
+        "end,15 nodes", "post,events_merge", "pre,events_merge"]
     year = datetime.datetime.now(datetime.timezone.utc).year
-    assert sql_csv(data, "SELECT * FROM features.introspection").splitlines()[1] == \
-        "click|view,3,table,none,id|name|tier|updated_at,events_evolving|events_merge|introspection,%d,%d" \
-        % (year, year)
+    assert sql_csv(data, "SELECT * FROM features.introspection").splitlines()[1] == (
+        "click|view,3,table,none,id|name|tier|updated_at,dim_customers|dim_customers|events_evolving|"
+        "events_merge|introspection|versions_check,%d,%d" % (year, year))
+    # Versioned models: ref() takes the latest_version, or v=/version=; each version is its own
+    # relation, with its own tests.
+    assert sql_csv(data, "SELECT * FROM features.versions_check").splitlines()[1] == \
+        "features.dim_customers_v1,features.dim_customers_v2,3,1"
+    assert "PASS test unique_dim_customers_v2_id" in r.stdout
+    manifest = json.load(open(os.path.join(project, "target", "manifest.json")))
+    v2 = manifest["nodes"]["model.features.dim_customers.v2"]
+    assert v2["version"] == "2" and v2["latest_version"] == "1" and v2["config"]["materialized"] == "table"
 
     # The sources change: an event's amount and kind, a new event; a customer's tier moves
     # (updated later), another customer is gone.

@@ -106,6 +106,10 @@ Json Manifest(const Compiler& c, const std::string& invocation_id) {
               {"compiled", node.kind != NodeKind::kSeed},
               {"compiled_code", n.compiled_code}};
     if (node.kind != NodeKind::kTest) j["relation_name"] = n.relation();
+    if (!node.version.empty()) {
+      j["version"] = node.version;
+      j["latest_version"] = c.project().latest_version.at(node.name);
+    }
     if (!n.tested.empty()) {
       j["attached_node"] = n.tested;
       j["column_name"] = n.test_column.empty() ? Json(nullptr) : Json(n.test_column);

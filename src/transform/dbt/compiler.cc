@@ -359,7 +359,8 @@ Status Compiler::AddDataTests() {
       return InvalidArgument(p.model->file + ": " + p.model->name + " has a test '" + t.name +
                              "', but there is no such generic test (a macro " + macro + ")");
     }
-    std::string name = t.name + "_" + p.model->name + (t.column.empty() ? "" : "_" + t.column);
+    std::string name = t.name + "_" + p.model->name + (p.model->version.empty() ? "" : "_v" + p.model->version) +
+                       (t.column.empty() ? "" : "_" + t.column);
     for (char& ch : name) {
       if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_') ch = '_';
     }
@@ -481,6 +482,23 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
                         "', which this project does not have");
     }
     const Node* target = nullptr;
+    const Value* version = nullptr;
+    for (const auto& [k, v] : a.kwargs) {
+      if (k == "v" || k == "version") version = &v;
+    }
+    if (auto versions = project_.versions.find(name); versions != project_.versions.end()) {
+      // A versioned model: the version asked for, else the latest.
+      const std::string v = version ? version->Str() : project_.latest_version.at(name);
+      auto uid = versions->second.find(v);
+      if (uid == versions->second.end()) {
+        jinja::RaiseError("'" + self->unique_id + "' depends on version " + v + " of model '" + name +
+                          "', which it does not have");
+      }
+      target = &project_.nodes.at(uid->second);
+    } else if (version) {
+      jinja::RaiseError("'" + self->unique_id + "' depends on version " + version->Str() + " of '" + name +
+                        "', which has no versions");
+    }
     for (NodeKind k : {NodeKind::kModel, NodeKind::kSeed, NodeKind::kSnapshot}) {
       if (!target) target = project_.FindByName(k, name);
     }

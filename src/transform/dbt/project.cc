@@ -466,21 +466,62 @@ Result<Project> LoadProject(const std::string& dir) {
           LM_TRY(add(kind, "snapshots", base, file, name, "select * from {{ " + relation + " }}"));
           it = p.nodes.find(std::string(NodeKindName(kind)) + "." + p.name + "." + name);
         }
-        if (it == p.nodes.end()) {
+        // Versioned models (dbt 1.5): each version is its own file, <name>_v<v>.sql or
+        // defined_in, its own node (model.<project>.<name>.v<v>) and relation (<name>_v<v>).
+        std::vector<std::pair<Node*, YAML::Node>> described;  // each with its version's entry
+        if (kind == NodeKind::kModel && m["versions"]) {
+          if (!m["versions"].IsSequence()) return InvalidArgument(Where(file, m["versions"]) + ": versions must be a list");
+          std::string latest;
+          for (const auto& ve : m["versions"]) {
+            if (!ve.IsMap() || !ve["v"]) return InvalidArgument(Where(file, ve) + ": a version needs v");
+            const std::string v = ve["v"].as<std::string>();
+            const std::string defined_in = ve["defined_in"] ? ve["defined_in"].as<std::string>() : name + "_v" + v;
+            auto file_node = p.nodes.find("model." + p.name + "." + defined_in);
+            if (file_node == p.nodes.end()) {
+              return InvalidArgument(Where(file, ve) + ": version " + v + " of model '" + name +
+                                     "' is defined in " + defined_in + ".sql, and there is no such model");
+            }
+            Node n = std::move(file_node->second);
+            p.nodes.erase(file_node);
+            n.name = name;
+            n.version = v;
+            n.fqn.back() = name;  // as dbt names it: project, folders, name, v<v>
+            n.fqn.push_back("v" + v);
+            n.unique_id = "model." + p.name + "." + name + ".v" + v;
+            if (!n.config.dict().Find(std::string_view("alias"))) {
+              n.config.dict().Set(Value("alias"), Value(name + "_v" + v));
+            }
+            const std::string uid = n.unique_id;
+            p.versions[name][v] = uid;
+            Node& placed = p.nodes[uid] = std::move(n);
+            described.emplace_back(&placed, ve);
+            latest = v;  // the last listed, unless latest_version says
+          }
+          p.latest_version[name] = m["latest_version"] ? m["latest_version"].as<std::string>() : latest;
+          if (!p.versions[name].count(p.latest_version[name])) {
+            return InvalidArgument(Where(file, m) + ": latest_version " + p.latest_version[name] + " of model '" +
+                                   name + "' is not among its versions");
+          }
+        } else if (it == p.nodes.end()) {
           return InvalidArgument(Where(file, m) + ": " + NodeKindName(kind) + " '" + name +
                                  "' is described here but there is no such " + NodeKindName(kind));
+        } else {
+          described.emplace_back(&it->second, YAML::Node());
         }
-        Node& n = it->second;
-        if (m["description"]) n.description = m["description"].as<std::string>();
-        if (m["config"]) {
-          Value c = FromYaml(m["config"]);
-          if (!c.is_dict()) return InvalidArgument(Where(file, m["config"]) + ": config must be a map");
-          MergeConfig(n.config, c);
-        }
-        LM_ASSIGN_OR_RETURN(n.columns, ReadColumns(m["columns"], file));
-        for (const char* key : {"tests", "data_tests"}) {
-          LM_ASSIGN_OR_RETURN(auto tests, ReadTests(m[key], file, ""));
-          n.tests.insert(n.tests.end(), tests.begin(), tests.end());
+        for (auto& [np, version] : described) {
+          Node& n = *np;
+          if (m["description"]) n.description = m["description"].as<std::string>();
+          for (const YAML::Node& from : {YAML::Node(m), version}) {
+            if (!from.IsDefined() || from.IsNull() || !from["config"]) continue;
+            Value c = FromYaml(from["config"]);
+            if (!c.is_dict()) return InvalidArgument(Where(file, from["config"]) + ": config must be a map");
+            MergeConfig(n.config, c);
+          }
+          LM_ASSIGN_OR_RETURN(n.columns, ReadColumns(m["columns"], file));
+          for (const char* key : {"tests", "data_tests"}) {
+            LM_ASSIGN_OR_RETURN(auto tests, ReadTests(m[key], file, ""));
+            n.tests.insert(n.tests.end(), tests.begin(), tests.end());
+          }
         }
       }
     }

@@ -38,6 +38,7 @@ struct Node {
   std::string file;       // relative to the project: models/staging/stg_orders.sql
   std::vector<std::string> fqn;  // shop, staging, stg_orders
   std::string raw_code;   // the SQL (a seed's CSV is not read here)
+  std::string version;    // a versioned model's version ("2"), else empty
   std::string description;
   // The configuration from dbt_project.yml (project, then folders) and schema YAML, in that
   // order of precedence; a model's own config() comes on top when it is rendered.
@@ -60,6 +61,9 @@ struct Project {
   std::string target_path = "target";
   jinja::Value vars;  // dict
   std::vector<std::string> on_run_start, on_run_end;  // SQL (Jinja) run before / after a build
+  // Versioned models: name -> version -> unique id, and each one's latest version.
+  std::map<std::string, std::map<std::string, std::string>> versions;
+  std::map<std::string, std::string> latest_version;
   std::map<std::string, Node> nodes;  // by unique_id
   std::vector<SourceTable> sources;
   std::vector<std::string> macro_files;  // relative to the project
