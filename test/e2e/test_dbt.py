@@ -49,6 +49,14 @@ def test_build_in_process_and_incremental(workdir):
     results = json.load(open(os.path.join(project, "target", "run_results.json")))
     assert results["metadata"]["dbt_schema_version"] == \
         "https://schemas.getdbt.com/dbt/run-results/v6.json"
+    # run-results v6 allows no other metadata, and needs these fields of every result.
+    assert set(results["metadata"]) <= {"dbt_schema_version", "dbt_version", "generated_at",
+                                        "invocation_id", "env"}
+    for x in results["results"]:
+        assert {"status", "timing", "thread_id", "execution_time", "adapter_response", "message",
+                "failures", "unique_id", "compiled", "compiled_code", "relation_name"} <= set(x)
+    seed = manifest["nodes"]["seed.shop.raw_orders"]
+    assert seed["depends_on"] == {"macros": []} and "compiled_code" not in seed
     by_id = {x["unique_id"]: x for x in results["results"]}
     assert len(by_id) == 26 and by_id["model.shop.orders"]["status"] == "success"
     assert by_id["test.shop.unique_orders_order_id"]["status"] == "pass"

@@ -29,14 +29,19 @@ Json ToJson(const jinja::Value& v) {
   }
 }
 
-Json Metadata(const char* schema, const std::string& invocation_id, const Compiler& c) {
-  return {{"dbt_schema_version", std::string("https://schemas.getdbt.com/dbt/") + schema},
-          {"dbt_version", kArtifactsDbtVersion},
-          {"generated_at", FormatRfc3339(NowMicros())},
-          {"invocation_id", invocation_id},
-          {"env", Json::object()},
-          {"project_name", c.project().name},
-          {"adapter_type", "lakemesh"}};
+// Every artifact's metadata; the manifest's also names the project and adapter (the others'
+// schemas allow nothing more).
+Json Metadata(const char* schema, const std::string& invocation_id, const Compiler* manifest_of) {
+  Json m = {{"dbt_schema_version", std::string("https://schemas.getdbt.com/dbt/") + schema},
+            {"dbt_version", kArtifactsDbtVersion},
+            {"generated_at", FormatRfc3339(NowMicros())},
+            {"invocation_id", invocation_id},
+            {"env", Json::object()}};
+  if (manifest_of) {
+    m["project_name"] = manifest_of->project().name;
+    m["adapter_type"] = "lakemesh";
+  }
+  return m;
 }
 
 std::string ResourceFolder(const Node& n) {
@@ -82,6 +87,24 @@ Json Manifest(const Compiler& c, const std::string& invocation_id) {
     if (!config.is_object()) config = Json::object();
     config["materialized"] = n.materialized;
     config["enabled"] = n.enabled;
+    // Hooks as the manifest has them: pre-hook / post-hook, lists of {sql, transaction, index}.
+    for (const char* hook : {"pre-hook", "post-hook"}) {
+      std::string underscored = hook;
+      underscored[3] = '_';
+      Json hooks = Json::array();
+      for (const std::string& key : {std::string(hook), underscored}) {
+        if (!config.contains(key)) continue;
+        Json v = config[key];
+        config.erase(key);
+        for (const Json& h : v.is_array() ? v : Json::array({v})) {
+          const Json sql = h.is_object() ? h.value("sql", Json("")) : h;
+          hooks.push_back({{"sql", sql.is_string() ? sql.get<std::string>() : sql.dump()},
+                           {"transaction", true},
+                           {"index", hooks.size()}});
+        }
+      }
+      config[hook] = hooks;
+    }
     Json deps = Json::array();
     for (const auto& d : n.depends_on) deps.push_back(d);
     Json j = {{"database", "lakemesh"},
@@ -106,6 +129,12 @@ Json Manifest(const Compiler& c, const std::string& invocation_id) {
               {"compiled", node.kind != NodeKind::kSeed},
               {"compiled_code", n.compiled_code}};
     if (node.kind != NodeKind::kTest) j["relation_name"] = n.relation();
+    if (node.kind == NodeKind::kSeed) {  // a seed is not compiled and depends on macros only
+      for (const char* k : {"language", "compiled", "compiled_code"}) j.erase(k);
+      j["depends_on"] = {{"macros", Json::array()}};
+      j["raw_code"] = "";
+      j["root_path"] = c.project().root;
+    }
     if (!node.version.empty()) {
       j["version"] = node.version;
       j["latest_version"] = c.project().latest_version.at(node.name);
@@ -120,7 +149,7 @@ Json Manifest(const Compiler& c, const std::string& invocation_id) {
     if (!children.contains(uid)) children[uid] = Json::array();
     for (const auto& d : n.depends_on) children[d].push_back(uid);
   }
-  return {{"metadata", Metadata("manifest/v12.json", invocation_id, c)},
+  return {{"metadata", Metadata("manifest/v12.json", invocation_id, &c)},
           {"nodes", nodes},
           {"sources", sources},
           {"macros", Json::object()},
@@ -159,11 +188,7 @@ Json Catalog(const std::vector<CatalogTable>& nodes, const std::vector<CatalogTa
     }
     return out;
   };
-  return {{"metadata", {{"dbt_schema_version", "https://schemas.getdbt.com/dbt/catalog/v1.json"},
-                        {"dbt_version", kArtifactsDbtVersion},
-                        {"generated_at", FormatRfc3339(NowMicros())},
-                        {"invocation_id", invocation_id},
-                        {"env", Json::object()}}},
+  return {{"metadata", Metadata("catalog/v1.json", invocation_id, nullptr)},
           {"nodes", tables(nodes)},
           {"sources", tables(sources)},
           {"errors", nullptr}};
@@ -176,7 +201,7 @@ Json RunResults(const Compiler& c, const std::vector<NodeResult>& results, doubl
     const auto& n = c.nodes().at(r.unique_id);
     Json j = {{"status", r.status},
               {"timing", Json::array()},
-              {"thread_id", "Thread-1"},
+              {"thread_id", "Thread-" + std::to_string(r.thread + 1)},
               {"execution_time", r.seconds},
               {"adapter_response", {{"_message", r.message}, {"code", r.message.substr(0, r.message.find(' '))}}},
               {"message", r.message},
@@ -187,7 +212,7 @@ Json RunResults(const Compiler& c, const std::vector<NodeResult>& results, doubl
               {"relation_name", r.relation.empty() ? Json(nullptr) : Json(r.relation)}};
     out.push_back(std::move(j));
   }
-  return {{"metadata", Metadata("run-results/v6.json", invocation_id, c)},
+  return {{"metadata", Metadata("run-results/v6.json", invocation_id, nullptr)},
           {"results", out},
           {"elapsed_time", elapsed},
           {"args", {{"which", command}, {"target", c.target().name}}}};

@@ -809,7 +809,7 @@ Result<std::vector<NodeResult>> Runner::Build(const BuildOptions& o) {
   // Nodes that failed to build (or were skipped): everything that depends on them is skipped.
   // Models whose tests failed: the models that depend on them are skipped, their other tests run.
   std::set<std::string> failed, tested_bad;
-  auto work = [&](Executor& ex) {
+  auto work = [&](Executor& ex, size_t thread) {
     std::unique_lock<std::mutex> lock(mu);
     while (true) {
       cv.wait(lock, [&] { return !ready.empty() || finished == total; });
@@ -824,6 +824,7 @@ Result<std::vector<NodeResult>> Runner::Build(const BuildOptions& o) {
       r.resource = NodeKindName(n.node->kind);
       r.materialized = n.materialized;
       r.relation = n.node->kind == NodeKind::kTest ? "" : n.relation();
+      r.thread = thread;
       std::string blocked;
       const bool is_test = n.node->kind == NodeKind::kTest;
       for (const std::string& d : n.depends_on) {
@@ -868,8 +869,8 @@ Result<std::vector<NodeResult>> Runner::Build(const BuildOptions& o) {
     }
   };
   std::vector<std::thread> pool;
-  for (size_t t = 1; t < executors.size(); ++t) pool.emplace_back(work, std::ref(*executors[t]));
-  work(*executors[0]);
+  for (size_t t = 1; t < executors.size(); ++t) pool.emplace_back(work, std::ref(*executors[t]), t);
+  work(*executors[0], 0);
   for (auto& t : pool) t.join();
   compiler_.SetExecutor(&executor_);
   LM_ASSIGN_OR_RETURN(std::vector<std::string> end, compiler_.RunHooks("on-run-end"));

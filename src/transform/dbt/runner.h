@@ -27,6 +27,7 @@ struct NodeResult {
   std::string message;  // what the database said, or why it failed
   int64_t failures = 0;  // tests: rows returned
   double seconds = 0;
+  size_t thread = 0;  // which of the build's threads ran it
 };
 
 struct BuildOptions {
