@@ -327,11 +327,15 @@ def test_incremental_strategies_snapshots_and_introspection(workdir):
     # Hooks: on-run-start made the log, the model's pre- and post-hooks wrote to it in its
     # transaction, on-run-end last.
     assert sql_csv(data, "SELECT event, detail FROM features.run_log ORDER BY 1").splitlines()[1:] == [
-        "end,15 nodes", "post,events_merge", "pre,events_merge"]
+        "end,16 nodes", "post,events_merge", "pre,events_merge"]
     year = datetime.datetime.now(datetime.timezone.utc).year
     assert sql_csv(data, "SELECT * FROM features.introspection").splitlines()[1] == (
-        "click|view,3,table,none,id|name|tier|updated_at,dim_customers|dim_customers|events_evolving|"
+        "click|view,3,table,none,id|name|tier|updated_at,cross_db|dim_customers|dim_customers|events_evolving|"
         "events_merge|introspection|versions_check,%d,%d" % (year, year))
+    # dbt's cross-database macros (dbt.<name>, plain, and through adapter.dispatch).
+    assert sql_csv(data, "SELECT * FROM features.cross_db").splitlines()[1] == (
+        "2026-03-01,2026-03-18,14,,ab,b,2026-02-28,it's,\"click,click,view\","
+        "9dd4e461268c8034f5c8564e155c67a6,varchar")
     # Versioned models: ref() takes the latest_version, or v=/version=; each version is its own
     # relation, with its own tests.
     assert sql_csv(data, "SELECT * FROM features.versions_check").splitlines()[1] == \

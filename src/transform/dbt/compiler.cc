@@ -134,6 +134,48 @@ where parent.to_field is null
 )sql";
 
 
+// dbt's cross-database macros (docs.getdbt.com/reference/dbt-jinja-functions/cross-database-macros)
+// in lakemesh's SQL: each is `dbt.<name>`, `adapter.dispatch('<name>')` and, unless the project
+// has a macro of that name, `<name>`.
+constexpr const char* kCrossDatabaseMacros = R"sql(
+{% macro lakemesh__current_timestamp() %}now(){% endmacro %}
+{% macro lakemesh__date_trunc(datepart, date) %}date_trunc('{{ datepart }}', {{ date }}){% endmacro %}
+{% macro lakemesh__dateadd(datepart, interval, from_date_or_timestamp) %}({{ from_date_or_timestamp }} + ((interval '1 {{ datepart }}') * ({{ interval }}))){% endmacro %}
+{% macro lakemesh__datediff(first_date, second_date, datepart) %}date_diff('{{ datepart }}', cast({{ first_date }} as timestamp), cast({{ second_date }} as timestamp)){% endmacro %}
+{% macro lakemesh__last_day(date, datepart) %}cast(date_trunc('{{ datepart }}', {{ date }}) + interval '1 {{ datepart }}' - interval '1 day' as date){% endmacro %}
+{% macro lakemesh__date(year, month, day) %}make_date({{ year }}, {{ month }}, {{ day }}){% endmacro %}
+{% macro lakemesh__safe_cast(field, type) %}try_cast({{ field }} as {{ type }}){% endmacro %}
+{% macro lakemesh__cast(field, type) %}cast({{ field }} as {{ type }}){% endmacro %}
+{% macro lakemesh__concat(fields) %}{{ fields | join(' || ') }}{% endmacro %}
+{% macro lakemesh__hash(field) %}md5(cast({{ field }} as varchar)){% endmacro %}
+{% macro lakemesh__split_part(string_text, delimiter_text, part_number) %}split_part({{ string_text }}, {{ delimiter_text }}, {{ part_number }}){% endmacro %}
+{% macro lakemesh__listagg(measure, delimiter_text="','", order_by_clause=none, limit_num=none) -%}
+{%- if limit_num -%}array_to_string(list_slice(list({{ measure }} {{ order_by_clause or '' }}), 1, {{ limit_num }}), {{ delimiter_text }})
+{%- else -%}string_agg({{ measure }}, {{ delimiter_text }} {{ order_by_clause or '' }}){%- endif -%}
+{%- endmacro %}
+{% macro lakemesh__string_literal(value) %}'{{ value | replace("'", "''") }}'{% endmacro %}
+{% macro lakemesh__escape_single_quotes(expression) %}{{ expression | replace("'", "''") }}{% endmacro %}
+{% macro lakemesh__any_value(expression) %}any_value({{ expression }}){% endmacro %}
+{% macro lakemesh__bool_or(expression) %}bool_or({{ expression }}){% endmacro %}
+{% macro lakemesh__cast_bool_to_text(field) %}cast({{ field }} as varchar){% endmacro %}
+{% macro lakemesh__position(substring_text, string_text) %}position({{ substring_text }} in {{ string_text }}){% endmacro %}
+{% macro lakemesh__replace(field, old_chars, new_chars) %}replace({{ field }}, {{ old_chars }}, {{ new_chars }}){% endmacro %}
+{% macro lakemesh__right(string_text, length_expression) %}right({{ string_text }}, {{ length_expression }}){% endmacro %}
+{% macro lakemesh__length(expression) %}length({{ expression }}){% endmacro %}
+{% macro lakemesh__array_construct(inputs=[], data_type=none) %}[{{ inputs | join(', ') }}]{% endmacro %}
+{% macro lakemesh__array_append(array, new_element) %}list_append({{ array }}, {{ new_element }}){% endmacro %}
+{% macro lakemesh__array_concat(array_1, array_2) %}list_concat({{ array_1 }}, {{ array_2 }}){% endmacro %}
+{% macro lakemesh__except() %}except{% endmacro %}
+{% macro lakemesh__intersect() %}intersect{% endmacro %}
+{% macro lakemesh__type_string() %}varchar{% endmacro %}
+{% macro lakemesh__type_timestamp() %}timestamp{% endmacro %}
+{% macro lakemesh__type_int() %}integer{% endmacro %}
+{% macro lakemesh__type_bigint() %}bigint{% endmacro %}
+{% macro lakemesh__type_float() %}double{% endmacro %}
+{% macro lakemesh__type_numeric() %}numeric(28, 6){% endmacro %}
+{% macro lakemesh__type_boolean() %}boolean{% endmacro %}
+)sql";
+
 // A query's result as dbt's templates see an agate table: rows (each indexable by position and
 // by column name), columns (with name and values()), column_names. Values that are all
 // integers or all numbers in a column become numbers, as agate infers them.
@@ -301,6 +343,16 @@ Status Compiler::LoadMacros() {
   macro_templates_.push_back(builtin);
   LM_ASSIGN_OR_RETURN(auto generic, env_->Macros(*builtin, Value::Dict()));
   std::map<std::string, Value> builtins(generic.begin(), generic.end());
+  LM_ASSIGN_OR_RETURN(auto cross, env_->Parse("<dbt cross-database macros>", kCrossDatabaseMacros));
+  macro_templates_.push_back(cross);
+  LM_ASSIGN_OR_RETURN(auto cross_macros, env_->Macros(*cross, Value::Dict()));
+  Value dbt = Value::Dict();  // the `dbt` namespace: dbt.date_trunc(...)
+  for (auto& [name, fn] : cross_macros) {
+    builtins[name] = fn;  // lakemesh__date_trunc, for adapter.dispatch
+    const std::string plain = name.substr(std::string("lakemesh__").size());
+    dbt.dict().Set(Value(plain), fn);
+    builtins.emplace(plain, fn);
+  }
   for (const std::string& file : project_.macro_files) {
     auto source = [&]() -> Result<std::string> {
       std::string path = project_.root + "/" + file;
@@ -325,11 +377,22 @@ Status Compiler::LoadMacros() {
       env_->AddGlobal(name, fn);
     }
   }
+  // dbt.<name> dispatches as dbt's search order does: the project's own lakemesh__, duckdb__
+  // or default__<name> before lakemesh's.
+  for (const auto& [k, v] : dbt.dict().items) {
+    for (const char* prefix : {"lakemesh__", "duckdb__", "default__"}) {
+      if (auto own = macros_.find(std::string(prefix) + k.Str()); own != macros_.end()) {
+        dbt.dict().Set(k, own->second);
+        break;
+      }
+    }
+  }
   for (auto& [name, fn] : builtins) {
     if (macros_.count(name)) continue;
     macros_[name] = fn;
     env_->AddGlobal(name, fn);
   }
+  env_->AddGlobal("dbt", dbt);
   return Status::OK();
 }
 
