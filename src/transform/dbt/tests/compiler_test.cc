@@ -209,6 +209,55 @@ TEST_F(CompilerTest, Errors) {
       << st.message();
 }
 
+TEST_F(CompilerTest, VersionsCrossDatabaseMacrosGraphAndHooks) {
+  Write("models/dim_v1.sql", "select 1 as id");
+  Write("models/dim_v2.sql", "select 2 as id");
+  Write("models/schema.yml", "models:\n  - name: dim\n    latest_version: 2\n    versions: [{v: 1}, {v: 2}]\n");
+  Write("models/uses.sql",
+        "{{ config(post_hook=\"insert into {{ this }} values (1)\") }}"
+        "select * from {{ ref('dim') }} join {{ ref('dim', v=1) }} using (id) "
+        "where {{ dbt.date_trunc('day', 'ts') }} > {{ dbt.dateadd('day', -1, current_timestamp()) }}"
+        " and {{ dbt.safe_cast('x', dbt.type_int()) }} is not null"
+        " --{% if execute %} {{ graph.nodes['model.shop.dim.v1'].alias }} {{ graph.nodes | length }}{% endif %}"
+        " {{ modules.datetime.date.today().year > 2000 }} {{ run_query('select 1') is none }}");
+  Write("macros/override.sql", "{% macro default__safe_cast(field, type) %}cast({{ field }} as {{ type }}){% endmacro %}");
+  auto p = Load();
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Compiler c(*p, Target{});
+  // No database: compiling a template that queries is an error naming what it needs.
+  Status st = c.CompileAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("run_query and statement blocks need a database"), std::string::npos) << st.message();
+  Write("models/uses.sql",
+        "{{ config(post_hook=\"insert into {{ this }} values (1)\") }}"
+        "select * from {{ ref('dim') }} join {{ ref('dim', v=1) }} using (id) "
+        "where {{ dbt.date_trunc('day', 'ts') }} > {{ dbt.dateadd('day', -1, current_timestamp()) }}"
+        " and {{ dbt.safe_cast('x', dbt.type_int()) }} is not null"
+        " --{% if execute %} {{ graph.nodes['model.shop.dim.v1'].alias }} {{ graph.nodes | length }}{% endif %}"
+        " {{ modules.datetime.date.today().year > 2000 }}");
+  p = Load();
+  ASSERT_TRUE(p.ok());
+  Compiler c2(*p, Target{});
+  st = c2.CompileAll();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const CompiledNode& uses = c2.nodes().at("model.shop.uses");
+  EXPECT_EQ(uses.compiled_code,
+            "select * from shop.dim_v2 join shop.dim_v1 using (id) where date_trunc('day', ts) > "
+            "(now() + ((interval '1 day') * (-1))) and cast(x as integer) is not null -- dim_v1 3 True");
+  EXPECT_EQ(uses.depends_on, (std::vector<std::string>{"model.shop.dim.v2", "model.shop.dim.v1"}));
+  auto hooks = c2.Hooks("model.shop.uses", "post_hook");
+  ASSERT_TRUE(hooks.ok());
+  EXPECT_EQ(*hooks, std::vector<std::string>{"insert into shop.uses values (1)"});
+  // A version the model does not have.
+  Write("models/uses.sql", "select * from {{ ref('dim', v=3) }}");
+  p = Load();
+  Compiler c3(*p, Target{});
+  st = c3.CompileAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("depends on version 3 of model 'dim', which it does not have"), std::string::npos)
+      << st.message();
+}
+
 TEST(DbtRunner, TestConditions) {
   EXPECT_TRUE(*TestCondition("!= 0", 3));
   EXPECT_FALSE(*TestCondition("!=0", 0));

@@ -169,6 +169,78 @@ TEST_F(ProjectTest, ErrorsNameTheFileAndProblem) {
   EXPECT_NE(p.status().message().find("models/schema.yml:5"), std::string::npos) << p.status().message();
 }
 
+TEST_F(ProjectTest, SnapshotsVersionsAndHooks) {
+  Write("dbt_project.yml", R"(
+name: shop
+on-run-start: "create schema if not exists audit"
+on-run-end:
+  - "select 1"
+  - "select 2"
+snapshots:
+  shop:
+    +target_schema: history
+)");
+  Write("snapshots/two.sql",
+        "{% snapshot orders_snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all') }}\n"
+        "select * from {{ ref('orders') }}\n{% endsnapshot %}\n"
+        "{%- snapshot customers_snap -%} select 1 as id {%- endsnapshot -%}\n");
+  Write("snapshots/yaml.yml",
+        "snapshots:\n  - name: stock_snap\n    relation: source('erp', 'stock')\n"
+        "    config: {unique_key: sku, strategy: timestamp, updated_at: changed}\n");
+  Write("models/orders.sql", "select 1 as id");
+  Write("models/dim_v1.sql", "select 1 as id");
+  Write("models/dim_new.sql", "select 2 as id");
+  Write("models/schema.yml", R"(
+models:
+  - name: dim
+    latest_version: 1
+    columns: [{name: id, tests: [unique]}]
+    versions:
+      - v: 1
+      - v: 2
+        defined_in: dim_new
+        config: {alias: dim_two}
+)");
+  auto p = LoadProject(dir_.string());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->on_run_start, std::vector<std::string>{"create schema if not exists audit"});
+  EXPECT_EQ(p->on_run_end.size(), 2u);
+  // Two snapshot blocks in one file, each a node named by its block; one more from YAML.
+  const Node& orders = p->nodes.at("snapshot.shop.orders_snap");
+  EXPECT_EQ(orders.file, "snapshots/two.sql");
+  EXPECT_NE(orders.raw_code.find("check_cols='all'"), std::string::npos);
+  EXPECT_EQ(orders.raw_code.find("endsnapshot"), std::string::npos);
+  EXPECT_EQ(Str(orders.config, "target_schema"), "history");
+  EXPECT_EQ(p->nodes.at("snapshot.shop.customers_snap").raw_code, " select 1 as id ");
+  const Node& stock = p->nodes.at("snapshot.shop.stock_snap");
+  EXPECT_EQ(stock.raw_code, "select * from {{ source('erp', 'stock') }}");
+  EXPECT_EQ(Str(stock.config, "updated_at"), "changed");
+  // Versioned models: one node per version, named as the model.
+  EXPECT_EQ(p->nodes.count("model.shop.dim_v1"), 0u);
+  const Node& v1 = p->nodes.at("model.shop.dim.v1");
+  const Node& v2 = p->nodes.at("model.shop.dim.v2");
+  EXPECT_EQ(v1.name, "dim");
+  EXPECT_EQ(v1.version, "1");
+  EXPECT_EQ(Str(v1.config, "alias"), "dim_v1");
+  EXPECT_EQ(Str(v2.config, "alias"), "dim_two");
+  EXPECT_EQ(v2.file, "models/dim_new.sql");
+  EXPECT_EQ(v2.fqn, (std::vector<std::string>{"shop", "dim", "v2"}));
+  EXPECT_EQ(v2.columns.size(), 1u);
+  EXPECT_EQ(p->latest_version.at("dim"), "1");
+
+  Write("snapshots/bad.sql", "{% snapshot broken %} select 1");
+  auto bad = LoadProject(dir_.string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("snapshots/bad.sql: the snapshot 'broken' has no {% endsnapshot %}"),
+            std::string::npos) << bad.status().message();
+  fs::remove(dir_ / "snapshots/bad.sql");
+  Write("models/schema.yml", "models:\n  - name: dim\n    versions: [{v: 3}]\n");
+  bad = LoadProject(dir_.string());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("version 3 of model 'dim' is defined in dim_v3.sql"),
+            std::string::npos) << bad.status().message();
+}
+
 TEST(DbtYaml, Values) {
   auto v = ParseYamlValue("{a: 1, b: 'x', c: [true, null, 2.5], d: '1'}");
   ASSERT_TRUE(v.ok());
