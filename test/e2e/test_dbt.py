@@ -341,6 +341,17 @@ def test_incremental_strategies_snapshots_and_introspection(workdir):
     assert sql_csv(data, "SELECT * FROM features.versions_check").splitlines()[1] == \
         "features.dim_customers_v1,features.dim_customers_v2,3,1"
     assert "PASS test unique_dim_customers_v2_id" in r.stdout
+    # A table model become a view, and back.
+    path = os.path.join(project, "models", "versions_check.sql")
+    code = open(path).read()
+    for materialized in ("view", "table"):
+        with open(path, "w") as f:
+            f.write(code.replace("materialized='table'", "materialized='%s'" % materialized))
+        r2 = local(data, "run", "--project-dir", project, "-s", "versions_check")
+        assert "OK created sql %s model features.versions_check" % materialized in r2.stdout, r2.stdout
+        assert sql_csv(data, "SELECT table_type FROM information_schema.tables WHERE table_schema = "
+                             "'features' AND table_name = 'versions_check'").splitlines()[1] == \
+            ("VIEW" if materialized == "view" else "BASE TABLE")
     manifest = json.load(open(os.path.join(project, "target", "manifest.json")))
     v2 = manifest["nodes"]["model.features.dim_customers.v2"]
     assert v2["version"] == "2" and v2["latest_version"] == "1" and v2["config"]["materialized"] == "table"

@@ -418,9 +418,10 @@ NodeResult Runner::RunModel(Executor& ex, const CompiledNode& n, bool full_refre
     return r;
   };
   if (Status st = Ensure(ex, n.schema); !st.ok()) return fail(st);
-  auto exists = Exists(ex, n.schema, n.alias);
-  if (!exists.ok()) return fail(exists.status());
   const std::string& m = n.materialized;
+  // (A view is replaced whatever was there; a table's materializations need to know.)
+  auto exists = m == "view" ? Result<bool>(false) : Exists(ex, n.schema, n.alias);
+  if (!exists.ok()) return fail(exists.status());
   const bool incremental = m == "incremental" && *exists && !full_refresh;
   if (m != "view" && m != "table" && m != "incremental") {
     return fail(InvalidArgument("unknown materialization '" + m + "' (view, table, incremental or ephemeral)"));
@@ -431,14 +432,20 @@ NodeResult Runner::RunModel(Executor& ex, const CompiledNode& n, bool full_refre
   if (!rendered.ok()) return fail(rendered.status());
   const std::string& sql = *rendered;
   std::string tag;
-  Status st = Begin(ex, "dbt: " + m + " model " + n.relation() + " (" + n.unique_id + ")");
-  if (st.ok()) {
+  auto attempt = [&](bool replace_table) {
+    Status st = Begin(ex, "dbt: " + m + " model " + n.relation() + " (" + n.unique_id + ")");
+    if (!st.ok()) return st;
     st = [&]() -> Status {
       LM_TRY(RunHooks(ex, n.unique_id, "pre_hook"));
+      if (replace_table) LM_TRY(ex.Execute("DROP TABLE IF EXISTS " + rel).status());
       LM_TRY(Materialize(ex, n, m, rel, sql, incremental, *exists, &tag));
       return RunHooks(ex, n.unique_id, "post_hook");
     }();
-    st = Finish(ex, st);
+    return Finish(ex, st);
+  };
+  Status st = attempt(false);
+  if (!st.ok() && m == "view" && st.message().find("Table already exists") != std::string::npos) {
+    st = attempt(true);  // a table model become a view: the table goes (in the same commit)
   }
   if (!st.ok()) return fail(st);
   r.status = "success";
