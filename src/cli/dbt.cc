@@ -202,6 +202,8 @@ Status RunDbt(Cli& cli, const std::string& command, const DbtOptions& o) {
         o_.data = p->data;
         o_.pg = p->pg;
       }
+      // The profile's server, unless --url or $LAKEMESH_URL names one.
+      if (!p->url.empty() && cli.url.empty() && !std::getenv("LAKEMESH_URL")) cli.url = p->url;
       if (o_.target.empty()) o_.target = p->name;
       if (o_.threads == 0) o_.threads = p->threads;
       break;

@@ -245,6 +245,27 @@ def test_profiles_yml(workdir):
     assert r.returncode != 0 and "lakemesh runs outputs of type: lakemesh" in r.stderr
 
 
+def test_profile_names_the_server(server, workdir):
+    """A profile's `url` is the server the build goes through (its PostgreSQL port asked of it),
+    branch and all: write-audit-publish from profiles.yml alone."""
+    project = os.path.join(workdir, "shop")
+    shutil.copytree(SHOP, project)
+    profiles = os.path.join(workdir, "profiles")
+    os.makedirs(profiles)
+    with open(os.path.join(profiles, "profiles.yml"), "w") as f:
+        f.write("lakemesh:\n  target: prod\n  outputs:\n    prod:\n      type: lakemesh\n"
+                "      url: %s\n      schema: served\n      branch: nightly\n      threads: 2\n"
+                % server.url)
+    env = dict(server.env)
+    env.pop("LAKEMESH_URL", None)
+    r = subprocess.run([BIN, "dbt", "build", "--project-dir", project, "--profiles-dir", profiles,
+                        "--publish"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Concurrency: 2 threads (target='prod')" in r.stdout
+    assert "Published: merged nightly into main of domain served" in r.stdout
+    assert "dbt build: publish nightly" in server.cli("log", "served", "main").stdout
+
+
 def test_demo_mesh_builds_the_example_project(demo_server):
     """`lakemesh serve --demo` (what `make run` starts) builds examples/dbt/shop into the domain
     shop in the background once the server is up."""

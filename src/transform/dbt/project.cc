@@ -329,6 +329,7 @@ Result<ProfileTarget> LoadProfile(const std::string& dir, const std::string& pro
   LM_ASSIGN_OR_RETURN(t.branch, get("branch"));
   LM_ASSIGN_OR_RETURN(t.data, get("data"));
   LM_ASSIGN_OR_RETURN(t.pg, get("pg"));
+  LM_ASSIGN_OR_RETURN(t.url, get("url"));
   LM_ASSIGN_OR_RETURN(std::string threads, get("threads"));
   if (!threads.empty()) t.threads = std::max(1, std::atoi(threads.c_str()));
   return t;

@@ -79,10 +79,12 @@ struct Project {
 Result<Project> LoadProject(const std::string& dir);
 
 // The output of a profile (profiles.yml) a project builds with: `type: lakemesh`, the domain
-// (`schema`), the branch, and where the SQL runs: `data` (a data directory, in-process) or
-// `pg` (a server's PostgreSQL address); empty when not given.
+// (`schema`), the branch, and where the SQL runs: `data` (a data directory, in-process), or a
+// server: `url` (its URL) and `pg` (its PostgreSQL address, else asked of it); empty when not
+// given.
 struct ProfileTarget {
   std::string name, schema, branch, data, pg;
+  std::string url;  // the server's URL (its REST API), when the build goes through a server
   int threads = 1;
 };
 
