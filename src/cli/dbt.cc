@@ -3,6 +3,7 @@
 // running server. Progress lines as dbt prints them; the exit code is 1 when a node failed.
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -227,6 +228,15 @@ Status RunDbtWith(Cli& cli, const std::string& command, const DbtOptions& o, dbt
   dbt::Compiler compiler(project, target, vars);
   LazyExecutor executor(cli, o);
   compiler.SetExecutor(&executor);
+  compiler.SetLog([](const std::string& message) {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char stamp[16];
+    std::strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+    std::printf("%s  %s\n", stamp, message.c_str());
+    std::fflush(stdout);
+  });
   // compile and docs render every node now; the build commands render each node just before
   // they run it (what it reads of the database is then as of that moment).
   LM_TRY(compiler.CompileAll(command == "compile" || command == "docs"));

@@ -345,6 +345,8 @@ def test_incremental_strategies_snapshots_and_introspection(workdir):
     assert "OK created snapshot features-history.customers_history" in r.stdout
     assert "OK created snapshot features.customer_tiers" in r.stdout
     assert "PASS test positive_events_merge_amount" in r.stdout
+    assert "  introspection sees 3 customers\n" in r.stdout  # log(..., info=True), once
+    assert r.stdout.count("introspection sees") == 1
     # Hooks: on-run-start made the log, the model's pre- and post-hooks wrote to it in its
     # transaction, on-run-end last.
     assert sql_csv(data, "SELECT event, detail FROM features.run_log ORDER BY 1").splitlines()[1:] == [

@@ -659,7 +659,13 @@ Value Compiler::Context(CompiledNode& n, bool execute, std::vector<std::string>*
   set("is_incremental", Value::Function("is_incremental", [this](CallArgs&, Interpreter&) {
     return Value(incremental_);
   }));
-  set("log", Value::Function("log", [](CallArgs&, Interpreter&) { return Value(""); }));
+  // log(msg, info=True) prints (once: when the node runs); without info it goes nowhere, as
+  // dbt's debug log is not kept.
+  set("log", Value::Function("log", [this, execute](CallArgs& a, Interpreter&) {
+    const Value* info = a.Find(1, "info");
+    if (execute && info && info->Truthy() && on_log_ && !a.args.empty()) on_log_(a.args[0].Str());
+    return Value("");
+  }));
   set("return", Value::Function("return", [](CallArgs& a, Interpreter&) -> Value {
     jinja::ReturnFromMacro(a.args.empty() ? Value::None() : a.args[0]);
   }));

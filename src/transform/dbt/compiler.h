@@ -60,6 +60,8 @@ class Compiler {
   // Where run_query, statement blocks and the adapter's introspection run (none: they fail
   // with an error naming what needs a database).
   void SetExecutor(Executor* executor) { executor_ = executor; }
+  // Where log(msg, info=True) goes.
+  void SetLog(std::function<void(const std::string&)> on_log) { on_log_ = std::move(on_log); }
 
   // Parses the macros and compiles every enabled node. Errors name the file, line and column.
   // Without `execute`, only the first rendering (configuration and dependencies): the runner
@@ -96,6 +98,7 @@ class Compiler {
   jinja::Value Query(const std::string& sql);  // runs it for a template; raises on failure
 
   Executor* executor_ = nullptr;
+  std::function<void(const std::string&)> on_log_;
   std::map<std::string, jinja::Value> statement_results_;  // load_result(), per rendering
   jinja::Value graph_;  // graph.nodes and graph.sources, once the first pass is done
 

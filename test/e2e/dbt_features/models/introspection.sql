@@ -17,3 +17,4 @@ select
   '{{ models | join("|") }}' as models,
   {{ modules.datetime.datetime.utcnow().year }} as year,
   '{{ modules.datetime.date.today().strftime("%Y") }}' as today_year
+{{ log('introspection sees ' ~ n ~ ' customers', info=True) }}
