@@ -2,9 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "versioning/repository.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -224,7 +227,9 @@ Result<Product> ParseProduct(const std::string& yaml, const std::string& domain,
   const Json& d = p.document;
   p.name = Str(d, "name");
   if (p.name.empty()) return InvalidArgument(path + ": the product needs a name");
-  if (!Str(d, "domain").empty() && Str(d, "domain") != domain) {
+  if (p.domain.empty()) p.domain = Str(d, "domain");  // a file read on its own
+  if (p.domain.empty()) return InvalidArgument(path + ": the product names no domain (domain:)");
+  if (!Str(d, "domain").empty() && Str(d, "domain") != p.domain) {
     return InvalidArgument(path + ": the product says domain '" + Str(d, "domain") +
                            "' but is kept in the repository of domain '" + domain + "'");
   }
@@ -275,7 +280,7 @@ Result<Product> ParseProduct(const std::string& yaml, const std::string& domain,
     // ODCS's required fields, filled in when left out.
     if (!contract.contains("apiVersion")) contract["apiVersion"] = "v3.1.0";
     if (!contract.contains("kind")) contract["kind"] = "DataContract";
-    if (!contract.contains("id")) contract["id"] = domain + "." + p.name + "." + port.name;
+    if (!contract.contains("id")) contract["id"] = p.domain + "." + p.name + "." + port.name;
     if (!contract.contains("version")) contract["version"] = p.version;
     if (!contract.contains("status")) contract["status"] = p.status == "published" ? "active" : p.status;
     if (Str(contract, "kind") != "DataContract") return InvalidArgument(where + ": the contract's kind is DataContract");
@@ -546,6 +551,83 @@ std::string ProductTemplate(const std::string& domain, const std::string& name, 
   y += "          quality:\n";
   y += "            - metric: rowCount\n              mustBeGreaterThan: 0\n";
   return y;
+}
+
+namespace {
+
+constexpr size_t kMaxProductFile = 4 << 20;
+
+Result<std::string> ReadObject(versioning::Repositories& repos, const versioning::ObjectInfo& o) {
+  if (o.entry.size > kMaxProductFile) {
+    return InvalidArgument(o.path + " is " + std::to_string(o.entry.size) + " bytes; a product file is at most 4 MiB");
+  }
+  LM_ASSIGN_OR_RETURN(auto reader, repos.OpenObject(o.entry));
+  std::string text;
+  char buf[65536];
+  while (true) {
+    LM_ASSIGN_OR_RETURN(size_t n, reader->Read(buf, sizeof(buf)));
+    if (n == 0) break;
+    text.append(buf, n);
+  }
+  return text;
+}
+
+bool IsProductFile(const std::string& path) {
+  auto ends = [&](const char* suffix) {
+    const size_t n = std::strlen(suffix);
+    return path.size() > n && path.compare(path.size() - n, n, suffix) == 0;
+  };
+  return path.rfind("products/", 0) == 0 && path.find('/', 9) == std::string::npos &&
+         (ends(".yaml") || ends(".yml"));
+}
+
+}  // namespace
+
+Result<DomainProducts> LoadProducts(versioning::Repositories& repos, const std::string& domain,
+                                    const std::string& ref) {
+  DomainProducts out;
+  versioning::ListOptions opts;
+  opts.prefix = "products/";
+  opts.delimiter = "/";
+  while (true) {
+    LM_ASSIGN_OR_RETURN(versioning::Listing page, repos.ListObjects(domain, ref, opts));
+    for (const auto& o : page.objects) {
+      if (!IsProductFile(o.path)) continue;
+      auto text = ReadObject(repos, o);
+      if (!text.ok()) {
+        out.broken.emplace_back(o.path, text.status().message());
+        continue;
+      }
+      auto p = ParseProduct(*text, domain, o.path);
+      if (!p.ok()) {
+        out.broken.emplace_back(o.path, p.status().message());
+        continue;
+      }
+      const std::string stem = o.path.substr(9, o.path.rfind('.') - 9);
+      if (p->name != stem) {
+        out.broken.emplace_back(o.path, o.path + ": names the product '" + p->name +
+                                            "'; a product's file is products/<name>.yaml");
+        continue;
+      }
+      out.products.push_back(std::move(*p));
+    }
+    if (!page.truncated) break;
+    opts.after = page.next_after;
+  }
+  return out;
+}
+
+Result<Product> LoadProduct(versioning::Repositories& repos, const std::string& domain,
+                            const std::string& ref, const std::string& name) {
+  for (const char* ext : {".yaml", ".yml"}) {
+    const std::string path = "products/" + name + ext;
+    auto o = repos.StatObject(domain, ref, path);
+    if (o.status().IsNotFound()) continue;
+    if (!o.ok()) return o.status();
+    LM_ASSIGN_OR_RETURN(std::string text, ReadObject(repos, *o));
+    return ParseProduct(text, domain, path);
+  }
+  return NotFound("domain " + domain + " has no product " + name + " at " + ref + " (products/" + name + ".yaml)");
 }
 
 }  // namespace lakemesh::catalog

@@ -19,6 +19,10 @@
 
 #include "base/status.h"
 
+namespace lakemesh::versioning {
+class Repositories;
+}
+
 namespace lakemesh::catalog {
 
 struct ContractColumn {
@@ -83,7 +87,8 @@ struct Product {
   std::string id() const { return domain + "." + name; }
 };
 
-// Reads a product file of domain `domain` at `path` (for errors). kInvalidArgument naming the
+// Reads a product file of domain `domain` (empty: the file's own `domain:`) at `path` (for
+// errors). kInvalidArgument naming the
 // file, the line where YAML says, and the problem: YAML syntax, a missing name, an output port
 // without a table, a status or version that is not one, a column without a name, an unknown
 // quality metric or comparison, a contract that is not an ODCS v3 data contract.
@@ -126,6 +131,18 @@ std::vector<std::string> CheckPolicies(const Product& p, const Policies& policie
 std::string ProductTemplate(const std::string& domain, const std::string& name,
                             const std::string& owner, const std::string& table,
                             const std::vector<std::pair<std::string, std::string>>& columns);
+
+// The product files of a domain at a ref (products/*.yaml, .yml): those that read, and for
+// each that does not, its path and why. kNotFound when the domain or ref does not exist.
+struct DomainProducts {
+  std::vector<Product> products;
+  std::vector<std::pair<std::string, std::string>> broken;  // path, error
+};
+Result<DomainProducts> LoadProducts(versioning::Repositories& repos, const std::string& domain,
+                                    const std::string& ref);
+// Product `name` of `domain` at `ref`: products/<name>.yaml (or .yml). kNotFound naming it.
+Result<Product> LoadProduct(versioning::Repositories& repos, const std::string& domain,
+                            const std::string& ref, const std::string& name);
 
 // The ODCS logicalType of a SQL type: BIGINT -> integer, DECIMAL(10,2) -> number, ...
 std::string LogicalTypeOf(const std::string& sql_type);

@@ -31,6 +31,7 @@ void AddGc(CLI::App& app, Cli& cli);
 void AddTable(CLI::App& app, Cli& cli);  // table list, describe, snapshots, history, rollback
 void AddSql(CLI::App& app, Cli& cli);    // the SQL shell
 void AddDbt(CLI::App& app, Cli& cli);    // dbt build, run, seed, test, compile, ls
+void AddProduct(CLI::App& app, Cli& cli);  // product init, validate, list, show, diff
 
 // Prints JSON (for --json) pretty and with a newline.
 void PrintJson(const nlohmann::json& j);

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   cli::AddTable(app, c);
   cli::AddSql(app, c);
   cli::AddDbt(app, c);
+  cli::AddProduct(app, c);
   CLI11_PARSE(app, argc, argv);
   if (!c.action) return 0;
   Status st = c.action();

@@ -44,6 +44,12 @@ Response DeleteFromTable(Services&, Request&, const P&);
 Response UpdateTable(Services&, Request&, const P&);
 Response ReadTableRows(Services&, Request&, const P&);
 
+Response ListProducts(Services&, Request&, const P&);
+Response GetProduct(Services&, Request&, const P&);
+Response ValidateProduct(Services&, Request&, const P&);
+Response ProductTemplate(Services&, Request&, const P&);
+Response ProductChanges(Services&, Request&, const P&);
+
 Response ListKeys(Services&, Request&, const P&);
 Response CreateKey(Services&, Request&, const P&);
 Response RevokeKey(Services&, Request&, const P&);

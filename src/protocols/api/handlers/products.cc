@@ -1,0 +1,162 @@
+// Data products through the JSON API: the products of every domain at a ref, one product,
+// checking a product file, a product file to start from, and what a branch changes in a
+// product's contract (docs/products.md).
+#include "catalog/product.h"
+#include "protocols/api/handlers/handlers.h"
+#include "protocols/api/json_util.h"
+#include "sql/data_files.h"
+#include "table/metadata.h"
+
+namespace lakemesh::api::handlers {
+namespace {
+
+constexpr size_t kMaxProductBody = 4 << 20;
+
+Result<std::string> ReadTextBody(Request& req) {
+  std::string data;
+  char buf[16384];
+  while (true) {
+    LM_ASSIGN_OR_RETURN(size_t n, req.body->Read(buf, sizeof(buf)));
+    if (n == 0) break;
+    data.append(buf, n);
+    if (data.size() > kMaxProductBody) return ResourceExhausted("a product file is at most 4 MiB");
+  }
+  return data;
+}
+
+json Summary(const catalog::Product& p) {
+  json j = catalog::ProductJson(p);
+  // The list leaves out what only the product's own page shows.
+  for (auto& o : j["outputPorts"]) {
+    o.erase("contract");
+    o["columns"] = o["columns"].size();
+    o["quality"] = o["quality"].size();
+  }
+  return j;
+}
+
+json Changes(const std::vector<catalog::ContractChange>& changes) {
+  json out = json::array();
+  for (const auto& c : changes) {
+    out.push_back({{"breaking", c.breaking}, {"port", c.port}, {"column", c.column}, {"change", c.what}});
+  }
+  return out;
+}
+
+}  // namespace
+
+Response ListProducts(Services& s, Request& req, const P&) {
+  const std::string ref = req.Query("ref").value_or("main");
+  const std::string only = req.Query("domain").value_or("");
+  const std::string status = req.Query("status").value_or("");
+  const std::string tag = req.Query("tag").value_or("");
+  json products = json::array(), broken = json::array();
+  std::string after;
+  while (true) {
+    auto repos = s.repos.ListRepos(after, 1000);
+    if (!repos.ok()) return ErrorResponse(repos.status());
+    for (const auto& r : *repos) {
+      if (!only.empty() && r.name != only) continue;
+      auto loaded = catalog::LoadProducts(s.repos, r.name, ref);
+      if (loaded.status().IsNotFound()) continue;  // a domain without that ref
+      if (!loaded.ok()) return ErrorResponse(loaded.status());
+      for (const auto& p : loaded->products) {
+        if (!status.empty() && p.status != status) continue;
+        if (!tag.empty() && std::find(p.tags.begin(), p.tags.end(), tag) == p.tags.end()) continue;
+        products.push_back(Summary(p));
+      }
+      for (const auto& [path, error] : loaded->broken) {
+        broken.push_back({{"domain", r.name}, {"path", path}, {"error", error}});
+      }
+    }
+    if (repos->size() < 1000) break;
+    after = repos->back().name;
+  }
+  return JsonResponse(200, json{{"ref", ref}, {"products", products}, {"broken", broken}});
+}
+
+Response GetProduct(Services& s, Request& req, const P&) {
+  const std::string ref = req.Query("ref").value_or("main");
+  auto p = catalog::LoadProduct(s.repos, req.params["domain"], ref, req.params["name"]);
+  if (!p.ok()) return ErrorResponse(p.status());
+  json j = catalog::ProductJson(*p);
+  j["ref"] = ref;
+  j["policyViolations"] = catalog::CheckPolicies(*p, catalog::Policies{});
+  return JsonResponse(200, j);
+}
+
+// POST a product file (YAML): whether it reads, and the policies it breaks.
+Response ValidateProduct(Services&, Request& req, const P&) {
+  auto text = ReadTextBody(req);
+  if (!text.ok()) return ErrorResponse(text.status());
+  const std::string domain = req.params["domain"];
+  auto p = catalog::ParseProduct(*text, domain, "products/" + req.params["name"] + ".yaml");
+  if (!p.ok()) {
+    return JsonResponse(200, json{{"valid", false}, {"errors", json::array({p.status().message()})},
+                                  {"policyViolations", json::array()}});
+  }
+  if (p->name != req.params["name"]) {
+    return JsonResponse(200, json{{"valid", false},
+                                  {"errors", json::array({"products/" + req.params["name"] + ".yaml names the product '" +
+                                                          p->name + "'; a product's file is products/<name>.yaml"})},
+                                  {"policyViolations", json::array()}});
+  }
+  auto violations = catalog::CheckPolicies(*p, catalog::Policies{});
+  return JsonResponse(200, json{{"valid", violations.empty()}, {"errors", json::array()},
+                                {"policyViolations", violations}, {"product", catalog::ProductJson(*p)}});
+}
+
+// A product file to start from for a table of the domain, with the table's columns.
+Response ProductTemplate(Services& s, Request& req, const P&) {
+  const std::string domain = req.params["domain"];
+  const std::string ref = req.Query("ref").value_or("main");
+  auto table = RequiredQuery(req, "table");
+  if (!table.ok()) return ErrorResponse(table.status());
+  const std::string name = req.params["name"];
+  auto loaded = s.catalog.LoadTable(ref, catalog::TableIdent{{domain}, *table});
+  std::vector<std::pair<std::string, std::string>> columns;
+  if (loaded.ok()) {
+    const json* schema = table::FindSchema(loaded->metadata);
+    if (schema) {
+      auto cols = sql::DuckColumns(*schema);
+      if (cols.ok()) columns = *cols;
+    }
+  } else if (!loaded.status().IsNotFound()) {
+    return ErrorResponse(loaded.status());
+  }
+  std::string yaml = catalog::ProductTemplate(domain, name, req.Query("owner").value_or(""), *table, columns);
+  return server::Response::Text(200, yaml, "application/yaml");
+}
+
+// What `to` (a branch) changes in the product's contract against `from` (default main).
+Response ProductChanges(Services& s, Request& req, const P&) {
+  const std::string domain = req.params["domain"], name = req.params["name"];
+  const std::string from = req.Query("from").value_or("main");
+  auto to = RequiredQuery(req, "to");
+  if (!to.ok()) return ErrorResponse(to.status());
+  auto after = catalog::LoadProduct(s.repos, domain, *to, name);
+  if (!after.ok()) return ErrorResponse(after.status());
+  auto before = catalog::LoadProduct(s.repos, domain, from, name);
+  json out = {{"product", domain + "." + name}, {"from", from}, {"to", *to}, {"toVersion", after->version}};
+  if (before.status().IsNotFound()) {
+    out["new"] = true;
+    out["changes"] = json::array();
+    out["breaking"] = false;
+    out["needsMajorVersion"] = false;
+    return JsonResponse(200, out);
+  }
+  if (!before.ok()) return ErrorResponse(before.status());
+  auto changes = catalog::CompareContracts(*before, *after);
+  bool breaking = std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.breaking; });
+  auto major_before = catalog::MajorVersion(before->version), major_after = catalog::MajorVersion(after->version);
+  out["new"] = false;
+  out["fromVersion"] = before->version;
+  out["changes"] = Changes(changes);
+  out["breaking"] = breaking;
+  // A breaking change to a published contract needs a new major version.
+  out["needsMajorVersion"] = breaking && before->status == "published" && major_before && major_after &&
+                             *major_after <= *major_before;
+  return JsonResponse(200, out);
+}
+
+}  // namespace lakemesh::api::handlers

@@ -1,0 +1,149 @@
+"""Data products (issue #8): product files kept in a domain's repository, read and checked by
+the server (`/api/v1/products`) and the CLI (`lakemesh product init | validate | list | show |
+diff`); contracts checked against the Open Data Contract Standard's JSON Schema with ajv."""
+import json
+import os
+import subprocess
+
+import psycopg2
+import pytest
+import yaml
+
+from conftest import BIN, KEY_ID, SECRET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ODCS_SCHEMA = os.path.join(HERE, "..", "..", "..", "shared", "specs", "odcs",
+                           "odcs-json-schema-v3.1.0.json")
+
+
+@pytest.fixture
+def sales(server):
+    """Domain `sales` with a table `orders`, made with SQL."""
+    host, port = server.ports["pg"].rsplit(":", 1)
+    conn = psycopg2.connect(host=host, port=port, user=KEY_ID, password=SECRET, dbname="x")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("CREATE SCHEMA sales")
+    cur.execute("CREATE TABLE sales.orders (order_id BIGINT NOT NULL, email VARCHAR, "
+                "amount DECIMAL(10,2), ordered_at TIMESTAMP)")
+    cur.execute("INSERT INTO sales.orders VALUES (1, 'a@example.com', 5.00, TIMESTAMP '2026-11-30 10:00:00')")
+    conn.close()
+    return server
+
+
+def put_product(server, workdir, branch, name, document, message):
+    path = os.path.join(workdir, name + ".yaml")
+    with open(path, "w") as f:
+        f.write(document if isinstance(document, str) else yaml.safe_dump(document, sort_keys=False))
+    server.cli("cp", path, "lakemesh://sales/%s/products/%s.yaml" % (branch, name))
+    server.cli("commit", "sales", branch, "-m", message)
+
+
+def odcs_check(contracts):
+    r = subprocess.run(["node", os.path.join(HERE, "node", "odcs_validate.mjs"), ODCS_SCHEMA],
+                       input=json.dumps(contracts), capture_output=True, text=True, timeout=60,
+                       cwd=os.path.join(HERE, "node"))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_init_validate_publish_files_and_read_them(sales, workdir):
+    server = sales
+    out = os.path.join(workdir, "orders.yaml")
+    r = server.cli("product", "init", "sales.orders", "--owner", "sales-team", "-o", out)
+    assert "wrote %s" % out in r.stdout
+    doc = yaml.safe_load(open(out))
+    # The template has the table's real columns and types.
+    props = doc["outputPorts"][0]["contract"]["schema"][0]["properties"]
+    assert [(p["name"], p["physicalType"], p["logicalType"]) for p in props] == [
+        ("order_id", "BIGINT", "integer"), ("email", "VARCHAR", "string"),
+        ("amount", "DECIMAL(10,2)", "number"), ("ordered_at", "TIMESTAMP", "timestamp")]
+    # As written it breaks a policy: email looks like personal data and is not classified.
+    r = server.cli("product", "validate", out, check=False)
+    assert r.returncode != 0
+    assert "column orders.email looks like personal data (email) and has no classification" in r.stdout
+    assert "1 policy violation(s)" in r.stderr
+    props[0].update({"required": True, "unique": True, "description": "The order's number."})
+    props[1]["classification"] = "pii"
+    doc["description"] = "Every order of the web shop."
+    doc["status"] = "published"
+    doc["version"] = "1.0.0"
+    doc["outputPorts"][0]["contract"]["slaProperties"] = [
+        {"property": "freshness", "value": 1, "unit": "d", "element": "orders.ordered_at"}]
+    with open(out, "w") as f:
+        yaml.safe_dump(doc, f, sort_keys=False)
+    r = server.cli("product", "validate", out)
+    assert "product sales.orders, version 1.0.0, 1 output port(s), 4 column(s), 1 quality rule(s)" in r.stdout
+
+    put_product(server, workdir, "main", "orders", doc, "Publish the orders product")
+    r = server.cli("product", "list")
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:5] == ["PRODUCT", "STATUS", "VERSION", "OWNER", "OUTPUT"]
+    assert lines[1].split()[:5] == ["sales.orders", "published", "1.0.0", "sales-team", "orders"]
+    r = server.cli("product", "show", "sales.orders")
+    assert "sales.orders  published  v1.0.0" in r.stdout
+    assert "freshness: ordered_at at most 1d old" in r.stdout
+    assert "quality: rowCount > 0 (error)" in r.stdout
+    row = [l.split() for l in r.stdout.splitlines() if l.startswith("order_id")][0]
+    assert row[:4] == ["order_id", "BIGINT", "required", "unique"]
+
+    # The API: filters, and the product with its contract, which is an ODCS v3 contract.
+    listed = server.api("GET", "/api/v1/products?status=published&tag=sales").json()
+    assert [p["id"] for p in listed["products"]] == ["sales.orders"]
+    assert server.api("GET", "/api/v1/products?status=draft").json()["products"] == []
+    full = server.api("GET", "/api/v1/products/sales/orders").json()
+    assert full["outputPorts"][0]["columns"][1]["classification"] == "pii"
+    assert full["policyViolations"] == []
+    checked = odcs_check([p["contract"] for p in full["outputPorts"]])
+    assert checked["valid"] == [True], checked["errors"]
+    r = server.api("GET", "/api/v1/products/sales/nope")
+    assert r.status_code == 404 and "domain sales has no product nope" in r.json()["error"]["message"]
+
+
+def test_diff_finds_breaking_changes_and_broken_files_are_reported(sales, workdir):
+    server = sales
+    doc = {
+        "name": "orders", "owner": "sales-team", "description": "Orders.", "status": "published",
+        "version": "1.0.0",
+        "outputPorts": [{"name": "orders", "table": "orders", "contract": {"schema": [{
+            "name": "orders", "properties": [
+                {"name": "order_id", "physicalType": "BIGINT", "required": True},
+                {"name": "email", "physicalType": "VARCHAR", "classification": "pii"},
+                {"name": "amount", "physicalType": "DECIMAL(10,2)"}]}]}}]}
+    put_product(server, workdir, "main", "orders", doc, "orders 1.0.0")
+    server.cli("branch", "create", "sales", "change", "--from", "main")
+    props = doc["outputPorts"][0]["contract"]["schema"][0]["properties"]
+    props[0]["physicalType"] = "INTEGER"
+    del props[1]
+    props.append({"name": "channel", "physicalType": "VARCHAR"})
+    doc["version"] = "1.1.0"
+    put_product(server, workdir, "change", "orders", doc, "orders 1.1.0")
+    r = server.cli("product", "diff", "sales.orders", "--to", "change")
+    assert "sales.orders: main (v1.0.0) -> change (v1.1.0)" in r.stdout
+    assert "BREAKING orders.order_id: type narrowed or changed from BIGINT to INTEGER" in r.stdout
+    assert "BREAKING orders.email: column removed (or renamed)" in r.stdout
+    assert "orders.channel: column added" in r.stdout
+    assert "publishing it needs a new major version (1.1.0 is not above 1.0.0)" in r.stdout
+    doc["version"] = "2.0.0"
+    put_product(server, workdir, "change", "orders", doc, "orders 2.0.0")
+    j = server.api("GET", "/api/v1/products/sales/orders/changes?to=change").json()
+    assert j["breaking"] is True and j["needsMajorVersion"] is False
+
+    # A file that does not read is reported by name, and hides nothing else.
+    put_product(server, workdir, "main", "broken", "name: broken\nstatus: live\noutputPorts: [{table: t}]\n",
+                "a broken product")
+    put_product(server, workdir, "main", "misnamed", "name: other\noutputPorts: [{table: t}]\n", "misnamed")
+    listed = server.api("GET", "/api/v1/products").json()
+    assert [p["id"] for p in listed["products"]] == ["sales.orders"]
+    errors = {b["path"]: b["error"] for b in listed["broken"]}
+    assert "status 'live' is not one of draft, published, deprecated" in errors["products/broken.yaml"]
+    assert "names the product 'other'" in errors["products/misnamed.yaml"]
+    r = server.cli("product", "list", check=False)
+    assert "warning: sales/products/broken.yaml" in r.stderr
+    r = server.cli("product", "show", "sales.broken", check=False)
+    assert r.returncode != 0 and "products/broken.yaml: status 'live'" in r.stderr
+    # Validating through the API.
+    r = server.api("POST", "/api/v1/products/sales/orders/validate", data=yaml.safe_dump(doc))
+    assert r.status_code == 200 and r.json()["valid"] is True, r.text
+    r = server.api("POST", "/api/v1/products/sales/orders/validate", data="name: [")
+    assert r.json()["valid"] is False and r.json()["errors"][0].startswith("products/orders.yaml:1:")
