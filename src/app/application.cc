@@ -46,6 +46,7 @@ struct Application::Parts {
   std::unique_ptr<governance::Credentials> credentials;
   std::unique_ptr<catalog::Catalog> catalog;
   server::Metrics metrics;
+  std::unique_ptr<orchestrate::Products> products;
   std::unique_ptr<api::Services> services;
   std::unique_ptr<iceberg_rest::Services> iceberg_services;
   std::unique_ptr<s3::Services> s3_services;
@@ -173,6 +174,8 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
     }
     return raw->engine.get();
   };
+  p->products = std::make_unique<orchestrate::Products>(*p->repos, *p->catalog, *p->meta, open_engine);
+  p->services->products = p->products.get();
   trino::Services trino_services{*p->credentials, *p->catalog, open_engine, {"lakemesh"}, kVersion};
   if (!opts.trino_catalog.empty()) trino_services.catalogs.push_back(opts.trino_catalog);
   p->trino = std::make_unique<trino::Server>(std::move(trino_services));

@@ -110,6 +110,7 @@ Result<QualityRule> ParseRule(const Json& q, const std::string& where, const std
   QualityRule r;
   r.column = column;
   r.name = Str(q, "name");
+  r.named = !r.name.empty();
   r.description = Str(q, "description");
   r.severity = Lower(Str(q, "severity", "error"));
   r.unit = Lower(Str(q, "unit", "rows"));
@@ -187,7 +188,7 @@ std::string QualityRule::Describe() const {
       {"mustBe", "="}, {"mustNotBe", "!="}, {"mustBeGreaterThan", ">"}, {"mustBeGreaterOrEqualTo", ">="},
       {"mustBeLessThan", "<"}, {"mustBeLessOrEqualTo", "<="}};
   std::string what = type == "sql" ? (name.empty() ? "sql check" : name)
-                                   : metric + (column.empty() ? "" : "(" + column + ")");
+                                   : (named ? name + ": " : "") + metric + (column.empty() ? "" : "(" + column + ")");
   std::string cmp;
   if (op == "mustBeBetween") cmp = " between " + num(value) + " and " + num(value2);
   else if (op == "mustNotBeBetween") cmp = " not between " + num(value) + " and " + num(value2);
@@ -222,6 +223,7 @@ Result<Product> ParseProduct(const std::string& yaml, const std::string& domain,
   if (!root.IsMap()) return InvalidArgument(path + ": a product file is a YAML map (name:, owner:, outputPorts:, ...)");
   Product p;
   p.path = path;
+  p.source = yaml;
   p.domain = domain;
   p.document = ToJson(root);
   const Json& d = p.document;

@@ -41,6 +41,7 @@ struct ContractColumn {
 // comparison (mustBe, mustNotBe, mustBeGreaterThan, ... mustBeBetween).
 struct QualityRule {
   std::string name;         // given, or made from the metric and column
+  bool named = false;       // the contract gave it a name
   std::string type;         // "library" or "sql"
   std::string metric;       // library: rowCount, nullValues, duplicateValues, missingValues
   std::string column;       // the column of a column-level rule
@@ -82,6 +83,7 @@ struct Product {
   std::vector<InputPort> inputs;
   std::vector<OutputPort> outputs;
   std::string path;  // products/<name>.yaml
+  std::string source;  // the file's text
   nlohmann::json document;  // the whole file as JSON
 
   std::string id() const { return domain + "." + name; }

@@ -30,6 +30,11 @@ std::string Str(const json& j, const char* key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+std::string Upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
 std::string Duration(int64_t s) {
   if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
   if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
@@ -77,10 +82,24 @@ void PrintProduct(const json& p) {
   }
 }
 
+// A run's checks as lines, and its outcome.
+void PrintRun(const json& r) {
+  std::printf("%s %s at %s (%s, commit %s) by %s\n", Str(r, "action").c_str(), Str(r, "product").c_str(),
+              Str(r, "ref").c_str(), Str(r, "version").c_str(), Str(r, "commit").substr(0, 12).c_str(),
+              Str(r, "user").c_str());
+  Table t({"STATUS", "KIND", "PORT", "CHECK", "FOUND"});
+  for (const auto& c : r.value("checks", json::array())) {
+    t.Row({Upper(Str(c, "status")), Str(c, "kind"), Str(c, "port").empty() ? "-" : Str(c, "port"), Str(c, "name"),
+           Str(c, "detail")});
+  }
+  t.Print();
+}
+
 }  // namespace
 
 void AddProduct(CLI::App& app, Cli& cli) {
-  auto* product = app.add_subcommand("product", "Data products: init, validate, list, show, diff (docs/products.md)");
+  auto* product = app.add_subcommand(
+      "product", "Data products: init, validate, list, show, diff, check, publish, deprecate, runs (docs/products.md)");
   product->require_subcommand(1);
 
   struct Opts {
@@ -210,6 +229,79 @@ void AddProduct(CLI::App& app, Cli& cli) {
         } else {
           PrintProduct(p);
         }
+        return Status::OK();
+      };
+    });
+  }
+  // check, publish, deprecate: a run on the server.
+  struct RunCmd {
+    const char* name;
+    const char* help;
+    const char* field;  // the body's ref field
+    const char* flag;
+  };
+  for (const RunCmd& rc : {RunCmd{"check", "Run a product's checks at a ref: contract against the tables, quality rules, freshness, policies", "ref", "--ref"},
+                           RunCmd{"publish", "Check a product on a branch and, when every check passes, publish it: merge the branch into main", "branch", "--branch"},
+                           RunCmd{"deprecate", "Mark a product deprecated (a commit on the branch)", "branch", "--branch"}}) {
+    auto o = std::make_shared<Opts>();
+    auto* sub = product->add_subcommand(rc.name, rc.help);
+    sub->add_option("product", o->name, "DOMAIN.PRODUCT")->required();
+    sub->add_option(rc.flag, o->ref, std::string(rc.field) + " (default: main)");
+    o->ref.clear();
+    const std::string action = rc.name, field = rc.field;
+    sub->callback([&cli, o, action, field] {
+      cli.action = [&cli, o, action, field]() -> Status {
+        LM_ASSIGN_OR_RETURN(auto name, ProductName(o->name));
+        LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+        json body = json::object();
+        if (!o->ref.empty()) body[field] = o->ref;
+        LM_ASSIGN_OR_RETURN(auto r, c.Call("POST", "/api/v1/products/" + Seg(name.first) + "/" + Seg(name.second) + "/" + action,
+                                           {}, &body));
+        if (cli.json) {
+          PrintJson(r);
+        } else if (action != "deprecate") {
+          PrintRun(r);
+        }
+        const bool passed = r.value("passed", false);
+        if (!cli.json) {
+          if (action == "publish" && passed) {
+            std::printf("\npublished %s %s%s\n", o->name.c_str(), Str(r, "version").c_str(),
+                        Str(r, "mergedCommit").empty() ? "" : (" (merged into main: " + Str(r, "mergedCommit").substr(0, 12) + ")").c_str());
+          } else if (action == "deprecate") {
+            std::printf("%s is deprecated on %s\n", o->name.c_str(), Str(r, "ref").c_str());
+          } else if (!Str(r, "error").empty()) {
+            std::printf("\n%s\n", Str(r, "error").c_str());
+          }
+        }
+        if (!passed) return InvalidArgument(action == "publish" ? "not published" : "a check failed");
+        return Status::OK();
+      };
+    });
+  }
+  {
+    auto o = std::make_shared<Opts>();
+    auto* runs = product->add_subcommand("runs", "A product's checks and publishes, newest first");
+    runs->add_option("product", o->name, "DOMAIN.PRODUCT")->required();
+    runs->callback([&cli, o] {
+      cli.action = [&cli, o]() -> Status {
+        LM_ASSIGN_OR_RETURN(auto name, ProductName(o->name));
+        LM_ASSIGN_OR_RETURN(auto c, cli.Connect());
+        LM_ASSIGN_OR_RETURN(auto r, c.Call("GET", "/api/v1/products/" + Seg(name.first) + "/" + Seg(name.second) + "/runs"));
+        if (cli.json) {
+          PrintJson(r);
+          return Status::OK();
+        }
+        Table t({"AT", "ACTION", "REF", "VERSION", "RESULT", "CHECKS", "FAILED"});
+        for (const auto& run : r.value("runs", json::array())) {
+          size_t failed = 0, total = 0;
+          for (const auto& ch : run.value("checks", json::array())) {
+            ++total;
+            if (Str(ch, "status") == "fail") ++failed;
+          }
+          t.Row({Str(run, "at"), Str(run, "action"), Str(run, "ref"), Str(run, "version"),
+                 run.value("passed", false) ? "passed" : "failed", std::to_string(total), std::to_string(failed)});
+        }
+        t.Print();
         return Status::OK();
       };
     });

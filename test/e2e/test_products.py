@@ -147,3 +147,91 @@ def test_diff_finds_breaking_changes_and_broken_files_are_reported(sales, workdi
     assert r.status_code == 200 and r.json()["valid"] is True, r.text
     r = server.api("POST", "/api/v1/products/sales/orders/validate", data="name: [")
     assert r.json()["valid"] is False and r.json()["errors"][0].startswith("products/orders.yaml:1:")
+
+
+def product_doc(version="1.0.0", status="draft", amount_type="DECIMAL(10,2)", email=True):
+    props = [{"name": "order_id", "logicalType": "integer", "physicalType": "BIGINT", "required": True,
+              "unique": True, "description": "The order's number."},
+             {"name": "amount", "logicalType": "number", "physicalType": amount_type,
+              "quality": [{"metric": "nullValues", "mustBeLessOrEqualTo": 50, "unit": "percent"}]},
+             {"name": "ordered_at", "logicalType": "timestamp"}]
+    if email:
+        props.insert(1, {"name": "email", "logicalType": "string", "classification": "pii"})
+    return {"name": "orders", "owner": "sales-team", "description": "Every order.", "tags": ["sales"],
+            "status": status, "version": version,
+            "outputPorts": [{"name": "orders", "table": "orders", "contract": {
+                "schema": [{"name": "orders", "properties": props, "quality": [
+                    {"metric": "rowCount", "mustBeGreaterThan": 0},
+                    {"type": "sql", "name": "no negative amounts",
+                     "query": "SELECT count(*) FROM ${table} WHERE amount < 0", "mustBe": 0},
+                    {"metric": "rowCount", "mustBeLessThan": 1, "severity": "warning",
+                     "name": "a warning only"}]}],
+                "slaProperties": [{"property": "freshness", "value": 3650, "unit": "d",
+                                   "element": "orders.ordered_at"}]}}]}
+
+
+def test_publish_checks_the_contract_against_the_tables(sales, workdir):
+    """publish: on a branch, the contract against the real table, required/unique in the data,
+    every quality rule, freshness, policies and versioning; merged into main only when all
+    pass; every run kept as history."""
+    server = sales
+    server.cli("branch", "create", "sales", "release", "--from", "main")
+    put_product(server, workdir, "release", "orders", product_doc(), "orders 1.0.0")
+    r = server.cli("product", "publish", "sales.orders", "--branch", "release")
+    assert "published sales.orders 1.0.0 (merged into main: " in r.stdout, r.stdout
+    lines = [" ".join(l.split()) for l in r.stdout.splitlines()]
+    statuses = [l.split()[0] for l in lines[2:] if l and not l.startswith("published")]
+    assert "FAIL" not in statuses and statuses.count("WARN") == 1, r.stdout  # the warning-only rule
+    assert "PASS quality orders rowCount > 0 measured 1" in lines
+    assert "PASS schema orders column amount DECIMAL(10,2)" in lines
+    assert "PASS schema orders order_id is unique 0 duplicate(s)" in lines
+    assert "WARN quality orders a warning only: rowCount < 1 measured 1" in lines
+    assert any(l.startswith("PASS freshness orders ordered_at at most 3650d old newest value ") for l in lines)
+    show = server.cli("product", "show", "sales.orders").stdout
+    assert "sales.orders  published  v1.0.0" in show  # main has it, published
+    assert "Product sales.orders 1.0.0: published" in server.cli("log", "sales", "main").stdout
+
+    # A duplicate order on a branch: the unique column fails, nothing is published.
+    server.cli("branch", "create", "sales", "dup", "--from", "main")
+    host, port = server.ports["pg"].rsplit(":", 1)
+    conn = psycopg2.connect(host=host, port=port, user=KEY_ID, password=SECRET, dbname="x")
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute('INSERT INTO sales."orders@dup" VALUES (1, NULL, -3.00, TIMESTAMP \'2026-11-30 11:00:00\')')
+    conn.close()
+    put_product(server, workdir, "dup", "orders", product_doc("1.0.1", "published", "DECIMAL(12,2)"), "1.0.1")
+    r = server.cli("product", "publish", "sales.orders", "--branch", "dup", check=False)
+    assert r.returncode != 0 and "not published: a check failed; main is untouched" in r.stdout, r.stdout
+    lines = [" ".join(l.split()) for l in r.stdout.splitlines()]
+    assert "FAIL schema orders order_id is unique 1 duplicate(s)" in lines, r.stdout
+    assert "FAIL schema orders column amount is DECIMAL(10,2); the contract says DECIMAL(12,2)" in lines
+    assert "FAIL quality orders no negative amounts = 0 measured 1" in lines
+    assert "v1.0.0" in server.cli("product", "show", "sales.orders").stdout  # main as it was
+
+    # Removing a column breaks the published contract: it needs a new major version.
+    server.cli("branch", "create", "sales", "v2", "--from", "main")
+    put_product(server, workdir, "v2", "orders", product_doc("1.1.0", "published", email=False), "1.1.0")
+    r = server.cli("product", "check", "sales.orders", "--ref", "v2", check=False)
+    assert r.returncode != 0
+    assert "version 1.1.0 breaks the published 1.0.0 (orders.email: column removed (or renamed))" in r.stdout
+    put_product(server, workdir, "v2", "orders", product_doc("2.0.0", "published", email=False), "2.0.0")
+    r = server.cli("product", "publish", "sales.orders", "--branch", "v2")
+    assert "published sales.orders 2.0.0" in r.stdout
+    assert "new major version 2.0.0: orders.email: column removed" in r.stdout
+
+    # Deprecation is a commit; the history has every run, newest first.
+    r = server.cli("product", "deprecate", "sales.orders")
+    assert "sales.orders is deprecated on main" in r.stdout
+    assert "sales.orders  deprecated  v2.0.0" in server.cli("product", "show", "sales.orders").stdout
+    runs = server.api("GET", "/api/v1/products/sales/orders/runs").json()["runs"]
+    assert [(x["action"], x["ref"], x["passed"]) for x in runs] == [
+        ("deprecate", "main", True), ("publish", "v2", True), ("check", "v2", False),
+        ("publish", "dup", False), ("publish", "release", True)]
+    assert runs[1]["mergedCommit"] and runs[3]["error"].startswith("not published")
+    r = server.cli("product", "runs", "sales.orders")
+    assert r.stdout.splitlines()[1].split()[1:3] == ["deprecate", "main"]
+    # A product that is not there, and a branch that is not.
+    r = server.cli("product", "publish", "sales.nope", "--branch", "v2", check=False)
+    assert r.returncode != 0 and "domain sales has no product nope" in r.stderr
+    r = server.cli("product", "publish", "sales.orders", "--branch", "nowhere", check=False)
+    assert r.returncode != 0 and "nowhere" in r.stderr

@@ -70,6 +70,10 @@ const std::vector<RouteSpec>& Routes() {
       {"POST", "/api/v1/products/{domain}/{name}/validate", ValidateProduct},
       {"GET", "/api/v1/products/{domain}/{name}/template", ProductTemplate},
       {"GET", "/api/v1/products/{domain}/{name}/changes", ProductChanges},
+      {"POST", "/api/v1/products/{domain}/{name}/check", CheckProduct},
+      {"POST", "/api/v1/products/{domain}/{name}/publish", PublishProduct},
+      {"POST", "/api/v1/products/{domain}/{name}/deprecate", DeprecateProduct},
+      {"GET", "/api/v1/products/{domain}/{name}/runs", ProductHistory},
   };
   return routes;
 }

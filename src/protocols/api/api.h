@@ -10,6 +10,7 @@
 
 #include "catalog/catalog.h"
 #include "governance/credentials.h"
+#include "orchestrate/products.h"
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/router.h"
@@ -29,6 +30,8 @@ struct Services {
   std::string work_dir;  // scratch space for uploads being converted (data_dir/tmp)
   // The server's listening addresses by protocol ("http", "s3", "pg"), set once they are bound.
   std::map<std::string, std::string> listeners = {};
+  // Product checks, publish and history (needs the SQL engine); set once it can be opened.
+  orchestrate::Products* products = nullptr;
 };
 
 using ApiHandler =

@@ -49,6 +49,10 @@ Response GetProduct(Services&, Request&, const P&);
 Response ValidateProduct(Services&, Request&, const P&);
 Response ProductTemplate(Services&, Request&, const P&);
 Response ProductChanges(Services&, Request&, const P&);
+Response CheckProduct(Services&, Request&, const P&);
+Response PublishProduct(Services&, Request&, const P&);
+Response DeprecateProduct(Services&, Request&, const P&);
+Response ProductHistory(Services&, Request&, const P&);
 
 Response ListKeys(Services&, Request&, const P&);
 Response CreateKey(Services&, Request&, const P&);

@@ -159,4 +159,66 @@ Response ProductChanges(Services& s, Request& req, const P&) {
   return JsonResponse(200, out);
 }
 
+namespace {
+
+Result<orchestrate::Products*> ProductsOf(Services& s) {
+  if (!s.products) return Unavailable("product checks are not available on this server");
+  return s.products;
+}
+
+// {"branch"} (or {"ref"} for a check) from the body; default main.
+Result<std::string> RefField(Request& req, const char* name) {
+  LM_ASSIGN_OR_RETURN(json body, ReadJsonBody(req));
+  LM_ASSIGN_OR_RETURN(std::string ref, StringField(body, name, false));
+  return ref.empty() ? std::string("main") : ref;
+}
+
+}  // namespace
+
+// Runs the product's checks at a ref and records the run: {"ref"} (default main).
+Response CheckProduct(Services& s, Request& req, const P& who) {
+  auto products = ProductsOf(s);
+  if (!products.ok()) return ErrorResponse(products.status());
+  auto ref = RefField(req, "ref");
+  if (!ref.ok()) return ErrorResponse(ref.status());
+  auto run = (*products)->Check(req.params["domain"], req.params["name"], *ref, who.name);
+  if (!run.ok()) return ErrorResponse(run.status());
+  return JsonResponse(200, run->ToJson());
+}
+
+// Checks the product on {"branch"} and publishes it (merging the branch into main) when every
+// check passes. 200 with the run either way: "passed" and "error" say what happened.
+Response PublishProduct(Services& s, Request& req, const P& who) {
+  auto products = ProductsOf(s);
+  if (!products.ok()) return ErrorResponse(products.status());
+  auto branch = RefField(req, "branch");
+  if (!branch.ok()) return ErrorResponse(branch.status());
+  auto run = (*products)->Publish(req.params["domain"], req.params["name"], *branch, who.name);
+  if (!run.ok()) return ErrorResponse(run.status());
+  return JsonResponse(200, run->ToJson());
+}
+
+Response DeprecateProduct(Services& s, Request& req, const P& who) {
+  auto products = ProductsOf(s);
+  if (!products.ok()) return ErrorResponse(products.status());
+  auto branch = RefField(req, "branch");
+  if (!branch.ok()) return ErrorResponse(branch.status());
+  auto run = (*products)->Deprecate(req.params["domain"], req.params["name"], *branch, who.name);
+  if (!run.ok()) return ErrorResponse(run.status());
+  return JsonResponse(200, run->ToJson());
+}
+
+// The product's runs (checks, publishes), newest first.
+Response ProductHistory(Services& s, Request& req, const P&) {
+  auto products = ProductsOf(s);
+  if (!products.ok()) return ErrorResponse(products.status());
+  auto limit = LimitParam(req, 50, 1000);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  auto runs = (*products)->History(req.params["domain"], req.params["name"], *limit);
+  if (!runs.ok()) return ErrorResponse(runs.status());
+  json out = json::array();
+  for (const auto& r : *runs) out.push_back(r.ToJson());
+  return JsonResponse(200, json{{"runs", out}});
+}
+
 }  // namespace lakemesh::api::handlers
