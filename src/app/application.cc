@@ -47,6 +47,7 @@ struct Application::Parts {
   std::unique_ptr<catalog::Catalog> catalog;
   server::Metrics metrics;
   std::unique_ptr<orchestrate::Products> products;
+  std::unique_ptr<catalog::SearchIndex> search;
   std::unique_ptr<api::Services> services;
   std::unique_ptr<iceberg_rest::Services> iceberg_services;
   std::unique_ptr<s3::Services> s3_services;
@@ -176,6 +177,12 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   };
   p->products = std::make_unique<orchestrate::Products>(*p->repos, *p->catalog, *p->meta, open_engine);
   p->services->products = p->products.get();
+  LM_ASSIGN_OR_RETURN(p->search, catalog::SearchIndex::Open(dir + "/search.db", *p->repos, *p->catalog));
+  p->services->search = p->search.get();
+  catalog::SearchIndex* search = p->search.get();
+  p->repos->SetHeadObserver([search](const std::string& repo, const std::string& branch) {
+    if (branch == "main" || branch.empty()) search->Touch(repo);
+  });
   trino::Services trino_services{*p->credentials, *p->catalog, open_engine, {"lakemesh"}, kVersion};
   if (!opts.trino_catalog.empty()) trino_services.catalogs.push_back(opts.trino_catalog);
   p->trino = std::make_unique<trino::Server>(std::move(trino_services));
@@ -285,6 +292,7 @@ bool Application::Stop() {
               {{"timeout_s", parts_->opts.shutdown_timeout_seconds}});
     return false;
   }
+  parts_->repos->SetHeadObserver(nullptr);  // the search index goes before the repositories
   log::Info("stopped");
   return true;
 }

@@ -273,6 +273,7 @@ Result<RepoInfo> Repositories::CreateRepo(const std::string& name,
            {"creator", creator}};
     LM_TRY(txn.Put(RepoKey(name), j.dump()));
     LM_TRY(txn.Put(CommitKey(name, first.id), EncodeCommitBody(first)));
+    Notify(name, default_branch);
     return txn.Put(BranchKey(name, default_branch), br.Encode());
   }));
   return info;
@@ -315,6 +316,7 @@ Status Repositories::DeleteRepo(const std::string& name) {
     for (const std::string& p : {BranchPrefix(name), TagPrefix(name), CommitPrefix(name)}) {
       LM_TRY(txn.DeleteRange(p, PrefixEnd(p)));
     }
+    Notify(name, "");
     return txn.Delete(RepoKey(name));
   });
 }
@@ -351,6 +353,7 @@ Result<BranchInfo> Repositories::CreateBranch(const std::string& repo, const std
     }
     LM_ASSIGN_OR_RETURN(auto tag, txn.Get(TagKey(repo, name)));
     if (tag) return AlreadyExists("'" + name + "' is already a tag in repository '" + repo + "'");
+    Notify(repo, name);
     return txn.Put(BranchKey(repo, name), br.Encode());
   }));
   return BranchInfo{name, br.head};
@@ -392,6 +395,7 @@ Status Repositories::DeleteBranch(const std::string& repo, const std::string& na
                              repo + "' and cannot be deleted");
     }
     LM_TRY(txn.DeleteRange(StagePrefix(br.staging), PrefixEnd(StagePrefix(br.staging))));
+    Notify(repo, name);
     return txn.Delete(BranchKey(repo, name));
   });
 }
@@ -405,6 +409,7 @@ Result<BranchInfo> Repositories::ResetBranch(const std::string& repo, const std:
     LM_TRY(txn.DeleteRange(StagePrefix(br.staging), PrefixEnd(StagePrefix(br.staging))));
     br.head = target.commit.id;
     br.staging = RandomHex(12);
+    Notify(repo, name);
     return txn.Put(BranchKey(repo, name), br.Encode());
   }));
   return BranchInfo{name, br.head};
@@ -623,6 +628,7 @@ Result<Commit> Repositories::WriteCommitOnBranch(const std::string& repo,
     }
     LM_TRY(txn.Put(CommitKey(repo, commit.id), EncodeCommitBody(commit)));
     br.head = commit.id;
+    Notify(repo, branch);
     LM_TRY(txn.Put(BranchKey(repo, branch), br.Encode()));
     return nodes_.WriteBatch(txn, prepared);  // last: waits for the pack to be durable
   }));
@@ -666,6 +672,7 @@ Result<Commit> Repositories::CommitBranch(const std::string& repo, const std::st
     }
     LM_TRY(txn.Put(CommitKey(repo, c.id), EncodeCommitBody(c)));
     cur.head = c.id;
+    Notify(repo, branch);
     LM_TRY(txn.Put(BranchKey(repo, branch), cur.Encode()));
     // Remove the staged changes this commit took, but not ones written since it read them (a
     // rewrite has a new sequence number, so its value differs).

@@ -248,6 +248,12 @@ class Repositories {
   void SetMergeResolver(MergeResolver resolver) { merge_resolver_ = std::move(resolver); }
   // Installs the expander CollectGarbage consults (once, at start-up).
   void SetGcExpander(GcExpander expander) { gc_expander_ = std::move(expander); }
+  // Installs what is told of every change of a branch head (repo, branch; branch "" when the
+  // repository goes), once, at start-up. It is called inside the metadata transaction, possibly
+  // more than once, and also for a change that then fails: it must only take note (cheaply).
+  void SetHeadObserver(std::function<void(const std::string&, const std::string&)> observer) {
+    head_observer_ = std::move(observer);
+  }
   Result<MergeResult> Merge(const std::string& repo, const std::string& source,
                             const std::string& dest, MergeStrategy strategy,
                             const CommitOptions& opts);
@@ -289,6 +295,10 @@ class Repositories {
   LruCache<Commit> commits_{4 << 20};
   MergeResolver merge_resolver_;
   GcExpander gc_expander_;
+  std::function<void(const std::string&, const std::string&)> head_observer_;
+  void Notify(const std::string& repo, const std::string& branch) const {
+    if (head_observer_) head_observer_(repo, branch);
+  }
 };
 
 const char* ChangeTypeName(ChangeType t);

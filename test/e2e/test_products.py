@@ -235,3 +235,53 @@ def test_publish_checks_the_contract_against_the_tables(sales, workdir):
     assert r.returncode != 0 and "domain sales has no product nope" in r.stderr
     r = server.cli("product", "publish", "sales.orders", "--branch", "nowhere", check=False)
     assert r.returncode != 0 and "nowhere" in r.stderr
+
+
+def test_search_finds_products_tables_and_columns(sales, workdir):
+    """/api/v1/search: ranked, prefix-matching, filtered; up to date with every commit."""
+    server = sales
+
+    def search(**params):
+        r = server.api("GET", "/api/v1/search", params=params)
+        assert r.status_code == 200, r.text
+        return r.json()["results"]
+
+    assert [h["id"] for h in search(q="ord", kind="table")] == ["sales.orders"]
+    doc = product_doc()
+    doc["description"] = "Every order of the web shop, with its revenue."
+    put_product(server, workdir, "main", "orders", doc, "orders product")
+    hits = search(q="orders")
+    assert hits[0]["kind"] == "product" and hits[0]["id"] == "sales.orders", hits  # products first
+    assert {"kind": "table", "id": "sales.orders"} in [{"kind": h["kind"], "id": h["id"]} for h in hits]
+    # Descriptions and words in them, by prefix (the table has its product's description).
+    assert [(h["kind"], h["id"]) for h in search(q="reven")] == [("product", "sales.orders"),
+                                                                  ("table", "sales.orders")]
+    # Columns carry their contract's description and classification, and filter by them.
+    cols = search(q="email", kind="column")
+    assert cols[0]["id"] == "sales.orders.email" and cols[0]["classification"] == "pii"
+    assert cols[0]["product"] == "sales.orders" and cols[0]["type"] == "string"
+    assert [h["id"] for h in search(classification="pii")] == ["sales.orders", "sales.orders.email"]
+    assert [h["id"] for h in search(q="order_id", kind="column")][:1] == ["sales.orders.order_id"]
+    # (and a column of the orders table is found by its table's name too)
+    assert {"sales.orders.order_id", "sales.orders.ordered_at", "sales.orders.amount"} <= {
+        h["id"] for h in search(q="order", kind="column")}
+    assert search(q="order", tag="sales", kind="product")[0]["owner"] == "sales-team"
+    assert search(q="order", tag="finance") == []
+    assert search(q="order", status="published") == []
+    assert search(q="order", domain="crm") == []
+    # A new domain and a product on it are found at once; what goes is gone at once.
+    host, port = server.ports["pg"].rsplit(":", 1)
+    conn = psycopg2.connect(host=host, port=port, user=KEY_ID, password=SECRET, dbname="x")
+    conn.autocommit = True
+    conn.cursor().execute("CREATE SCHEMA finance")
+    conn.cursor().execute("CREATE TABLE finance.invoices (invoice_id BIGINT, total DECIMAL(12,2))")
+    conn.close()
+    assert [h["id"] for h in search(q="invoice", kind="table")] == ["finance.invoices"]
+    server.cli("rm", "lakemesh://sales/main/products/orders.yaml")
+    server.cli("commit", "sales", "main", "-m", "no more product")
+    assert search(q="reven") == []
+    r = server.api("GET", "/api/v1/search", params={"q": "x", "kind": "tables"})
+    assert r.status_code == 400 and "kind 'tables' is one of" in r.json()["error"]["message"]
+    # Punctuation and quotes are words apart, never a syntax error.
+    r = server.api("GET", "/api/v1/search", params={"q": '"or*ders" (AND) NEAR ^'})
+    assert r.status_code == 200, r.text

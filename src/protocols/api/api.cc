@@ -65,6 +65,7 @@ const std::vector<RouteSpec>& Routes() {
       {"GET", "/api/v1/repositories/{repo}/refs/{ref}/objects/ls", ListObjects},
       {"GET", "/api/v1/repositories/{repo}/refs/{ref}/tables/{table}/rows", ReadTableRows},
 
+      {"GET", "/api/v1/search", Search},
       {"GET", "/api/v1/products", ListProducts},
       {"GET", "/api/v1/products/{domain}/{name}", GetProduct},
       {"POST", "/api/v1/products/{domain}/{name}/validate", ValidateProduct},

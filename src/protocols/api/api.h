@@ -9,6 +9,7 @@
 #include <string>
 
 #include "catalog/catalog.h"
+#include "catalog/search.h"
 #include "governance/credentials.h"
 #include "orchestrate/products.h"
 #include "server/http.h"
@@ -32,6 +33,7 @@ struct Services {
   std::map<std::string, std::string> listeners = {};
   // Product checks, publish and history (needs the SQL engine); set once it can be opened.
   orchestrate::Products* products = nullptr;
+  catalog::SearchIndex* search = nullptr;  // discovery (/api/v1/search)
 };
 
 using ApiHandler =

@@ -53,6 +53,7 @@ Response CheckProduct(Services&, Request&, const P&);
 Response PublishProduct(Services&, Request&, const P&);
 Response DeprecateProduct(Services&, Request&, const P&);
 Response ProductHistory(Services&, Request&, const P&);
+Response Search(Services&, Request&, const P&);
 
 Response ListKeys(Services&, Request&, const P&);
 Response CreateKey(Services&, Request&, const P&);

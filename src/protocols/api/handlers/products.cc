@@ -221,4 +221,40 @@ Response ProductHistory(Services& s, Request& req, const P&) {
   return JsonResponse(200, json{{"runs", out}});
 }
 
+// Ranked search across domains, products, tables and columns: ?q=words&kind=&domain=&tag=
+// &status=&classification=&limit=
+Response Search(Services& s, Request& req, const P&) {
+  if (!s.search) return ErrorResponse(Unavailable("search is not available on this server"));
+  catalog::SearchQuery q;
+  q.text = req.Query("q").value_or("");
+  q.kind = req.Query("kind").value_or("");
+  q.domain = req.Query("domain").value_or("");
+  q.tag = req.Query("tag").value_or("");
+  q.status = req.Query("status").value_or("");
+  q.classification = req.Query("classification").value_or("");
+  auto limit = LimitParam(req, 20, 200);
+  if (!limit.ok()) return ErrorResponse(limit.status());
+  q.limit = *limit;
+  if (!q.kind.empty() && q.kind != "domain" && q.kind != "product" && q.kind != "table" && q.kind != "column") {
+    return ErrorResponse(InvalidArgument("kind '" + q.kind + "' is one of domain, product, table, column"));
+  }
+  if (q.text.size() > 1000) return ErrorResponse(InvalidArgument("a search is at most 1000 characters"));
+  auto r = s.search->Search(q);
+  if (!r.ok()) return ErrorResponse(r.status());
+  json hits = json::array();
+  for (const auto& h : r->hits) {
+    json j = {{"kind", h.kind}, {"id", h.id}, {"domain", h.domain}, {"name", h.name},
+              {"description", h.description}, {"score", h.score}};
+    if (!h.product.empty()) j["product"] = h.product;
+    if (!h.table.empty()) j["table"] = h.table;
+    if (!h.type.empty()) j["type"] = h.type;
+    if (!h.status.empty()) j["status"] = h.status;
+    if (!h.owner.empty()) j["owner"] = h.owner;
+    if (!h.classification.empty()) j["classification"] = h.classification;
+    if (!h.tags.empty()) j["tags"] = h.tags;
+    hits.push_back(std::move(j));
+  }
+  return JsonResponse(200, json{{"query", q.text}, {"results", hits}, {"indexedDomains", r->indexed_domains}});
+}
+
 }  // namespace lakemesh::api::handlers
