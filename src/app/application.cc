@@ -61,6 +61,7 @@ struct Application::Parts {
   std::unique_ptr<trino::Server> trino;  // queries of the Trino protocol (on the HTTP port)
   // Builds the demo's dbt project once the server is up (a new demo data directory only).
   std::thread demo_build;
+  std::thread search_warmup;
   // Hourly housekeeping: aborts abandoned multipart uploads, removes orphaned bucket blobs.
   std::thread maintenance;
   std::mutex maintenance_mu;
@@ -233,6 +234,16 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
       }
     });
   }
+  // The search index catches up with what changed while the server was down (or is built the
+  // first time), before the first search needs it.
+  p->search_warmup = std::thread([search] {
+    auto done = search->Update();
+    if (!done.ok()) {
+      log::Warn("the search index could not be brought up to date", {{"error", done.status().ToString()}});
+    } else if (*done > 0) {
+      log::Info("search index up to date", {{"domains_indexed", *done}});
+    }
+  });
   Parts* parts = p.get();
   p->maintenance = std::thread([parts] {
     std::unique_lock<std::mutex> lock(parts->maintenance_mu);
@@ -280,6 +291,7 @@ bool Application::Stop() {
   parts_->maintenance_cv.notify_all();
   if (parts_->maintenance.joinable()) parts_->maintenance.join();
   if (parts_->demo_build.joinable()) parts_->demo_build.join();
+  if (parts_->search_warmup.joinable()) parts_->search_warmup.join();
   auto drain = std::chrono::seconds(parts_->opts.shutdown_timeout_seconds);
   log::Info("shutting down: no new connections, finishing in-flight requests");
   parts_->pg->Stop();

@@ -92,13 +92,30 @@ Result<std::unique_ptr<SearchIndex>> SearchIndex::Open(const std::string& path, 
   std::unique_ptr<SearchIndex> index(new SearchIndex(db, repos, catalog));
   LM_TRY(index->Exec("PRAGMA journal_mode = WAL"));
   LM_TRY(index->Exec("PRAGMA synchronous = NORMAL"));
+  // Searches read much of the index: keep it in memory (a cache of 64 MiB, pages mapped).
+  LM_TRY(index->Exec("PRAGMA cache_size = -65536"));
+  LM_TRY(index->Exec("PRAGMA mmap_size = 268435456"));
+  // The layout's version: an index of another layout is dropped and built again.
+  constexpr int kLayout = 2;
+  {
+    Stmt v(db, "PRAGMA user_version");
+    LM_TRY(v.status());
+    if (v.Step() == SQLITE_ROW && static_cast<int>(v.Double(0)) != kLayout) {
+      LM_TRY(index->Exec("DROP TABLE IF EXISTS docs"));
+      LM_TRY(index->Exec("DROP TABLE IF EXISTS indexed"));
+    }
+  }
+  // kind is indexed (weight 0 in the ranking) so that a kind filter is part of the match.
   LM_TRY(index->Exec(
       "CREATE VIRTUAL TABLE IF NOT EXISTS docs USING fts5("
-      "name, description, tags, owner, body, "
-      "kind UNINDEXED, key UNINDEXED, domain UNINDEXED, product UNINDEXED, tbl UNINDEXED, "
+      "name, description, tags, owner, body, kind, "
+      "key UNINDEXED, domain UNINDEXED, product UNINDEXED, tbl UNINDEXED, "
       "type UNINDEXED, status UNINDEXED, classification UNINDEXED, "
       "tokenize = 'unicode61 remove_diacritics 2 tokenchars ''_''', prefix = '1 2 3')"));
+  // Names weigh most, then descriptions, tags, owners, the rest.
+  LM_TRY(index->Exec("INSERT INTO docs(docs, rank) VALUES('rank', 'bm25(10.0, 4.0, 3.0, 2.0, 1.0, 0.0)')"));
   LM_TRY(index->Exec("CREATE TABLE IF NOT EXISTS indexed (domain TEXT PRIMARY KEY, head TEXT NOT NULL)"));
+  LM_TRY(index->Exec("PRAGMA user_version = " + std::to_string(kLayout)));
   return index;
 }
 
@@ -284,6 +301,11 @@ Status SearchIndex::IndexDomain(const std::string& domain, const std::string& he
   return Exec("COMMIT");
 }
 
+Result<size_t> SearchIndex::Update(bool force) {
+  std::lock_guard<std::mutex> db_lock(db_mu_);
+  return Refresh(force);
+}
+
 Result<size_t> SearchIndex::Refresh(bool force) {
   std::set<std::string> check;
   bool all;
@@ -333,18 +355,25 @@ Result<size_t> SearchIndex::Refresh(bool force) {
 Result<SearchResult> SearchIndex::Search(const SearchQuery& q) {
   std::lock_guard<std::mutex> db_lock(db_mu_);  // one search (and re-index) at a time
   SearchResult out;
-  LM_ASSIGN_OR_RETURN(out.reindexed, Refresh());
-  const std::string match = MatchExpression(q.text);
+  LM_ASSIGN_OR_RETURN(out.reindexed, Refresh(false));
+  std::string match = MatchExpression(q.text);
+  const size_t limit = std::clamp<size_t>(q.limit, 1, 1000);
+  const bool words = !match.empty();
+  // Filters on indexed columns are part of the match (FTS5 intersects them): kind and tag.
+  auto also = [&](const char* column, const std::string& value) {
+    if (value.empty()) return;
+    std::string phrase;
+    for (char c : value) phrase += c == '"' ? std::string("\"\"") : std::string(1, c);
+    const std::string term = std::string(column) + " : \"" + phrase + "\"";
+    match = match.empty() ? term : "(" + match + ") AND " + term;
+  };
+  also("kind", q.kind);
+  also("tags", q.tag);
   std::string sql =
       "SELECT kind, key, domain, name, description, product, tbl, type, status, owner, classification, tags, ";
-  // bm25: lower is better; names weigh most. Products and domains come before tables, and
-  // tables before columns, at the same relevance.
-  sql += match.empty() ? "0.0" : "bm25(docs, 10.0, 4.0, 3.0, 2.0, 1.0)";
-  sql += " * CASE kind WHEN 'product' THEN 1.6 WHEN 'domain' THEN 1.4 WHEN 'table' THEN 1.2 ELSE 1.0 END"
-         // A name that is exactly the query comes first.
-         " * CASE WHEN lower(name) = lower(?) THEN 4.0 ELSE 1.0 END AS score "
-         "FROM docs WHERE 1 = 1";
-  std::vector<std::string> args = {q.text};
+  sql += words ? "rank" : "0.0";
+  sql += " FROM docs WHERE 1 = 1";
+  std::vector<std::string> args;
   if (!match.empty()) {
     sql += " AND docs MATCH ?";
     args.push_back(match);
@@ -354,23 +383,24 @@ Result<SearchResult> SearchIndex::Search(const SearchQuery& q) {
     sql += std::string(" AND ") + column + " = ?";
     args.push_back(value);
   };
-  filter("kind", q.kind);
   filter("domain", q.domain);
   filter("status", q.status);
-  if (!q.tag.empty()) {
-    sql += " AND (' ' || tags || ' ') LIKE ?";
-    args.push_back("% " + q.tag + " %");
-  }
   if (!q.classification.empty()) {
     sql += " AND (' ' || classification || ' ') LIKE ?";
     args.push_back("% " + q.classification + " %");
   }
-  sql += match.empty() ? " ORDER BY CASE kind WHEN 'domain' THEN 0 WHEN 'product' THEN 1 WHEN 'table' THEN 2 ELSE 3 END, key"
-                       : " ORDER BY score, key";
-  sql += " LIMIT " + std::to_string(std::clamp<size_t>(q.limit, 1, 1000));
+  // With words: FTS5's own ranking (ORDER BY rank, its fast path) picks the best candidates,
+  // which are then ordered with two more rules: products and domains come before tables, and
+  // tables before columns, at the same relevance; a name that is exactly the query comes first.
+  const size_t candidates = words ? std::max<size_t>(limit * 5, 100) : limit;
+  sql += words ? " ORDER BY rank"
+               : " ORDER BY CASE kind WHEN 'domain' THEN 0 WHEN 'product' THEN 1 WHEN 'table' THEN 2 ELSE 3 END, key";
+  sql += " LIMIT " + std::to_string(candidates);
   Stmt s(db_, sql);
   LM_TRY(s.status());
   for (size_t i = 0; i < args.size(); ++i) s.Bind(static_cast<int>(i + 1), args[i]);
+  std::string wanted;
+  for (char c : q.text) wanted += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
     SearchHit h;
@@ -393,10 +423,23 @@ Result<SearchResult> SearchIndex::Search(const SearchQuery& q) {
       if (sp > start) h.tags.push_back(tags.substr(start, sp - start));
       start = sp + 1;
     }
-    h.score = -s.Double(12);
+    double score = -s.Double(12);  // bm25: lower is better
+    if (words) {
+      score *= h.kind == "product" ? 1.6 : h.kind == "domain" ? 1.4 : h.kind == "table" ? 1.2 : 1.0;
+      std::string name = h.name;
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (name == wanted) score *= 4.0;
+    }
+    h.score = score;
     out.hits.push_back(std::move(h));
   }
   if (rc != SQLITE_DONE) return InvalidArgument("search: " + std::string(sqlite3_errmsg(db_)));
+  if (words) {
+    std::stable_sort(out.hits.begin(), out.hits.end(), [](const SearchHit& a, const SearchHit& b) {
+      return a.score > b.score || (a.score == b.score && a.id < b.id);
+    });
+  }
+  if (out.hits.size() > limit) out.hits.resize(limit);
   {
     Stmt n(db_, "SELECT count(*) FROM indexed");
     LM_TRY(n.status());

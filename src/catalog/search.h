@@ -63,10 +63,12 @@ class SearchIndex {
   // Marks `domain` changed (a commit on its main): re-indexed before the next search.
   void Touch(const std::string& domain);
   Result<SearchResult> Search(const SearchQuery& q);
-  // Re-indexes the domains whose main moved (all of them with `force`); how many it did.
-  Result<size_t> Refresh(bool force = false);  // callers hold db_mu_ (Search does)
+  // Re-indexes the domains whose main moved (all of them with `force`); how many it did. (A
+  // search does this first; a server also does it once at start, in the background.)
+  Result<size_t> Update(bool force = false);
 
  private:
+  Result<size_t> Refresh(bool force);  // callers hold db_mu_
   SearchIndex(sqlite3* db, versioning::Repositories& repos, Catalog& catalog)
       : db_(db), repos_(repos), catalog_(catalog) {}
   Status Exec(const std::string& sql);
