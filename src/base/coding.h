@@ -37,6 +37,9 @@ class Decoder {
 
 // Standard base64 (RFC 4648, with padding). Decode accepts missing padding and returns nullopt
 // for any character outside the alphabet.
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
 std::string Base64Encode(std::string_view in);
 std::optional<std::string> Base64Decode(std::string_view in);
 

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "base/coding.h"
 #include "versioning/repository.h"
 
 #include <algorithm>
@@ -62,7 +63,7 @@ std::string Str(const Json& o, const char* key, const std::string& dflt = "") {
   auto it = o.find(key);
   if (it == o.end() || it->is_null()) return dflt;
   if (it->is_string()) return it->get<std::string>();
-  return it->dump();
+  return it->dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 bool Bool(const Json& o, const char* key) {
@@ -214,6 +215,7 @@ std::string LogicalTypeOf(const std::string& sql_type) {
 }
 
 Result<Product> ParseProduct(const std::string& yaml, const std::string& domain, const std::string& path) {
+  if (!IsValidUtf8(yaml)) return InvalidArgument(path + ": a product file is UTF-8 text");
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
@@ -243,7 +245,7 @@ Result<Product> ParseProduct(const std::string& yaml, const std::string& domain,
   }
   if (d.contains("tags")) {
     if (!d["tags"].is_array()) return InvalidArgument(path + ": tags is a list");
-    for (const auto& t : d["tags"]) p.tags.push_back(t.is_string() ? t.get<std::string>() : t.dump());
+    for (const auto& t : d["tags"]) p.tags.push_back(t.is_string() ? t.get<std::string>() : t.dump(-1, ' ', false, Json::error_handler_t::replace));
   }
   p.status = Lower(Str(d, "status", "draft"));
   if (p.status != "draft" && p.status != "published" && p.status != "deprecated") {

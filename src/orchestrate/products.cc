@@ -134,7 +134,7 @@ Result<std::string> InvalidValuesSql(const catalog::QualityRule& r, const Json& 
   if (arguments.contains("validValues") && arguments["validValues"].is_array()) {
     std::string list;
     for (const auto& v : arguments["validValues"]) {
-      list += (list.empty() ? "" : ", ") + (v.is_string() ? Literal(v.get<std::string>()) : v.dump());
+      list += (list.empty() ? "" : ", ") + (v.is_string() ? Literal(v.get<std::string>()) : v.dump(-1, ' ', false, Json::error_handler_t::replace));
     }
     if (list.empty()) return InvalidArgument("validValues is empty");
     bad = col + " IS NOT NULL AND " + col + " NOT IN (" + list + ")";
@@ -379,7 +379,7 @@ Result<ProductRun> Products::Run(const std::string& domain, const std::string& n
 }
 
 Status Products::Record(const ProductRun& run) {
-  return meta_.Put(RunKey(run.product, run.at_micros), run.ToJson().dump());
+  return meta_.Put(RunKey(run.product, run.at_micros), run.ToJson().dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 Result<ProductRun> Products::Check(const std::string& domain, const std::string& name, const std::string& ref,

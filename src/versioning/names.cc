@@ -1,5 +1,7 @@
 #include "versioning/names.h"
 
+#include "base/coding.h"
+
 #include "base/time.h"
 
 namespace lakemesh::versioning {
@@ -65,41 +67,6 @@ Status ValidateRefName(std::string_view name, std::string_view what) {
   return Status::OK();
 }
 
-static bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<uint8_t>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // truncated sequence
-    for (size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<uint8_t>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 Status ValidatePath(std::string_view path) {
   auto shown = [&] {
@@ -120,7 +87,7 @@ Status ValidatePath(std::string_view path) {
                              "' contains a control character (NUL, newline, ...)");
     }
   }
-  if (!ValidUtf8(path)) return InvalidArgument("object path '" + shown() + "' is not valid UTF-8");
+  if (!IsValidUtf8(path)) return InvalidArgument("object path '" + shown() + "' is not valid UTF-8");
   if (path.front() == '/') {
     return InvalidArgument("object path '" + shown() + "' starts with '/'");
   }
