@@ -98,6 +98,70 @@ Status AppendCsv(catalog::Catalog& catalog, const std::string& ref, const catalo
   return st;
 }
 
+// The demo's data products (docs/products.md).
+constexpr const char* kOrdersProduct = R"yaml(# The sales domain's orders, for analytics and finance.
+name: orders
+owner: sales-team
+description: "Every order placed in the web shop, one row per order, by month."
+tags: [sales, core]
+status: published
+version: 1.0.0
+inputPorts:
+  - product: customers.customers
+outputPorts:
+  - name: orders
+    table: orders
+    description: "Orders with their amounts, partitioned by month."
+    contract:
+      schema:
+        - name: orders
+          physicalName: orders
+          properties:
+            - {name: order_id, logicalType: integer, physicalType: BIGINT, required: true, unique: true,
+               description: The order's number.}
+            - {name: customer_id, logicalType: integer, physicalType: BIGINT, required: true,
+               description: Who ordered (customers.customers).}
+            - {name: product_id, logicalType: integer, physicalType: BIGINT, description: What was ordered.}
+            - {name: quantity, logicalType: integer, physicalType: INTEGER, description: How many.}
+            - {name: amount, logicalType: number, physicalType: "DECIMAL(10,2)", description: Total in EUR.}
+            - {name: ordered_at, logicalType: date, physicalType: DATE, description: The day of the order.}
+          quality:
+            - {metric: rowCount, mustBeGreaterThan: 0}
+            - {type: sql, name: no negative amounts, query: "SELECT count(*) FROM ${table} WHERE amount < 0", mustBe: 0}
+)yaml";
+
+constexpr const char* kCustomersProduct = R"yaml(# The customer register, for every domain that needs to know who a customer is.
+name: customers
+owner: crm-team
+description: "The customer register: one row per customer, with region and sign-up day."
+tags: [customers, core, personal-data]
+status: published
+version: 1.0.0
+outputPorts:
+  - name: customers
+    table: customers
+    contract:
+      schema:
+        - name: customers
+          physicalName: customers
+          properties:
+            - {name: customer_id, logicalType: integer, physicalType: BIGINT, required: true, unique: true,
+               description: The customer's number.}
+            - {name: name, logicalType: string, physicalType: VARCHAR, classification: pii,
+               description: Full name.}
+            - name: email
+              logicalType: string
+              physicalType: VARCHAR
+              classification: pii
+              description: Contact address.
+              quality:
+                - {metric: nullValues, mustBeLessOrEqualTo: 10, unit: percent}
+            - {name: region, logicalType: string, physicalType: VARCHAR, description: "emea, amer or apac."}
+            - {name: signed_up, logicalType: date, physicalType: DATE, description: The day they signed up.}
+          quality:
+            - {metric: rowCount, mustBeGreaterThan: 0}
+)yaml";
+
 }  // namespace
 
 Status LoadDemo(Repositories& repos, catalog::Catalog& catalog, const std::string& work_dir) {
@@ -132,11 +196,20 @@ Status LoadDemo(Repositories& repos, catalog::Catalog& catalog, const std::strin
   const catalog::TableIdent orders_table{{"sales"}, "orders"};
   LM_TRY(AppendCsv(catalog, "main", orders_table, Orders(9, 1, 60), work_dir));
   LM_TRY(AppendCsv(catalog, "main", orders_table, Orders(10, 61, 80), work_dir));
+  LM_TRY(Put(repos, "sales", "main", "products/orders.yaml", kOrdersProduct, "application/yaml"));
+  LM_TRY(Commit(repos, "sales", "main", "Publish data product sales.orders 1.0.0"));
   LM_TRY(repos.CreateTag("sales", "v1", "main").status());
   LM_TRY(repos.CreateBranch("sales", "dev", "main").status());
   LM_TRY(Put(repos, "sales", "dev", "raw/orders/2026-11.csv", Orders(11, 141, 90), "text/csv"));
   LM_TRY(AppendCsv(catalog, "dev", orders_table, Orders(11, 141, 90), work_dir));
   LM_TRY(Commit(repos, "sales", "dev", "Load November orders (to review)"));
+  // On dev, the next version of the product promises a volume the November load breaks: its
+  // check fails there (`lakemesh product check sales.orders --ref dev`).
+  std::string next = kOrdersProduct;
+  next.replace(next.find("version: 1.0.0"), 14, "version: 1.1.0");
+  next += "            - {metric: rowCount, mustBeLessOrEqualTo: 200, name: volume within plan}\n";
+  LM_TRY(Put(repos, "sales", "dev", "products/orders.yaml", next, "application/yaml"));
+  LM_TRY(Commit(repos, "sales", "dev", "orders 1.1.0: at most 200 orders in the table"));
 
   // customers: the customer register and regions.
   LM_TRY(repos.CreateRepo("customers", "main", "demo").status());
@@ -158,6 +231,8 @@ Status LoadDemo(Repositories& repos, catalog::Catalog& catalog, const std::strin
       {"properties", {{"comment", "The customer register"}}}};
   LM_TRY(catalog.CreateTable("main", {"customers"}, customers, /*stage=*/false, "demo").status());
   LM_TRY(AppendCsv(catalog, "main", {{"customers"}, "customers"}, Customers(), work_dir));
+  LM_TRY(Put(repos, "customers", "main", "products/customers.yaml", kCustomersProduct, "application/yaml"));
+  LM_TRY(Commit(repos, "customers", "main", "Publish data product customers.customers 1.0.0"));
 
   // marketing: campaigns and their attribution to orders.
   LM_TRY(repos.CreateRepo("marketing", "main", "demo").status());

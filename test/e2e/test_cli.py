@@ -17,22 +17,33 @@ def test_demo_mesh_is_loaded(demo_server):
     # up (test_dbt.py waits for it), so it may or may not be listed yet.
     assert [r["name"] for r in repos if r["name"] != "shop"] == ["customers", "marketing", "sales"]
     log = demo_server.cli("log", "sales", "main", "--oneline").stdout.splitlines()
-    assert log[0].endswith("Iceberg commit: sales.orders: append")
-    assert log[2].endswith("Create table sales.orders")
-    assert log[3].endswith("Load October orders")
+    assert log[0].endswith("Publish data product sales.orders 1.0.0")
+    assert log[1].endswith("Iceberg commit: sales.orders: append")
+    assert log[3].endswith("Create table sales.orders")
+    assert log[4].endswith("Load October orders")
     # The demo's Iceberg table, on main and (branched after it) on dev and the tag.
     for ref in ("main", "dev", "v1"):
         assert demo_server.cli("table", "list", "sales", "--ref", ref).stdout.split() == \
             ["TABLE", "sales.orders"]
     out = demo_server.cli("table", "describe", "sales.orders").stdout
     assert "month(ordered_at)" in out and "decimal(10, 2)" in out
-    assert demo_server.cli("diff", "sales", "main", "dev").stdout.split("\n")[:2] == \
-        ["~ _catalog/orders.metadata.json", "+ raw/orders/2026-11.csv"]
+    assert demo_server.cli("diff", "sales", "main", "dev").stdout.split("\n")[:3] == \
+        ["~ _catalog/orders.metadata.json", "~ products/orders.yaml", "+ raw/orders/2026-11.csv"]
     # The tables hold the demo's rows: 140 orders on main (two snapshots), 230 on dev.
     assert "140 row(s)" in demo_server.cli("table", "describe", "sales.orders").stdout
     assert "230 row(s)" in demo_server.cli("table", "describe", "sales.orders", "--ref",
                                            "dev").stdout
     assert "40 row(s)" in demo_server.cli("table", "describe", "customers.customers").stdout
+    # Two published data products; on dev, the next version of the orders product fails a
+    # quality rule the November load breaks.
+    products = json.loads(demo_server.cli("--json", "product", "list").stdout)["products"]
+    assert [(p["id"], p["status"]) for p in products] == [("customers.customers", "published"),
+                                                          ("sales.orders", "published")]
+    assert demo_server.cli("product", "check", "sales.orders").returncode == 0
+    r = demo_server.cli("product", "check", "sales.orders", "--ref", "dev", check=False)
+    assert r.returncode != 0
+    assert "FAIL quality orders volume within plan: rowCount <= 200 measured 230" in \
+        [" ".join(l.split()) for l in r.stdout.splitlines()]
     csv = demo_server.cli("cat", "lakemesh://customers/main/raw/customers.csv").stdout
     assert csv.startswith("customer_id,name,email,region,signed_up\n")
     assert len(csv.splitlines()) == 41

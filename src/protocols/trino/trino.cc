@@ -626,25 +626,28 @@ struct Server::Impl {
       }
       ++running;
     }
-    struct Slot {
-      Impl& impl;
-      ~Slot() {
-        std::lock_guard<std::mutex> lock(impl.mu);
-        --impl.running;
-        impl.slots.notify_one();
-      }
-    } slot{*this};
-    {
-      std::lock_guard<std::mutex> lock(q.mu);
-      q.running = true;
-      q.started = NowMicros();
-    }
     std::optional<Failure> failure;
-    try {
-      failure = Execute(q);
-    } catch (const std::exception& e) {
-      failure = Failure{Error("XX000", std::string("internal error: ") + e.what()), std::nullopt};
-    }
+    {
+      struct Slot {
+        Impl& impl;
+        ~Slot() {
+          std::lock_guard<std::mutex> lock(impl.mu);
+          --impl.running;
+          impl.slots.notify_one();
+        }
+      } slot{*this};
+      {
+        std::lock_guard<std::mutex> lock(q.mu);
+        q.running = true;
+        q.started = NowMicros();
+      }
+      try {
+        failure = Execute(q);
+      } catch (const std::exception& e) {
+        failure = Failure{Error("XX000", std::string("internal error: ") + e.what()), std::nullopt};
+      }
+    }  // The slot is given back before the query is done: once it is, Purge (which holds `mu`)
+       // may join this thread, which must then need `mu` no more.
     std::lock_guard<std::mutex> lock(q.mu);
     if (failure && !q.failure) q.failure = std::move(failure);
     if (q.canceled && !q.failure) q.failure = Named("USER_CANCELED", "Query was canceled");
