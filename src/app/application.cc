@@ -176,7 +176,12 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
     }
     return raw->engine.get();
   };
-  p->products = std::make_unique<orchestrate::Products>(*p->repos, *p->catalog, *p->meta, open_engine);
+  if (!opts.product_policies.empty()) {
+    LM_ASSIGN_OR_RETURN(std::string text, ReadFile(opts.product_policies));
+    LM_ASSIGN_OR_RETURN(p->services->policies, catalog::ParsePolicies(text, opts.product_policies));
+  }
+  p->products = std::make_unique<orchestrate::Products>(*p->repos, *p->catalog, *p->meta, open_engine,
+                                                         p->services->policies);
   p->services->products = p->products.get();
   LM_ASSIGN_OR_RETURN(p->search, catalog::SearchIndex::Open(dir + "/search.db", *p->repos, *p->catalog));
   p->services->search = p->search.get();

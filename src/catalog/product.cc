@@ -476,6 +476,37 @@ std::vector<ContractChange> CompareContracts(const Product& before, const Produc
   return out;
 }
 
+Result<Policies> ParsePolicies(const std::string& yaml, const std::string& path) {
+  Policies out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) return out;
+  if (!root.IsMap()) return InvalidArgument(path + ": the policies are a YAML map (owner_required: true, ...)");
+  const std::map<std::string, bool*> fields = {
+      {"owner_required", &out.owner_required},
+      {"description_required", &out.description_required},
+      {"column_descriptions_required", &out.column_descriptions_required},
+      {"personal_data_classified", &out.personal_data_classified},
+      {"snake_case_names", &out.snake_case_names}};
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    auto it = fields.find(key);
+    if (it == fields.end()) {
+      std::string known;
+      for (const auto& [k, v] : fields) known += (known.empty() ? "" : ", ") + k;
+      return InvalidArgument(path + ": unknown policy '" + key + "' (" + known + ")");
+    }
+    const Json v = ToJson(kv.second);
+    if (!v.is_boolean()) return InvalidArgument(path + ": policy " + key + " is true or false");
+    *it->second = v.get<bool>();
+  }
+  return out;
+}
+
 std::vector<std::string> CheckPolicies(const Product& p, const Policies& policies) {
   std::vector<std::string> out;
   auto snake = [](const std::string& s) {

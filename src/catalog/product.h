@@ -125,6 +125,9 @@ struct Policies {
   // Product and port names: lower case letters, digits and '_', starting with a letter.
   bool snake_case_names = true;
 };
+// Policies from YAML: the fields above by name (owner_required: false, ...); kInvalidArgument
+// naming `path` and an unknown or mistyped field.
+Result<Policies> ParsePolicies(const std::string& yaml, const std::string& path);
 // The policy violations of `p`, each a sentence naming the product, port or column.
 std::vector<std::string> CheckPolicies(const Product& p, const Policies& policies);
 

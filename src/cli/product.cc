@@ -147,6 +147,7 @@ void AddProduct(CLI::App& app, Cli& cli) {
     auto* validate = product->add_subcommand("validate", "Check a product file: its contract and the policies");
     validate->add_option("file", o->file, "the product file")->required();
     validate->add_option("--domain", o->domain, "its domain (default: the file's domain:)");
+    validate->add_option("--policies", o->output, "a YAML file of policies (default: lakemesh's; see docs/products.md)");
     validate->callback([&cli, o] {
       cli.action = [&cli, o]() -> Status {
         std::ifstream in(o->file, std::ios::binary);
@@ -154,7 +155,15 @@ void AddProduct(CLI::App& app, Cli& cli) {
         std::stringstream ss;
         ss << in.rdbuf();
         LM_ASSIGN_OR_RETURN(catalog::Product p, catalog::ParseProduct(ss.str(), o->domain, o->file));
-        auto violations = catalog::CheckPolicies(p, catalog::Policies{});
+        catalog::Policies policies;
+        if (!o->output.empty()) {
+          std::ifstream pin(o->output, std::ios::binary);
+          if (!pin) return NotFound("cannot read " + o->output);
+          std::stringstream ps;
+          ps << pin.rdbuf();
+          LM_ASSIGN_OR_RETURN(policies, catalog::ParsePolicies(ps.str(), o->output));
+        }
+        auto violations = catalog::CheckPolicies(p, policies);
         if (cli.json) {
           PrintJson(json{{"valid", violations.empty()}, {"policyViolations", violations},
                          {"product", catalog::ProductJson(p)}});

@@ -27,6 +27,7 @@ void AddServe(CLI::App& app, Cli& cli) {
   cmd->add_option("--sql-memory-limit", opts->sql_memory_limit, doc("--sql-memory-limit"));
   cmd->add_option("--sql-threads", opts->sql_threads, doc("--sql-threads"));
   cmd->add_option("--trino-catalog", opts->trino_catalog, doc("--trino-catalog"));
+  cmd->add_option("--product-policies", opts->product_policies, doc("--product-policies"));
   cmd->add_option("--s3-region", opts->s3_region, doc("--s3-region"))->capture_default_str();
   cmd->add_option("--s3-domain", opts->s3_domain, doc("--s3-domain"));
   cmd->add_flag("--demo", opts->demo, doc("--demo"));

@@ -52,6 +52,7 @@ const std::vector<OptionDoc>& ServeOptionDocs() {
       {"--trino-catalog",
        "another name for the catalog `lakemesh` (SQL and the Trino protocol at /v1/statement), "
        "for clients configured with a catalog of their own, e.g. iceberg"},
+      {"--product-policies", "a YAML file of the policies every data product must follow (docs/products.md)"},
       {"--s3-region", "region the S3 API reports (GetBucketLocation, x-amz-bucket-region)"},
       {"--s3-domain",
        "domain for virtual-host style S3 requests (<bucket>.<domain>); path style always works"},

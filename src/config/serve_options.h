@@ -24,6 +24,9 @@ struct ServeOptions {
   // Another name for the catalog `lakemesh` in SQL and the Trino protocol (clients configured
   // for a Trino catalog called, say, `iceberg` then work unchanged).
   std::string trino_catalog;
+  // The organisation's policies for data products (a YAML file; docs/products.md); empty: the
+  // defaults.
+  std::string product_policies;
   std::string s3_region = "us-east-1";
   std::string s3_domain;  // virtual-host style addressing for <bucket>.<domain>
   bool demo = false;

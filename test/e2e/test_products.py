@@ -285,3 +285,36 @@ def test_search_finds_products_tables_and_columns(sales, workdir):
     # Punctuation and quotes are words apart, never a syntax error.
     r = server.api("GET", "/api/v1/search", params={"q": '"or*ders" (AND) NEAR ^'})
     assert r.status_code == 200, r.text
+
+
+def test_the_organisations_policies(workdir):
+    """--product-policies: the server checks products against the organisation's own rules;
+    `product validate --policies` does the same offline."""
+    from conftest import Server
+    policies = os.path.join(workdir, "policies.yaml")
+    with open(policies, "w") as f:
+        f.write("owner_required: false\ncolumn_descriptions_required: true\n")
+    s = Server(os.path.join(workdir, "data"), ["--product-policies", policies]).start()
+    try:
+        doc = {"name": "orders", "description": "Orders.", "outputPorts": [{"table": "orders", "contract": {
+            "schema": [{"name": "orders", "properties": [{"name": "order_id", "description": "Its number."},
+                                                         {"name": "amount"}]}]}}]}
+        r = s.api("POST", "/api/v1/products/sales/orders/validate", data=yaml.safe_dump(doc)).json()
+        assert r["valid"] is False
+        assert r["policyViolations"] == ["column orders.amount has no description"]  # no owner is fine
+        path = os.path.join(workdir, "orders.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(doc, f)
+        r = s.cli("product", "validate", path, "--domain", "sales", "--policies", policies, check=False)
+        assert r.returncode != 0 and "policy: column orders.amount has no description" in r.stdout
+        r = s.cli("product", "validate", path, "--domain", "sales", check=False)  # lakemesh's defaults
+        assert "policy: product sales.orders has no owner" in r.stdout
+    finally:
+        s.stop()
+    # A policies file that does not read stops the server with the reason.
+    with open(policies, "w") as f:
+        f.write("owner_requried: true\n")
+    r = subprocess.run([BIN, "serve", "--data", os.path.join(workdir, "data"), "--http", "127.0.0.1:0",
+                        "--s3", "127.0.0.1:0", "--pg", "127.0.0.1:0", "--product-policies", policies],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "unknown policy 'owner_requried'" in r.stderr

@@ -207,9 +207,20 @@ TEST(Product, Policies) {
   EXPECT_NE(all.find("column orders.customer_email looks like personal data (email) and has no classification"),
             std::string::npos) << all;
   EXPECT_EQ(all.find("amount"), std::string::npos) << all;
-  Policies lax;
-  lax.owner_required = lax.description_required = lax.personal_data_classified = lax.snake_case_names = false;
-  EXPECT_TRUE(CheckPolicies(*p, lax).empty());
+  auto lax = ParsePolicies("owner_required: false\ndescription_required: false\n"
+                           "personal_data_classified: false\nsnake_case_names: false\n", "policies.yaml");
+  ASSERT_TRUE(lax.ok()) << lax.status().ToString();
+  EXPECT_TRUE(CheckPolicies(*p, *lax).empty());
+  auto strict = ParsePolicies("column_descriptions_required: true", "policies.yaml");
+  ASSERT_TRUE(strict.ok());
+  EXPECT_TRUE(strict->owner_required);
+  bool amount = false;
+  for (const auto& s : CheckPolicies(*p, *strict)) amount |= s == "column orders.amount has no description";
+  EXPECT_TRUE(amount);
+  auto bad = ParsePolicies("owner_requried: true", "policies.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("policies.yaml: unknown policy 'owner_requried'"), std::string::npos);
+  EXPECT_FALSE(ParsePolicies("owner_required: sometimes", "policies.yaml").ok());
   // The template is a valid product that follows the policies but for its empty descriptions.
   auto t = ParseProduct(ProductTemplate("sales", "orders", "", "orders", {{"id", "BIGINT"}, {"total", "DECIMAL(10,2)"}}),
                         "sales", "products/orders.yaml");

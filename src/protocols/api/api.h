@@ -9,6 +9,7 @@
 #include <string>
 
 #include "catalog/catalog.h"
+#include "catalog/product.h"
 #include "catalog/search.h"
 #include "governance/credentials.h"
 #include "orchestrate/products.h"
@@ -34,6 +35,7 @@ struct Services {
   // Product checks, publish and history (needs the SQL engine); set once it can be opened.
   orchestrate::Products* products = nullptr;
   catalog::SearchIndex* search = nullptr;  // discovery (/api/v1/search)
+  catalog::Policies policies = {};          // what data products must follow
 };
 
 using ApiHandler =

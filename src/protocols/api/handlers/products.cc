@@ -81,12 +81,12 @@ Response GetProduct(Services& s, Request& req, const P&) {
   if (!p.ok()) return ErrorResponse(p.status());
   json j = catalog::ProductJson(*p);
   j["ref"] = ref;
-  j["policyViolations"] = catalog::CheckPolicies(*p, catalog::Policies{});
+  j["policyViolations"] = catalog::CheckPolicies(*p, s.policies);
   return JsonResponse(200, j);
 }
 
 // POST a product file (YAML): whether it reads, and the policies it breaks.
-Response ValidateProduct(Services&, Request& req, const P&) {
+Response ValidateProduct(Services& s, Request& req, const P&) {
   auto text = ReadTextBody(req);
   if (!text.ok()) return ErrorResponse(text.status());
   const std::string domain = req.params["domain"];
@@ -101,7 +101,7 @@ Response ValidateProduct(Services&, Request& req, const P&) {
                                                           p->name + "'; a product's file is products/<name>.yaml"})},
                                   {"policyViolations", json::array()}});
   }
-  auto violations = catalog::CheckPolicies(*p, catalog::Policies{});
+  auto violations = catalog::CheckPolicies(*p, s.policies);
   return JsonResponse(200, json{{"valid", violations.empty()}, {"errors", json::array()},
                                 {"policyViolations", violations}, {"product", catalog::ProductJson(*p)}});
 }
