@@ -15,16 +15,22 @@ server::Response JsonResponse(int status, const json& body) {
   return r;
 }
 
-Result<json> ReadJsonBody(server::Request& req) {
-  constexpr size_t kMax = 1 << 20;
+Result<std::string> ReadBody(server::Request& req, size_t max) {
   std::string data;
   char buf[16384];
   while (true) {
     LM_ASSIGN_OR_RETURN(size_t n, req.body->Read(buf, sizeof(buf)));
     if (n == 0) break;
     data.append(buf, n);
-    if (data.size() > kMax) return ResourceExhausted("request body larger than 1 MiB");
+    if (data.size() > max) {
+      return ResourceExhausted("request body larger than " + std::to_string(max >> 20) + " MiB");
+    }
   }
+  return data;
+}
+
+Result<json> ReadJsonBody(server::Request& req) {
+  LM_ASSIGN_OR_RETURN(std::string data, ReadBody(req, 1 << 20));
   if (data.empty()) return json::object();
   json j = json::parse(data, nullptr, false);
   if (j.is_discarded()) return InvalidArgument("request body is not valid JSON");

@@ -16,6 +16,8 @@ server::Response JsonResponse(int status, const json& body);
 // The error response for a non-OK status.
 server::Response ErrorResponse(const Status& status);
 
+// Reads the whole body; kResourceExhausted past `max` bytes.
+Result<std::string> ReadBody(server::Request& req, size_t max);
 // Reads and parses a JSON object body (at most 1 MiB). kInvalidArgument if it is not one.
 Result<json> ReadJsonBody(server::Request& req);
 // A string field; "" when absent; kInvalidArgument when present with another type.

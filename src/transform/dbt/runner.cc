@@ -133,6 +133,14 @@ bool IsTimestamp(const std::string& s) {
          s[16] == ':';
 }
 
+// A node that could not be run, and why.
+NodeResult Failed(const Status& st) {
+  NodeResult r;
+  r.status = "error";
+  r.message = st.message();
+  return r;
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> SeedStatements(const std::string& csv, const std::string& relation,
@@ -412,24 +420,19 @@ Status Runner::Incremental(Executor& ex, const CompiledNode& n, const std::strin
 NodeResult Runner::RunModel(Executor& ex, const CompiledNode& n, bool full_refresh) {
   NodeResult r;
   const std::string rel = Relation(n.schema, n.alias);
-  auto fail = [&](const Status& st) {
-    r.status = "error";
-    r.message = st.message();
-    return r;
-  };
-  if (Status st = Ensure(ex, n.schema); !st.ok()) return fail(st);
+  if (Status st = Ensure(ex, n.schema); !st.ok()) return Failed(st);
   const std::string& m = n.materialized;
   // (A view is replaced whatever was there; a table's materializations need to know.)
   auto exists = m == "view" ? Result<bool>(false) : Exists(ex, n.schema, n.alias);
-  if (!exists.ok()) return fail(exists.status());
+  if (!exists.ok()) return Failed(exists.status());
   const bool incremental = m == "incremental" && *exists && !full_refresh;
   if (m != "view" && m != "table" && m != "incremental") {
-    return fail(InvalidArgument("unknown materialization '" + m + "' (view, table, incremental or ephemeral)"));
+    return Failed(InvalidArgument("unknown materialization '" + m + "' (view, table, incremental or ephemeral)"));
   }
   // Rendered now, as dbt does just before it runs a node: is_incremental() and what run_query
   // and the adapter see are as of this moment.
   auto rendered = Render(ex, n.unique_id, incremental);
-  if (!rendered.ok()) return fail(rendered.status());
+  if (!rendered.ok()) return Failed(rendered.status());
   const std::string& sql = *rendered;
   std::string tag;
   auto attempt = [&](bool replace_table) {
@@ -447,7 +450,7 @@ NodeResult Runner::RunModel(Executor& ex, const CompiledNode& n, bool full_refre
   if (!st.ok() && m == "view" && st.message().find("Table already exists") != std::string::npos) {
     st = attempt(true);  // a table model become a view: the table goes (in the same commit)
   }
-  if (!st.ok()) return fail(st);
+  if (!st.ok()) return Failed(st);
   r.status = "success";
   r.message = tag;
   return r;
@@ -479,26 +482,21 @@ Status Runner::Materialize(Executor& ex, const CompiledNode& n, const std::strin
 // 'invalidate' a key gone from the query closes its version. One commit per run.
 NodeResult Runner::RunSnapshot(Executor& ex, const CompiledNode& n) {
   NodeResult r;
-  auto fail = [&](const Status& st) {
-    r.status = "error";
-    r.message = st.message();
-    return r;
-  };
   const Value& cfg = n.config;
   const std::string strategy = StrOf(cfg, "strategy");
   const std::vector<std::string> keys = Strings(cfg.dict().Find(std::string_view("unique_key")));
-  if (keys.empty()) return fail(InvalidArgument(n.node->file + ": the snapshot " + n.node->name + " needs a unique_key"));
+  if (keys.empty()) return Failed(InvalidArgument(n.node->file + ": the snapshot " + n.node->name + " needs a unique_key"));
   if (strategy != "timestamp" && strategy != "check") {
-    return fail(InvalidArgument(n.node->file + ": the snapshot " + n.node->name +
+    return Failed(InvalidArgument(n.node->file + ": the snapshot " + n.node->name +
                                 " needs a strategy: timestamp (with updated_at) or check (with check_cols)"));
   }
   const std::string updated_at = StrOf(cfg, "updated_at");
   if (strategy == "timestamp" && updated_at.empty()) {
-    return fail(InvalidArgument(n.node->file + ": the timestamp strategy needs updated_at"));
+    return Failed(InvalidArgument(n.node->file + ": the timestamp strategy needs updated_at"));
   }
   const Value* check_cols = cfg.dict().Find(std::string_view("check_cols"));
   if (strategy == "check" && !check_cols) {
-    return fail(InvalidArgument(n.node->file + ": the check strategy needs check_cols (a list, or 'all')"));
+    return Failed(InvalidArgument(n.node->file + ": the check strategy needs check_cols (a list, or 'all')"));
   }
   std::string hard = StrOf(cfg, "hard_deletes");
   if (hard.empty()) {
@@ -506,7 +504,7 @@ NodeResult Runner::RunSnapshot(Executor& ex, const CompiledNode& n) {
     hard = legacy && legacy->Truthy() ? "invalidate" : "ignore";
   }
   if (hard != "ignore" && hard != "invalidate") {
-    return fail(InvalidArgument("hard_deletes '" + hard + "': lakemesh runs ignore and invalidate"));
+    return Failed(InvalidArgument("hard_deletes '" + hard + "': lakemesh runs ignore and invalidate"));
   }
   // The meta columns, renamed by snapshot_meta_column_names.
   std::map<std::string, std::string> meta = {{"dbt_valid_from", "dbt_valid_from"}, {"dbt_valid_to", "dbt_valid_to"},
@@ -538,12 +536,12 @@ NodeResult Runner::RunSnapshot(Executor& ex, const CompiledNode& n) {
   };
 
   auto rendered = Render(ex, n.unique_id, false);
-  if (!rendered.ok()) return fail(rendered.status());
+  if (!rendered.ok()) return Failed(rendered.status());
   const std::string& sql = *rendered;
   const std::string rel = Relation(n.schema, n.alias);
-  if (Status st = Ensure(ex, n.schema); !st.ok()) return fail(st);
+  if (Status st = Ensure(ex, n.schema); !st.ok()) return Failed(st);
   auto exists = Exists(ex, n.schema, n.alias);
-  if (!exists.ok()) return fail(exists.status());
+  if (!exists.ok()) return Failed(exists.status());
   std::string tag;
   Status st = Begin(ex, "dbt: snapshot " + n.relation() + " (" + n.unique_id + ")");
   if (st.ok()) st = RunHooks(ex, n.unique_id, "pre_hook");
@@ -626,7 +624,7 @@ NodeResult Runner::RunSnapshot(Executor& ex, const CompiledNode& n) {
     if (st.ok()) st = RunHooks(ex, n.unique_id, "post_hook");
     st = Finish(ex, st);
   }
-  if (!st.ok()) return fail(st);
+  if (!st.ok()) return Failed(st);
   r.status = "success";
   r.message = tag;
   return r;
@@ -634,31 +632,26 @@ NodeResult Runner::RunSnapshot(Executor& ex, const CompiledNode& n) {
 
 NodeResult Runner::RunSeed(Executor& ex, const CompiledNode& n) {
   NodeResult r;
-  auto fail = [&](const Status& st) {
-    r.status = "error";
-    r.message = st.message();
-    return r;
-  };
   std::ifstream in(compiler_.project().root + "/" + n.node->file, std::ios::binary);
-  if (!in) return fail(NotFound("cannot read " + n.node->file));
+  if (!in) return Failed(NotFound("cannot read " + n.node->file));
   std::stringstream ss;
   ss << in.rdbuf();
   const Value* types = n.config.dict().Find(std::string_view("column_types"));
   size_t rows = 0;
   auto statements = SeedStatements(ss.str(), Relation(n.schema, n.alias), types ? *types : Value::None(), &rows);
-  if (!statements.ok()) return fail(InvalidArgument(n.node->file + ": " + statements.status().message()));
-  if (Status st = Ensure(ex, n.schema); !st.ok()) return fail(st);
+  if (!statements.ok()) return Failed(InvalidArgument(n.node->file + ": " + statements.status().message()));
+  if (Status st = Ensure(ex, n.schema); !st.ok()) return Failed(st);
   auto exists = Exists(ex, n.schema, n.alias);
-  if (!exists.ok()) return fail(exists.status());
+  if (!exists.ok()) return Failed(exists.status());
   if (*exists) statements->insert(statements->begin(), "DROP TABLE IF EXISTS " + Relation(n.schema, n.alias));
   auto pre = HookStatements(ex, n.unique_id, "pre_hook");
-  if (!pre.ok()) return fail(pre.status());
+  if (!pre.ok()) return Failed(pre.status());
   auto post = HookStatements(ex, n.unique_id, "post_hook");
-  if (!post.ok()) return fail(post.status());
+  if (!post.ok()) return Failed(post.status());
   statements->insert(statements->begin(), pre->begin(), pre->end());
   statements->insert(statements->end(), post->begin(), post->end());
   auto result = Transaction(ex, *statements, "dbt: seed " + n.relation() + " (" + n.unique_id + ")");
-  if (!result.ok()) return fail(result.status());
+  if (!result.ok()) return Failed(result.status());
   r.status = "success";
   r.message = "INSERT " + std::to_string(rows);
   return r;
@@ -702,16 +695,11 @@ Status Runner::CompileEphemerals(Executor& ex, const CompiledNode& n) {
 
 NodeResult Runner::RunTest(Executor& ex, const CompiledNode& n) {
   NodeResult r;
-  auto fail = [&](const Status& st) {
-    r.status = "error";
-    r.message = st.message();
-    return r;
-  };
   auto rendered = Render(ex, n.unique_id, false);
-  if (!rendered.ok()) return fail(rendered.status());
+  if (!rendered.ok()) return Failed(rendered.status());
   const std::string& sql = *rendered;
   auto q = ex.Execute("SELECT count(*) FROM (\n" + sql + "\n) AS dbt_internal_test");
-  if (!q.ok()) return fail(q.status());
+  if (!q.ok()) return Failed(q.status());
   r.failures = q->rows.empty() || !q->rows[0][0] ? 0 : std::stoll(*q->rows[0][0]);
   // severity, error_if and warn_if as dbt reads them: with severity error, error_if decides a
   // failure and warn_if a warning; with severity warn, only warn_if counts.
@@ -722,8 +710,8 @@ NodeResult Runner::RunTest(Executor& ex, const CompiledNode& n) {
   if (warn_if.empty()) warn_if = "!= 0";
   auto is_error = TestCondition(error_if, r.failures);
   auto is_warn = TestCondition(warn_if, r.failures);
-  if (!is_error.ok()) return fail(is_error.status());
-  if (!is_warn.ok()) return fail(is_warn.status());
+  if (!is_error.ok()) return Failed(is_error.status());
+  if (!is_warn.ok()) return Failed(is_warn.status());
   const std::string count = "Got " + std::to_string(r.failures) + " result" + (r.failures == 1 ? "" : "s");
   if (severity != "warn" && *is_error) {
     r.status = "fail";
@@ -740,10 +728,10 @@ NodeResult Runner::RunTest(Executor& ex, const CompiledNode& n) {
   if (store_failures_ || (store && store->Truthy())) {
     const std::string audit = compiler_.target().schema + "-dbt-test-audit";
     const std::string rel = Relation(audit, n.node->name);
-    if (Status st = Ensure(ex, audit); !st.ok()) return fail(st);
+    if (Status st = Ensure(ex, audit); !st.ok()) return Failed(st);
     auto stored = Transaction(ex, {"DROP TABLE IF EXISTS " + rel, "CREATE TABLE " + rel + " AS\n" + sql},
                               "dbt: failures of test " + n.unique_id);
-    if (!stored.ok()) return fail(stored.status());
+    if (!stored.ok()) return Failed(stored.status());
     r.relation = audit + "." + n.node->name;
   }
   return r;

@@ -10,19 +10,7 @@
 namespace lakemesh::api::handlers {
 namespace {
 
-constexpr size_t kMaxProductBody = 4 << 20;
-
-Result<std::string> ReadTextBody(Request& req) {
-  std::string data;
-  char buf[16384];
-  while (true) {
-    LM_ASSIGN_OR_RETURN(size_t n, req.body->Read(buf, sizeof(buf)));
-    if (n == 0) break;
-    data.append(buf, n);
-    if (data.size() > kMaxProductBody) return ResourceExhausted("a product file is at most 4 MiB");
-  }
-  return data;
-}
+constexpr size_t kMaxProductBody = 4 << 20;  // as a product file in a repository
 
 json Summary(const catalog::Product& p) {
   json j = catalog::ProductJson(p);
@@ -87,7 +75,7 @@ Response GetProduct(Services& s, Request& req, const P&) {
 
 // POST a product file (YAML): whether it reads, and the policies it breaks.
 Response ValidateProduct(Services& s, Request& req, const P&) {
-  auto text = ReadTextBody(req);
+  auto text = ReadBody(req, kMaxProductBody);
   if (!text.ok()) return ErrorResponse(text.status());
   const std::string domain = req.params["domain"];
   auto p = catalog::ParseProduct(*text, domain, "products/" + req.params["name"] + ".yaml");
