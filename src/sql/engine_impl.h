@@ -1027,6 +1027,19 @@ struct Session::Impl {
       };
       ctes(tree["statements"]);
     }
+    // How often each table name appears (an alias is given to a renamed table only when its
+    // name is unique in the query).
+    std::map<std::string, int> table_names;
+    std::function<void(const Json&)> count = [&](const Json& n) {
+      if (n.is_array()) {
+        for (const Json& c : n) count(c);
+        return;
+      }
+      if (!n.is_object()) return;
+      if (Str(n, "type") == "BASE_TABLE") ++table_names[Str(n, "table_name")];
+      for (const auto& [k, v] : n.items()) count(v);
+    };
+    count(tree["statements"]);
     std::function<void(Json&)> walk = [&](Json& node) {
       if (failure) return;
       if (node.is_array()) {
@@ -1093,14 +1106,14 @@ struct Session::Impl {
           }
         } else {
           auto [table, at] = SplitRef(name);
-          // Renamed to the view of a ref below, the table keeps the name the query uses for it
-          // (`orders.id` still means its column).
-          if (Str(node, "alias").empty()) node["alias"] = name;
           std::string table_ref = at.empty() ? ref : at;
           if (!txn_branch.empty() && schema == txn_domain && table_ref == txn_target) {
             table_ref = txn_branch;  // a transaction reads what it wrote
           }
           if (table_ref != (at.empty() ? std::string("main") : at)) {
+            // Renamed to the view of a ref, the table keeps the name the query uses for it
+            // (`orders.id` still means its column) unless another table has it too.
+            if (Str(node, "alias").empty() && table_names[name] == 1) node["alias"] = name;
             name = ViewName(table, table_ref);
             node["table_name"] = name;
             rewritten = true;
