@@ -213,14 +213,14 @@ TEST_F(CompilerTest, VersionsCrossDatabaseMacrosGraphAndHooks) {
   Write("models/dim_v1.sql", "select 1 as id");
   Write("models/dim_v2.sql", "select 2 as id");
   Write("models/schema.yml", "models:\n  - name: dim\n    latest_version: 2\n    versions: [{v: 1}, {v: 2}]\n");
-  const std::string uses =
+  const std::string uses_sql =
       "{{ config(post_hook=\"insert into {{ this }} values (1)\") }}"
       "select * from {{ ref('dim') }} join {{ ref('dim', v=1) }} using (id) "
       "where {{ dbt.date_trunc('day', 'ts') }} > {{ dbt.dateadd('day', -1, current_timestamp()) }}"
       " and {{ dbt.safe_cast('x', dbt.type_int()) }} is not null"
       " --{% if execute %} {{ graph.nodes['model.shop.dim.v1'].alias }} {{ graph.nodes | length }}{% endif %}"
       " {{ modules.datetime.date.today().year > 2000 }}";
-  Write("models/uses.sql", uses + " {{ run_query('select 1') is none }}");
+  Write("models/uses.sql", uses_sql + " {{ run_query('select 1') is none }}");
   Write("macros/override.sql", "{% macro default__safe_cast(field, type) %}cast({{ field }} as {{ type }}){% endmacro %}");
   auto p = Load();
   ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -229,7 +229,7 @@ TEST_F(CompilerTest, VersionsCrossDatabaseMacrosGraphAndHooks) {
   Status st = c.CompileAll();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("run_query and statement blocks need a database"), std::string::npos) << st.message();
-  Write("models/uses.sql", uses);
+  Write("models/uses.sql", uses_sql);
   p = Load();
   ASSERT_TRUE(p.ok());
   Compiler c2(*p, Target{});
