@@ -1,6 +1,8 @@
 #include "catalog/search.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -84,6 +86,10 @@ Result<std::unique_ptr<SearchIndex>> SearchIndex::Open(const std::string& path, 
                                                        Catalog& catalog) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  if (path != ":memory:") {  // readable by its owner only, as the metadata is
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string m = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -161,7 +167,15 @@ Status SearchIndex::IndexDomain(const std::string& domain, const std::string& he
     t.domain = domain;
     t.name = name;
     t.type = view ? "view" : "table";
-    const Json* schema = table::FindSchema(metadata);
+    // A view's schema is the one of its current version.
+    int64_t schema_id = -1;
+    if (view) {
+      const int64_t current = metadata.value("current-version-id", int64_t{-1});
+      for (const Json& v : metadata.value("versions", Json::array())) {
+        if (v.value("version-id", int64_t{-2}) == current) schema_id = v.value("schema-id", int64_t{-1});
+      }
+    }
+    const Json* schema = table::FindSchema(metadata, schema_id);
     std::vector<std::string> cols;
     if (schema && schema->contains("fields")) {
       for (const Json& f : (*schema)["fields"]) {

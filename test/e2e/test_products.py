@@ -275,8 +275,13 @@ def test_search_finds_products_tables_and_columns(sales, workdir):
     conn.autocommit = True
     conn.cursor().execute("CREATE SCHEMA finance")
     conn.cursor().execute("CREATE TABLE finance.invoices (invoice_id BIGINT, total DECIMAL(12,2))")
+    conn.cursor().execute("CREATE VIEW finance.big_invoices AS SELECT invoice_id FROM finance.invoices "
+                          "WHERE total > 100")
     conn.close()
-    assert [h["id"] for h in search(q="invoice", kind="table")] == ["finance.invoices"]
+    assert [(h["id"], h["type"]) for h in search(q="invoice", kind="table")] == [
+        ("finance.invoices", "table"), ("finance.big_invoices", "view")]
+    assert {h["id"] for h in search(q="invoice_id", kind="column", domain="finance")} == {
+        "finance.invoices.invoice_id", "finance.big_invoices.invoice_id"}
     server.cli("rm", "lakemesh://sales/main/products/orders.yaml")
     server.cli("commit", "sales", "main", "-m", "no more product")
     assert search(q="reven") == []
