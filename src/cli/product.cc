@@ -52,6 +52,9 @@ void PrintProduct(const json& p) {
   std::string inputs;
   for (const auto& i : p.value("inputPorts", json::array())) inputs += (inputs.empty() ? "" : ", ") + i.get<std::string>();
   if (!inputs.empty()) std::printf("  input ports: %s\n", inputs.c_str());
+  std::string downstream;
+  for (const auto& d : p.value("downstream", json::array())) downstream += (downstream.empty() ? "" : ", ") + d.get<std::string>();
+  if (!downstream.empty()) std::printf("  used by: %s\n", downstream.c_str());
   for (const auto& o : p.value("outputPorts", json::array())) {
     std::printf("\noutput port %s (table %s.%s)\n", Str(o, "name").c_str(), Str(p, "domain").c_str(),
                 Str(o, "table").c_str());

@@ -40,6 +40,9 @@ def test_demo_mesh_is_loaded(demo_server):
     assert [(p["id"], p["status"]) for p in products] == [("customers.customers", "published"),
                                                           ("sales.orders", "published")]
     assert demo_server.cli("product", "check", "sales.orders").returncode == 0
+    # Lineage between products: sales.orders reads customers.customers.
+    assert "  used by: sales.orders" in demo_server.cli("product", "show", "customers.customers").stdout
+    assert "  input ports: customers.customers" in demo_server.cli("product", "show", "sales.orders").stdout
     r = demo_server.cli("product", "check", "sales.orders", "--ref", "dev", check=False)
     assert r.returncode != 0
     assert "FAIL quality orders volume within plan: rowCount <= 200 measured 230" in \

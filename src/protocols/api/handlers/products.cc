@@ -70,6 +70,25 @@ Response GetProduct(Services& s, Request& req, const P&) {
   json j = catalog::ProductJson(*p);
   j["ref"] = ref;
   j["policyViolations"] = catalog::CheckPolicies(*p, s.policies);
+  // Its consumers: the products (of any domain, at the same ref) whose input ports name it.
+  json downstream = json::array();
+  std::string after;
+  while (true) {
+    auto repos = s.repos.ListRepos(after, 1000);
+    if (!repos.ok()) return ErrorResponse(repos.status());
+    for (const auto& r : *repos) {
+      auto loaded = catalog::LoadProducts(s.repos, r.name, ref);
+      if (!loaded.ok()) continue;  // a domain without that ref
+      for (const auto& other : loaded->products) {
+        for (const auto& in : other.inputs) {
+          if (in.product == p->id()) downstream.push_back(other.id());
+        }
+      }
+    }
+    if (repos->size() < 1000) break;
+    after = repos->back().name;
+  }
+  j["downstream"] = downstream;
   return JsonResponse(200, j);
 }
 
