@@ -102,13 +102,14 @@ Result<std::unique_ptr<SearchIndex>> SearchIndex::Open(const std::string& path, 
   LM_TRY(index->Exec("PRAGMA cache_size = -65536"));
   LM_TRY(index->Exec("PRAGMA mmap_size = 268435456"));
   // The layout's version: an index of another layout is dropped and built again.
-  constexpr int kLayout = 2;
+  constexpr int kLayout = 3;
   {
     Stmt v(db, "PRAGMA user_version");
     LM_TRY(v.status());
     if (v.Step() == SQLITE_ROW && static_cast<int>(v.Double(0)) != kLayout) {
       LM_TRY(index->Exec("DROP TABLE IF EXISTS docs"));
       LM_TRY(index->Exec("DROP TABLE IF EXISTS indexed"));
+      LM_TRY(index->Exec("DROP TABLE IF EXISTS inputs"));
     }
   }
   // kind is indexed (weight 0 in the ranking) so that a kind filter is part of the match.
@@ -121,6 +122,10 @@ Result<std::unique_ptr<SearchIndex>> SearchIndex::Open(const std::string& path, 
   // Names weigh most, then descriptions, tags, owners, the rest.
   LM_TRY(index->Exec("INSERT INTO docs(docs, rank) VALUES('rank', 'bm25(10.0, 4.0, 3.0, 2.0, 1.0, 0.0)')"));
   LM_TRY(index->Exec("CREATE TABLE IF NOT EXISTS indexed (domain TEXT PRIMARY KEY, head TEXT NOT NULL)"));
+  // Lineage between products: each product's input ports.
+  LM_TRY(index->Exec("CREATE TABLE IF NOT EXISTS inputs (domain TEXT NOT NULL, product TEXT NOT NULL, "
+                     "input TEXT NOT NULL)"));
+  LM_TRY(index->Exec("CREATE INDEX IF NOT EXISTS inputs_by_input ON inputs (input)"));
   LM_TRY(index->Exec("PRAGMA user_version = " + std::to_string(kLayout)));
   return index;
 }
@@ -147,6 +152,10 @@ Status SearchIndex::DropDomain(const std::string& domain) {
   LM_TRY(del.status());
   del.Bind(1, domain);
   if (del.Step() != SQLITE_DONE) return Internal("search index: cannot remove " + domain);
+  Stmt lineage(db_, "DELETE FROM inputs WHERE domain = ?");
+  LM_TRY(lineage.status());
+  lineage.Bind(1, domain);
+  lineage.Step();
   Stmt gone(db_, "DELETE FROM indexed WHERE domain = ?");
   LM_TRY(gone.status());
   gone.Bind(1, domain);
@@ -218,6 +227,7 @@ Status SearchIndex::IndexDomain(const std::string& domain, const std::string& he
   }
   // Products, and what their contracts say of their tables' columns.
   std::vector<std::string> product_names;
+  std::vector<std::pair<std::string, std::string>> inputs;  // product, the product it reads
   auto products = LoadProducts(repos_, domain, head);
   if (products.ok()) {
     for (const Product& p : products->products) {
@@ -276,6 +286,7 @@ Status SearchIndex::IndexDomain(const std::string& domain, const std::string& he
       d.classification = Join(classes);
       d.body = Join(body);
       product_names.push_back(p.name);
+      for (const InputPort& in : p.inputs) inputs.emplace_back(p.id(), in.product);
       docs.push_back(std::move(d));
     }
   }
@@ -300,6 +311,15 @@ Status SearchIndex::IndexDomain(const std::string& domain, const std::string& he
       for (int i = 0; i < 13; ++i) ins.Bind(i + 1, *fields[i]);
       if (ins.Step() != SQLITE_DONE) return Internal("search index: cannot index " + d.key);
       ins.Reset();
+    }
+    Stmt lineage(db_, "INSERT INTO inputs (domain, product, input) VALUES (?, ?, ?)");
+    LM_TRY(lineage.status());
+    for (const auto& [product, input] : inputs) {
+      lineage.Bind(1, domain);
+      lineage.Bind(2, product);
+      lineage.Bind(3, input);
+      if (lineage.Step() != SQLITE_DONE) return Internal("search index: cannot record the inputs of " + product);
+      lineage.Reset();
     }
     Stmt mark(db_, "INSERT OR REPLACE INTO indexed (domain, head) VALUES (?, ?)");
     LM_TRY(mark.status());
@@ -364,6 +384,17 @@ Result<size_t> SearchIndex::Refresh(bool force) {
     ++done;
   }
   return done;
+}
+
+Result<std::vector<std::string>> SearchIndex::Downstream(const std::string& product) {
+  std::lock_guard<std::mutex> db_lock(db_mu_);
+  LM_TRY(Refresh(false).status());
+  Stmt q(db_, "SELECT DISTINCT product FROM inputs WHERE input = ? ORDER BY product");
+  LM_TRY(q.status());
+  q.Bind(1, product);
+  std::vector<std::string> out;
+  while (q.Step() == SQLITE_ROW) out.push_back(q.Text(0));
+  return out;
 }
 
 Result<SearchResult> SearchIndex::Search(const SearchQuery& q) {

@@ -60,6 +60,8 @@ class SearchIndex {
                                                    Catalog& catalog);
   ~SearchIndex();
 
+  // The products (domain.name) whose input ports name `product`, as main has them.
+  Result<std::vector<std::string>> Downstream(const std::string& product);
   // Marks `domain` changed (a commit on its main): re-indexed before the next search.
   void Touch(const std::string& domain);
   Result<SearchResult> Search(const SearchQuery& q);

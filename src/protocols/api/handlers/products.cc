@@ -1,6 +1,8 @@
 // Data products through the JSON API: the products of every domain at a ref, one product,
 // checking a product file, a product file to start from, and what a branch changes in a
 // product's contract (docs/products.md).
+#include <functional>
+
 #include "catalog/product.h"
 #include "protocols/api/handlers/handlers.h"
 #include "protocols/api/json_util.h"
@@ -31,6 +33,17 @@ json Changes(const std::vector<catalog::ContractChange>& changes) {
   return out;
 }
 
+// Calls `fn` with every domain (repository), in name order; stops at its first error.
+Status ForEachDomain(Services& s, const std::function<Status(const std::string&)>& fn) {
+  std::string after;
+  while (true) {
+    LM_ASSIGN_OR_RETURN(auto repos, s.repos.ListRepos(after, 1000));
+    for (const auto& r : repos) LM_TRY(fn(r.name));
+    if (repos.size() < 1000) return Status::OK();
+    after = repos.back().name;
+  }
+}
+
 }  // namespace
 
 Response ListProducts(Services& s, Request& req, const P&) {
@@ -39,27 +52,22 @@ Response ListProducts(Services& s, Request& req, const P&) {
   const std::string status = req.Query("status").value_or("");
   const std::string tag = req.Query("tag").value_or("");
   json products = json::array(), broken = json::array();
-  std::string after;
-  while (true) {
-    auto repos = s.repos.ListRepos(after, 1000);
-    if (!repos.ok()) return ErrorResponse(repos.status());
-    for (const auto& r : *repos) {
-      if (!only.empty() && r.name != only) continue;
-      auto loaded = catalog::LoadProducts(s.repos, r.name, ref);
-      if (loaded.status().IsNotFound()) continue;  // a domain without that ref
-      if (!loaded.ok()) return ErrorResponse(loaded.status());
-      for (const auto& p : loaded->products) {
-        if (!status.empty() && p.status != status) continue;
-        if (!tag.empty() && std::find(p.tags.begin(), p.tags.end(), tag) == p.tags.end()) continue;
-        products.push_back(Summary(p));
-      }
-      for (const auto& [path, error] : loaded->broken) {
-        broken.push_back({{"domain", r.name}, {"path", path}, {"error", error}});
-      }
+  Status st = ForEachDomain(s, [&](const std::string& domain) -> Status {
+    if (!only.empty() && domain != only) return Status::OK();
+    auto loaded = catalog::LoadProducts(s.repos, domain, ref);
+    if (loaded.status().IsNotFound()) return Status::OK();  // a domain without that ref
+    if (!loaded.ok()) return loaded.status();
+    for (const auto& p : loaded->products) {
+      if (!status.empty() && p.status != status) continue;
+      if (!tag.empty() && std::find(p.tags.begin(), p.tags.end(), tag) == p.tags.end()) continue;
+      products.push_back(Summary(p));
     }
-    if (repos->size() < 1000) break;
-    after = repos->back().name;
-  }
+    for (const auto& [path, error] : loaded->broken) {
+      broken.push_back({{"domain", domain}, {"path", path}, {"error", error}});
+    }
+    return Status::OK();
+  });
+  if (!st.ok()) return ErrorResponse(st);
   return JsonResponse(200, json{{"ref", ref}, {"products", products}, {"broken", broken}});
 }
 
@@ -70,23 +78,13 @@ Response GetProduct(Services& s, Request& req, const P&) {
   json j = catalog::ProductJson(*p);
   j["ref"] = ref;
   j["policyViolations"] = catalog::CheckPolicies(*p, s.policies);
-  // Its consumers: the products (of any domain, at the same ref) whose input ports name it.
+  // Its consumers: the products whose input ports name it, as main has them (from the search
+  // index, which keeps every product's input ports).
   json downstream = json::array();
-  std::string after;
-  while (true) {
-    auto repos = s.repos.ListRepos(after, 1000);
-    if (!repos.ok()) return ErrorResponse(repos.status());
-    for (const auto& r : *repos) {
-      auto loaded = catalog::LoadProducts(s.repos, r.name, ref);
-      if (!loaded.ok()) continue;  // a domain without that ref
-      for (const auto& other : loaded->products) {
-        for (const auto& in : other.inputs) {
-          if (in.product == p->id()) downstream.push_back(other.id());
-        }
-      }
-    }
-    if (repos->size() < 1000) break;
-    after = repos->back().name;
+  if (s.search) {
+    auto users = s.search->Downstream(p->id());
+    if (!users.ok()) return ErrorResponse(users.status());
+    for (const auto& u : *users) downstream.push_back(u);
   }
   j["downstream"] = downstream;
   return JsonResponse(200, j);
@@ -182,37 +180,33 @@ Result<std::string> RefField(Request& req, const char* name) {
 
 }  // namespace
 
-// Runs the product's checks at a ref and records the run: {"ref"} (default main).
-Response CheckProduct(Services& s, Request& req, const P& who) {
+// One product run (check, publish, deprecate) with the ref `field` of the body (default main);
+// 200 with the run whatever its outcome: "passed" and "error" say what happened.
+Response RunProduct(Services& s, Request& req, const P& who, const char* field,
+                    Result<orchestrate::ProductRun> (orchestrate::Products::*action)(
+                        const std::string&, const std::string&, const std::string&, const std::string&)) {
   auto products = ProductsOf(s);
   if (!products.ok()) return ErrorResponse(products.status());
-  auto ref = RefField(req, "ref");
+  auto ref = RefField(req, field);
   if (!ref.ok()) return ErrorResponse(ref.status());
-  auto run = (*products)->Check(req.params["domain"], req.params["name"], *ref, who.name);
+  auto run = ((*products)->*action)(req.params["domain"], req.params["name"], *ref, who.name);
   if (!run.ok()) return ErrorResponse(run.status());
   return JsonResponse(200, run->ToJson());
+}
+
+// Runs the product's checks at {"ref"} and records the run.
+Response CheckProduct(Services& s, Request& req, const P& who) {
+  return RunProduct(s, req, who, "ref", &orchestrate::Products::Check);
 }
 
 // Checks the product on {"branch"} and publishes it (merging the branch into main) when every
-// check passes. 200 with the run either way: "passed" and "error" say what happened.
+// check passes.
 Response PublishProduct(Services& s, Request& req, const P& who) {
-  auto products = ProductsOf(s);
-  if (!products.ok()) return ErrorResponse(products.status());
-  auto branch = RefField(req, "branch");
-  if (!branch.ok()) return ErrorResponse(branch.status());
-  auto run = (*products)->Publish(req.params["domain"], req.params["name"], *branch, who.name);
-  if (!run.ok()) return ErrorResponse(run.status());
-  return JsonResponse(200, run->ToJson());
+  return RunProduct(s, req, who, "branch", &orchestrate::Products::Publish);
 }
 
 Response DeprecateProduct(Services& s, Request& req, const P& who) {
-  auto products = ProductsOf(s);
-  if (!products.ok()) return ErrorResponse(products.status());
-  auto branch = RefField(req, "branch");
-  if (!branch.ok()) return ErrorResponse(branch.status());
-  auto run = (*products)->Deprecate(req.params["domain"], req.params["name"], *branch, who.name);
-  if (!run.ok()) return ErrorResponse(run.status());
-  return JsonResponse(200, run->ToJson());
+  return RunProduct(s, req, who, "branch", &orchestrate::Products::Deprecate);
 }
 
 // The product's runs (checks, publishes), newest first.
