@@ -413,8 +413,7 @@ Result<std::string> Products::SetStatus(const catalog::Product& p, const std::st
 
 Result<ProductRun> Products::Publish(const std::string& domain, const std::string& name, const std::string& branch,
                                      const std::string& user) {
-  LM_ASSIGN_OR_RETURN(versioning::BranchInfo b, repos_.GetBranch(domain, branch));
-  (void)b;
+  LM_TRY(repos_.GetBranch(domain, branch).status());  // a branch, not a tag or commit
   LM_ASSIGN_OR_RETURN(ProductRun run, Run(domain, name, branch, user, "publish"));
   if (!run.passed) {
     run.error = "not published: a check failed; main is untouched";
