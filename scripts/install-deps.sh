@@ -2,7 +2,7 @@
 # Installs what lakemesh needs to build, test and run on Debian 12, and nothing that is already there.
 # Idempotent and fast on a machine that has everything: it checks before it installs.
 #
-#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh          build + test dependencies (Chromium for the UI's browser tests)
 #   scripts/install-deps.sh --run    only what building and running needs
 #   scripts/install-deps.sh --bench  also the baselines benchmarks compare against (nginx, wrk,
 #                                    s3rver from npm)
@@ -22,7 +22,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests
   curl procps postgresql-client awscli python3-boto3 python3-avro s3cmd rclone
   python3-psycopg2 python3-psycopg python3-pandas openjdk-17-jdk-headless libpostgresql-jdbc-java
-  python3-jinja2)
+  python3-jinja2 chromium)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" != "--run" ]; then pkgs+=("${test_pkgs[@]}"); fi
@@ -76,6 +76,15 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want_stamp" ] \
   tar -xzf "$tmp/duckdb-node-bindings-linux-x64-1.4.4-r.4.tgz" -C "$tmp" package/libduckdb.so
   mv "$tmp/package/libduckdb.so" "$duckdb_dir/lib/libduckdb.so"
   echo "$want_stamp" > "$stamp"
+fi
+
+# --- The web UI's build tools: esbuild and Preact (src/ui/package-lock.json) -------------------
+# Needed to build the binary, which embeds the UI.
+ui_dir="$here/src/ui"
+if [ ! -f "$ui_dir/node_modules/.package-lock.json" ] \
+   || [ "$ui_dir/package-lock.json" -nt "$ui_dir/node_modules/.package-lock.json" ]; then
+  echo "install-deps: installing the web UI's build tools (npm ci in src/ui)"
+  (cd "$ui_dir" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
 
 # --- Node.js clients the end-to-end tests drive (test/e2e/node/package-lock.json) -----------------

@@ -28,6 +28,7 @@
 #include "catalog/catalog.h"
 #include "protocols/iceberg_rest/iceberg_rest.h"
 #include "protocols/trino/trino.h"
+#include "ui/ui.h"
 #include "storage/local_blob_store.h"
 #include "versioning/repository.h"
 
@@ -198,6 +199,7 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   server::Handler http_handler = [api_handler, iceberg_handler, trino_server](server::Request& req) {
     if (req.path.rfind("/iceberg/", 0) == 0) return iceberg_handler(req);
     if (trino::Server::Handles(req.path)) return trino_server->Handle(req);
+    if (ui::Handles(req)) return ui::Serve(req);
     return api_handler(req);
   };
   http_opts.offload = [](std::string_view target) { return trino::Server::MayWait(target); };
@@ -229,7 +231,17 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
   if (demo_new) {
     // The dbt project of the demo (examples/dbt/shop) into the domain `shop`, in the background:
     // the server answers meanwhile, and the tables appear within a second.
-    p->demo_build = std::thread([open_engine, dir = work_dir + "/demo-dbt"] {
+    orchestrate::Products* products = p->products.get();
+    p->demo_build = std::thread([open_engine, products, dir = work_dir + "/demo-dbt"] {
+      // The demo's products are checked once, so that their pages have a quality history; the
+      // next version of sales.orders on dev fails a rule.
+      for (const auto& [domain, name, ref] : DemoProductChecks()) {
+        auto run = products->Check(domain, name, ref, "demo");
+        if (!run.ok()) {
+          log::Warn("a demo product check did not run",
+                    {{"product", domain + "." + name}, {"error", run.status().ToString()}});
+        }
+      }
       auto engine = open_engine();
       Result<std::string> built = engine.ok() ? BuildDemoDbt(**engine, dir) : engine.status();
       if (built.ok()) {

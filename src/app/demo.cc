@@ -1,10 +1,14 @@
 #include "app/demo.h"
 
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include "base/random.h"
+#include "base/time.h"
 #include "sql/data_files.h"
 #include "table/metadata.h"
 
@@ -162,7 +166,85 @@ outputPorts:
             - {metric: rowCount, mustBeGreaterThan: 0}
 )yaml";
 
+constexpr const char* kCampaignsProduct = R"yaml(# Marketing's campaigns, with the orders they brought in attributed to them.
+name: campaigns
+owner: growth-team
+description: "Marketing campaigns with budget and the revenue of the orders attributed to them."
+tags: [marketing, attribution]
+status: published
+version: 2.0.0
+inputPorts:
+  - product: sales.orders
+outputPorts:
+  - name: campaigns
+    table: campaigns
+    description: "One row per campaign; revenue from sales.orders by last-touch attribution."
+    contract:
+      schema:
+        - name: campaigns
+          physicalName: campaigns
+          properties:
+            - {name: campaign_id, logicalType: integer, physicalType: BIGINT, required: true, unique: true,
+               description: The campaign's number.}
+            - {name: title, logicalType: string, physicalType: VARCHAR, required: true, description: What the campaign is called.}
+            - {name: channel, logicalType: string, physicalType: VARCHAR, description: "email, social or search."}
+            - {name: budget, logicalType: number, physicalType: "DECIMAL(10,2)", description: Spend in EUR.}
+            - {name: attributed_revenue, logicalType: number, physicalType: "DECIMAL(12,2)",
+               description: Revenue of the orders attributed to the campaign (EUR).}
+            - {name: loaded_at, logicalType: timestamp, physicalType: TIMESTAMP, required: true,
+               description: When the row was last refreshed.}
+          quality:
+            - {metric: rowCount, mustBeGreaterThan: 0}
+            - {type: sql, name: budget is spent on something, query: "SELECT count(*) FROM ${table} WHERE budget <= 0", mustBe: 0}
+      slaProperties:
+        - {property: freshness, value: 1, unit: d, element: campaigns.loaded_at}
+)yaml";
+
+// Campaigns with the revenue of the orders `attribution` gives them (last touch), from the
+// orders of `orders_csv`, loaded at `now` (as an ISO timestamp).
+std::string Campaigns(const std::string& orders_csv, const std::string& attribution,
+                      const std::string& now) {
+  std::map<int, double> amount_of;  // order id -> amount
+  std::istringstream orders(orders_csv);
+  std::string line;
+  std::getline(orders, line);
+  while (std::getline(orders, line)) {
+    std::istringstream f(line);
+    std::string id, customer, product, qty, amount;
+    std::getline(f, id, ',');
+    std::getline(f, customer, ',');
+    std::getline(f, product, ',');
+    std::getline(f, qty, ',');
+    std::getline(f, amount, ',');
+    amount_of[std::stoi(id)] = std::stod(amount);
+  }
+  std::map<int, double> revenue;
+  std::istringstream touches(attribution);
+  std::getline(touches, line);
+  while (std::getline(touches, line)) {
+    int order = std::stoi(line.substr(0, line.find(',')));
+    int campaign = std::stoi(line.substr(line.find(',') + 1));
+    revenue[campaign] += amount_of[order];
+  }
+  static const char* kRows[] = {"1,Autumn lakes,email,5000.00", "2,Mesh week,social,12000.00",
+                                "3,Winter data,search,8000.00"};
+  std::string csv = "campaign_id,title,channel,budget,attributed_revenue,loaded_at\n";
+  for (int i = 0; i < 3; ++i) {
+    char rev[32];
+    std::snprintf(rev, sizeof(rev), "%.2f", revenue[i + 1]);
+    csv += std::string(kRows[i]) + "," + rev + "," + now + "\n";
+  }
+  return csv;
+}
+
 }  // namespace
+
+std::vector<DemoCheck> DemoProductChecks() {
+  return {{"customers", "customers", "main"},
+          {"sales", "orders", "main"},
+          {"marketing", "campaigns", "main"},
+          {"sales", "orders", "dev"}};
+}
 
 Status LoadDemo(Repositories& repos, catalog::Catalog& catalog, const std::string& work_dir) {
   // sales: orders by month, a product catalogue, a dev branch with work in progress, a tag.
@@ -248,7 +330,29 @@ Status LoadDemo(Repositories& repos, catalog::Catalog& catalog, const std::strin
     attribution += std::to_string(i) + "," + std::to_string(1 + (i / 3) % 3) + ",last\n";
   }
   LM_TRY(Put(repos, "marketing", "main", "raw/attribution/2026-q4.csv", attribution, "text/csv"));
-  return Commit(repos, "marketing", "main", "Attribute orders to campaigns");
+  LM_TRY(Commit(repos, "marketing", "main", "Attribute orders to campaigns"));
+  // The campaigns as a table with the revenue attributed to them, published as a product that
+  // reads sales.orders; its freshness SLO holds for a day after the demo was loaded.
+  const catalog::Json campaigns = {
+      {"name", "campaigns"},
+      {"schema",
+       {{"type", "struct"},
+        {"fields",
+         {{{"id", 1}, {"name", "campaign_id"}, {"required", true}, {"type", "long"}},
+          {{"id", 2}, {"name", "title"}, {"required", true}, {"type", "string"}},
+          {{"id", 3}, {"name", "channel"}, {"required", false}, {"type", "string"}},
+          {{"id", 4}, {"name", "budget"}, {"required", false}, {"type", "decimal(10, 2)"}},
+          {{"id", 5}, {"name", "attributed_revenue"}, {"required", false}, {"type", "decimal(12, 2)"}},
+          {{"id", 6}, {"name", "loaded_at"}, {"required", true}, {"type", "timestamp"}}}}}},
+      {"properties", {{"comment", "Campaigns and the revenue attributed to them"}}}};
+  LM_TRY(catalog.CreateTable("main", {"marketing"}, campaigns, /*stage=*/false, "demo").status());
+  const std::string now = FormatRfc3339(NowMicros()).substr(0, 19);
+  LM_TRY(AppendCsv(catalog, "main", {{"marketing"}, "campaigns"},
+                   Campaigns(Orders(9, 1, 60) + Orders(10, 61, 80).substr(Orders(10, 61, 80).find('\n') + 1),
+                             attribution, now),
+                   work_dir));
+  LM_TRY(Put(repos, "marketing", "main", "products/campaigns.yaml", kCampaignsProduct, "application/yaml"));
+  return Commit(repos, "marketing", "main", "Publish data product marketing.campaigns 2.0.0");
 }
 
 }  // namespace lakemesh::app

@@ -34,15 +34,20 @@ def test_demo_mesh_is_loaded(demo_server):
     assert "230 row(s)" in demo_server.cli("table", "describe", "sales.orders", "--ref",
                                            "dev").stdout
     assert "40 row(s)" in demo_server.cli("table", "describe", "customers.customers").stdout
-    # Two published data products; on dev, the next version of the orders product fails a
-    # quality rule the November load breaks.
+    # A published data product in each domain; on dev, the next version of the orders product
+    # fails a quality rule the November load breaks.
     products = json.loads(demo_server.cli("--json", "product", "list").stdout)["products"]
     assert [(p["id"], p["status"]) for p in products] == [("customers.customers", "published"),
+                                                          ("marketing.campaigns", "published"),
                                                           ("sales.orders", "published")]
     assert demo_server.cli("product", "check", "sales.orders").returncode == 0
-    # Lineage between products: sales.orders reads customers.customers.
+    assert demo_server.cli("product", "check", "marketing.campaigns").returncode == 0
+    # Lineage between products: customers.customers -> sales.orders -> marketing.campaigns.
     assert "  used by: sales.orders" in demo_server.cli("product", "show", "customers.customers").stdout
-    assert "  input ports: customers.customers" in demo_server.cli("product", "show", "sales.orders").stdout
+    shown = demo_server.cli("product", "show", "sales.orders").stdout
+    assert "  input ports: customers.customers" in shown
+    assert "  used by: marketing.campaigns" in shown
+    assert "3 row(s)" in demo_server.cli("table", "describe", "marketing.campaigns").stdout
     r = demo_server.cli("product", "check", "sales.orders", "--ref", "dev", check=False)
     assert r.returncode != 0
     assert "FAIL quality orders volume within plan: rowCount <= 200 measured 230" in \

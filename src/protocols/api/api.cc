@@ -108,7 +108,13 @@ server::Handler MakeHttpHandler(Services& services) {
     ApiHandler h = r.handler;
     router->Add(r.method, r.pattern, [&services, h](server::Request& req) -> server::Response {
       auto who = Authenticate(services.credentials, req);
-      if (!who.ok()) return ErrorResponse(who.status());
+      if (!who.ok()) {
+        server::Response r = ErrorResponse(who.status());
+        // Scripts (the web UI) ask not to be challenged: a browser would pop up its own
+        // sign-in dialog for a Basic challenge.
+        if (req.Header("X-Requested-With")) r.headers.Remove("WWW-Authenticate");
+        return r;
+      }
       req.principal = who->name;
       return h(services, req, *who);
     });
@@ -119,14 +125,6 @@ server::Handler MakeHttpHandler(Services& services) {
   router->Add("GET", "/metrics", [&services](server::Request&) {
     return server::Response::Text(200, services.metrics.Render(),
                                   "text/plain; version=0.0.4; charset=utf-8");
-  });
-  router->Add("GET", "/", [](server::Request&) {
-    return server::Response::Text(
-        200,
-        "lakemesh is running.\n\n"
-        "  REST API   /api/v1   (docs/api.md; authenticate with an access key)\n"
-        "  health     /healthz\n"
-        "  metrics    /metrics  (Prometheus)\n");
   });
   return [router](server::Request& req) -> server::Response {
     bool path_matched = false;

@@ -287,7 +287,7 @@ struct Server::Impl {
     auto who = Authenticate(req);
     if (!who.ok()) {
       server::Response r = Message(401, who.status().message());
-      r.headers.Set("WWW-Authenticate", "Basic realm=\"lakemesh\"");
+      if (!req.Header("X-Requested-With")) r.headers.Set("WWW-Authenticate", "Basic realm=\"lakemesh\"");
       return r;
     }
     req.principal = who->name;

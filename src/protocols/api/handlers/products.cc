@@ -78,6 +78,13 @@ Response GetProduct(Services& s, Request& req, const P&) {
   json j = catalog::ProductJson(*p);
   j["ref"] = ref;
   j["policyViolations"] = catalog::CheckPolicies(*p, s.policies);
+  // When each output table last changed at the ref (views have no such time).
+  for (auto& port : j["outputPorts"]) {
+    auto t = s.catalog.LoadTable(ref, {{p->domain}, port.value("table", "")});
+    if (t.ok() && t->metadata.contains("last-updated-ms")) {
+      port["lastUpdatedMs"] = t->metadata["last-updated-ms"];
+    }
+  }
   // Its consumers: the products whose input ports name it, as main has them (from the search
   // index, which keeps every product's input ports).
   json downstream = json::array();
