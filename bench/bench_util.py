@@ -27,7 +27,7 @@ def wait_port(port, timeout=20):
     raise RuntimeError("nothing listening on port %d" % port)
 
 
-def start_lakemesh(binary, scratch, procs):
+def start_lakemesh(binary, scratch, procs, extra_args=()):
     """Starts `lakemesh serve` on free loopback ports with the benchmark key; returns the ports
     as {"s3": .., "http": .., "pg": ..}. The process is appended to `procs`."""
     ports = {"s3": free_port(), "http": free_port(), "pg": free_port()}
@@ -35,7 +35,8 @@ def start_lakemesh(binary, scratch, procs):
                LAKEMESH_CONFIG=os.path.join(scratch, "cli.json"))
     lm = subprocess.Popen([binary, "serve", "--data", os.path.join(scratch, "lm"), "--s3",
                            "127.0.0.1:%d" % ports["s3"], "--http", "127.0.0.1:%d" % ports["http"],
-                           "--pg", "127.0.0.1:%d" % ports["pg"], "--log-level", "warn"],
+                           "--pg", "127.0.0.1:%d" % ports["pg"], "--log-level", "warn"]
+                          + list(extra_args),
                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(lm)
     wait_port(ports["s3"])

@@ -66,3 +66,10 @@ else
   /usr/bin/python3 "$here/bench/jinja_bench.py" --build "$build"
   /usr/bin/python3 "$here/bench/dbt_bench.py" --bin "$build/lakemesh"
 fi
+echo
+echo "== Web UI (home and product page rendered in headless Chromium)"
+if [ -n "${QUICK:-}" ]; then
+  /usr/bin/python3 "$here/bench/ui_bench.py" --bin "$build/lakemesh" --runs 3
+else
+  /usr/bin/python3 "$here/bench/ui_bench.py" --bin "$build/lakemesh"
+fi
