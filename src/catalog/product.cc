@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
+#include <unordered_map>
 
 namespace lakemesh::catalog {
 namespace {
@@ -364,9 +366,14 @@ Result<Product> ParseProduct(const std::string& yaml, const std::string& domain,
   return p;
 }
 
-Json ProductJson(const Product& p) {
+Json ProductJson(const Product& p, bool detail) {
   Json outputs = Json::array();
   for (const auto& o : p.outputs) {
+    if (!detail) {
+      outputs.push_back({{"name", o.name}, {"table", o.table}, {"description", o.description},
+                         {"columns", o.columns.size()}, {"quality", o.quality.size()}});
+      continue;
+    }
     Json cols = Json::array();
     for (const auto& c : o.columns) {
       cols.push_back({{"name", c.name}, {"logicalType", c.logical_type}, {"physicalType", c.physical_type},
@@ -607,6 +614,43 @@ Result<std::string> ReadObject(versioning::Repositories& repos, const versioning
   return text;
 }
 
+// Parsed product files by (domain, path, blob address): a blob's bytes never change, so a listing
+// reads and parses only the files that changed since it last saw them. Bounded; cleared when full.
+class ParsedFiles {
+ public:
+  Result<Product> Get(versioning::Repositories& repos, const std::string& domain,
+                      const versioning::ObjectInfo& o) {
+    if (o.entry.address.empty()) return Parse(repos, domain, o);
+    const std::string key = domain + '\0' + o.path + '\0' + o.entry.address;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find(key);
+      if (it != cache_.end()) return it->second;
+    }
+    Result<Product> p = Parse(repos, domain, o);
+    if (!p.ok() && p.status().code() != ErrorCode::kInvalidArgument) return p;  // may pass later
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cache_.size() >= kMaxEntries) cache_.clear();
+    cache_.emplace(key, p);
+    return p;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 20000;
+  static Result<Product> Parse(versioning::Repositories& repos, const std::string& domain,
+                               const versioning::ObjectInfo& o) {
+    LM_ASSIGN_OR_RETURN(std::string text, ReadObject(repos, o));
+    return ParseProduct(text, domain, o.path);
+  }
+  std::mutex mu_;
+  std::unordered_map<std::string, Result<Product>> cache_;
+};
+
+ParsedFiles& Parsed() {
+  static ParsedFiles* files = new ParsedFiles();
+  return *files;
+}
+
 bool IsProductFile(const std::string& path) {
   auto ends = [&](const char* suffix) {
     const size_t n = std::strlen(suffix);
@@ -628,12 +672,7 @@ Result<DomainProducts> LoadProducts(versioning::Repositories& repos, const std::
     LM_ASSIGN_OR_RETURN(versioning::Listing page, repos.ListObjects(domain, ref, opts));
     for (const auto& o : page.objects) {
       if (!IsProductFile(o.path)) continue;
-      auto text = ReadObject(repos, o);
-      if (!text.ok()) {
-        out.broken.emplace_back(o.path, text.status().message());
-        continue;
-      }
-      auto p = ParseProduct(*text, domain, o.path);
+      auto p = Parsed().Get(repos, domain, o);
       if (!p.ok()) {
         out.broken.emplace_back(o.path, p.status().message());
         continue;
@@ -659,8 +698,7 @@ Result<Product> LoadProduct(versioning::Repositories& repos, const std::string& 
     auto o = repos.StatObject(domain, ref, path);
     if (o.status().IsNotFound()) continue;
     if (!o.ok()) return o.status();
-    LM_ASSIGN_OR_RETURN(std::string text, ReadObject(repos, *o));
-    return ParseProduct(text, domain, path);
+    return Parsed().Get(repos, domain, *o);
   }
   return NotFound("domain " + domain + " has no product " + name + " at " + ref + " (products/" + name + ".yaml)");
 }

@@ -97,8 +97,9 @@ struct Product {
 Result<Product> ParseProduct(const std::string& yaml, const std::string& domain,
                              const std::string& path);
 
-// The product as JSON for the API and the UI: the fields above, normalized.
-nlohmann::json ProductJson(const Product& p);
+// The product as JSON for the API and the UI: the fields above, normalized. Without `detail`
+// (listings), an output port's columns and quality rules are counts and its contract is left out.
+nlohmann::json ProductJson(const Product& p, bool detail = true);
 
 // A change between a published contract and a new one.
 struct ContractChange {

@@ -14,16 +14,8 @@ namespace {
 
 constexpr size_t kMaxProductBody = 4 << 20;  // as a product file in a repository
 
-json Summary(const catalog::Product& p) {
-  json j = catalog::ProductJson(p);
-  // The list leaves out what only the product's own page shows.
-  for (auto& o : j["outputPorts"]) {
-    o.erase("contract");
-    o["columns"] = o["columns"].size();
-    o["quality"] = o["quality"].size();
-  }
-  return j;
-}
+// The list leaves out what only the product's own page shows: columns and rules are counts.
+json Summary(const catalog::Product& p) { return catalog::ProductJson(p, /*detail=*/false); }
 
 json Changes(const std::vector<catalog::ContractChange>& changes) {
   json out = json::array();

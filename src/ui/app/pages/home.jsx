@@ -4,6 +4,7 @@ import { Link, navigate } from '../router.js';
 import { Badge, ErrorView, Spinner, Tag, Time, shortId, useData, useReady } from '../components.jsx';
 
 const RECENT_DOMAINS = 24;  // domains whose recent commits the home page reads
+const CARDS_PER_DOMAIN = 9;  // the rest are a search away
 
 async function loadHome() {
   const [products, repos] = await Promise.all([
@@ -103,8 +104,13 @@ export function HomePage() {
               </h2>
               {list.length > 0 && (
                 <div class="cards">
-                  {list.map((p) => <ProductCard p={p} />)}
+                  {list.slice(0, CARDS_PER_DOMAIN).map((p) => <ProductCard p={p} />)}
                 </div>
+              )}
+              {list.length > CARDS_PER_DOMAIN && (
+                <p>
+                  <Link href={`/search?kind=product&domain=${enc(domain)}`}>All {list.length} products of {domain} →</Link>
+                </p>
               )}
             </section>
           ))}
