@@ -27,13 +27,19 @@ async function go(page, url) {
   await ready(page);
 }
 
+// Does `action` (an in-app navigation), then waits for `url` and for the new page to be ready.
+async function navigateBy(page, action, url) {
+  await page.evaluate(() => delete document.body.dataset.ready);
+  await action();
+  await page.waitForURL(url);
+  await ready(page);
+}
+
 async function signIn(page) {
   await page.goto(base + '/signin');
   await page.fill('input[name=access_key_id]', keyId);
   await page.fill('input[name=secret]', secret);
-  await page.click('button[type=submit]');
-  await page.waitForURL(base + '/');
-  await ready(page);
+  await navigateBy(page, () => page.click('button[type=submit]'), base + '/');
 }
 
 const journeys = {
@@ -49,9 +55,7 @@ const journeys = {
     assert.match(await err.textContent(), /do not match/);
     await shot(page, 'signin-refused');
     await page.fill('input[name=secret]', secret);
-    await page.click('button[type=submit]');
-    await page.waitForURL(base + '/products/sales/orders');
-    await ready(page);
+    await navigateBy(page, () => page.click('button[type=submit]'), base + '/products/sales/orders');
     await page.click('text=Sign out');
     await page.waitForURL(base + '/signin');
     await page.goto(base + '/sql');
@@ -78,10 +82,7 @@ const journeys = {
     assert.match(await hit.textContent(), /customers\.customers\.email/);
     await shot(page, 'search-instant');
     await page.keyboard.press('ArrowDown');
-    await page.evaluate(() => delete document.body.dataset.ready);
-    await page.keyboard.press('Enter');
-    await page.waitForURL(base + '/products/customers/customers');
-    await ready(page);
+    await navigateBy(page, () => page.keyboard.press('Enter'), base + '/products/customers/customers');
     const contract = await page.textContent('table.contract');
     assert.match(contract, /customer_id/);
     assert.match(contract, /email/);
@@ -108,9 +109,7 @@ const journeys = {
     await page.waitForFunction(() => document.querySelectorAll('.run').length >= 3);
     await shot(page, 'product-quality-main');
     // On dev the next version breaks "volume within plan".
-    await page.selectOption('.head-side select', 'dev');
-    await page.waitForURL(/ref=dev/);
-    await ready(page);
+    await navigateBy(page, () => page.selectOption('.head-side select', 'dev'), /ref=dev/);
     assert.match(await page.textContent('.head-side'), /failed/);
     assert.match(await page.textContent('h1'), /v1\.1\.0/);
     const devRun = await page.$('.run.bad');
@@ -123,9 +122,8 @@ const journeys = {
     assert.deepEqual(nodes.sort(), ['customers.customers', 'marketing.campaigns', 'sales.orders']);
     assert.equal(await page.$$eval('.lineage path.edge', (els) => els.length), 2);
     await shot(page, 'product-lineage');
-    await page.click('.lineage g.node[data-product="marketing.campaigns"]');
-    await page.waitForURL(base + '/products/marketing/campaigns');
-    await ready(page);
+    await navigateBy(page, () => page.click('.lineage g.node[data-product="marketing.campaigns"]'),
+      base + '/products/marketing/campaigns');
     assert.match(await page.textContent('.facts'), /SLO 1 d/);
     assert.match(await page.textContent('.facts'), /met/);
     // Versions: main and dev, with what dev changes.
@@ -191,12 +189,8 @@ const journeys = {
   async browse(page) {
     await signIn(page);
     await go(page, '/repos/sales');
-    await page.click('a:has-text("raw")');
-    await page.waitForURL(/prefix=raw%2F/);
-    await ready(page);
-    await page.click('a:has-text("orders")');
-    await page.waitForURL(/prefix=raw%2Forders%2F/);
-    await ready(page);
+    await navigateBy(page, () => page.click('a:has-text("raw")'), /prefix=raw%2F/);
+    await navigateBy(page, () => page.click('a:has-text("orders")'), /prefix=raw%2Forders%2F/);
     const files = await page.$$eval('table.files td a', (els) => els.map((e) => e.textContent.trim()));
     assert.deepEqual(files, ['📄 2026-09.csv', '📄 2026-10.csv']);
     await shot(page, 'repo-files');
@@ -210,9 +204,7 @@ const journeys = {
     // The log of dev and the commit that raised the version.
     await go(page, '/repos/sales/commits?ref=dev');
     await shot(page, 'repo-commits');
-    await page.click('a:has-text("orders 1.1.0")');
-    await page.waitForURL(/\/repos\/sales\/commits\/[0-9a-f]{64}$/);
-    await ready(page);
+    await navigateBy(page, () => page.click('a:has-text("orders 1.1.0")'), /\/repos\/sales\/commits\/[0-9a-f]{64}$/);
     await page.waitForSelector('.diff .line.add');
     const added = await page.$$eval('.diff .line.add', (els) => els.map((e) => e.textContent));
     assert.ok(added.some((l) => l.includes('version: 1.1.0')), added.join('\n'));
