@@ -131,6 +131,9 @@ const journeys = {
     const versions = await page.textContent('.tab-body table');
     assert.match(versions, /main\s*v1\.0\.0/);
     assert.match(versions, /dev\s*v1\.1\.0/);
+    // The commits that changed its table: the two appends of the demo.
+    const tableLog = await page.$$eval('.tab-body h3:has(code) + ul.feed li a', (els) => els.map((e) => e.textContent));
+    assert.equal(tableLog.filter((m) => m === 'Iceberg commit: sales.orders: append').length, 2, tableLog.join('; '));
     await shot(page, 'product-versions');
     // Sample rows and the snippets to query it.
     await go(page, '/products/sales/orders?tab=data');

@@ -190,7 +190,7 @@ function SampleRows({ product, refName }) {
   );
 }
 
-function Versions({ product, refs }) {
+function Versions({ product, refs, refName }) {
   const { domain, name } = product;
   const { data, error, loading } = useData(async () => {
     const branches = refs.branches.slice(0, 20);
@@ -206,8 +206,20 @@ function Versions({ product, refs }) {
       }),
     );
     const log = await api(repoPath(domain) + '/refs/main/commits', { query: { path: product.path, limit: 20 } });
-    return { at, log: log.results };
-  }, [domain, name, refs]);
+    // The commits that changed each output table or view at the ref: appends, SQL writes, dbt builds.
+    const tables = await Promise.all(
+      product.outputPorts.map(async (o) => {
+        for (const suffix of ['.metadata.json', '.view.json']) {
+          const r = await api(repoPath(domain) + '/refs/' + enc(refName) + '/commits', {
+            query: { path: '_catalog/' + o.table + suffix, limit: 10 },
+          });
+          if (r.results.length) return { port: o, commits: r.results };
+        }
+        return { port: o, commits: [] };
+      }),
+    );
+    return { at, log: log.results, tables };
+  }, [domain, name, refs, refName]);
   if (loading) return <Spinner />;
   if (error) return <ErrorView error={error} />;
   return (
@@ -258,6 +270,25 @@ function Versions({ product, refs }) {
           </li>
         ))}
       </ul>
+      {data.tables.map(({ port, commits }) => (
+        <>
+          <h3>
+            Changes to <code>{domain}.{port.table}</code> at {refName}
+          </h3>
+          {commits.length === 0 ? (
+            <p class="muted">No commit changed it at this ref.</p>
+          ) : (
+            <ul class="feed">
+              {commits.map((c) => (
+                <li>
+                  <Link href={`/repos/${enc(domain)}/commits/${c.id}`}>{c.message.split('\n')[0]}</Link>
+                  <span class="muted small"><code>{shortId(c.id)}</code> · {c.author} · <Time at={c.created} /></span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      ))}
       {refs.tags.length > 0 && (
         <p class="muted">Tags of {domain}: {refs.tags.map((t) => <code>{t} </code>)}</p>
       )}
@@ -400,7 +431,7 @@ export function ProductPage({ domain, name, query }) {
         {tab === 'quality' && (runs.error ? <ErrorView error={runs.error} /> : <Quality product={product} runs={allRuns} refName={refName} reloadRuns={runs.reload} />)}
         {tab === 'data' && <SampleRows product={product} refName={refName} />}
         {tab === 'lineage' && <LineageGraph center={product.id} products={list} />}
-        {tab === 'versions' && <Versions product={product} refs={refs} />}
+        {tab === 'versions' && <Versions product={product} refs={refs} refName={refName} />}
         {tab === 'query' && <QueryIt product={product} refName={refName} />}
       </div>
     </div>
