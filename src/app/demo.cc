@@ -1,7 +1,7 @@
 #include "app/demo.h"
 
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -347,9 +347,9 @@ Status LoadDemo(Repositories& repos, catalog::Catalog& catalog, const std::strin
       {"properties", {{"comment", "Campaigns and the revenue attributed to them"}}}};
   LM_TRY(catalog.CreateTable("main", {"marketing"}, campaigns, /*stage=*/false, "demo").status());
   const std::string now = FormatRfc3339(NowMicros()).substr(0, 19);
-  LM_TRY(AppendCsv(catalog, "main", {{"marketing"}, "campaigns"},
-                   Campaigns(Orders(9, 1, 60) + Orders(10, 61, 80).substr(Orders(10, 61, 80).find('\n') + 1),
-                             attribution, now),
+  const std::string october = Orders(10, 61, 80);
+  const std::string main_orders = Orders(9, 1, 60) + october.substr(october.find('\n') + 1);
+  LM_TRY(AppendCsv(catalog, "main", {{"marketing"}, "campaigns"}, Campaigns(main_orders, attribution, now),
                    work_dir));
   LM_TRY(Put(repos, "marketing", "main", "products/campaigns.yaml", kCampaignsProduct, "application/yaml"));
   return Commit(repos, "marketing", "main", "Publish data product marketing.campaigns 2.0.0");

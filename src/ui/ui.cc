@@ -1,7 +1,6 @@
 #include "ui/ui.h"
 
 #include <map>
-#include <mutex>
 
 #include <zlib.h>
 
@@ -10,8 +9,8 @@
 namespace lakemesh::ui {
 namespace {
 
-// The first segments of the app's own pages (app/router.js has the same list).
-constexpr std::string_view kPages[] = {"signin", "search", "products", "domains", "repos", "sql"};
+// The first segments of the app's own pages (the routes of app/main.jsx).
+constexpr std::string_view kPages[] = {"signin", "search", "products", "repos", "sql"};
 
 // Protocols own these; the UI never answers under them.
 constexpr std::string_view kNotOurs[] = {"/api/", "/iceberg/", "/v1/", "/metrics", "/healthz"};
@@ -68,7 +67,7 @@ Prepared Prepare(std::string data, std::string_view content_type) {
 
 // Every asset, prepared once. index.html names the script and style sheet with their hashes
 // (`?v=`), so that a browser may keep them for a year and still never runs a stale app.
-const std::map<std::string, Prepared, std::less<>>& Prepared_() {
+const std::map<std::string, Prepared, std::less<>>& PreparedAssets() {
   static const auto* all = [] {
     auto* m = new std::map<std::string, Prepared, std::less<>>();
     for (auto name : {"app.js", "app.css", "favicon.svg"}) {
@@ -142,7 +141,7 @@ bool Handles(const server::Request& req) {
 }
 
 server::Response Serve(const server::Request& req) {
-  const auto& assets = Prepared_();
+  const auto& assets = PreparedAssets();
   if (StartsWith(req.path, "/ui/")) {
     auto it = assets.find(std::string_view(req.path).substr(4));
     if (it == assets.end() || it->first == "index.html") {
