@@ -474,6 +474,19 @@ std::vector<ContractChange> CompareContracts(const Product& before, const Produc
     if (b.freshness_seconds > 0 && (a->freshness_seconds == 0 || a->freshness_seconds > b.freshness_seconds)) {
       out.push_back({true, b.name, "", "freshness SLO loosened"});
     }
+    // Quality rules, by what they check: reported, not breaking (the shape of the data holds).
+    auto rules = [](const OutputPort& o) {
+      std::set<std::string> r;
+      for (const auto& q : o.quality) r.insert(q.Describe());
+      return r;
+    };
+    const std::set<std::string> br = rules(b), ar = rules(*a);
+    for (const auto& r : br) {
+      if (!ar.count(r)) out.push_back({false, b.name, "", "quality rule removed: " + r});
+    }
+    for (const auto& r : ar) {
+      if (!br.count(r)) out.push_back({false, b.name, "", "quality rule added: " + r});
+    }
   }
   for (const OutputPort& a : after.outputs) {
     if (std::none_of(before.outputs.begin(), before.outputs.end(), [&](const OutputPort& o) { return o.name == a.name; })) {

@@ -170,6 +170,7 @@ TEST(Product, ComparesContractsForBreakingChanges) {
   replace("          quality:\n            - metric: rowCount",
           "            - name: channel\n              logicalType: string\n          quality:\n"
           "            - metric: rowCount");
+  replace("mustBeGreaterThan: 0", "mustBeGreaterThan: 10");  // a rule tightened
   auto after = ParseProduct(text, "sales", "p.yaml");
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   auto changes = CompareContracts(*before, *after);
@@ -188,6 +189,10 @@ TEST(Product, ComparesContractsForBreakingChanges) {
   has("email", "column removed (or renamed)", true);
   has("email_address", "column added", false);
   has("channel", "column added", false);
+  // Quality rules are reported by what they check, and do not break the contract's shape.
+  has("", "quality rule removed: rowCount > 0", false);
+  has("", "quality rule added: rowCount > 10", false);
+  has("", "quality rule removed: nullValues(email) <= 5 percent", false);
   EXPECT_EQ(MajorVersion("2.1.0"), 2);
   EXPECT_EQ(MajorVersion("x"), std::nullopt);
 }
