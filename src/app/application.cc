@@ -284,13 +284,16 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
         "\nlakemesh generated an admin access key. It is shown only this once:\n\n"
         "  export LAKEMESH_URL=http://%s\n"
         "  export LAKEMESH_ACCESS_KEY_ID=%s\n"
-        "  export LAKEMESH_SECRET_ACCESS_KEY=%s\n\n",
-        p->http->address().c_str(), created->id.c_str(), created->secret.c_str());
+        "  export LAKEMESH_SECRET_ACCESS_KEY=%s\n\n"
+        "Open the web UI at http://%s/ and sign in with this key.\n\n",
+        p->http->address().c_str(), created->id.c_str(), created->secret.c_str(),
+        p->http->address().c_str());
     std::fflush(stdout);
     OfferCliConfig(*created, p->http->address());
   }
   log::Info("lakemesh ready",
             {{"http", p->http->address()},
+             {"ui", "http://" + p->http->address() + "/"},
              {"s3", p->s3->address()},
              {"pg", p->pg->address()},
              {"data", dir},
