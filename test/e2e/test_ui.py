@@ -80,10 +80,13 @@ def test_scripts_are_not_challenged(server):
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium (scripts/install-deps.sh)")
 def test_browser_journeys(demo_server):
     # The demo checks its products in the background once it starts; the journeys read those runs.
+    # The demo checks its products, then builds its dbt project into `shop`, in the background
+    # once it starts; the journeys read both.
     deadline = time.time() + 60
     while time.time() < deadline:
         runs = demo_server.api("GET", "/api/v1/products/sales/orders/runs").json()["runs"]
-        if len(runs) >= 2:
+        views = demo_server.api("GET", "/iceberg/v1/main/namespaces/shop/views")
+        if len(runs) >= 2 and views.status_code == 200 and len(views.json()["identifiers"]) >= 3:
             break
         time.sleep(0.2)
     r = subprocess.run(

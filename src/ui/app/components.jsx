@@ -293,3 +293,28 @@ export function RefPicker({ refs, value, onChange, label = 'ref' }) {
     </label>
   );
 }
+
+// A data product in a grid of cards.
+export function ProductCard({ p }) {
+  return (
+    <Link class="card product-card" href={`/products/${enc(p.domain)}/${enc(p.name)}`}>
+      <div class="card-head">
+        <span class="domain">{p.domain}</span>
+        <Badge kind={p.status} />
+      </div>
+      <h3>{p.name}</h3>
+      <p class="desc">{p.description || <span class="muted">No description</span>}</p>
+      <div class="meta">
+        <span title="version">v{p.version}</span>
+        <span title="owner">{p.owner || 'no owner'}</span>
+        <span>{p.outputPorts.length} output{p.outputPorts.length === 1 ? '' : 's'}</span>
+        {p.inputPorts.length > 0 && <span>{p.inputPorts.length} input{p.inputPorts.length === 1 ? '' : 's'}</span>}
+      </div>
+      {p.tags.length > 0 && (
+        <div class="tags">
+          {p.tags.map((t) => <span class="tag">{t}</span>)}
+        </div>
+      )}
+    </Link>
+  );
+}

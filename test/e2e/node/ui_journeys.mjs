@@ -191,7 +191,22 @@ const journeys = {
   // Browse a repository: files at a ref with download, the log, a commit's diff, a comparison.
   async browse(page) {
     await signIn(page);
+    // A domain's products and tables; a table's columns and a dbt view's definition.
     await go(page, '/repos/sales');
+    assert.deepEqual(await page.$$eval('.product-card h3', (els) => els.map((e) => e.textContent)), ['orders']);
+    const row = await page.$('table.tables tr:has-text("sales.orders")');
+    assert.match(await row.textContent(), /table\s*sales\.orders/);
+    await row.$eval('button', (b) => b.click());
+    const detail = await page.waitForSelector('.table-detail');
+    assert.match(await detail.textContent(), /140 rows/);
+    assert.match(await detail.textContent(), /ordered_at/);
+    await shot(page, 'domain-overview');
+    await go(page, '/repos/shop');
+    await page.click('table.tables button:has-text("shop.stg_orders")');
+    const view = await page.waitForSelector('.table-detail pre');
+    assert.match(await view.textContent(), /from shop\.raw_orders/);
+    await shot(page, 'domain-dbt-view');
+    await go(page, '/repos/sales/files');
     await navigateBy(page, () => page.click('a:has-text("raw")'), /prefix=raw%2F/);
     await navigateBy(page, () => page.click('a:has-text("orders")'), /prefix=raw%2Forders%2F/);
     const files = await page.$$eval('table.files td a', (els) => els.map((e) => e.textContent.trim()));

@@ -1,7 +1,7 @@
 // Home: the mesh at a glance. Domains and their products, what was published and changed lately.
 import { api, enc, repoPath } from '../api.js';
 import { Link, navigate } from '../router.js';
-import { Badge, ErrorView, Spinner, Tag, Time, shortId, useData, useReady } from '../components.jsx';
+import { ErrorView, ProductCard, Spinner, Time, shortId, useData, useReady } from '../components.jsx';
 
 const RECENT_DOMAINS = 24;  // domains whose recent commits the home page reads
 const CARDS_PER_DOMAIN = 9;  // the rest are a search away
@@ -27,30 +27,6 @@ async function loadHome() {
       .flatMap((l) => l[key].map((c) => ({ ...c, repo: l.repo })))
       .sort((a, b) => b.created.localeCompare(a.created));
   return { products: products.products, broken: products.broken, repos: repos.results, changes: flat('all').slice(0, 8), published: flat('products').slice(0, 6) };
-}
-
-export function ProductCard({ p }) {
-  return (
-    <Link class="card product-card" href={`/products/${enc(p.domain)}/${enc(p.name)}`}>
-      <div class="card-head">
-        <span class="domain">{p.domain}</span>
-        <Badge kind={p.status} />
-      </div>
-      <h3>{p.name}</h3>
-      <p class="desc">{p.description || <span class="muted">No description</span>}</p>
-      <div class="meta">
-        <span title="version">v{p.version}</span>
-        <span title="owner">{p.owner || 'no owner'}</span>
-        <span>{p.outputPorts.length} output{p.outputPorts.length === 1 ? '' : 's'}</span>
-        {p.inputPorts.length > 0 && <span>{p.inputPorts.length} input{p.inputPorts.length === 1 ? '' : 's'}</span>}
-      </div>
-      {p.tags.length > 0 && (
-        <div class="tags">
-          {p.tags.map((t) => <span class="tag">{t}</span>)}
-        </div>
-      )}
-    </Link>
-  );
 }
 
 export function HomePage() {

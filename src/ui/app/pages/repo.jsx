@@ -1,10 +1,10 @@
 // The repository browser: domains, a repository's files at a ref, its commit log and branches,
 // a commit and what it changed, and the comparison of two refs.
 import { useState } from 'preact/hooks';
-import { api, download, enc, repoPath } from '../api.js';
+import { api, ApiError, download, enc, repoPath } from '../api.js';
 import { Link, navigate } from '../router.js';
 import {
-  Badge, ErrorView, RefPicker, Spinner, Tabs, Time, formatBytes, loadRefs, shortId, useData, useReady,
+  Badge, ErrorView, ProductCard, RefPicker, Spinner, Tabs, Time, formatBytes, loadRefs, shortId, useData, useReady,
 } from '../components.jsx';
 import { hunks, lineDiff } from '../diff.js';
 
@@ -188,12 +188,141 @@ function Branches({ repo }) {
   );
 }
 
-export function RepoPage({ repo, tab = 'files', query }) {
+// An Iceberg type as text: primitives as they are, nested types in short.
+function typeText(t) {
+  if (typeof t === 'string') return t;
+  if (t.type === 'list') return `list<${typeText(t.element)}>`;
+  if (t.type === 'map') return `map<${typeText(t.key)}, ${typeText(t.value)}>`;
+  if (t.type === 'struct') return `struct<${t.fields.map((f) => f.name + ': ' + typeText(f.type)).join(', ')}>`;
+  return JSON.stringify(t);
+}
+
+function TableDetail({ repo, refName, name, kind }) {
+  const { data, error, loading } = useData(
+    () => api(`/iceberg/v1/${enc(refName)}/namespaces/${enc(repo)}/${kind === 'view' ? 'views' : 'tables'}/${enc(name)}`),
+    [repo, refName, name, kind],
+  );
+  if (loading) return <Spinner />;
+  if (error) return <ErrorView error={error} />;
+  const m = data.metadata;
+  const schemaId = kind === 'view' ? m.versions.find((v) => v['version-id'] === m['current-version-id'])?.['schema-id'] : m['current-schema-id'];
+  const schema = m.schemas.find((x) => x['schema-id'] === schemaId) || m.schemas[m.schemas.length - 1];
+  const snapshot = kind === 'table' && m.snapshots ? m.snapshots.find((x) => x['snapshot-id'] === m['current-snapshot-id']) : null;
+  const version = kind === 'view' ? m.versions.find((v) => v['version-id'] === m['current-version-id']) : null;
+  const sql = version && version.representations.find((r) => r.type === 'sql');
+  return (
+    <div class="table-detail">
+      {m.properties && m.properties.comment && <p>{m.properties.comment}</p>}
+      {snapshot && (
+        <p class="muted small">
+          {Number(snapshot.summary['total-records'] || 0).toLocaleString()} rows in {snapshot.summary['total-data-files'] || 0} files ·
+          last {snapshot.summary.operation} <Time at={snapshot['timestamp-ms']} />
+        </p>
+      )}
+      <table class="list">
+        <thead>
+          <tr><th>column</th><th>type</th><th>required</th><th>description</th></tr>
+        </thead>
+        <tbody>
+          {schema.fields.map((f) => (
+            <tr>
+              <td><code>{f.name}</code></td>
+              <td><code>{typeText(f.type)}</code></td>
+              <td>{f.required ? 'yes' : ''}</td>
+              <td>{f.doc || ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {sql && (
+        <>
+          <h4>Definition ({sql.dialect})</h4>
+          <pre class="file-preview">{sql.sql}</pre>
+        </>
+      )}
+    </div>
+  );
+}
+
+// A domain at a ref: its data products and every table and view, with their columns.
+function Overview({ repo, refName }) {
+  const { data, error, loading } = useData(async () => {
+    const ns = `/iceberg/v1/${enc(refName)}/namespaces/${enc(repo)}`;
+    const none = (e) => (e.status === 404 ? { identifiers: [] } : Promise.reject(e));
+    const [products, tables, views] = await Promise.all([
+      api('/api/v1/products', { query: { domain: repo, ref: refName } }),
+      api(ns + '/tables').catch(none),
+      api(ns + '/views').catch(none),
+    ]);
+    const all = [
+      ...tables.identifiers.map((t) => ({ name: t.name, kind: 'table' })),
+      ...views.identifiers.map((v) => ({ name: v.name, kind: 'view' })),
+    ].sort((a, b) => a.name.localeCompare(b.name));
+    return { products: products.products, all };
+  }, [repo, refName]);
+  const [open, setOpen] = useState(null);
+  useReady(!loading);
+  if (loading) return <Spinner />;
+  if (error) return <ErrorView error={error} />;
+  const productOf = new Map();
+  for (const p of data.products) for (const o of p.outputPorts) productOf.set(o.table, p);
+  return (
+    <div>
+      <h3>Data products</h3>
+      {data.products.length === 0 ? (
+        <p class="muted">{repo} publishes no data product at {refName}. A product is a file <code>products/NAME.yaml</code> (<code>lakemesh product init</code>).</p>
+      ) : (
+        <div class="cards">{data.products.map((p) => <ProductCard p={p} />)}</div>
+      )}
+      <h3>Tables and views</h3>
+      {data.all.length === 0 ? (
+        <p class="muted">No tables at {refName}.</p>
+      ) : (
+        <table class="list tables">
+          <thead>
+            <tr><th>name</th><th>kind</th><th>data product</th><th /></tr>
+          </thead>
+          <tbody>
+            {data.all.map((t) => {
+              const p = productOf.get(t.name);
+              const key = t.kind + ':' + t.name;
+              return (
+                <>
+                  <tr>
+                    <td>
+                      <button class="link" onClick={() => setOpen(open === key ? null : key)} aria-expanded={open === key}>
+                        {open === key ? '▾' : '▸'} <code>{repo}.{t.name}</code>
+                      </button>
+                    </td>
+                    <td>{t.kind}</td>
+                    <td>{p && <Link href={`/products/${enc(p.domain)}/${enc(p.name)}`}>{p.id}</Link>}</td>
+                    <td>
+                      <Link href={'/sql?ref=' + enc(refName) + '&q=' + encodeURIComponent(`SELECT * FROM ${repo}.${t.name} LIMIT 100`)}>query</Link>
+                    </td>
+                  </tr>
+                  {open === key && (
+                    <tr class="detail-row">
+                      <td colSpan="4"><TableDetail repo={repo} refName={refName} name={t.name} kind={t.kind} /></td>
+                    </tr>
+                  )}
+                </>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+export function RepoPage({ repo, tab = 'overview', query }) {
   const refName = query.get('ref') || 'main';
   const refs = useData(() => loadRefs(repo), [repo]);
   if (refs.error) return <div class="page"><ErrorView error={refs.error} retry={refs.reload} /></div>;
-  if (!['files', 'commits', 'branches'].includes(tab)) return <div class="page"><ErrorView error={{ status: 404, message: `a repository has no page '${tab}'` }} /></div>;
-  const to = (t, r = refName) => `/repos/${enc(repo)}${t === 'files' ? '' : '/' + t}${r !== 'main' ? '?ref=' + enc(r) : ''}`;
+  if (!['overview', 'files', 'commits', 'branches'].includes(tab)) {
+    return <div class="page"><ErrorView error={new ApiError(404, 'NotFound', `a domain has no page '${tab}'`)} /></div>;
+  }
+  const to = (t, r = refName) => `/repos/${enc(repo)}${t === 'overview' ? '' : '/' + t}${r !== 'main' ? '?ref=' + enc(r) : ''}`;
   return (
     <div class="page">
       <p class="crumbs"><Link href="/repos">Domains</Link> / {repo}</p>
@@ -203,8 +332,9 @@ export function RepoPage({ repo, tab = 'files', query }) {
           <RefPicker refs={refs.data} value={refName} onChange={(r) => navigate(to(tab, r))} />
         )}
       </div>
-      <Tabs tabs={[['files', 'Files'], ['commits', 'Commits'], ['branches', 'Branches and tags']]} active={tab} onChange={(t) => navigate(to(t))} />
+      <Tabs tabs={[['overview', 'Products and tables'], ['files', 'Files'], ['commits', 'Commits'], ['branches', 'Branches and tags']]} active={tab} onChange={(t) => navigate(to(t))} />
       <div class="tab-body">
+        {tab === 'overview' && <Overview repo={repo} refName={refName} />}
         {tab === 'files' && <Files repo={repo} refName={refName} prefix={query.get('prefix') || ''} />}
         {tab === 'commits' && <Commits repo={repo} refName={refName} />}
         {tab === 'branches' && <Branches repo={repo} />}
@@ -226,7 +356,7 @@ export function FilePage({ repo, query }) {
   return (
     <div class="page">
       <p class="crumbs">
-        <Link href="/repos">Domains</Link> / <Link href={`/repos/${enc(repo)}?ref=${enc(refName)}`}>{repo}</Link> /{' '}
+        <Link href="/repos">Domains</Link> / <Link href={`/repos/${enc(repo)}/files?ref=${enc(refName)}`}>{repo}</Link> /{' '}
         <Link href={`/repos/${enc(repo)}/files?ref=${enc(refName)}&prefix=${encodeURIComponent(dir)}`}>{dir || '/'}</Link>
       </p>
       <div class="page-head">
