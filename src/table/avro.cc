@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "base/compress.h"
 #include "base/json_depth.h"
 #include "base/random.h"
 
@@ -59,22 +60,7 @@ bool GetBytes(std::string_view in, size_t* pos, std::string_view* b) {
   return true;
 }
 
-Result<std::string> Deflate(std::string_view in) {
-  z_stream zs{};
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Internal("deflateInit2 failed");
-  }
-  std::string out(deflateBound(&zs, in.size()), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return Internal("deflate failed");
-  return out;
-}
+Result<std::string> Deflate(std::string_view in) { return lakemesh::Deflate(in, DeflateFormat::kRaw); }
 
 Status Inflate(std::string_view in, std::string* out) {
   z_stream zs{};

@@ -2,8 +2,7 @@
 
 #include <map>
 
-#include <zlib.h>
-
+#include "base/compress.h"
 #include "base/hash.h"
 
 namespace lakemesh::ui {
@@ -39,26 +38,12 @@ struct Prepared {
   std::string content_type;
 };
 
-std::string Gzip(std::string_view in) {
-  z_stream zs{};
-  if (deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return "";
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : "";
-}
-
 Prepared Prepare(std::string data, std::string_view content_type) {
   Prepared p;
   p.etag = "\"" + ToHex(Sha256(data)).substr(0, 20) + "\"";
   if (data.size() > 1024) {
-    p.gzipped = Gzip(data);
-    if (p.gzipped.size() >= data.size()) p.gzipped.clear();
+    auto gz = Deflate(data, DeflateFormat::kGzip, 9);
+    if (gz.ok() && gz->size() < data.size()) p.gzipped = std::move(*gz);
   }
   p.data = std::move(data);
   p.content_type = std::string(content_type);
