@@ -38,7 +38,7 @@ Status ServeOptions::Validate() const {
 const std::vector<OptionDoc>& ServeOptionDocs() {
   static const std::vector<OptionDoc> docs = {
       {"--data", "directory for metadata (SQLite) and blobs; created if missing"},
-      {"--http", "HOST:PORT for the REST API, /healthz and /metrics (port 0 picks a free port)"},
+      {"--http", "HOST:PORT for the web UI (/), the REST API, the Iceberg catalog, the Trino protocol, /healthz and /metrics (port 0 picks a free port)"},
       {"--s3", "HOST:PORT for the S3 API"},
       {"--pg", "HOST:PORT for the PostgreSQL wire protocol"},
       {"--pg-tls-cert",
