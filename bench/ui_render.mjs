@@ -32,7 +32,7 @@ const browser = await chromium.launch({
 
 async function newPage() {
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  await context.addInitScript((s) => sessionStorage.setItem('lakemesh.session', s), session);
+  await context.addInitScript((s) => localStorage.setItem('lakemesh.session', s), session);
   return { context, page: await context.newPage() };
 }
 

@@ -13,21 +13,19 @@ export class ApiError extends Error {
   }
 }
 
-// The signed-in session: {token, expires (ms since epoch), name, accessKeyId, listeners}.
+// The signed-in session: {token, expires (ms since epoch), name, accessKeyId, listeners}. Kept in
+// local storage, so that every tab of this origin shares it, until the token expires.
 export function session() {
-  for (const store of [sessionStorage, localStorage]) {
-    try {
-      const s = JSON.parse(store.getItem(KEY));
-      if (s && s.token && s.expires > Date.now()) return s;
-    } catch {
-      /* a damaged entry is no session */
-    }
+  try {
+    const s = JSON.parse(localStorage.getItem(KEY));
+    if (s && s.token && s.expires > Date.now()) return s;
+  } catch {
+    /* a damaged entry is no session */
   }
   return null;
 }
 
 export function signOut() {
-  sessionStorage.removeItem(KEY);
   localStorage.removeItem(KEY);
 }
 
@@ -130,8 +128,7 @@ export async function signIn(accessKeyId, secret, remember) {
     accessKeyId: who.access_key_id || accessKeyId,
     listeners: who.listeners || {},
   };
-  signOut();
-  (remember ? localStorage : sessionStorage).setItem(KEY, JSON.stringify(s));
+  localStorage.setItem(KEY, JSON.stringify(s));
   return s;
 }
 

@@ -56,6 +56,12 @@ const journeys = {
     await shot(page, 'signin-refused');
     await page.fill('input[name=secret]', secret);
     await navigateBy(page, () => page.click('button[type=submit]'), base + '/products/sales/orders');
+    // Another tab is signed in too.
+    const other = await page.context().newPage();
+    await other.goto(base + '/sql');
+    await ready(other);
+    assert.equal(new URL(other.url()).pathname, '/sql');
+    await other.close();
     await page.click('text=Sign out');
     await page.waitForURL(base + '/signin');
     await page.goto(base + '/sql');
