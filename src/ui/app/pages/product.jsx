@@ -165,6 +165,7 @@ function SampleRows({ product, refName }) {
     () => (p ? runSql(`SELECT * FROM ${sqlName(product.domain, p.table)} LIMIT 50`, { ref: refName, maxRows: 50 }) : Promise.resolve(null)),
     [port, refName],
   );
+  useReady(!loading);
   if (!p) return <p class="muted">This product has no output ports.</p>;
   const classified = new Map(p.columns.map((c) => [c.name, c.classification]));
   return (
@@ -220,6 +221,7 @@ function Versions({ product, refs, refName }) {
     );
     return { at, log: log.results, tables };
   }, [domain, name, refs, refName]);
+  useReady(!loading);
   if (loading) return <Spinner />;
   if (error) return <ErrorView error={error} />;
   return (
@@ -350,18 +352,15 @@ export function ProductPage({ domain, name, query }) {
   const refName = query.get('ref') || 'main';
   const tab = query.get('tab') || 'contract';
   const main = useData(async () => {
-    const [product, refs, list] = await Promise.all([
-      api(productPath(domain, name), { query: { ref: refName } }),
-      loadRefs(domain),
-      api('/api/v1/products'),
-    ]);
-    return { product, refs, list: list.products };
+    const [product, refs] = await Promise.all([api(productPath(domain, name), { query: { ref: refName } }), loadRefs(domain)]);
+    return { product, refs };
   }, [domain, name, refName]);
   const runs = useData(() => api(productPath(domain, name) + '/runs', { query: { limit: 50 } }), [domain, name]);
-  useReady(!main.loading && !runs.loading);
+  // The sample rows, lineage and versions tabs load data of their own and say when they are ready.
+  useReady(!main.loading && !runs.loading && !['data', 'lineage', 'versions'].includes(tab));
   if (main.error) return <div class="page"><ErrorView error={main.error} retry={main.reload} /></div>;
   if (!main.data) return <div class="page"><Spinner label="Loading the product" /></div>;
-  const { product, refs, list } = main.data;
+  const { product, refs } = main.data;
   const allRuns = runs.data ? runs.data.runs : [];
   const atRef = allRuns.filter((r) => r.ref === refName);
   const latest = atRef[0];
@@ -430,12 +429,21 @@ export function ProductPage({ domain, name, query }) {
         {tab === 'contract' && product.outputPorts.map((p) => <Contract port={p} />)}
         {tab === 'quality' && (runs.error ? <ErrorView error={runs.error} /> : <Quality product={product} runs={allRuns} refName={refName} reloadRuns={runs.reload} />)}
         {tab === 'data' && <SampleRows product={product} refName={refName} />}
-        {tab === 'lineage' && <LineageGraph center={product.id} products={list} />}
+        {tab === 'lineage' && <Lineage center={product.id} />}
         {tab === 'versions' && <Versions product={product} refs={refs} refName={refName} />}
         {tab === 'query' && <QueryIt product={product} refName={refName} />}
       </div>
     </div>
   );
+}
+
+// The lineage graph needs every product's input ports (the listing at main), read only when shown.
+function Lineage({ center }) {
+  const { data, error, loading } = useData(() => api('/api/v1/products'), []);
+  useReady(!loading);
+  if (loading) return <Spinner label="Reading the mesh" />;
+  if (error) return <ErrorView error={error} />;
+  return <LineageGraph center={center} products={data.products} />;
 }
 
 function ProductLink({ id }) {
