@@ -1,7 +1,7 @@
 // Pieces every page uses: loading data, readiness, badges, errors, tabs, tables, code to copy.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc, repoPath } from './api.js';
-import { Link } from './router.js';
+import { Link, navSeq } from './router.js';
 
 // Loads data with `load()` whenever `deps` change: {data, error, loading, reload}.
 export function useData(load, deps) {
@@ -21,14 +21,17 @@ export function useData(load, deps) {
 
 // Marks the page as fully rendered once `done` (for the browser tests and the render benchmark):
 // a performance mark `lakemesh-ready` and data-ready on <body>.
+// A navigation (router.js) clears it; the first component of the new page to be done sets it.
 export function useReady(done) {
+  const seq = navSeq;
   useEffect(() => {
-    if (!done || document.body.dataset.ready) return;
+    if (!done) return;
     requestAnimationFrame(() => {
+      if (seq !== navSeq || document.body.dataset.ready) return;
       document.body.dataset.ready = '1';
       performance.mark('lakemesh-ready');
     });
-  }, [done]);
+  }, [done, seq]);
 }
 
 export function Spinner({ label = 'Loading' }) {

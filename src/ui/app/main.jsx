@@ -179,10 +179,6 @@ function SignInPage({ next }) {
 function App() {
   const { path, query } = useLocation();
   const who = session();
-  // A new page is not ready until it says so.
-  useEffect(() => {
-    delete document.body.dataset.ready;
-  }, [path, query.toString()]);
   useEffect(() => {
     if (!who && path !== '/signin') {
       navigate('/signin' + (path === '/' ? '' : '?next=' + encodeURIComponent(path + location.search)), { replace: true });

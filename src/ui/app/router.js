@@ -5,7 +5,12 @@ import { useEffect, useState } from 'preact/hooks';
 
 const listeners = new Set();
 
+// Counts navigations; a page is "ready" (components.jsx, useReady) once per navigation.
+export let navSeq = 0;
+
 function changed() {
+  navSeq++;
+  delete document.body.dataset.ready;
   for (const f of listeners) f();
 }
 
