@@ -82,14 +82,18 @@ function Contract({ port }) {
   );
 }
 
+const STATUS_ORDER = { fail: 0, warn: 1 };
+
 function RunChecks({ run }) {
+  // What failed first, then warnings, then the rest in the order they ran.
+  const checks = [...run.checks].sort((a, b) => (STATUS_ORDER[a.status] ?? 2) - (STATUS_ORDER[b.status] ?? 2));
   return (
     <table class="list checks">
       <thead>
         <tr><th>status</th><th>kind</th><th>port</th><th>check</th><th>result</th></tr>
       </thead>
       <tbody>
-        {run.checks.map((c) => (
+        {checks.map((c) => (
           <tr class={'check-' + c.status}>
             <td><Badge kind={c.status} /></td>
             <td>{c.kind}</td>
