@@ -1,6 +1,8 @@
 # Writes a C++ source holding the files of examples/dbt/shop (the demo's dbt project), rewritten
 # only when its contents change. Run at configure time; adding, removing or editing a file of the
 # project re-runs the configuration.
+include(${CMAKE_CURRENT_LIST_DIR}/write_if_changed.cmake)
+
 function(lm_generate_demo_dbt out)
   set(root ${CMAKE_SOURCE_DIR}/examples/dbt/shop)
   file(GLOB_RECURSE files CONFIGURE_DEPENDS RELATIVE ${root} ${root}/*)
@@ -18,11 +20,5 @@ function(lm_generate_demo_dbt out)
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${root}/${f})
   endforeach()
   string(APPEND content "  };\n  return files;\n}\n\n}  // namespace lakemesh::app\n")
-  set(old "")
-  if(EXISTS ${out})
-    file(READ ${out} old)
-  endif()
-  if(NOT old STREQUAL content)
-    file(WRITE ${out} "${content}")
-  endif()
+  lm_write_if_changed(${out} "${content}")
 endfunction()
