@@ -5,6 +5,7 @@ import { runSql, saveBlob } from '../api.js';
 import { navigate } from '../router.js';
 import { Badge, DataGrid, ErrorView, Tabs, Time, useReady } from '../components.jsx';
 import { Chart, isNumericType } from '../chart.jsx';
+import { toCsv } from '../csv.js';
 
 const HISTORY = 'lakemesh.sqlHistory';
 const MAX_HISTORY = 50;
@@ -22,15 +23,6 @@ function remember(entry) {
   const h = loadHistory().filter((e) => !(e.sql === entry.sql && e.ref === entry.ref));
   h.unshift(entry);
   localStorage.setItem(HISTORY, JSON.stringify(h.slice(0, MAX_HISTORY)));
-}
-
-export function toCsv(columns, rows) {
-  const field = (v) => {
-    if (v === null || v === undefined) return '';
-    const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-    return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-  };
-  return [columns.map((c) => field(c.name)).join(','), ...rows.map((r) => r.map(field).join(','))].join('\r\n') + '\r\n';
 }
 
 function ChartView({ result }) {
