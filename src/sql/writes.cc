@@ -11,8 +11,11 @@
 // tag or a commit is refused (SQLSTATE 25006). Partitioning is given the Trino way, WITH
 // (partitioning = ARRAY['day(ts)', 'bucket(id, 16)']), or the Spark way, PARTITIONED BY
 // (days(ts), bucket(16, id)).
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 
 #include "sql/engine_impl.h"
@@ -255,6 +258,95 @@ std::string Trimmed(std::string_view s) {
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return std::string(s.substr(b, e - b));
+}
+
+// What follows a MERGE's source, "[[AS] alias] ON condition WHEN ...": the source's alias as
+// written (may be empty) and the ON condition, up to the first WHEN that is neither inside
+// parentheses nor part of a CASE. False when there is no such ON ... WHEN.
+bool SplitMergeOn(std::string_view rest, std::string* alias, std::string* cond) {
+  size_t on_at = std::string_view::npos, when_at = std::string_view::npos;
+  int depth = 0, cases = 0;
+  auto word_is = [](std::string_view w, const char* k) {
+    return w.size() == std::strlen(k) && std::equal(w.begin(), w.end(), k, [](char a, char b) {
+             return std::toupper(static_cast<unsigned char>(a)) == b;
+           });
+  };
+  for (size_t i = 0; i < rest.size() && when_at == std::string_view::npos;) {
+    char c = rest[i];
+    if (c == '\'' || c == '"') {  // a string or quoted name ('' and "" escape themselves)
+      for (++i; i < rest.size(); ++i) {
+        if (rest[i] == c) {
+          if (i + 1 < rest.size() && rest[i + 1] == c) {
+            ++i;
+            continue;
+          }
+          ++i;
+          break;
+        }
+      }
+      continue;
+    }
+    if (c == '-' && i + 1 < rest.size() && rest[i + 1] == '-') {
+      while (i < rest.size() && rest[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < rest.size() && rest[i + 1] == '*') {
+      size_t end = rest.find("*/", i + 2);
+      i = end == std::string_view::npos ? rest.size() : end + 2;
+      continue;
+    }
+    if (c == '(' || c == ')') {
+      depth += c == '(' ? 1 : -1;
+      ++i;
+      continue;
+    }
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+      size_t start = i;
+      while (i < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[i])) || rest[i] == '_' || rest[i] == '$')) ++i;
+      std::string_view w = rest.substr(start, i - start);
+      if (depth != 0) continue;
+      if (on_at == std::string_view::npos) {
+        if (word_is(w, "ON")) on_at = start;
+      } else if (word_is(w, "CASE")) {
+        ++cases;
+      } else if (word_is(w, "END") && cases > 0) {
+        --cases;
+      } else if (word_is(w, "WHEN") && cases == 0) {
+        when_at = start;
+      }
+      continue;
+    }
+    ++i;
+  }
+  if (on_at == std::string_view::npos || when_at == std::string_view::npos) return false;
+  *alias = Trimmed(rest.substr(0, on_at));
+  *cond = Trimmed(rest.substr(on_at + 2, when_at - on_at - 2));
+  return !cond->empty();
+}
+
+// Whether a MERGE's clauses include WHEN NOT MATCHED BY SOURCE (which changes rows that match
+// nothing, wherever they are).
+bool MergesUnmatchedTargetRows(std::string_view rest) {
+  std::string flat;
+  for (char c : rest) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!flat.empty() && flat.back() != ' ') flat += ' ';
+    } else {
+      flat += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+  }
+  return flat.find("NOT MATCHED BY SOURCE") != std::string::npos;
+}
+
+// The part of `scan` with the data files `which` (each with its delete files).
+LocalScan SubScan(const LocalScan& scan, const std::vector<size_t>& which) {
+  LocalScan out;
+  out.delete_files = scan.delete_files;
+  for (size_t i : which) {
+    out.data.push_back(scan.data[i]);
+    out.deletes.push_back(i < scan.deletes.size() ? scan.deletes[i] : std::vector<size_t>{});
+  }
+  return out;
 }
 
 }  // namespace
@@ -618,8 +710,9 @@ struct Writer {
     return Done("SELECT " + std::to_string(rows));
   }
 
-  // MERGE INTO d.t [AS a] USING source ON ... WHEN ...: DuckDB's MERGE run on the table's rows
-  // in a temporary table, which then replaces the table's files in one snapshot.
+  // MERGE INTO d.t [AS a] USING source ON ... WHEN ...: DuckDB's MERGE run, in a temporary
+  // table, on the rows of the files the ON condition matches rows of; the result replaces those
+  // files in one snapshot (and new rows alone are an append).
   Outcome Merge(std::string_view st) {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "MERGE");
@@ -682,9 +775,7 @@ struct Writer {
     if (snapshot >= 0) {
       if (auto err = LocalFiles(t, snapshot, &scan)) return Failed(*err);
     }
-    auto rows = ScanRelation(scan, *schema, table->metadata.value("schemas", Json::array()));
-    if (!rows.ok()) return Failed(FromStatus(rows.status()));
-    const std::string temp = "__lm_merge_" + RandomHex(6);
+    const Json all_schemas = table->metadata.value("schemas", Json::array());
     auto run = [&](const std::string& sql, int64_t* count) -> std::optional<SqlError> {
       duckdb_result r;
       if (duckdb_query(s.conn, sql.c_str(), &r) != DuckDBSuccess) {
@@ -696,6 +787,38 @@ struct Writer {
       duckdb_destroy_result(&r);
       return std::nullopt;
     };
+    // Only the files holding rows the ON condition matches change: rows elsewhere match no
+    // source row, so MERGE leaves them as they are (unless it has WHEN NOT MATCHED BY SOURCE).
+    // Those files are merged and rewritten; the others stay in the snapshot untouched.
+    std::string source_alias, on;
+    if (scan.data.size() > 1 && !MergesUnmatchedTargetRows(rest) &&
+        SplitMergeOn(rest, &source_alias, &on)) {
+      std::string tagged;
+      for (size_t i = 0; i < scan.data.size(); ++i) {
+        auto one = ScanRelation(SubScan(scan, {i}), *schema, all_schemas);
+        if (!one.ok()) return Failed(FromStatus(one.status()));
+        tagged += (tagged.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + std::to_string(i) +
+                  " AS __lm_file, * FROM " + *one;
+      }
+      const std::string sql = "SELECT DISTINCT " + Ident(alias) + ".__lm_file FROM (" + tagged + ") AS " +
+                              Ident(alias) + " JOIN " + source + " " + source_alias + " ON " + on;
+      duckdb_result r;
+      if (duckdb_query(s.conn, sql.c_str(), &r) != DuckDBSuccess) {
+        SqlError err = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+        duckdb_destroy_result(&r);
+        return Failed(err);
+      }
+      std::vector<size_t> touched;
+      for (idx_t row = 0; row < duckdb_row_count(&r); ++row) {
+        touched.push_back(static_cast<size_t>(duckdb_value_int64(&r, 0, row)));
+      }
+      duckdb_destroy_result(&r);
+      std::sort(touched.begin(), touched.end());
+      if (touched.size() < scan.data.size()) scan = SubScan(scan, touched);
+    }
+    auto rows = ScanRelation(scan, *schema, all_schemas);
+    if (!rows.ok()) return Failed(FromStatus(rows.status()));
+    const std::string temp = "__lm_merge_" + RandomHex(6);
     struct DropTemp {
       std::function<void()> f;
       ~DropTemp() { f(); }

@@ -331,6 +331,54 @@ TEST_F(EngineTest, WritesCreateInsertDeleteUpdateAlterAndDrop) {
   EXPECT_EQ(run("DROP TABLE IF EXISTS ops.totals"), "DROP TABLE");
 }
 
+TEST_F(EngineTest, MergeRewritesOnlyTheFilesWhoseRowsItMatches) {
+  Query("CREATE SCHEMA inv");
+  Query("CREATE TABLE inv.stock (id BIGINT, qty INTEGER)");
+  Query("INSERT INTO inv.stock VALUES (1, 10), (2, 20)");  // one data file per INSERT
+  Query("INSERT INTO inv.stock VALUES (3, 30), (4, 40)");
+  Query("INSERT INTO inv.stock VALUES (5, 50)");
+  auto summary = [&]() {
+    auto t = catalog_->LoadTable("main", {{"inv"}, "stock"});
+    EXPECT_TRUE(t.ok());
+    const int64_t id = t->metadata["current-snapshot-id"].get<int64_t>();
+    for (const auto& snap : t->metadata["snapshots"]) {
+      if (snap["snapshot-id"] == id) return snap["summary"];
+    }
+    return Json();
+  };
+  auto rows = [&]() {
+    std::string out;
+    for (const auto& r : Query("SELECT id, qty FROM inv.stock ORDER BY id").rows) out += *r[0] + ":" + *r[1] + " ";
+    return out;
+  };
+  // Row 3 matches (its file is rewritten with it), row 9 is new; the other two files stay.
+  EXPECT_EQ(session_->Execute("MERGE INTO inv.stock AS s USING (SELECT * FROM (VALUES (3, 1), (9, 90)) "
+                              "v(id, qty)) AS n ON s.id = n.id WHEN MATCHED THEN UPDATE SET qty = s.qty + n.qty "
+                              "WHEN NOT MATCHED THEN INSERT VALUES (n.id, n.qty)",
+                              *std::make_unique<Collect>()).tag,
+            "MERGE 2");
+  EXPECT_EQ(rows(), "1:10 2:20 3:31 4:40 5:50 9:90 ");
+  Json s1 = summary();
+  EXPECT_EQ(s1.value("deleted-data-files", ""), "1") << s1.dump();
+  EXPECT_EQ(s1.value("total-data-files", ""), "3") << s1.dump();
+  // Nothing matches: the new rows are appended, no file is rewritten.
+  Query("MERGE INTO inv.stock USING (SELECT 7 AS id, 70 AS qty) AS n ON stock.id = n.id "
+        "WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (n.id, n.qty)");
+  EXPECT_EQ(rows(), "1:10 2:20 3:31 4:40 5:50 7:70 9:90 ");
+  Json s2 = summary();
+  EXPECT_EQ(s2.value("deleted-data-files", "0"), "0") << s2.dump();
+  EXPECT_EQ(s2.value("total-data-files", ""), "4") << s2.dump();
+  // An ON condition with a CASE (its WHEN is not the MERGE's) and a comment that says WHEN.
+  Query("MERGE INTO inv.stock AS s USING (SELECT 1 AS id) AS n ON s.id = CASE WHEN n.id > 100 THEN 0 "
+        "ELSE n.id END /* WHEN */ WHEN MATCHED THEN DELETE");
+  EXPECT_EQ(rows(), "2:20 3:31 4:40 5:50 7:70 9:90 ");
+  EXPECT_EQ(summary().value("deleted-data-files", ""), "1");
+  // WHEN NOT MATCHED BY SOURCE changes rows in every file: the whole table is merged.
+  Query("MERGE INTO inv.stock AS s USING (SELECT 2 AS id) AS n ON s.id = n.id "
+        "WHEN MATCHED THEN UPDATE SET qty = 0 WHEN NOT MATCHED BY SOURCE THEN DELETE");
+  EXPECT_EQ(rows(), "2:0 ");
+}
+
 TEST_F(EngineTest, TransactionsCommitTogetherOrNotAtAll) {
   auto run = [&](const std::string& sql) {
     Collect c;
