@@ -776,14 +776,17 @@ struct Writer {
       if (auto err = LocalFiles(t, snapshot, &scan)) return Failed(*err);
     }
     const Json all_schemas = table->metadata.value("schemas", Json::array());
-    auto run = [&](const std::string& sql, int64_t* count) -> std::optional<SqlError> {
+    // Runs `sql`; `values` gets the first column of every row.
+    auto run = [&](const std::string& sql, std::vector<int64_t>* values) -> std::optional<SqlError> {
       duckdb_result r;
       if (duckdb_query(s.conn, sql.c_str(), &r) != DuckDBSuccess) {
         SqlError err = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
         duckdb_destroy_result(&r);
         return err;
       }
-      if (count && duckdb_row_count(&r) > 0) *count = duckdb_value_int64(&r, 0, 0);
+      for (idx_t row = 0; values && row < duckdb_row_count(&r); ++row) {
+        values->push_back(duckdb_value_int64(&r, 0, row));
+      }
       duckdb_destroy_result(&r);
       return std::nullopt;
     };
@@ -802,17 +805,9 @@ struct Writer {
       }
       const std::string sql = "SELECT DISTINCT " + Ident(alias) + ".__lm_file FROM (" + tagged + ") AS " +
                               Ident(alias) + " JOIN " + source + " " + source_alias + " ON " + on;
-      duckdb_result r;
-      if (duckdb_query(s.conn, sql.c_str(), &r) != DuckDBSuccess) {
-        SqlError err = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
-        duckdb_destroy_result(&r);
-        return Failed(err);
-      }
-      std::vector<size_t> touched;
-      for (idx_t row = 0; row < duckdb_row_count(&r); ++row) {
-        touched.push_back(static_cast<size_t>(duckdb_value_int64(&r, 0, row)));
-      }
-      duckdb_destroy_result(&r);
+      std::vector<int64_t> files;
+      if (auto err = run(sql, &files)) return Failed(*err);
+      std::vector<size_t> touched(files.begin(), files.end());
       std::sort(touched.begin(), touched.end());
       if (touched.size() < scan.data.size()) scan = SubScan(scan, touched);
     }
@@ -826,12 +821,13 @@ struct Writer {
     if (auto err = run("CREATE TEMP TABLE " + temp + " AS SELECT * FROM " + *rows, nullptr)) {
       return Failed(*err);
     }
-    int64_t changed = 0;
+    std::vector<int64_t> counts;
     if (auto err = run("MERGE INTO temp." + temp + " AS " + Ident(alias) + " USING " + source +
                            " " + rest,
-                       &changed)) {
+                       &counts)) {
       return Failed(*err);
     }
+    const int64_t changed = counts.empty() ? 0 : counts[0];
     std::vector<table::DataFile> added;
     int64_t written = 0;
     if (auto err = WriteFiles(t, *table, "SELECT * FROM temp." + temp, &added, &written)) {
