@@ -207,6 +207,7 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
                       server::HttpServer::Listen(http_opts, std::move(http_handler), p->metrics));
   server::ListenOptions s3_opts = http_opts;
   s3_opts.offload = nullptr;
+  s3_opts.defer_body = s3::MayDeferBody;
   s3_opts.host = s3_hp.first;
   s3_opts.port = s3_hp.second;
   s3_opts.api = "s3";

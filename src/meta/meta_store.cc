@@ -2,6 +2,10 @@
 
 namespace lakemesh::meta {
 
+void MetaStore::WriteAsync(std::function<Status(MetaTxn&)> fn, std::function<void(Status)> done) {
+  done(Write(fn));
+}
+
 Result<std::optional<std::string>> MetaStore::Get(std::string_view key) {
   std::optional<std::string> out;
   LM_TRY(Read([&](MetaTxn& txn) -> Status {

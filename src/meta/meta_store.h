@@ -47,6 +47,10 @@ class MetaStore {
   virtual ~MetaStore() = default;
   virtual Status Read(const std::function<Status(MetaTxn&)>& fn) = 0;
   virtual Status Write(const std::function<Status(MetaTxn&)>& fn) = 0;
+  // Write() without waiting: `fn` runs on another thread, and `done` runs there with the result
+  // once the transaction has committed (durably) or failed. `done` must not block; it may run
+  // before WriteAsync returns. This default runs Write() on the calling thread.
+  virtual void WriteAsync(std::function<Status(MetaTxn&)> fn, std::function<void(Status)> done);
 
   // One-call conveniences, each its own transaction.
   Result<std::optional<std::string>> Get(std::string_view key);

@@ -213,12 +213,16 @@ struct SqliteMetaStore::Pool {
   // thread, which keeps taking batches until the queue is empty: under load the next batch
   // starts as soon as the last one committed, instead of after waking a queued writer's thread
   // (which on a busy machine took as long as half a commit). Each waiter sleeps on its own
-  // condition variable and is woken after the queue lock is released.
+  // condition variable and is woken after the queue lock is released. An asynchronous write
+  // (WriteAsync) owns its function and has a callback instead; it always goes to the committer,
+  // since its caller (an event loop) must not wait for a commit.
   struct PendingWrite {
     const std::function<Status(MetaTxn&)>* fn;
     Status result;
     bool done = false;
     std::condition_variable cv;
+    std::function<Status(MetaTxn&)> owned_fn;   // WriteAsync
+    std::function<void(Status)> on_done;        // WriteAsync
   };
   using Batch = std::vector<std::shared_ptr<PendingWrite>>;
   static constexpr size_t kMaxBatch = 64;
@@ -318,7 +322,11 @@ struct SqliteMetaStore::Pool {
   // a woken writer does not block on the lock at once.
   static void Wake(const Batch& batch, const PendingWrite* except) {
     for (auto& w : batch) {
-      if (w.get() != except) w->cv.notify_one();
+      if (w->on_done) {
+        w->on_done(w->result);
+      } else if (w.get() != except) {
+        w->cv.notify_one();
+      }
     }
   }
 
@@ -506,6 +514,22 @@ Status SqliteMetaStore::Write(const std::function<Status(MetaTxn&)>& fn) {
   lock.unlock();
   Pool::Wake(batch, self.get());
   return self->result;
+}
+
+void SqliteMetaStore::WriteAsync(std::function<Status(MetaTxn&)> fn,
+                                 std::function<void(Status)> done) {
+  Pool& p = *pool_;
+  auto w = std::make_shared<Pool::PendingWrite>();
+  w->owned_fn = std::move(fn);
+  w->fn = &w->owned_fn;
+  w->on_done = std::move(done);
+  std::lock_guard<std::mutex> lock(p.queue_mu);
+  p.queue.push_back(std::move(w));
+  if (p.writing) return;  // the writer running now hands the queue to the committer
+  p.writing = true;
+  p.committer_due = true;
+  if (!p.committer.joinable()) p.committer = std::thread([&p] { p.CommitterLoop(); });
+  p.committer_cv.notify_one();
 }
 
 }  // namespace lakemesh::meta

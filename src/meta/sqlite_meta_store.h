@@ -1,7 +1,7 @@
 // SqliteMetaStore: the embedded MetaStore. One SQLite database in WAL mode with synchronous=FULL,
 // so every acknowledged transaction survives a crash; readers never block the writer. A small pool
 // of connections serves concurrent readers; concurrent writers are committed in groups (one fsync
-// for many) by whichever thread is writing. Schema versions are kept in `schema_version` and
+// for many) by whichever thread is writing, asynchronous ones always by the committer thread. Schema versions are kept in `schema_version` and
 // migrated forward at Open(). See src/meta/README.md.
 #pragma once
 
@@ -21,6 +21,8 @@ class SqliteMetaStore final : public MetaStore {
 
   Status Read(const std::function<Status(MetaTxn&)>& fn) override;
   Status Write(const std::function<Status(MetaTxn&)>& fn) override;
+  // Queued for the committer thread, which runs `done` after the batch's commit.
+  void WriteAsync(std::function<Status(MetaTxn&)> fn, std::function<void(Status)> done) override;
 
  private:
   struct Pool;

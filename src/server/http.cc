@@ -51,6 +51,38 @@ Response Response::Text(int status, std::string text, std::string content_type) 
   return r;
 }
 
+Response Response::Offload() {
+  Response r;
+  r.offload = true;
+  return r;
+}
+
+void DeferredResponse::Finish(Response r) {
+  std::function<void(Response)> fn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!fn_) {
+      res_ = std::move(r);
+      return;
+    }
+    fn = std::move(fn_);
+  }
+  fn(std::move(r));
+}
+
+void DeferredResponse::OnFinish(std::function<void(Response)> fn) {
+  std::optional<Response> r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!res_) {
+      fn_ = std::move(fn);
+      return;
+    }
+    r = std::move(res_);
+  }
+  fn(std::move(*r));
+}
+
 std::optional<std::string> PercentDecode(std::string_view s, bool plus_is_space) {
   auto hex = [](char h) -> int {
     if (h >= '0' && h <= '9') return h - '0';

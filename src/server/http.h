@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,10 +62,16 @@ struct Request {
   std::string remote;
   std::map<std::string, std::string> params;  // route parameters, decoded
   std::string principal;                      // who, for logs; set by authentication
+  // The server lets this request's handler answer later (Response::deferred) or send it to a
+  // worker thread (Response::Offload): it is being served on an event loop, which must not
+  // block, and its whole body has arrived.
+  bool can_defer = false;
 
   std::optional<std::string> Query(std::string_view name) const;
   std::optional<std::string_view> Header(std::string_view name) const { return headers.Get(name); }
 };
+
+class DeferredResponse;
 
 struct Response {
   int status = 200;
@@ -73,8 +80,28 @@ struct Response {
   std::unique_ptr<BodySource> stream;      // used instead of `body` when set
   bool head = false;                       // send headers only (HEAD)
   std::optional<uint64_t> content_length;  // for HEAD: the length the body would have
+  // Only when Request::can_defer. Set: the real response comes later through this object (the
+  // handler started work that ends on another thread). `offload`: the handler would block, and
+  // has not read the body; the server runs it again on a worker thread.
+  std::shared_ptr<DeferredResponse> deferred;
+  bool offload = false;
 
   static Response Text(int status, std::string text, std::string content_type = "text/plain");
+  static Response Offload();
+};
+
+// The response a handler finishes after returning. Finish() is called exactly once, from any
+// thread; the server's callback then runs on that thread (or in OnFinish, if Finish came first),
+// so it must be quick and must not block.
+class DeferredResponse {
+ public:
+  void Finish(Response r);
+  void OnFinish(std::function<void(Response)> fn);
+
+ private:
+  std::mutex mu_;
+  std::optional<Response> res_;              // GUARDED_BY(mu_): finished before OnFinish
+  std::function<void(Response)> fn_;         // GUARDED_BY(mu_)
 };
 
 using Handler = std::function<Response(Request&)>;

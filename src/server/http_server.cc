@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -16,7 +17,6 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
-#include <unordered_set>
 
 #include "base/log.h"
 #include "base/time.h"
@@ -359,25 +359,43 @@ struct HttpServer::Conn {
   uint64_t in_mark = 0;            // stream.bytes_in() where this request's bytes began
   int64_t since = MonotonicMicros();  // last activity, for the idle and header timeouts
   size_t loop = 0;
+  // Owned by the loop thread while the connection is in its loop:
+  bool awaiting_body = false;  // the header is read; the loop waits for the rest of a small body
+  bool continue_sent = false;  // "100 Continue" already went out for this request
+  bool busy = false;           // a deferred response is outstanding
+  bool armed = true;           // registered for input (a busy connection is disarmed lazily)
   // A response whose body is too large to send from the event loop, for the worker to finish.
   struct Pending {
     Response res;
     std::string wire;  // serialized header
     uint64_t length = 0;
-    bool keep_alive = false;
-    std::string method, path, principal;
-    int64_t start = 0;
-    uint64_t in0 = 0, out0 = 0;
+    std::unique_ptr<Served> info;
   };
   std::unique_ptr<Pending> pending;
 };
 
+// What the log line and metrics of a response need from its request.
+struct HttpServer::Served {
+  bool keep_alive = false;
+  std::string method, path, principal;
+  int64_t start = 0;
+  uint64_t in0 = 0, out0 = 0;
+};
+
 struct HttpServer::Loop {
   int epfd = -1;
+  int wake_fd = -1;  // eventfd: deferred responses are waiting in `finished`
   std::thread thread;
   std::mutex mu;
   std::vector<Conn*> incoming;  // GUARDED_BY(mu): new or returned connections
   bool closed = false;          // GUARDED_BY(mu): the loop has ended
+  struct Finished {
+    Conn* c;
+    Response res;
+    Served info;
+  };
+  std::vector<Finished> finished;  // GUARDED_BY(mu)
+  size_t busy = 0;  // loop thread only: connections with a deferred response outstanding
 };
 
 void HttpServer::Start() {
@@ -385,6 +403,11 @@ void HttpServer::Start() {
   for (size_t i = 0; i < n; ++i) {
     auto l = std::make_unique<Loop>();
     l->epfd = ::epoll_create1(EPOLL_CLOEXEC);
+    l->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // not a connection
+    ::epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev);
     loops_.push_back(std::move(l));
   }
   for (size_t i = 0; i < loops_.size(); ++i) {
@@ -467,6 +490,7 @@ int HttpServer::ReadHeader(Conn& c) {
     c.since = MonotonicMicros();  // a header has io_timeout to arrive from now
     c.in_mark = c.stream.bytes_in() - c.buf.size();
     c.parser = std::make_unique<Parser>();
+    c.continue_sent = false;
     c.parser->header_limit(64 * 1024);
     c.parser->body_limit(std::numeric_limits<std::uint64_t>::max());  // uploads may be any size
   }
@@ -504,15 +528,34 @@ void HttpServer::EventLoop(size_t index) {
   std::unordered_set<Conn*> mine;
   epoll_event events[64];
   int64_t last_reap = MonotonicMicros();
-  while (!stopping_) {
+  while (true) {
     {
       std::lock_guard<std::mutex> lock(l.mu);
       for (Conn* c : l.incoming) mine.insert(c);
       l.incoming.clear();
     }
+    if (stopping_) {
+      // Connections waiting for a request close now; those whose response is still being
+      // produced (a commit) are answered first.
+      std::vector<Conn*> idle;
+      for (Conn* c : mine) {
+        if (!c->busy) idle.push_back(c);
+      }
+      for (Conn* c : idle) {
+        ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+        mine.erase(c);
+        Close(c);
+      }
+      if (l.busy == 0) break;
+    }
     int n = ::epoll_wait(l.epfd, events, 64, 100);
+    bool woken = false;
     for (int i = 0; i < n; ++i) {
       auto* c = static_cast<Conn*>(events[i].data.ptr);
+      if (!c) {
+        woken = true;  // after the connections' events: finishing may close one listed here
+        continue;
+      }
       {
         // A connection a worker just gave back may still be listed as incoming: take it now, so
         // a later merge cannot list it again after it has moved on to a worker.
@@ -521,48 +564,27 @@ void HttpServer::EventLoop(size_t index) {
         if (it != l.incoming.end()) l.incoming.erase(it);
       }
       mine.insert(c);
-      // Serve what has arrived; a request with a body, or a large response, goes to a worker.
-      while (true) {
-        int h = ReadHeader(*c);
-        if (h == 0) break;
-        if (h < 0) {
-          ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
-          mine.erase(c);
-          Close(c);
-          break;
+      if (c->busy || stopping_) {
+        // Input for a connection whose response is not ready (a pipelined request, or a client
+        // that went away): stop watching it until the response is out.
+        if (c->armed) {
+          epoll_event ev{};
+          ev.data.ptr = c;
+          ::epoll_ctl(l.epfd, EPOLL_CTL_MOD, c->fd, &ev);
+          c->armed = false;
         }
-        c->since = MonotonicMicros();
-        bool bodiless = c->parser->is_done();
-        if (bodiless && opts_.offload) {
-          auto target = c->parser->get().target();
-          bodiless = !opts_.offload(std::string_view(target.data(), target.size()));
-        }
-        if (bodiless) {
-          Outcome o = ServeRequest(*c, /*in_loop=*/true);
-          if (o == Outcome::kKeep && !stopping_) {
-            if (c->buf.size() > 0) continue;  // a pipelined request is already here
-            break;
-          }
-          if (o == Outcome::kClose || stopping_) {
-            ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
-            mine.erase(c);
-            Close(c);
-            break;
-          }
-        }
-        // Hand the connection to a worker until the request is done.
-        ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
-        mine.erase(c);
-        Dispatch(c);
-        break;
+        continue;
       }
+      ServeInLoop(l, c, mine);
     }
+    if (woken) FinishDeferred(l, mine);
     const int64_t now = MonotonicMicros();
     if (now - last_reap > 100000) {
       last_reap = now;
       std::vector<Conn*> expired;
       for (Conn* c : mine) {
-        // Idle keep-alive connections, and requests whose header never completes.
+        if (c->busy) continue;  // its response comes
+        // Idle keep-alive connections, and requests whose header or body never completes.
         int64_t limit = (c->parser ? opts_.io_timeout : opts_.idle_timeout).count() * 1000000;
         if (now - c->since > limit) expired.push_back(c);
       }
@@ -573,7 +595,6 @@ void HttpServer::EventLoop(size_t index) {
       }
     }
   }
-  // Stopping: connections waiting for a request close now.
   {
     std::lock_guard<std::mutex> lock(l.mu);
     l.closed = true;
@@ -582,6 +603,138 @@ void HttpServer::EventLoop(size_t index) {
   }
   for (Conn* c : mine) Close(c);
   ::close(l.epfd);
+  ::close(l.wake_fd);
+}
+
+// Serves what has arrived on `c`: requests without a body (or with a small one the handler may
+// defer) here, anything else on a worker.
+void HttpServer::ServeInLoop(Loop& l, Conn* c, std::unordered_set<Conn*>& mine) {
+  auto drop = [&] {
+    ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+    mine.erase(c);
+    Close(c);
+  };
+  while (true) {
+    int h = c->awaiting_body ? 1 : ReadHeader(*c);
+    if (h == 0) return;
+    if (h < 0) return drop();
+    c->since = MonotonicMicros();
+    bool in_loop = c->parser->is_done();
+    bool defer = false;
+    if (in_loop && opts_.offload) {
+      auto target = c->parser->get().target();
+      in_loop = !opts_.offload(std::string_view(target.data(), target.size()));
+    }
+    if (!c->parser->is_done() && (c->awaiting_body || DefersBody(*c))) {
+      int b = ReadBody(*c);
+      if (b == 0) {
+        c->awaiting_body = true;
+        return;
+      }
+      c->awaiting_body = false;
+      if (b < 0) return drop();
+      in_loop = defer = true;
+    }
+    if (in_loop) {
+      Outcome o = ServeRequest(*c, /*in_loop=*/true, defer);
+      if (o == Outcome::kDeferred) {
+        ++l.busy;
+        return;  // FinishDeferred goes on with the connection
+      }
+      if (o == Outcome::kKeep && !stopping_) {
+        if (c->buf.size() > 0) continue;  // a pipelined request is already here
+        return;
+      }
+      if (o == Outcome::kClose || stopping_) return drop();
+    }
+    // Hand the connection to a worker until the request is done.
+    ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+    mine.erase(c);
+    Dispatch(c);
+    return;
+  }
+}
+
+// Sends the deferred responses that other threads finished for this loop's connections.
+void HttpServer::FinishDeferred(Loop& l, std::unordered_set<Conn*>& mine) {
+  uint64_t count;
+  while (::read(l.wake_fd, &count, sizeof(count)) < 0 && errno == EINTR) {
+  }
+  // The eventfd is read before the list is taken: a response queued after this point writes it
+  // again (see the producer in ServeRequest).
+  std::vector<Loop::Finished> finished;
+  {
+    std::lock_guard<std::mutex> lock(l.mu);
+    finished.swap(l.finished);
+  }
+  for (auto& f : finished) {
+    Conn* c = f.c;
+    c->busy = false;
+    --l.busy;
+    if (stopping_) f.info.keep_alive = false;
+    Outcome o = Respond(*c, f.res, f.info, /*in_loop=*/true);
+    if (o == Outcome::kKeep && !stopping_) {
+      if (!c->armed) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.ptr = c;
+        ::epoll_ctl(l.epfd, EPOLL_CTL_MOD, c->fd, &ev);
+        c->armed = true;
+      }
+      c->since = MonotonicMicros();
+      if (c->buf.size() > 0) ServeInLoop(l, c, mine);  // pipelined behind it
+      continue;
+    }
+    ::epoll_ctl(l.epfd, EPOLL_CTL_DEL, c->fd, nullptr);
+    mine.erase(c);
+    if (o == Outcome::kHandoff && !stopping_) {
+      Dispatch(c);  // a large body: a worker sends it
+    } else {
+      Close(c);
+    }
+  }
+}
+
+// Whether the loop reads this request's body itself and lets the handler defer its response.
+bool HttpServer::DefersBody(Conn& c) {
+  if (!opts_.defer_body) return false;
+  auto& h = c.parser->get();
+  auto length = c.parser->content_length();
+  if (!length || *length > ListenOptions::kMaxDeferredBody || c.parser->chunked()) return false;
+  auto m = h.method_string();
+  auto t = h.target();
+  if (!opts_.defer_body(std::string_view(m.data(), m.size()), std::string_view(t.data(), t.size()))) {
+    return false;
+  }
+  auto e = h.find(http::field::expect);
+  if (e != h.end() && !c.continue_sent) {
+    if (!beast::iequals(e->value(), "100-continue")) return false;
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    beast::error_code ec;
+    if (!c.stream.WriteAll(kContinue, sizeof(kContinue) - 1, ec)) return false;
+    c.continue_sent = true;
+  }
+  return true;
+}
+
+// Reads what has arrived of the body without waiting: 1 when all of it is in the buffer, 0 when
+// more is needed, -1 when the connection is to close.
+int HttpServer::ReadBody(Conn& c) {
+  const uint64_t need = *c.parser->content_length();
+  while (c.buf.size() < need) {
+    auto mb = c.buf.prepare(static_cast<size_t>(need - c.buf.size()));
+    ssize_t n = ::recv(c.fd, mb.data(), mb.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      c.buf.commit(static_cast<size_t>(n));
+      c.stream.CountIn(static_cast<uint64_t>(n));
+      continue;
+    }
+    if (n == 0) return -1;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    return -1;
+  }
+  return 1;
 }
 
 void HttpServer::Dispatch(Conn* c) {
@@ -618,7 +771,7 @@ void HttpServer::Work(Conn* c) {
   if (c->pending) {
     keep = FinishPending(*c);
   } else {
-    keep = ServeRequest(*c, /*in_loop=*/false) == Outcome::kKeep;
+    keep = ServeRequest(*c, /*in_loop=*/false, /*can_defer=*/false) == Outcome::kKeep;
   }
   // Requests that already arrived behind this one are served here too, and so are those that
   // arrive within kWorkerLingerMs: a client that uploads usually sends its next request right
@@ -634,7 +787,7 @@ void HttpServer::Work(Conn* c) {
       keep = h == 0;  // an incomplete header goes back to the loop, which keeps reading it
       break;
     }
-    keep = ServeRequest(*c, false) == Outcome::kKeep;
+    keep = ServeRequest(*c, false, false) == Outcome::kKeep;
   }
   if (!keep || stopping_) {
     Close(c);
@@ -644,157 +797,179 @@ void HttpServer::Work(Conn* c) {
   Adopt(c);
 }
 
-HttpServer::Outcome HttpServer::ServeRequest(Conn& c, bool in_loop) {
+HttpServer::Outcome HttpServer::ServeRequest(Conn& c, bool in_loop, bool can_defer) {
   FdStream& stream = c.stream;
-  beast::flat_buffer& buf = c.buf;
   Parser& parser = *c.parser;
-  const std::string& remote = c.remote;
-  {
-    const int64_t start = MonotonicMicros();
-    const uint64_t in0 = c.in_mark, out0 = stream.bytes_out();
-    beast::error_code ec;
-    Request req;
-    internal::FillRequest(parser.get(), &req);
-    req.remote = remote;
-    bool expect_continue = false;
-    if (auto e = req.headers.Get("Expect")) {
-      expect_continue = beast::iequals(beast::string_view(e->data(), e->size()), "100-continue");
-    }
-    ParserBody body(stream, buf, parser, expect_continue);
-    req.body = &body;
-
-    Response res;
-    try {
-      res = handler_(req);
-    } catch (const std::exception& e) {
-      log::Error("handler threw", {{"error", e.what()}, {"path", req.path}});
-      res = Response::Text(500, "internal error\n");
-    }
-
-    bool keep_alive = parser.keep_alive() && !stopping_;
-    // A final response to a request still waiting for "100 Continue": some clients (botocore)
-    // then misread the next response on the connection, so it is the last one.
-    if (body.expect_continue_pending()) keep_alive = false;
-    if (!parser.is_done()) {
-      // An unread body: skip it when small, else close (the client may still be sending it).
-      if (body.expect_continue_pending() || !DrainBody(body)) keep_alive = false;
-    }
-
-    http::response<http::empty_body> out{static_cast<http::status>(res.status), 11};
-    out.set(http::field::server, "lakemesh");
-    out.set(http::field::date, FormatHttpDate(NowMicros()));
-    for (const auto& [k, v] : res.headers.all()) out.insert(k, v);
-    uint64_t length = res.stream ? res.stream->size() : res.body.size();
-    if (res.content_length) length = *res.content_length;
-    bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
-    if (!no_body) out.content_length(length);
-    out.keep_alive(keep_alive);
-    // The header, serialized by Beast into one string.
-    std::string wire;
-    http::response_serializer<http::empty_body> sr{out};
-    sr.split(true);
-    while (!ec && !sr.is_header_done()) {
-      sr.next(ec, [&](beast::error_code&, const auto& buffers) {
-        for (auto b : beast::buffers_range_ref(buffers)) {
-          wire.append(static_cast<const char*>(b.data()), b.size());
-        }
-        sr.consume(beast::buffer_bytes(buffers));
-      });
-    }
-    bool ok = !ec;
-    bool send_body = ok && !res.head && !no_body;
-    // A small body goes out with the header in one write (one packet for a small object).
-    constexpr uint64_t kInlineBody = 64 * 1024;
-    if (send_body && !res.stream) {
-      wire += res.body;
-      send_body = false;
-    } else if (send_body && length <= kInlineBody) {
-      size_t at = wire.size();
-      wire.resize(at + length);
-      uint64_t got = 0;
-      while (got < length) {
-        auto n = res.stream->Read(wire.data() + at + got, length - got);
-        if (!n.ok() || *n == 0) break;
-        got += *n;
-      }
-      if (got == length) {
-        send_body = false;
-      } else {
-        ok = false;  // cannot produce the promised length: send nothing, close the connection
-      }
-    }
-    if (in_loop && send_body) {
-      // A large body would hold the event loop: a worker sends it.
-      auto p = std::make_unique<Conn::Pending>();
-      p->wire = std::move(wire);
-      p->length = length;
-      p->keep_alive = keep_alive;
-      p->method = req.method;
-      p->path = req.path;
-      p->principal = req.principal;
-      p->start = start;
-      p->in0 = in0;
-      p->out0 = out0;
-      p->res = std::move(res);
-      c.pending = std::move(p);
-      c.parser.reset();
-      return ok ? Outcome::kHandoff : Outcome::kClose;
-    }
-    c.parser.reset();
-    bool keep = SendAndRecord(c, res, wire, length, send_body, ok, keep_alive, req.method, req.path,
-                              req.principal, start, in0, out0);
-    return keep ? Outcome::kKeep : Outcome::kClose;
+  Served info;
+  info.start = MonotonicMicros();
+  info.in0 = c.in_mark;
+  info.out0 = stream.bytes_out();
+  Request req;
+  internal::FillRequest(parser.get(), &req);
+  req.remote = c.remote;
+  req.can_defer = can_defer;
+  bool expect_continue = false;
+  if (auto e = req.headers.Get("Expect"); e && !c.continue_sent) {
+    expect_continue = beast::iequals(beast::string_view(e->data(), e->size()), "100-continue");
   }
+  ParserBody body(stream, c.buf, parser, expect_continue);
+  req.body = &body;
+
+  Response res;
+  try {
+    res = handler_(req);
+  } catch (const std::exception& e) {
+    log::Error("handler threw", {{"error", e.what()}, {"path", req.path}});
+    res = Response::Text(500, "internal error\n");
+  }
+  if (res.offload) {
+    if (can_defer && body.bytes_read() == 0) {
+      return Outcome::kHandoff;  // the parser still holds the request: a worker runs it again
+    }
+    log::Error("handler asked for a worker after reading the body", {{"path", req.path}});
+    res = Response::Text(500, "internal error\n");
+  }
+  if (res.deferred && !can_defer) {
+    log::Error("handler deferred a response it may not defer", {{"path", req.path}});
+    res = Response::Text(500, "internal error\n");
+  }
+
+  info.keep_alive = parser.keep_alive() && !stopping_;
+  // A final response to a request still waiting for "100 Continue": some clients (botocore)
+  // then misread the next response on the connection, so it is the last one.
+  if (body.expect_continue_pending()) info.keep_alive = false;
+  if (!parser.is_done()) {
+    // An unread body: skip it when small, else close (the client may still be sending it).
+    if (body.expect_continue_pending() || !DrainBody(body)) info.keep_alive = false;
+  }
+  info.method = std::move(req.method);
+  info.path = std::move(req.path);
+  info.principal = std::move(req.principal);
+  c.parser.reset();
+  if (res.deferred) {
+    c.busy = true;
+    std::shared_ptr<DeferredResponse> d = std::move(res.deferred);
+    Loop& l = *loops_[c.loop];
+    Conn* conn = &c;
+    d->OnFinish([&l, conn, info = std::move(info)](Response r) mutable {
+      // Under the lock: once the loop has taken this response it may end, closing wake_fd.
+      std::lock_guard<std::mutex> lock(l.mu);
+      // A list that is not empty has a wake-up pending that the loop has not acted on yet.
+      bool wake = l.finished.empty();
+      l.finished.push_back(Loop::Finished{conn, std::move(r), std::move(info)});
+      if (wake) {
+        uint64_t one = 1;
+        while (::write(l.wake_fd, &one, sizeof(one)) < 0 && errno == EINTR) {
+        }
+      }
+    });
+    return Outcome::kDeferred;
+  }
+  return Respond(c, res, info, in_loop);
+}
+
+// Sends a response, or (from an event loop) leaves a large body to a worker.
+HttpServer::Outcome HttpServer::Respond(Conn& c, Response& res, Served& info, bool in_loop) {
+  beast::error_code ec;
+  http::response<http::empty_body> out{static_cast<http::status>(res.status), 11};
+  out.set(http::field::server, "lakemesh");
+  out.set(http::field::date, FormatHttpDate(NowMicros()));
+  for (const auto& [k, v] : res.headers.all()) out.insert(k, v);
+  uint64_t length = res.stream ? res.stream->size() : res.body.size();
+  if (res.content_length) length = *res.content_length;
+  bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
+  if (!no_body) out.content_length(length);
+  out.keep_alive(info.keep_alive);
+  // The header, serialized by Beast into one string.
+  std::string wire;
+  http::response_serializer<http::empty_body> sr{out};
+  sr.split(true);
+  while (!ec && !sr.is_header_done()) {
+    sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        wire.append(static_cast<const char*>(b.data()), b.size());
+      }
+      sr.consume(beast::buffer_bytes(buffers));
+    });
+  }
+  bool ok = !ec;
+  bool send_body = ok && !res.head && !no_body;
+  // A small body goes out with the header in one write (one packet for a small object).
+  constexpr uint64_t kInlineBody = 64 * 1024;
+  if (send_body && !res.stream) {
+    wire += res.body;
+    send_body = false;
+  } else if (send_body && length <= kInlineBody) {
+    size_t at = wire.size();
+    wire.resize(at + length);
+    uint64_t got = 0;
+    while (got < length) {
+      auto n = res.stream->Read(wire.data() + at + got, length - got);
+      if (!n.ok() || *n == 0) break;
+      got += *n;
+    }
+    if (got == length) {
+      send_body = false;
+    } else {
+      ok = false;  // cannot produce the promised length: send nothing, close the connection
+    }
+  }
+  if (in_loop && send_body) {
+    // A large body would hold the event loop: a worker sends it.
+    auto p = std::make_unique<Conn::Pending>();
+    p->wire = std::move(wire);
+    p->length = length;
+    p->info = std::make_unique<Served>(std::move(info));
+    p->res = std::move(res);
+    c.pending = std::move(p);
+    return ok ? Outcome::kHandoff : Outcome::kClose;
+  }
+  bool keep = SendAndRecord(c, res, wire, length, send_body, ok, info);
+  return keep ? Outcome::kKeep : Outcome::kClose;
 }
 
 bool HttpServer::FinishPending(Conn& c) {
   std::unique_ptr<Conn::Pending> p = std::move(c.pending);
-  return SendAndRecord(c, p->res, p->wire, p->length, true, true, p->keep_alive, p->method, p->path,
-                       p->principal, p->start, p->in0, p->out0);
+  return SendAndRecord(c, p->res, p->wire, p->length, true, true, *p->info);
 }
 
 bool HttpServer::SendAndRecord(Conn& c, Response& res, const std::string& wire, uint64_t length,
-                               bool send_body, bool ok, bool keep_alive, const std::string& method,
-                               const std::string& path, const std::string& principal, int64_t start,
-                               uint64_t in0, uint64_t out0) {
+                               bool send_body, bool ok, const Served& info) {
   FdStream& stream = c.stream;
-  const std::string& remote = c.remote;
   beast::error_code ec;
-  {
-    if (ok) ok = stream.WriteAll(wire.data(), wire.size(), ec);
-    if (ok && send_body) {
-      if (auto lf = res.stream->LocalFile()) {
-        ok = stream.SendFile(lf->first, lf->second, length, ec);
-      } else {
-        std::string chunk(256 * 1024, '\0');
-        uint64_t left = length;
-        while (ok && left > 0) {
-          auto n = res.stream->Read(chunk.data(), std::min<uint64_t>(chunk.size(), left));
-          if (!n.ok() || *n == 0) {
-            ok = false;  // cannot finish the promised length: close the connection
-            break;
-          }
-          ok = stream.WriteAll(chunk.data(), *n, ec);
-          left -= *n;
+  if (ok) ok = stream.WriteAll(wire.data(), wire.size(), ec);
+  if (ok && send_body) {
+    if (auto lf = res.stream->LocalFile()) {
+      ok = stream.SendFile(lf->first, lf->second, length, ec);
+    } else {
+      std::string chunk(256 * 1024, '\0');
+      uint64_t left = length;
+      while (ok && left > 0) {
+        auto n = res.stream->Read(chunk.data(), std::min<uint64_t>(chunk.size(), left));
+        if (!n.ok() || *n == 0) {
+          ok = false;  // cannot finish the promised length: close the connection
+          break;
         }
+        ok = stream.WriteAll(chunk.data(), *n, ec);
+        left -= *n;
       }
     }
-    double secs = static_cast<double>(MonotonicMicros() - start) / 1e6;
-    uint64_t bytes_in = stream.bytes_in() - in0, bytes_out = stream.bytes_out() - out0;
-    metrics_.ObserveRequest(opts_.api, method, res.status, secs, bytes_in, bytes_out);
-    if (log::Enabled(log::Level::kInfo)) {
-      log::Info("request", {{"api", opts_.api},
-                          {"method", method},
-                          {"path", path},
+  }
+  double secs = static_cast<double>(MonotonicMicros() - info.start) / 1e6;
+  uint64_t bytes_in = stream.bytes_in() - info.in0, bytes_out = stream.bytes_out() - info.out0;
+  metrics_.ObserveRequest(opts_.api, info.method, res.status, secs, bytes_in, bytes_out);
+  if (log::Enabled(log::Level::kInfo)) {
+    log::Info("request", {{"api", opts_.api},
+                          {"method", info.method},
+                          {"path", info.path},
                           {"status", res.status},
                           {"ms", std::round(secs * 1e5) / 100},
                           {"in", bytes_in},
                           {"out", bytes_out},
-                          {"principal", principal},
-                          {"remote", remote}});
-    }
-    return ok && keep_alive;
+                          {"principal", info.principal},
+                          {"remote", c.remote}});
   }
+  return ok && info.keep_alive;
 }
 
 bool HttpServer::Stop(std::chrono::milliseconds drain) {

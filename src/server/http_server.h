@@ -8,6 +8,14 @@
 // headers that never complete are closed by their loop. Beast parses requests and serializes
 // responses. Handlers may block on disk or metadata; inline ones hold their loop meanwhile.
 //
+// A request with a small body that ListenOptions::defer_body accepts (an S3 PutObject) stays in
+// its loop too: the loop reads the whole body without blocking, then runs the handler with
+// Request::can_defer. The handler either answers at once, returns a DeferredResponse that another
+// thread finishes (a metadata commit), or asks for a worker (Response::Offload). A finished
+// deferred response is queued to the connection's loop, which an eventfd wakes; the loop sends it
+// and goes on reading the connection. So a small upload costs no thread hand-off of its own: a
+// batch of them wakes the metadata committer once and each loop once.
+//
 // Stop() stops accepting, lets in-flight requests finish (idle keep-alive connections are closed
 // at once), and returns when every connection and worker has ended or the drain timeout passed.
 // Thread-safe.
@@ -22,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "base/status.h"
@@ -40,6 +49,10 @@ struct ListenOptions {
   // Requests whose handler may wait a while without reading a body (a long poll): served by a
   // worker thread, never inline in an event loop. Takes the request target.
   std::function<bool(std::string_view target)> offload;
+  // Requests with a body of at most kMaxDeferredBody bytes (Content-Length) that are read whole
+  // and served in the event loop with Request::can_defer. Takes the method and target.
+  std::function<bool(std::string_view method, std::string_view target)> defer_body;
+  static constexpr uint64_t kMaxDeferredBody = 128 * 1024;
 };
 
 // "HOST:PORT" -> (host, port). Accepts "[::1]:9000", ":9000" (127.0.0.1), "0.0.0.0:0".
@@ -62,21 +75,25 @@ class HttpServer {
   HttpServer(ListenOptions opts, Handler handler, Metrics& metrics, int fd, std::string address);
   struct Conn;
   struct Loop;
-  enum class Outcome { kKeep, kClose, kHandoff };
+  struct Served;
+  enum class Outcome { kKeep, kClose, kHandoff, kDeferred };
   void AcceptLoop();
   void EventLoop(size_t index);
+  void ServeInLoop(Loop& l, Conn* c, std::unordered_set<Conn*>& mine);
+  void FinishDeferred(Loop& l, std::unordered_set<Conn*>& mine);
+  bool DefersBody(Conn& c);
+  int ReadBody(Conn& c);
   void Work(Conn* c);
   void Dispatch(Conn* c);
   void WorkerLoop();
   void Adopt(Conn* c);
   void Close(Conn* c);
   int ReadHeader(Conn& c);
-  Outcome ServeRequest(Conn& c, bool in_loop);
+  Outcome ServeRequest(Conn& c, bool in_loop, bool can_defer);
+  Outcome Respond(Conn& c, Response& res, Served& info, bool in_loop);
   bool FinishPending(Conn& c);
   bool SendAndRecord(Conn& c, Response& res, const std::string& wire, uint64_t length,
-                     bool send_body, bool ok, bool keep_alive, const std::string& method,
-                     const std::string& path, const std::string& principal, int64_t start,
-                     uint64_t in0, uint64_t out0);
+                     bool send_body, bool ok, const Served& info);
 
   ListenOptions opts_;
   Handler handler_;

@@ -125,6 +125,31 @@ Result<std::unique_ptr<ObjectUpload>> Buckets::NewUpload(bool md5, bool sha256) 
   return std::make_unique<ObjectUpload>(std::move(w), md5, sha256);
 }
 
+std::function<Status(MetaTxn&)> Buckets::PutRow(const std::string& bucket,
+                                               const std::string& key, const Entry& e,
+                                               std::shared_ptr<const std::string> inline_data,
+                                               std::shared_ptr<std::string> replaced) {
+  std::string encoded;
+  EncodeEntry(&encoded, e);
+  return [this, bucket, key, encoded = std::move(encoded), inline_data = std::move(inline_data),
+          replaced = std::move(replaced)](MetaTxn& txn) -> Status {
+    replaced->clear();
+    LM_TRY(CheckBucket(txn, bucket));
+    std::string row = ObjectPrefix(bucket) + key;
+    LM_ASSIGN_OR_RETURN(auto old, txn.Get(row));
+    if (old) {
+      LM_ASSIGN_OR_RETURN(auto oe, DecodeObject(*old));
+      *replaced = oe.address;
+    }
+    if (inline_data) {
+      LM_TRY(txn.Put(InlinePrefix(bucket) + key, *inline_data));
+    } else if (old && replaced->empty()) {
+      LM_TRY(txn.Delete(InlinePrefix(bucket) + key));
+    }
+    return txn.Put(row, encoded);
+  };
+}
+
 Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::string& key,
                                       std::unique_ptr<ObjectUpload> upload,
                                       const PutOptions& opts) {
@@ -143,32 +168,41 @@ Result<ObjectInfo> Buckets::PutObject(const std::string& bucket, const std::stri
   Entry e = upload->MakeEntry(std::move(address), opts);
   // The bytes are durable before the metadata points at them.
   if (!inline_data) LM_TRY(upload->Commit(e.address));
-  std::string encoded;
-  EncodeEntry(&encoded, e);
-  std::string replaced;
-  Status st = meta_.Write([&](MetaTxn& txn) -> Status {
-    replaced.clear();
-    LM_TRY(CheckBucket(txn, bucket));
-    std::string row = ObjectPrefix(bucket) + key;
-    LM_ASSIGN_OR_RETURN(auto old, txn.Get(row));
-    if (old) {
-      LM_ASSIGN_OR_RETURN(auto oe, DecodeObject(*old));
-      replaced = oe.address;
-    }
-    if (inline_data) {
-      LM_TRY(txn.Put(InlinePrefix(bucket) + key, *inline_data));
-    } else if (old && replaced.empty()) {
-      LM_TRY(txn.Delete(InlinePrefix(bucket) + key));
-    }
-    return txn.Put(row, encoded);
-  });
+  auto replaced = std::make_shared<std::string>();
+  Status st = meta_.Write(PutRow(bucket, key, e, inline_data, replaced));
   cache_.Erase(CacheKey(bucket, key));
   if (!st.ok()) {
     if (!inline_data) blobs_.Delete(e.address).IgnoreError();
     return st;
   }
-  if (!replaced.empty()) blobs_.Delete(replaced).IgnoreError();
+  if (!replaced->empty()) blobs_.Delete(*replaced).IgnoreError();
   return ObjectInfo{key, std::move(e), std::move(inline_data)};
+}
+
+void Buckets::PutObjectAsync(const std::string& bucket, const std::string& key,
+                             std::unique_ptr<ObjectUpload> upload, const PutOptions& opts,
+                             std::function<void(Result<ObjectInfo>)> done) {
+  Status valid = ValidateBucketName(bucket);
+  if (valid.ok()) valid = ValidatePath(key);
+  if (valid.ok()) valid = upload->Finish().status();
+  if (!valid.ok()) return done(valid);
+  const std::string* small = upload->InMemory();
+  if (!small || small->size() > kInlineMax) {
+    return done(PutObject(bucket, key, std::move(upload), opts));
+  }
+  auto inline_data = std::make_shared<const std::string>(*small);
+  Entry e = upload->MakeEntry("", opts);
+  auto replaced = std::make_shared<std::string>();
+  auto write = PutRow(bucket, key, e, inline_data, replaced);
+  meta_.WriteAsync(std::move(write), [this, bucket, key, e = std::move(e),
+                                      inline_data = std::move(inline_data), replaced,
+                                      done = std::move(done)](Status st) mutable {
+    cache_.Erase(CacheKey(bucket, key));
+    if (!st.ok()) return done(st);
+    // An inline object replacing a blob: the blob goes (a quick unlink on a local store).
+    if (!replaced->empty()) blobs_.Delete(*replaced).IgnoreError();
+    done(ObjectInfo{key, std::move(e), std::move(inline_data)});
+  });
 }
 
 Result<std::shared_ptr<const ObjectInfo>> Buckets::Lookup(const std::string& bucket,

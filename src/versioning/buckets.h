@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,12 @@ class Buckets {
   // Commits the bytes and makes them the object at `key`, replacing any object there.
   Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
                                std::unique_ptr<ObjectUpload> upload, const PutOptions& opts);
+  // PutObject for an upload whose bytes are in memory and small enough to keep inline
+  // (FitsInline): the metadata commit runs on the committer thread, which then calls `done`
+  // (which must not block). Other uploads are stored by PutObject before this returns.
+  void PutObjectAsync(const std::string& bucket, const std::string& key,
+                      std::unique_ptr<ObjectUpload> upload, const PutOptions& opts,
+                      std::function<void(Result<ObjectInfo>)> done);
   // kNotFound if the bucket or the object does not exist.
   Result<ObjectInfo> StatObject(const std::string& bucket, const std::string& key);
   // One read for both questions: kNotFound if there is no such bucket, null if the bucket has
@@ -80,6 +87,12 @@ class Buckets {
 
  private:
   Status CheckBucket(meta::MetaTxn& txn, const std::string& bucket);
+  // The metadata change that makes `e` the object at `key` (its bytes inline when
+  // `inline_data`); *replaced receives the blob address of the object it replaces, if any.
+  std::function<Status(meta::MetaTxn&)> PutRow(const std::string& bucket, const std::string& key,
+                                               const Entry& e,
+                                               std::shared_ptr<const std::string> inline_data,
+                                               std::shared_ptr<std::string> replaced);
 
   meta::MetaStore& meta_;
   storage::BlobStore& blobs_;

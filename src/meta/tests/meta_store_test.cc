@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 #include <thread>
 
@@ -152,6 +154,54 @@ TEST_P(MetaStoreContract, ConcurrentWritersFailIndependently) {
   EXPECT_GT(present, 0);
 }
 
+TEST_P(MetaStoreContract, AsyncWritesReportTheirOwnOutcomeAfterCommitting) {
+  // Asynchronous writes mixed with synchronous ones: each callback runs once, with its own
+  // function's result, and a reader started from the callback already sees the write.
+  constexpr int kAsync = 300, kSyncThreads = 4, kSyncPer = 30;
+  std::atomic<int> called{0}, wrong{0}, unseen{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::thread> sync;
+  for (int t = 0; t < kSyncThreads; ++t) {
+    sync.emplace_back([&, t] {
+      for (int i = 0; i < kSyncPer; ++i) {
+        if (!store_->Put("s/" + std::to_string(t) + "/" + std::to_string(i), "v").ok()) ++wrong;
+      }
+    });
+  }
+  for (int i = 0; i < kAsync; ++i) {
+    std::string key = "a/" + std::to_string(i);
+    bool fail = i % 5 == 0;
+    store_->WriteAsync(
+        [key, fail](MetaTxn& txn) -> Status {
+          LM_TRY(txn.Put(key, std::string(key.size() * 100, 'x')));
+          if (fail) return Conflict("deliberate");
+          return Status::OK();
+        },
+        [&, key, fail](Status st) {
+          if (st.ok() == fail) ++wrong;
+          if (st.ok()) {
+            auto v = store_->Get(key);
+            if (!v.ok() || !v->has_value()) ++unseen;
+          }
+          std::lock_guard<std::mutex> lock(mu);
+          ++called;
+          cv.notify_all();
+        });
+  }
+  for (auto& th : sync) th.join();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return called == kAsync; }));
+  }
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(unseen.load(), 0);
+  for (int i = 0; i < kAsync; ++i) {
+    EXPECT_EQ(store_->Get("a/" + std::to_string(i))->has_value(), i % 5 != 0) << i;
+  }
+  EXPECT_EQ(store_->Scan("s/", PrefixEnd("s/"), 0)->size(), size_t{kSyncThreads * kSyncPer});
+}
+
 TEST_P(MetaStoreContract, LongValuesBehaveLikeShortOnes) {
   // Values of every size round-trip through every operation, including replacing a long value
   // by a short one and back (a backend may keep long values elsewhere).
@@ -226,6 +276,25 @@ TEST(SqliteMetaStore, DataSurvivesReopen) {
   auto s = SqliteMetaStore::Open(dir + "/m.db");
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->Get("k")->value(), "v");
+  ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
+}
+
+TEST(SqliteMetaStore, ClosingRunsQueuedAsyncWritesFirst) {
+  char tmpl[] = "/tmp/lm-meta-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::atomic<int> ok{0};
+  {
+    auto s = SqliteMetaStore::Open(dir + "/m.db");
+    ASSERT_TRUE(s.ok());
+    for (int i = 0; i < 50; ++i) {
+      (*s)->WriteAsync([i](MetaTxn& txn) { return txn.Put("k" + std::to_string(i), "v"); },
+                       [&](Status st) { ok += st.ok(); });
+    }
+  }  // closed with writes still queued
+  EXPECT_EQ(ok.load(), 50);
+  auto s = SqliteMetaStore::Open(dir + "/m.db");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->Scan("k", PrefixEnd("k"), 0)->size(), 50u);
   ASSERT_EQ(std::system(("rm -rf " + dir).c_str()), 0);
 }
 

@@ -107,6 +107,10 @@ std::optional<S3Error> ReceiveBody(Ctx& c, versioning::ObjectUpload& up,
                                    std::optional<ChecksumResult>* checksum);
 
 Response XmlResponse(int status, std::string body);
+// Sets the request id headers every S3 response carries.
+void StampRequestId(Response& r, const std::string& id);
+// The object size the request declares (x-amz-decoded-content-length for a chunked upload).
+std::optional<uint64_t> DeclaredSize(const Ctx& c);
 inline std::string QuotedEtag(const std::string& etag) { return "\"" + etag + "\""; }
 
 // Handlers.

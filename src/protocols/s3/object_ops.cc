@@ -217,12 +217,39 @@ Response PutObject(Ctx& c) {
                                "at least one of the preconditions you specified did not hold"));
     }
   }
+  // On an event loop (the whole body has arrived), a small object in a plain bucket is answered
+  // when its metadata commit is done; anything else would block the loop and goes to a worker.
+  if (c.req.can_defer && (t->repo || DeclaredSize(c).value_or(UINT64_MAX) >
+                                         versioning::Buckets::kInlineMax)) {
+    return Response::Offload();
+  }
   auto up = NewTargetUpload(c.s, *t, /*md5=*/true);
   if (!up.ok()) return c.Error(up.status());
   std::optional<ChecksumResult> checksum;
   if (auto err = ReceiveBody(c, **up, &checksum)) return c.Error(*err);
   versioning::PutOptions opts = OptionsFromHeaders(c.req);
   if (checksum) opts.headers[checksum->header] = checksum->value;
+  if (c.req.can_defer) {
+    auto d = std::make_shared<server::DeferredResponse>();
+    c.s.buckets.PutObjectAsync(
+        t->bucket, t->path, std::move(*up), opts,
+        [d, path = c.req.path, id = c.request_id,
+         checksum](Result<versioning::ObjectInfo> o) {
+          Response r;
+          if (o.ok()) {
+            r = Response::Text(200, "");
+            r.headers.Set("ETag", QuotedEtag(o->entry.etag));
+            if (checksum) r.headers.Set(checksum->header, checksum->value);
+          } else {
+            r = ErrorResponse(FromStatus(o.status(), Missing::kBucket), path, id);
+          }
+          StampRequestId(r, id);
+          d->Finish(std::move(r));
+        });
+    Response r;
+    r.deferred = std::move(d);
+    return r;
+  }
   auto o = PutTarget(c.s, *t, std::move(*up), opts);
   if (!o.ok()) {
     if (table_file && o.status().code() == ErrorCode::kAlreadyExists) {

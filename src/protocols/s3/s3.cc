@@ -335,6 +335,23 @@ std::optional<S3Error> ReceiveBody(Ctx& c, versioning::ObjectUpload& up,
   return std::nullopt;
 }
 
+void StampRequestId(Response& r, const std::string& id) {
+  r.headers.Set("x-amz-request-id", id);
+  if (!r.headers.Get("x-amz-id-2")) r.headers.Set("x-amz-id-2", id);
+}
+
+std::optional<uint64_t> DeclaredSize(const Ctx& c) {
+  if (c.chunked) {
+    auto d = c.req.Header("x-amz-decoded-content-length");
+    if (!d || d->empty() || d->size() >= 20 ||
+        d->find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    return std::stoull(std::string(*d));
+  }
+  return c.req.body ? c.req.body->content_length() : std::nullopt;
+}
+
 }  // namespace internal
 
 // --- dispatch -------------------------------------------------------------------------------
@@ -402,6 +419,12 @@ std::optional<Response> AnswerEmptyConfiguration(Ctx& c) {
 
 Response Dispatch(Ctx& c) {
   const std::string& m = c.req.method;
+  // On an event loop only PutObject may run (and it decides whether to); the rest block.
+  if (c.req.can_defer &&
+      (m != "PUT" || c.key.empty() || c.req.Header("x-amz-copy-source") ||
+       c.HasQuery("uploadId") || c.HasQuery("partNumber"))) {
+    return Response::Offload();
+  }
   if (auto r = AnswerEmptyConfiguration(c)) return std::move(*r);
   std::string sub;
   if (UnsupportedSubresource(c, &sub)) {
@@ -534,8 +557,7 @@ server::Handler MakeS3Handler(Services& services) {
       }
       r = Dispatch(c);
     }
-    r.headers.Set("x-amz-request-id", c.request_id);
-    if (!r.headers.Get("x-amz-id-2")) r.headers.Set("x-amz-id-2", c.request_id);
+    StampRequestId(r, c.request_id);
     return r;
   };
 }

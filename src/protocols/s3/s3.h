@@ -28,4 +28,10 @@ struct Services {
 
 server::Handler MakeS3Handler(Services& services);
 
+// For ListenOptions::defer_body: the requests whose small body an event loop may read and hand
+// to the handler with Request::can_defer (PutObject; the handler sends the rest to a worker).
+inline bool MayDeferBody(std::string_view method, std::string_view /*target*/) {
+  return method == "PUT";
+}
+
 }  // namespace lakemesh::s3

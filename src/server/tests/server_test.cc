@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "base/log.h"
 #include "server/http_server.h"
@@ -151,6 +154,161 @@ TEST_F(ServerTest, StopClosesIdleConnectionsPromptly) {
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_TRUE(server_->Stop(std::chrono::seconds(5)));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_TRUE(c.Closed());
+}
+
+// A server whose loops read small PUT bodies and let the handler answer later, as the S3 port
+// does for PutObject.
+// The next response on `client` is a 200 whose body has `marker`.
+#define EXPECT_OK_WITH(client, marker)                          \
+  do {                                                          \
+    std::string r_ = (client).ReadUntil(marker);                \
+    EXPECT_NE(r_.find(marker), std::string::npos) << r_;        \
+    EXPECT_NE(r_.find("200 OK"), std::string::npos) << r_;      \
+  } while (0)
+
+class DeferredServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log::Init(log::Level::kDebug, log::Format::kText);
+    ListenOptions o;
+    o.api = "test";
+    o.defer_body = [](std::string_view method, std::string_view) { return method == "PUT"; };
+    auto s = HttpServer::Listen(o, [this](Request& r) { return Handle(r); }, metrics_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    server_->Start();
+  }
+  void TearDown() override {
+    if (server_) server_->Stop(std::chrono::seconds(5));
+    for (auto& t : finishers_) t.join();
+  }
+
+  static std::string ReadAll(Request& r) {
+    std::string body;
+    char buf[1000];
+    while (true) {
+      auto n = r.body->Read(buf, sizeof(buf));
+      if (!n.ok() || *n == 0) break;
+      body.append(buf, *n);
+    }
+    return body;
+  }
+
+  Response Handle(Request& r) {
+    if (r.method == "GET") return Response::Text(200, "got " + r.path);
+    if (r.path == "/block") {
+      // Would block: a worker runs it again, with the body still unread.
+      if (r.can_defer) {
+        offloaded_++;
+        return Response::Offload();
+      }
+      return Response::Text(200, "worker " + ReadAll(r));
+    }
+    if (!r.can_defer) return Response::Text(200, "not deferred " + ReadAll(r));
+    std::string body = ReadAll(r);
+    auto d = std::make_shared<DeferredResponse>();
+    std::lock_guard<std::mutex> lock(mu_);
+    finishers_.emplace_back([d, body, delay = delay_ms_.load()] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      d->Finish(Response::Text(200, "later " + body));
+    });
+    Response res;
+    res.deferred = d;
+    return res;
+  }
+
+  Metrics metrics_;
+  std::unique_ptr<HttpServer> server_;
+  std::mutex mu_;
+  std::vector<std::thread> finishers_;  // GUARDED_BY(mu_)
+  std::atomic<int> delay_ms_{20};
+  std::atomic<int> offloaded_{0};
+};
+
+TEST_F(DeferredServerTest, DeferredResponsesComeInOrderOnAKeptConnection) {
+  RawClient c(server_->address());
+  c.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_OK_WITH(c, "later abc");
+  c.Send("GET /g HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_OK_WITH(c, "got /g");
+  // Pipelined: the second request waits in the buffer until the first one's response is out.
+  c.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nxy"
+         "PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nzw"
+         "GET /h HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string all = c.ReadUntil("got /h");
+  size_t a = all.find("later xy"), b = all.find("later zw"), g = all.find("got /h");
+  ASSERT_NE(a, std::string::npos) << all;
+  ASSERT_NE(b, std::string::npos) << all;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, g);
+}
+
+TEST_F(DeferredServerTest, ABodyArrivingInPiecesIsWaitedFor) {
+  RawClient c(server_->address());
+  c.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  c.Send("56789");
+  EXPECT_OK_WITH(c, "later 0123456789");
+}
+
+TEST_F(DeferredServerTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  RawClient c(server_->address());
+  c.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_NE(c.ReadUntil("\r\n\r\n").find("100 Continue"), std::string::npos);
+  c.Send("body");
+  std::string r = c.ReadUntil("later body");
+  EXPECT_NE(r.find("200 OK"), std::string::npos);
+  EXPECT_EQ(r.find("100 Continue"), std::string::npos);  // only once
+  c.Send("GET /g HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_OK_WITH(c, "got /g");
+}
+
+TEST_F(DeferredServerTest, AnOffloadedRequestRunsOnAWorkerWithItsBody) {
+  RawClient c(server_->address());
+  c.Send("PUT /block HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_OK_WITH(c, "worker hello");
+  EXPECT_EQ(offloaded_.load(), 1);
+  // Back in the loop afterwards (once the worker has stopped waiting for a next request).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  c.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nq");
+  EXPECT_OK_WITH(c, "later q");
+}
+
+TEST_F(DeferredServerTest, LargeAndChunkedBodiesGoToAWorker) {
+  RawClient c(server_->address());
+  std::string big(ListenOptions::kMaxDeferredBody + 1, 'x');
+  c.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(big.size()) +
+         "\r\n\r\n" + big);
+  EXPECT_OK_WITH(c, "not deferred xxx");
+  RawClient d(server_->address());
+  d.Send("PUT /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_OK_WITH(d, "not deferred abc");
+}
+
+TEST_F(DeferredServerTest, AClientThatLeavesBeforeItsResponseDoesNoHarm) {
+  delay_ms_ = 200;
+  {
+    RawClient gone(server_->address());
+    gone.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }  // closed while the response is outstanding
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  delay_ms_ = 0;
+  RawClient c(server_->address());
+  c.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nk");
+  EXPECT_OK_WITH(c, "later k");
+}
+
+TEST_F(DeferredServerTest, StopAnswersOutstandingDeferredResponsesFirst) {
+  delay_ms_ = 300;
+  RawClient c(server_->address());
+  c.Send("PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(server_->Stop(std::chrono::seconds(5)));
+  std::string r = c.ReadUntil("later ok");
+  EXPECT_NE(r.find("200 OK"), std::string::npos);
+  EXPECT_NE(r.find("Connection: close"), std::string::npos);
   EXPECT_TRUE(c.Closed());
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "base/hash.h"
@@ -27,12 +28,18 @@ class BucketsTest : public ::testing::Test {
     ASSERT_TRUE(buckets_->CreateBucket("land", "alice").ok());
   }
 
-  Result<ObjectInfo> Put(const std::string& key, const std::string& data) {
+  Result<ObjectInfo> Put(const std::string& key, const std::string& data, bool async = false) {
     LM_ASSIGN_OR_RETURN(auto up, buckets_->NewUpload());
     LM_TRY(up->Append(data));
     PutOptions opts;
     opts.content_type = "text/plain";
-    return buckets_->PutObject("land", key, std::move(up), opts);
+    if (!async) return buckets_->PutObject("land", key, std::move(up), opts);
+    // PutObjectAsync, waited for.
+    std::promise<Result<ObjectInfo>> done;
+    auto got = done.get_future();
+    buckets_->PutObjectAsync("land", key, std::move(up), opts,
+                             [&](Result<ObjectInfo> o) { done.set_value(std::move(o)); });
+    return got.get();
   }
 
   std::string Read(const std::string& key, uint64_t offset = 0, std::optional<uint64_t> len = {}) {
@@ -115,6 +122,27 @@ TEST_F(BucketsTest, SmallObjectsStayInTheMetadataLargeOnesInBlobs) {
   EXPECT_EQ(Read("empty"), "");
 }
 
+TEST_F(BucketsTest, AsyncPutsStoreWhatPutsStore) {
+  std::string large(Buckets::kInlineMax + 1, 'L');
+  auto o = Put("k", "small", /*async=*/true);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->entry.etag, ToHex(Md5("small")));
+  EXPECT_TRUE(o->entry.address.empty());
+  EXPECT_EQ(Read("k"), "small");  // cached now
+  // An upload too large to keep inline is stored as PutObject stores it.
+  ASSERT_TRUE(Put("k", large, true).ok());
+  EXPECT_EQ(BlobCount("buckets/"), 1u);
+  EXPECT_EQ(Read("k"), large);
+  // A small object replacing a blob deletes the blob once committed.
+  ASSERT_TRUE(Put("k", "again", true).ok());
+  EXPECT_EQ(BlobCount("buckets/"), 0u);
+  EXPECT_EQ(Read("k"), "again");
+  EXPECT_EQ(Put("bad\nkey", "x", true).status().code(), ErrorCode::kInvalidArgument);
+  ASSERT_TRUE(buckets_->DeleteObject("land", "k").ok());
+  ASSERT_TRUE(buckets_->DeleteBucket("land").ok());
+  EXPECT_TRUE(Put("k", "x", true).status().IsNotFound());
+}
+
 TEST_F(BucketsTest, CachedObjectsFollowEveryChange) {
   ASSERT_TRUE(Put("k", "one").ok());
   EXPECT_EQ(Read("k"), "one");  // now cached
@@ -158,7 +186,7 @@ TEST_F(BucketsTest, AnAcknowledgedWriteIsReadBackDespiteConcurrentReaders) {
   }
   for (int v = 1; v <= 300; ++v) {
     std::string want = "v" + std::to_string(v);
-    ASSERT_TRUE(Put("hot", want).ok());
+    ASSERT_TRUE(Put("hot", want, /*async=*/v % 2 == 0).ok());
     auto o = buckets_->Lookup("land", "hot");
     ASSERT_TRUE(o.ok() && *o != nullptr);
     ASSERT_EQ(*(*o)->inline_data, want) << "stale read after write " << v;
