@@ -15,6 +15,7 @@
 
 #include "app/demo.h"
 #include "app/demo_dbt.h"
+#include "base/coding.h"
 #include "base/files.h"
 #include "base/log.h"
 #include "base/time.h"
@@ -169,6 +170,9 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
       options.scratch_dir = raw->work_dir + "/sql";
       options.memory_limit = raw->opts.sql_memory_limit;
       options.threads = raw->opts.sql_threads;
+      if (!raw->opts.sql_cache_size.empty()) {
+        options.table_cache_bytes = static_cast<int64_t>(*ParseByteSize(raw->opts.sql_cache_size));
+      }
       if (!raw->opts.trino_catalog.empty()) options.catalog_names.push_back(raw->opts.trino_catalog);
       LM_ASSIGN_OR_RETURN(raw->engine,
                           sql::Engine::Open(*raw->catalog, options,
@@ -177,6 +181,18 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
     }
     return raw->engine.get();
   };
+  p->metrics.AddGaugeSource([raw]() -> std::vector<server::Metrics::Gauge> {
+    std::lock_guard<std::mutex> lock(raw->engine_mu);
+    if (!raw->engine) return {};
+    sql::Engine::CacheStats st = raw->engine->TableCacheStats();
+    return {{"lakemesh_sql_table_cache_tables",
+             "Table versions the SQL engine holds in memory (--sql-cache-size).",
+             static_cast<double>(st.tables)},
+            {"lakemesh_sql_table_cache_bytes", "Memory those table versions take.",
+             static_cast<double>(st.bytes)},
+            {"lakemesh_sql_table_cache_budget_bytes", "The most they may take.",
+             static_cast<double>(st.budget)}};
+  });
   if (!opts.product_policies.empty()) {
     LM_ASSIGN_OR_RETURN(std::string text, ReadFile(opts.product_policies));
     LM_ASSIGN_OR_RETURN(p->services->policies, catalog::ParsePolicies(text, opts.product_policies));

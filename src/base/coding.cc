@@ -1,5 +1,8 @@
 #include "base/coding.h"
 
+#include <cctype>
+#include <utility>
+
 namespace lakemesh {
 
 void PutVarint64(std::string* dst, uint64_t v) {
@@ -149,6 +152,49 @@ bool IsValidUtf8(std::string_view s) {
     i += n + 1;
   }
   return true;
+}
+
+std::optional<uint64_t> ParseByteSize(std::string_view text) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return v;
+  };
+  text = trim(text);
+  size_t i = 0;
+  double number = 0, scale = 1;
+  bool digits = false, point = false;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= '0' && c <= '9') {
+      digits = true;
+      if (point) {
+        scale /= 10;
+        number += (c - '0') * scale;
+      } else {
+        number = number * 10 + (c - '0');
+      }
+    } else if (c == '.' && !point) {
+      point = true;
+    } else {
+      break;
+    }
+  }
+  if (!digits) return std::nullopt;
+  std::string unit(trim(text.substr(i)));
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1},          {"b", 1},           {"bytes", 1},       {"kb", 1e3},
+      {"mb", 1e6},      {"gb", 1e9},        {"tb", 1e12},       {"kib", 1024.0},
+      {"mib", 1048576.0}, {"gib", 1073741824.0}, {"tib", 1099511627776.0}};
+  for (const auto& [name, factor] : kUnits) {
+    if (unit == name) {
+      double bytes = number * factor;
+      if (bytes >= 1.8e19) return std::nullopt;
+      return static_cast<uint64_t>(bytes + 0.5);
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace lakemesh

@@ -43,4 +43,9 @@ bool IsValidUtf8(std::string_view s);
 std::string Base64Encode(std::string_view in);
 std::optional<std::string> Base64Decode(std::string_view in);
 
+// A size as people and DuckDB write it: "4GB", "512 MiB", "19.1 GiB", "1000" (bytes). KB, MB,
+// GB and TB are powers of 1000, KiB, MiB, GiB and TiB of 1024; case does not matter. nullopt
+// for anything else.
+std::optional<uint64_t> ParseByteSize(std::string_view text);
+
 }  // namespace lakemesh

@@ -26,6 +26,7 @@ void AddServe(CLI::App& app, Cli& cli) {
   cmd->add_option("--pg-tls-key", opts->pg_tls_key, doc("--pg-tls-key"));
   cmd->add_option("--sql-memory-limit", opts->sql_memory_limit, doc("--sql-memory-limit"));
   cmd->add_option("--sql-threads", opts->sql_threads, doc("--sql-threads"));
+  cmd->add_option("--sql-cache-size", opts->sql_cache_size, doc("--sql-cache-size"));
   cmd->add_option("--trino-catalog", opts->trino_catalog, doc("--trino-catalog"));
   cmd->add_option("--product-policies", opts->product_policies, doc("--product-policies"));
   cmd->add_option("--s3-region", opts->s3_region, doc("--s3-region"))->capture_default_str();

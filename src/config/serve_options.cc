@@ -1,5 +1,7 @@
 #include "config/serve_options.h"
 
+#include "base/coding.h"
+
 namespace lakemesh::config {
 
 Status ServeOptions::Validate() const {
@@ -8,6 +10,10 @@ Status ServeOptions::Validate() const {
   if (!sql_memory_limit.empty() &&
       sql_memory_limit.find_first_not_of("0123456789.kKmMgGtTiIbB %") != std::string::npos) {
     return InvalidArgument("--sql-memory-limit takes a size such as 4GB or 512MB");
+  }
+  if (!sql_cache_size.empty() && !ParseByteSize(sql_cache_size)) {
+    return InvalidArgument("--sql-cache-size takes a size such as 2GB or 512MB (0 turns the "
+                           "cache off)");
   }
   if (!trino_catalog.empty() &&
       (trino_catalog.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
@@ -49,6 +55,9 @@ const std::vector<OptionDoc>& ServeOptionDocs() {
        "memory the SQL engine may use, e.g. 4GB (default: 80% of RAM); beyond it, queries "
        "spill to disk or fail with SQLSTATE 53200"},
       {"--sql-threads", "threads the SQL engine runs queries on (default: one per core)"},
+      {"--sql-cache-size",
+       "memory for table versions that queries read repeatedly, kept as in-memory tables "
+       "(default: a quarter of --sql-memory-limit; 0 turns it off)"},
       {"--trino-catalog",
        "another name for the catalog `lakemesh` (SQL and the Trino protocol at /v1/statement), "
        "for clients configured with a catalog of their own, e.g. iceberg"},

@@ -21,6 +21,9 @@ struct ServeOptions {
   // (0: one per core), shared by all queries.
   std::string sql_memory_limit;
   int sql_threads = 0;
+  // Memory for table versions kept in memory between queries ("2GB"; "0": none; empty: a
+  // quarter of the memory limit).
+  std::string sql_cache_size;
   // Another name for the catalog `lakemesh` in SQL and the Trino protocol (clients configured
   // for a Trino catalog called, say, `iceberg` then work unchanged).
   std::string trino_catalog;

@@ -108,7 +108,18 @@ std::string Metrics::Render() const {
   out += "# HELP process_start_time_seconds Start time of the process since the Unix epoch.\n";
   out += "# TYPE process_start_time_seconds gauge\n";
   out += "process_start_time_seconds " + Num(static_cast<double>(start_micros_) / 1e6) + "\n";
+  for (const auto& source : gauge_sources_) {
+    for (const Gauge& g : source()) {
+      out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
+      out += g.name + " " + Num(g.value) + "\n";
+    }
+  }
   return out;
+}
+
+void Metrics::AddGaugeSource(std::function<std::vector<Gauge>()> source) {
+  std::lock_guard<std::mutex> lock(mu_);
+  gauge_sources_.push_back(std::move(source));
 }
 
 }  // namespace lakemesh::server

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -23,6 +24,13 @@ class Metrics {
   void ConnectionClosed(const std::string& api);
   void AddCommits(uint64_t n) { commits_ += n; }
 
+  // Gauges another part reports when /metrics is rendered (the SQL engine's table cache).
+  struct Gauge {
+    std::string name, help;
+    double value = 0;
+  };
+  void AddGaugeSource(std::function<std::vector<Gauge>()> source);
+
   std::string Render() const;
 
  private:
@@ -37,6 +45,7 @@ class Metrics {
   std::map<std::string, uint64_t> bytes_in_, bytes_out_;                   // GUARDED_BY(mu_)
   std::map<std::string, int64_t> open_connections_;                        // GUARDED_BY(mu_)
   std::atomic<uint64_t> commits_{0};
+  std::vector<std::function<std::vector<Gauge>()>> gauge_sources_;  // GUARDED_BY(mu_)
   int64_t start_micros_;
 };
 

@@ -1,5 +1,6 @@
 #include "sql/engine.h"
 
+#include "base/coding.h"
 #include "sql/engine_impl.h"
 #include "storage/blob_store.h"
 
@@ -51,6 +52,22 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
         std::string("SET GLOBAL lock_configuration = true")}) {
     LM_TRY_CTX(impl->Run(impl->admin, s), "configuring DuckDB");
   }
+  // The table cache's budget: a quarter of DuckDB's memory limit unless set.
+  if (o.table_cache_bytes < 0) {
+    duckdb_result r;
+    if (duckdb_query(impl->admin, "SELECT current_setting('memory_limit')", &r) == DuckDBSuccess) {
+      char* v = duckdb_value_varchar(&r, 0, 0);
+      if (v) {
+        if (auto limit = ParseByteSize(v)) impl->cache_budget = *limit / 4;
+        duckdb_free(v);
+      }
+    }
+    duckdb_destroy_result(&r);
+  } else {
+    impl->cache_budget = static_cast<uint64_t>(o.table_cache_bytes);
+  }
+  LM_TRY_CTX(impl->Run(impl->admin, std::string("CREATE SCHEMA ") + Engine::Impl::kCacheSchema),
+             "creating the table cache's schema");
   // What PostgreSQL clients ask of pg_catalog.
   for (const std::string& s : PgCatalogSetup()) {
     LM_TRY_CTX(impl->Run(impl->admin, s), "creating the pg_catalog compatibility schema");
@@ -58,6 +75,15 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
   // Bucket partitions of written rows are computed by lakemesh's own functions.
   LM_TRY(Connection::Borrow(impl->admin)->RegisterIcebergFunctions());
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::CacheStats Engine::TableCacheStats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  CacheStats out;
+  for (const auto& [relation, e] : impl_->cache) out.tables += e.ready;
+  out.bytes = impl_->cache_bytes;
+  out.budget = impl_->cache_budget;
+  return out;
 }
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

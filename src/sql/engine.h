@@ -109,6 +109,9 @@ struct EngineOptions {
   std::string scratch_dir;
   int threads = 0;           // 0: DuckDB's default (the machine's cores)
   std::string memory_limit;  // DuckDB syntax ("4GB"); empty: DuckDB's default
+  // Table versions read again and again are kept in memory as DuckDB tables, up to this many
+  // bytes (a quarter of the memory limit when negative; 0 turns the cache off).
+  int64_t table_cache_bytes = -1;
   // Catalog names a query may put before domain.table (lakemesh.sales.orders, as Trino clients
   // write it); they mean lakemesh's own tables.
   std::vector<std::string> catalog_names = {"lakemesh"};
@@ -195,6 +198,14 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   Result<std::unique_ptr<Session>> Connect(const std::string& user, SessionOptions options = {});
+
+  // The table cache (EngineOptions::table_cache_bytes): table versions held in memory now.
+  struct CacheStats {
+    size_t tables = 0;
+    uint64_t bytes = 0;
+    uint64_t budget = 0;
+  };
+  CacheStats TableCacheStats() const;
 
   struct Impl;
 

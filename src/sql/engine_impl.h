@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -19,9 +20,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/hash.h"
-#include "base/random.h"
 #include "base/files.h"
+#include "base/hash.h"
+#include "base/log.h"
+#include "base/random.h"
+#include "base/time.h"
 #include "catalog/catalog.h"
 #include "storage/blob_store.h"
 #include "versioning/buckets.h"
@@ -365,6 +368,8 @@ struct Engine::Impl {
   std::mutex mu;
   // "domain\0view" -> the metadata location the view reads
   std::map<std::string, std::string> views;
+  // "domain\0view" -> the relation (read_parquet of the version's files) the view reads
+  std::map<std::string, std::string> view_relations;
   std::set<std::string> schemas;
   std::string cache_dir;  // table files of a non-local blob store, copied once
   ObjectSources sources;
@@ -377,6 +382,13 @@ struct Engine::Impl {
     }
     wd_cv.notify_all();
     if (watchdog.joinable()) watchdog.join();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      cache_stop = true;
+      if (cache_conn) duckdb_interrupt(cache_conn);  // a copy in progress stops
+    }
+    cache_cv.notify_all();
+    if (cache_builder.joinable()) cache_builder.join();
     if (admin) duckdb_disconnect(&admin);
     if (db) duckdb_close(&db);
   }
@@ -547,17 +559,174 @@ struct Engine::Impl {
     return out;
   }
 
+  // --- the table cache -----------------------------------------------------------------------
+  // A table version that queries read a second time is copied, in the background, into an
+  // in-memory DuckDB table (schema kCacheSchema), and the views of that version are pointed at
+  // it: DuckDB scans its own columnar tables about 1.6x faster than it decodes Parquet. The key
+  // is the version's relation (the read_parquet of its files, deletes applied), which never
+  // changes what it reads, so an entry is never stale; a new version is a new entry. Entries
+  // are evicted least recently used first to stay within options.table_cache_bytes, and after
+  // kCacheIdle without a read. Prepared statements need no care: DuckDB binds them again when
+  // a view they read is redefined.
+  static constexpr const char* kCacheSchema = "__lm_cache";
+  static constexpr int64_t kCacheIdle = 15LL * 60 * 1000000;  // microseconds
+  static constexpr size_t kCacheMaxEntries = 4096;
+  struct CacheEntry {
+    std::string table;  // kCacheSchema.tN, once built
+    uint64_t bytes = 0;  // estimated; measured once built
+    int uses = 0;
+    bool building = false, ready = false, failed = false;
+    int64_t last_used = 0;
+  };
+  std::map<std::string, CacheEntry> cache;  // GUARDED_BY(mu): relation -> entry
+  uint64_t cache_bytes = 0;                 // GUARDED_BY(mu): of built entries
+  uint64_t cache_budget = 0;                // 0: off (set once at open)
+  uint64_t cache_next_id = 0;               // GUARDED_BY(mu)
+  std::deque<std::string> cache_queue;      // GUARDED_BY(mu): relations to build
+  bool cache_stop = false;                  // GUARDED_BY(mu)
+  std::condition_variable cache_cv;
+  std::thread cache_builder;
+  duckdb_connection cache_conn = nullptr;   // GUARDED_BY(mu): the builder's
+
+  // A view of `key` read the relation `relation` once more (REQUIRES mu).
+  void NoteRead(const std::string& relation) {
+    if (cache_budget == 0) return;
+    auto it = cache.find(relation);
+    if (it == cache.end()) return;
+    CacheEntry& e = it->second;
+    e.last_used = MonotonicMicros();
+    if (e.ready || e.building || e.failed || ++e.uses < 2) return;
+    if (e.bytes > cache_budget / 2) return;  // one table may not take the whole cache
+    e.building = true;
+    cache_queue.push_back(relation);
+    if (!cache_builder.joinable()) cache_builder = std::thread([this] { CacheLoop(); });
+    cache_cv.notify_all();
+  }
+
+  // Points every view that reads `relation` at `source` (REQUIRES mu).
+  void RedirectViews(const std::string& relation, const std::string& source) {
+    for (const auto& [key, rel] : view_relations) {
+      if (rel != relation) continue;
+      size_t zero = key.find('\0');
+      (void)Run(admin, "CREATE OR REPLACE VIEW " + Ident(key.substr(0, zero)) + "." +
+                           Ident(key.substr(zero + 1)) + " AS SELECT * FROM " + source);
+    }
+  }
+
+  // Drops a built entry: its views read the files again (REQUIRES mu).
+  void DropCached(std::map<std::string, CacheEntry>::iterator it) {
+    if (it->second.ready) {
+      RedirectViews(it->first, it->first);
+      (void)Run(admin, "DROP TABLE IF EXISTS " + it->second.table);
+      cache_bytes -= std::min(cache_bytes, it->second.bytes);
+    }
+    cache.erase(it);
+  }
+
+  // Evicts idle entries, and least recently used ones until `room` more bytes fit
+  // (REQUIRES mu).
+  void MakeRoom(uint64_t room) {
+    const int64_t now = MonotonicMicros();
+    for (auto it = cache.begin(); it != cache.end();) {
+      auto next = std::next(it);
+      if (!it->second.building && now - it->second.last_used > kCacheIdle) DropCached(it);
+      it = next;
+    }
+    while (cache_bytes + room > cache_budget) {
+      auto lru = cache.end();
+      for (auto it = cache.begin(); it != cache.end(); ++it) {
+        if (it->second.ready && (lru == cache.end() || it->second.last_used < lru->second.last_used)) {
+          lru = it;
+        }
+      }
+      if (lru == cache.end()) break;
+      DropCached(lru);
+    }
+  }
+
+  // The memory DuckDB's in-memory tables hold.
+  static uint64_t InMemoryTableBytes(duckdb_connection conn) {
+    duckdb_result r;
+    uint64_t n = 0;
+    if (duckdb_query(conn, "SELECT coalesce(sum(memory_usage_bytes), 0)::UBIGINT FROM "
+                           "duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'", &r) == DuckDBSuccess) {
+      n = duckdb_value_uint64(&r, 0, 0);
+    }
+    duckdb_destroy_result(&r);
+    return n;
+  }
+
+  // The builder thread: copies queued versions into memory, one at a time, on its own
+  // connection (queries go on meanwhile, on the files).
+  void CacheLoop() {
+    duckdb_connection conn = nullptr;
+    if (duckdb_connect(db, &conn) != DuckDBSuccess) return;
+    std::unique_lock<std::mutex> lock(mu);
+    cache_conn = conn;
+    while (!cache_stop) {
+      cache_cv.wait_for(lock, std::chrono::seconds(60),
+                        [&] { return cache_stop || !cache_queue.empty(); });
+      if (cache_stop) break;
+      if (cache_queue.empty()) {
+        MakeRoom(0);  // idle entries
+        continue;
+      }
+      std::string relation = std::move(cache_queue.front());
+      cache_queue.pop_front();
+      auto it = cache.find(relation);
+      if (it == cache.end()) continue;
+      MakeRoom(it->second.bytes);
+      if (cache_bytes + it->second.bytes > cache_budget) {
+        it->second.building = false;
+        it->second.failed = true;  // does not fit beside what is in use
+        continue;
+      }
+      std::string table = std::string(kCacheSchema) + ".t" + std::to_string(++cache_next_id);
+      lock.unlock();
+      const int64_t t0 = MonotonicMicros();
+      uint64_t before = InMemoryTableBytes(conn);
+      Status st = Run(conn, "CREATE TABLE " + table + " AS SELECT * FROM " + relation);
+      uint64_t after = InMemoryTableBytes(conn);
+      lock.lock();
+      it = cache.find(relation);
+      if (!st.ok() || it == cache.end() || cache_stop) {
+        if (!st.ok()) log::Warn("table cache: copy failed", {{"error", st.message()}});
+        (void)Run(conn, "DROP TABLE IF EXISTS " + table);
+        if (it != cache.end()) {
+          it->second.building = false;
+          it->second.failed = true;
+        }
+        continue;
+      }
+      CacheEntry& e = it->second;
+      e.table = table;
+      if (after > before) e.bytes = after - before;
+      e.building = false;
+      e.ready = true;
+      cache_bytes += e.bytes;
+      RedirectViews(relation, table);
+      log::Debug("table cache: version copied into memory",
+                 {{"table", table}, {"bytes", e.bytes},
+                  {"ms", (MonotonicMicros() - t0) / 1000}, {"cached_bytes", cache_bytes}});
+    }
+    cache_conn = nullptr;
+    lock.unlock();
+    duckdb_disconnect(&conn);
+  }
+
   // Makes `domain`.`view` read `table` at `ref` as it is now. kNotFound when there is no such
-  // table (its view, if one was defined before, is dropped).
+  // table (its view, if one was defined before, is dropped). `read`: a query is about to read
+  // it (the table cache counts those).
   Status EnsureView(const std::string& domain, const std::string& table, const std::string& ref,
                     const std::string& view, const table::ScanOptions& options = {},
-                    std::string* location = nullptr) {
+                    std::string* location = nullptr, bool read = true) {
     catalog::TableIdent ident{{domain}, table};
     const std::string key = domain + std::string(1, '\0') + view;
     const std::string qualified = Ident(domain) + "." + Ident(view);
     auto raw = catalog.LoadTableRaw(ref, ident);
     std::lock_guard<std::mutex> lock(mu);
     if (!raw.ok()) {
+      view_relations.erase(key);
       if (views.erase(key)) (void)Run(admin, "DROP VIEW IF EXISTS " + qualified);
       if (raw.status().IsNotFound()) {
         return NotFound("relation \"" + domain + "." + view + "\" does not exist (" +
@@ -567,7 +736,10 @@ struct Engine::Impl {
     }
     if (location) *location = raw->metadata_location;
     auto it = views.find(key);
-    if (it != views.end() && it->second == raw->metadata_location) return Status::OK();
+    if (it != views.end() && it->second == raw->metadata_location) {
+      if (read) NoteRead(view_relations[key]);
+      return Status::OK();
+    }
     LM_ASSIGN_OR_RETURN(table::ScanPlan plan, catalog.PlanScan(ref, ident, options));
     LM_ASSIGN_OR_RETURN(LocalScan scan, LocalScanOf(plan));
     LM_ASSIGN_OR_RETURN(catalog::LoadedTable loaded, catalog.LoadTable(ref, ident));
@@ -577,8 +749,27 @@ struct Engine::Impl {
     if (schemas.insert(domain).second) {
       LM_TRY(Run(admin, "CREATE SCHEMA IF NOT EXISTS " + Ident(domain)));
     }
-    LM_TRY(Run(admin, "CREATE OR REPLACE VIEW " + qualified + " AS SELECT * FROM " + relation));
+    std::string source = relation;
+    if (cache_budget > 0) {
+      auto [c, fresh] = cache.try_emplace(relation);
+      if (fresh) {
+        // An estimate until it is built: 8 bytes a value, plus the files (strings).
+        uint64_t bytes = 0;
+        const uint64_t columns = std::max<size_t>(1, plan.schema.value("fields", Json::array()).size());
+        for (const auto& f : scan.data) {
+          bytes += static_cast<uint64_t>(f.file.record_count) * columns * 8 +
+                   static_cast<uint64_t>(f.file.file_size_in_bytes);
+        }
+        c->second.bytes = bytes;
+        c->second.last_used = MonotonicMicros();
+        if (cache.size() > kCacheMaxEntries) MakeRoom(0);
+      }
+      if (c->second.ready) source = c->second.table;
+    }
+    LM_TRY(Run(admin, "CREATE OR REPLACE VIEW " + qualified + " AS SELECT * FROM " + source));
     views[key] = raw->metadata_location;
+    view_relations[key] = relation;
+    if (read) NoteRead(relation);
     return Status::OK();
   }
 
@@ -614,6 +805,7 @@ struct Engine::Impl {
           view.compare(view.size() - suffix.size(), suffix.size(), suffix) == 0) {
         (void)Run(admin, "DROP VIEW IF EXISTS " + Ident(it->first.substr(0, zero)) + "." +
                              Ident(view));
+        view_relations.erase(it->first);
         it = views.erase(it);
       } else {
         ++it;
@@ -631,7 +823,7 @@ struct Engine::Impl {
       auto tables = catalog.ListTables(ref, ns);
       if (!tables.ok()) continue;  // a domain without the ref
       for (const std::string& t : *tables) {
-        Status st = EnsureView(ns[0], t, ref, ViewName(t, ref));
+        Status st = EnsureView(ns[0], t, ref, ViewName(t, ref), {}, nullptr, /*read=*/false);
         if (!st.ok() && !st.IsNotFound()) return st;
         seen.insert(ns[0] + std::string(1, '\0') + ViewName(t, ref));
       }
@@ -644,6 +836,7 @@ struct Engine::Impl {
       if (at_ref && !seen.count(it->first)) {
         (void)Run(admin, "DROP VIEW IF EXISTS " + Ident(it->first.substr(0, zero)) + "." +
                              Ident(view));
+        view_relations.erase(it->first);
         it = views.erase(it);
       } else {
         ++it;
@@ -971,6 +1164,7 @@ struct Session::Impl {
                                         " IS 'lakemesh view'"));
     views_this_statement.insert(memo);
     engine.views.erase(domain + std::string(1, '\0') + name);  // never taken for a table's
+    engine.view_relations.erase(domain + std::string(1, '\0') + name);
     return Status::OK();
   }
 

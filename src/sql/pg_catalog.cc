@@ -62,7 +62,7 @@ std::vector<std::string> PgCatalogSetup() {
       "CREATE SCHEMA IF NOT EXISTS " + s,
       // Domains and the two catalogs clients know; not DuckDB's main/temp, not this schema.
       "CREATE OR REPLACE VIEW " + s + ".pg_namespace AS SELECT oid, nspname, 10 AS nspowner, "
-      "nspacl FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('main', 'temp', '" + s + "')",
+      "nspacl FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('main', 'temp', '__lm_cache', '" + s + "')",
       // lakemesh's tables are views in DuckDB; clients list them as tables. (Iceberg views are
       // DuckDB views commented 'lakemesh view'.)
       "CREATE OR REPLACE VIEW " + s + ".pg_class AS SELECT * REPLACE ("
@@ -76,7 +76,7 @@ std::vector<std::string> PgCatalogSetup() {
       "AND table_schema NOT IN ('pg_catalog', 'information_schema') AND (table_schema, "
       "table_name) NOT IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE comment = "
       "'lakemesh view') THEN 'BASE TABLE' ELSE table_type END AS table_type) FROM "
-      "information_schema.tables WHERE table_schema NOT IN ('main', 'temp', '" + s + "')",
+      "information_schema.tables WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "')",
       "CREATE OR REPLACE VIEW " + s + ".views AS SELECT * FROM information_schema.views WHERE "
       "(table_schema, table_name) IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE "
       "comment = 'lakemesh view')",

@@ -48,6 +48,19 @@ TEST(Coding, Base64MatchesRfc4648Vectors) {
   EXPECT_EQ(Base64Decode(Base64Encode(all)), all);
 }
 
+TEST(Coding, ByteSizes) {
+  EXPECT_EQ(ParseByteSize("4GB"), 4000000000u);
+  EXPECT_EQ(ParseByteSize("512 MiB"), 512u << 20);
+  EXPECT_EQ(ParseByteSize("19.1 GiB"), static_cast<uint64_t>(19.1 * 1073741824.0 + 0.5));
+  EXPECT_EQ(ParseByteSize(" 1000 "), 1000u);
+  EXPECT_EQ(ParseByteSize("0"), 0u);
+  EXPECT_EQ(ParseByteSize("2kb"), 2000u);
+  EXPECT_FALSE(ParseByteSize("GB"));
+  EXPECT_FALSE(ParseByteSize("4 parsecs"));
+  EXPECT_FALSE(ParseByteSize("-1GB"));
+  EXPECT_FALSE(ParseByteSize("99999999999 TiB"));
+}
+
 TEST(Coding, VarintRoundTripAndTruncation) {
   std::string buf;
   for (uint64_t v : {0ULL, 1ULL, 127ULL, 128ULL, 300ULL, ~0ULL}) PutVarint64(&buf, v);

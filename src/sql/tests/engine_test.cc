@@ -379,6 +379,52 @@ TEST_F(EngineTest, MergeRewritesOnlyTheFilesWhoseRowsItMatches) {
   EXPECT_EQ(rows(), "2:0 ");
 }
 
+TEST_F(EngineTest, TableVersionsReadAgainAreServedFromMemory) {
+  const std::string q = "SELECT sum(amount), count(*), min(customer) FROM sales.orders";
+  auto first = Query(q).rows;
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_NEAR(static_cast<double>(engine_->TableCacheStats().budget), 250e6, 2.5e6);  // 1GB / 4
+  EXPECT_EQ(Query(q).rows, first);  // read again: the version is copied in the background
+  for (int i = 0; i < 250 && engine_->TableCacheStats().tables == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto stats = engine_->TableCacheStats();
+  ASSERT_EQ(stats.tables, 1u);
+  EXPECT_GT(stats.bytes, 0u);
+  EXPECT_EQ(Query(q).rows, first);  // now from memory, the same rows
+  EXPECT_EQ(Query("SELECT o.id, c.name FROM sales.orders o JOIN crm.customers c "
+                  "ON o.customer = c.id ORDER BY o.id").rows.size(), 3u);
+  // A new version is read from its own files, never from the copy of the last one.
+  ASSERT_FALSE(Query("INSERT INTO sales.orders VALUES (4, 12, 2.00, true)").rows.size());
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "4");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "4");
+  EXPECT_EQ(Query("SELECT count(*) FROM sales.\"orders@main~1\"").rows[0][0], "3");
+  // The copies are the engine's own: SQL can neither name nor list them.
+  EXPECT_FALSE(Fails("SELECT * FROM __lm_cache.t1").sqlstate.empty());
+  EXPECT_EQ(Query("SELECT count(*) FROM information_schema.tables WHERE table_schema LIKE "
+                  "'%lm_cache%'").rows[0][0], "0");
+  EXPECT_EQ(Query("SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname LIKE "
+                  "'%lm_cache%'").rows[0][0], "0");
+}
+
+TEST_F(EngineTest, TheTableCacheCanBeTurnedOff) {
+  EngineOptions o{(dir_ / "scratch2").string(), 2, "1GB"};
+  o.table_cache_bytes = 0;
+  std::filesystem::create_directories(dir_ / "scratch2");
+  auto e = Engine::Open(*catalog_, o, ObjectSources{repos_.get(), buckets_.get(), blobs_.get()});
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto s = (*e)->Connect("tester");
+  ASSERT_TRUE(s.ok());
+  for (int i = 0; i < 3; ++i) {
+    Collect c;
+    ASSERT_FALSE((*s)->Execute("SELECT count(*) FROM sales.orders", c).error);
+    EXPECT_EQ(c.rows[0][0], "3");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ((*e)->TableCacheStats().tables, 0u);
+  EXPECT_EQ((*e)->TableCacheStats().budget, 0u);
+}
+
 TEST_F(EngineTest, TransactionsCommitTogetherOrNotAtAll) {
   auto run = [&](const std::string& sql) {
     Collect c;
