@@ -83,6 +83,7 @@ Engine::CacheStats Engine::TableCacheStats() const {
   for (const auto& [relation, e] : impl_->cache) out.tables += e.ready;
   out.bytes = impl_->cache_bytes;
   out.budget = impl_->cache_budget;
+  out.copies = impl_->cache_copies;
   return out;
 }
 

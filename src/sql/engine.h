@@ -204,6 +204,7 @@ class Engine {
     size_t tables = 0;
     uint64_t bytes = 0;
     uint64_t budget = 0;
+    uint64_t copies = 0;  // made since the engine opened
   };
   CacheStats TableCacheStats() const;
 

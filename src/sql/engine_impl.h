@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -582,13 +582,14 @@ struct Engine::Impl {
   uint64_t cache_bytes = 0;                 // GUARDED_BY(mu): of built entries
   uint64_t cache_budget = 0;                // 0: off (set once at open)
   uint64_t cache_next_id = 0;               // GUARDED_BY(mu)
+  uint64_t cache_copies = 0;                // GUARDED_BY(mu): copies made
   std::deque<std::string> cache_queue;      // GUARDED_BY(mu): relations to build
   bool cache_stop = false;                  // GUARDED_BY(mu)
   std::condition_variable cache_cv;
   std::thread cache_builder;
   duckdb_connection cache_conn = nullptr;   // GUARDED_BY(mu): the builder's
 
-  // A view of `key` read the relation `relation` once more (REQUIRES mu).
+  // A query is about to read `relation` (REQUIRES mu): the second read queues its copy.
   void NoteRead(const std::string& relation) {
     if (cache_budget == 0) return;
     auto it = cache.find(relation);
@@ -613,12 +614,21 @@ struct Engine::Impl {
     }
   }
 
-  // Drops a built entry: its views read the files again (REQUIRES mu).
+  // Drops an entry's copy, if built: its views read the files again (REQUIRES mu). The entry
+  // stays, reset, while a view reads its relation, so that reads can bring the copy back.
   void DropCached(std::map<std::string, CacheEntry>::iterator it) {
-    if (it->second.ready) {
+    CacheEntry& e = it->second;
+    if (e.ready) {
       RedirectViews(it->first, it->first);
-      (void)Run(admin, "DROP TABLE IF EXISTS " + it->second.table);
-      cache_bytes -= std::min(cache_bytes, it->second.bytes);
+      (void)Run(admin, "DROP TABLE IF EXISTS " + e.table);
+      cache_bytes -= std::min(cache_bytes, e.bytes);
+      e.ready = false;
+      e.table.clear();
+    }
+    e.uses = 0;
+    e.failed = false;
+    for (const auto& [key, rel] : view_relations) {
+      if (rel == it->first) return;
     }
     cache.erase(it);
   }
@@ -704,7 +714,10 @@ struct Engine::Impl {
       e.building = false;
       e.ready = true;
       cache_bytes += e.bytes;
+      ++cache_copies;
       RedirectViews(relation, table);
+      e.last_used = MonotonicMicros();
+      MakeRoom(0);  // the copy took more than estimated: older ones make way
       log::Debug("table cache: version copied into memory",
                  {{"table", table}, {"bytes", e.bytes},
                   {"ms", (MonotonicMicros() - t0) / 1000}, {"cached_bytes", cache_bytes}});

@@ -407,6 +407,58 @@ TEST_F(EngineTest, TableVersionsReadAgainAreServedFromMemory) {
                   "'%lm_cache%'").rows[0][0], "0");
 }
 
+TEST_F(EngineTest, TheTableCacheEvictsTheLeastRecentlyReadVersion) {
+  // A budget that holds one small table's copy: reading a second table twice makes it the one.
+  EngineOptions o{(dir_ / "scratch2").string(), 2, "1GB"};
+  o.table_cache_bytes = 1;
+  std::filesystem::create_directories(dir_ / "scratch2");
+  {
+    // How much one copy takes here: measured with room for it.
+    EngineOptions probe = o;
+    probe.table_cache_bytes = 100 << 20;
+    auto e = Engine::Open(*catalog_, probe, ObjectSources{repos_.get(), buckets_.get(), blobs_.get()});
+    ASSERT_TRUE(e.ok());
+    auto s = (*e)->Connect("tester");
+    for (int i = 0; i < 2; ++i) {
+      Collect c;
+      ASSERT_FALSE((*s)->Execute("SELECT count(*) FROM crm.customers", c).error);
+    }
+    for (int i = 0; i < 250 && (*e)->TableCacheStats().tables == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ((*e)->TableCacheStats().tables, 1u);
+    o.table_cache_bytes = static_cast<int64_t>((*e)->TableCacheStats().bytes * 3 / 2);
+  }
+  auto e = Engine::Open(*catalog_, o, ObjectSources{repos_.get(), buckets_.get(), blobs_.get()});
+  ASSERT_TRUE(e.ok());
+  auto s = (*e)->Connect("tester");
+  auto count = [&](const std::string& table) {
+    Collect c;
+    auto out = (*s)->Execute("SELECT count(*) FROM " + table, c);
+    EXPECT_FALSE(out.error) << out.error->message;
+    return c.rows.empty() ? std::string() : *c.rows[0][0];
+  };
+  auto settle = [&](uint64_t copies) {  // until that many copies were made
+    for (int i = 0; i < 250 && (*e)->TableCacheStats().copies < copies; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_EQ((*e)->TableCacheStats().copies, copies);
+  };
+  EXPECT_EQ(count("crm.customers"), "2");
+  EXPECT_EQ(count("crm.customers"), "2");
+  settle(1);
+  EXPECT_EQ((*e)->TableCacheStats().tables, 1u);
+  EXPECT_EQ(count("sales.orders"), "3");
+  EXPECT_EQ(count("sales.orders"), "3");  // its copy pushes the customers' out
+  settle(2);
+  auto stats = (*e)->TableCacheStats();
+  EXPECT_EQ(stats.tables, 1u);
+  EXPECT_LE(stats.bytes, stats.budget);
+  // Both still read right, the evicted one from its files again.
+  EXPECT_EQ(count("crm.customers"), "2");
+  EXPECT_EQ(count("sales.orders"), "3");
+}
+
 TEST_F(EngineTest, TheTableCacheCanBeTurnedOff) {
   EngineOptions o{(dir_ / "scratch2").string(), 2, "1GB"};
   o.table_cache_bytes = 0;
