@@ -115,6 +115,13 @@ def timed(fn, runs):
     return statistics.median(times)
 
 
+def connect_lakemesh(port):
+    conn = psycopg2.connect("host=127.0.0.1 port=%d user=%s password=%s dbname=bench"
+                            % (port, KEY, SECRET))
+    conn.autocommit = True
+    return conn
+
+
 def wait_for_cache(http_port, tables, timeout=300):
     """Waits until lakemesh's table cache holds `tables` table versions (its /metrics), or the
     timeout; returns (tables, bytes)."""
@@ -191,10 +198,7 @@ def main():
         # files DuckDB reads in-process below.
         ports = start_lakemesh(args.bin, scratch, procs, ["--sql-cache-size", "0"])
         wait_port(ports["pg"])
-        lm_dsn = "host=127.0.0.1 port=%d user=%s password=%s dbname=bench" % (
-            ports["pg"], KEY, SECRET)
-        lm = psycopg2.connect(lm_dsn)
-        lm.autocommit = True
+        lm = connect_lakemesh(ports["pg"])
         cur = lm.cursor()
         t0 = time.perf_counter()
         cur.execute("CREATE SCHEMA star")
@@ -241,10 +245,7 @@ def main():
         first.wait(30)
         ports = start_lakemesh(args.bin, scratch, procs)
         wait_port(ports["pg"])
-        lm_dsn = "host=127.0.0.1 port=%d user=%s password=%s dbname=bench" % (
-            ports["pg"], KEY, SECRET)
-        lm = psycopg2.connect(lm_dsn)
-        lm.autocommit = True
+        lm = connect_lakemesh(ports["pg"])
         t0 = time.perf_counter()
         warm = lm.cursor()
         for _ in range(2):

@@ -509,12 +509,21 @@ int HttpServer::ReadHeader(Conn& c) {
         return -1;
       }
     }
-    auto mb = c.buf.prepare(16384);
+    int got = Receive(c, 16384);
+    if (got <= 0) return got;
+  }
+}
+
+// Appends what has arrived, up to `max` bytes, to the connection's buffer without waiting: 1 if
+// something came, 0 if nothing has, -1 if the connection closed or failed.
+int HttpServer::Receive(Conn& c, size_t max) {
+  while (true) {
+    auto mb = c.buf.prepare(max);
     ssize_t n = ::recv(c.fd, mb.data(), mb.size(), MSG_DONTWAIT);
     if (n > 0) {
       c.buf.commit(static_cast<size_t>(n));
       c.stream.CountIn(static_cast<uint64_t>(n));
-      continue;
+      return 1;
     }
     if (n == 0) return -1;
     if (errno == EINTR) continue;
@@ -722,17 +731,8 @@ bool HttpServer::DefersBody(Conn& c) {
 int HttpServer::ReadBody(Conn& c) {
   const uint64_t need = *c.parser->content_length();
   while (c.buf.size() < need) {
-    auto mb = c.buf.prepare(static_cast<size_t>(need - c.buf.size()));
-    ssize_t n = ::recv(c.fd, mb.data(), mb.size(), MSG_DONTWAIT);
-    if (n > 0) {
-      c.buf.commit(static_cast<size_t>(n));
-      c.stream.CountIn(static_cast<uint64_t>(n));
-      continue;
-    }
-    if (n == 0) return -1;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    return -1;
+    int got = Receive(c, static_cast<size_t>(need - c.buf.size()));
+    if (got <= 0) return got;
   }
   return 1;
 }

@@ -89,6 +89,7 @@ class HttpServer {
   void Adopt(Conn* c);
   void Close(Conn* c);
   int ReadHeader(Conn& c);
+  int Receive(Conn& c, size_t max);
   Outcome ServeRequest(Conn& c, bool in_loop, bool can_defer);
   Outcome Respond(Conn& c, Response& res, Served& info, bool in_loop);
   bool FinishPending(Conn& c);
