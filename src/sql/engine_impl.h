@@ -1301,7 +1301,8 @@ struct Session::Impl {
           node["schema_name"] = schema;
           rewritten = true;
         }
-        if (schema == "information_schema" && (name == "tables" || name == "views")) {
+        if (schema == "information_schema" &&
+            (name == "tables" || name == "views" || name == "columns")) {
           node["schema_name"] = kPgCompatSchema;  // tables listed as tables (see pg_catalog.cc)
           rewritten = true;
         }

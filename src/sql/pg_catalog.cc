@@ -77,6 +77,9 @@ std::vector<std::string> PgCatalogSetup() {
       "table_name) NOT IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE comment = "
       "'lakemesh view') THEN 'BASE TABLE' ELSE table_type END AS table_type) FROM "
       "information_schema.tables WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "')",
+      // The columns of the domains' tables and views, not of DuckDB's or lakemesh's own.
+      "CREATE OR REPLACE VIEW " + s + ".columns AS SELECT * FROM information_schema.columns "
+      "WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "')",
       "CREATE OR REPLACE VIEW " + s + ".views AS SELECT * FROM information_schema.views WHERE "
       "(table_schema, table_name) IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE "
       "comment = 'lakemesh view')",

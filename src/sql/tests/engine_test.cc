@@ -405,6 +405,10 @@ TEST_F(EngineTest, TableVersionsReadAgainAreServedFromMemory) {
                   "'%lm_cache%'").rows[0][0], "0");
   EXPECT_EQ(Query("SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname LIKE "
                   "'%lm_cache%'").rows[0][0], "0");
+  EXPECT_EQ(Query("SELECT count(*) FROM information_schema.columns WHERE table_schema LIKE "
+                  "'%lm_cache%' OR table_schema = 'lakemesh_pg'").rows[0][0], "0");
+  EXPECT_EQ(Query("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'sales' "
+                  "AND table_name = 'orders'").rows[0][0], "4");
 }
 
 TEST_F(EngineTest, TheTableCacheEvictsTheLeastRecentlyReadVersion) {
