@@ -407,7 +407,12 @@ void HttpServer::Start() {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = nullptr;  // not a connection
-    ::epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev);
+    if (l->wake_fd < 0 || ::epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &ev) != 0) {
+      // Without a wake-up a deferred response would never be sent: bodies go to workers.
+      log::Warn("cannot create an event loop's wake-up; small uploads go to worker threads",
+                {{"api", opts_.api}, {"error", std::strerror(errno)}});
+      opts_.defer_body = nullptr;
+    }
     loops_.push_back(std::move(l));
   }
   for (size_t i = 0; i < loops_.size(); ++i) {
@@ -612,7 +617,7 @@ void HttpServer::EventLoop(size_t index) {
   }
   for (Conn* c : mine) Close(c);
   ::close(l.epfd);
-  ::close(l.wake_fd);
+  if (l.wake_fd >= 0) ::close(l.wake_fd);
 }
 
 // Serves what has arrived on `c`: requests without a body (or with a small one the handler may

@@ -750,7 +750,9 @@ struct Engine::Impl {
     if (location) *location = raw->metadata_location;
     auto it = views.find(key);
     if (it != views.end() && it->second == raw->metadata_location) {
-      if (read) NoteRead(view_relations[key]);
+      if (auto rel = view_relations.find(key); read && rel != view_relations.end()) {
+        NoteRead(rel->second);
+      }
       return Status::OK();
     }
     LM_ASSIGN_OR_RETURN(table::ScanPlan plan, catalog.PlanScan(ref, ident, options));

@@ -16,6 +16,18 @@ from conftest import KEY_ID, SECRET, Server
 AUTH = (KEY_ID, SECRET)
 
 
+def kill_while_running(server, threads, stop, seconds):
+    """Runs the client threads for `seconds`, kills the server with SIGKILL, then stops them."""
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait()
+    stop.set()
+    for t in threads:
+        t.join()
+
+
 def test_racing_commits_never_lose_work(server):
     server.api("POST", "/api/v1/repositories", json={"name": "race"})
     base = server.url + "/api/v1/repositories/race/branches/main"
@@ -97,14 +109,7 @@ def test_sigkill_during_uploads_and_commits_keeps_every_acknowledged_write(workd
 
     threads = [threading.Thread(target=uploader, args=(w,)) for w in range(3)]
     threads.append(threading.Thread(target=committer))
-    for t in threads:
-        t.start()
-    time.sleep(2.5)
-    server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait()
-    stop.set()
-    for t in threads:
-        t.join()
+    kill_while_running(server, threads, stop, 2.5)
     assert len(acked) > 20 and committed
 
     server.start()
@@ -181,14 +186,7 @@ def test_sigkill_during_s3_puts_keeps_every_acknowledged_object(workdir):
             i += 1
 
     threads = [threading.Thread(target=uploader, args=(w,)) for w in range(8)]
-    for t in threads:
-        t.start()
-    time.sleep(2.0)
-    server.proc.send_signal(signal.SIGKILL)
-    server.proc.wait()
-    stop.set()
-    for t in threads:
-        t.join()
+    kill_while_running(server, threads, stop, 2.0)
     assert len(acked) > 50 and not bad_etags
 
     server.start()
