@@ -170,6 +170,10 @@ class Catalog {
   // The directory LocalTableFile's files lie under (nullopt: not a local store).
   std::optional<std::string> LocalTableRoot() const { return blobs_.LocalRoot(); }
 
+  // The head commit of `branch` of repository `repo`: kInvalidArgument when it names a tag or a
+  // commit (tables change only on branches), kNotFound when it names nothing.
+  Result<std::string> HeadOf(const std::string& repo, const std::string& branch);
+
   // Adopts an existing metadata file stored by lakemesh (`s3://<repo>/_tables/...`).
   Result<LoadedTable> RegisterTable(const std::string& ref, const TableIdent& t,
                                     const std::string& metadata_location, bool overwrite,
@@ -210,7 +214,6 @@ class Catalog {
                       const std::string& author);
   // kAlreadyExists if a table or a view has this name at `commit`.
   Status CheckNameFree(const std::string& repo, const std::string& commit, const TableIdent& t);
-  Result<std::string> HeadOf(const std::string& repo, const std::string& branch);
   Result<std::optional<Pointer>> ReadPointer(const std::string& repo, const std::string& commit,
                                              const std::string& path);
   // Writes metadata file number `version` (its name's prefix) under the metadata's location.

@@ -273,6 +273,13 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
       if (!out.error) out.tag = "COPY " + std::to_string(out.rows);
       return out;
     }
+    if (CopyInParse in = ParseCopyFromStdin(statement); in.copy || !in.error.empty()) {
+      out.error = Err("0A000", in.error.empty() ? "COPY FROM STDIN takes its rows from a client "
+                                                  "over the PostgreSQL protocol (psql's \\copy, "
+                                                  "a driver's COPY support), as a simple query"
+                                                : in.error);
+      return out;
+    }
     return s.CopyToObject(statement);
   }
   static const std::set<std::string> kNever = {

@@ -125,6 +125,29 @@ struct SessionOptions {
 
 class Engine;
 
+// The rows a client sends for COPY table FROM STDIN (Session::BeginCopyIn), in COPY's text or
+// CSV format, in pieces of any size. They are gathered in a scratch file; Finish() writes them
+// to the table as one commit, and destroying it before that writes nothing.
+class CopyIn {
+ public:
+  ~CopyIn();
+  CopyIn(const CopyIn&) = delete;
+  CopyIn& operator=(const CopyIn&) = delete;
+
+  size_t columns() const;  // how many columns each row has
+  Status Write(std::string_view data);
+  // The end of the data: the rows are converted to the table's types and appended; the tag is
+  // "COPY <rows>".
+  Outcome Finish();
+
+  struct Impl;
+
+ private:
+  friend class Session;
+  explicit CopyIn(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // One client's session: its settings and its DuckDB connection. Used by one thread at a time;
 // Cancel() may be called from any thread.
 class Session {
@@ -160,6 +183,9 @@ class Session {
   void ClosePortal(const std::string& name);
   // The columns portal `name` returns (empty: no rows); nullopt if there is no such portal.
   std::optional<std::vector<ResultColumn>> PortalColumns(const std::string& name) const;
+  // COPY table [(columns)] FROM STDIN ... (ParseCopyFromStdin): checks the table and columns
+  // and returns what takes the rows, before the client sends them.
+  std::optional<SqlError> BeginCopyIn(std::string_view statement, std::unique_ptr<CopyIn>* out);
   // Interrupts the running statement (it ends with SQLSTATE 57014).
   void Cancel();
 

@@ -285,6 +285,86 @@ std::string RewriteAsOf(std::string_view s) {
   return out;
 }
 
+namespace {
+
+// COPY's options after its direction ([WITH] (FORMAT ..., ...) or WITH CSV HEADER) into `c`;
+// an error message, or "" .
+std::string ParseCopyOptions(std::string_view st, size_t* at, const char* direction,
+                             CopyFromStdin* c) {
+  size_t pos = *at;
+  ConsumeKeyword(st, &pos, "WITH");
+  size_t p = pos;
+  auto one_char = [](const std::string& name, const std::string& value, char* out) {
+    if (value.size() != 1) return "COPY " + name + " must be a single one-byte character";
+    *out = value[0];
+    return std::string();
+  };
+  bool quote_set = false, escape_set = false;
+  if (auto opts = ParseParenthesized(st, &p)) {
+    pos = p;
+    for (const std::string& o : SplitTopLevel(*opts, ',')) {
+      size_t k = 0;
+      auto key = ParseName(o, &k);
+      if (!key || key->size() != 1) return "cannot read COPY option '" + o + "'";
+      std::string value(Trim(std::string_view(o).substr(k)));
+      if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+        value = value.substr(1, value.size() - 2);
+      }
+      std::string lower = value;
+      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      std::string name = (*key)[0];
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      std::string err;
+      if (name == "format") {
+        if (lower != "csv" && lower != "text") {
+          return "COPY " + std::string(direction) + " format '" + value +
+                 "' is not supported (text, csv)";
+        }
+        c->csv = lower == "csv";
+      } else if (name == "header") {
+        c->header = lower.empty() || lower == "true" || lower == "on" || lower == "1";
+      } else if (name == "delimiter") {
+        err = one_char("delimiter", value, &c->delimiter);
+      } else if (name == "null") {
+        c->null_text = value;
+      } else if (name == "quote") {
+        err = one_char("quote", value, &c->quote);
+        quote_set = true;
+      } else if (name == "escape") {
+        err = one_char("escape", value, &c->escape);
+        escape_set = true;
+      } else {
+        return "COPY option '" + name + "' is not supported";
+      }
+      if (!err.empty()) return err;
+    }
+  } else {
+    // Old syntax: WITH CSV HEADER, DELIMITER 'x'.
+    while (true) {
+      if (ConsumeKeyword(st, &pos, "CSV")) {
+        c->csv = true;
+      } else if (ConsumeKeyword(st, &pos, "HEADER")) {
+        c->header = true;
+      } else if (ConsumeKeyword(st, &pos, "BINARY")) {
+        return "COPY " + std::string(direction) + " in binary format is not supported (text, csv)";
+      } else {
+        break;
+      }
+    }
+  }
+  if ((quote_set || escape_set) && !c->csv) return "COPY QUOTE and ESCAPE are only for CSV";
+  if (!escape_set) c->escape = c->quote;
+  if (c->csv && c->null_text == "\\N") c->null_text = "";
+  if (c->csv && c->delimiter == '\t') c->delimiter = ',';
+  if (SkipSpace(st, pos) < st.size()) {
+    return "syntax error in COPY at \"" + std::string(st.substr(SkipSpace(st, pos), 20)) + "\"";
+  }
+  *at = pos;
+  return "";
+}
+
+}  // namespace
+
 CopyParse ParseCopyToStdout(std::string_view st) {
   CopyParse out;
   size_t pos = 0;
@@ -316,69 +396,112 @@ CopyParse ParseCopyToStdout(std::string_view st) {
   }
   if (!ConsumeKeyword(st, &pos, "TO")) return out;
   if (!ConsumeKeyword(st, &pos, "STDOUT")) return out;
-  ConsumeKeyword(st, &pos, "WITH");
-  size_t p = pos;
-  if (auto opts = ParseParenthesized(st, &p)) {
-    pos = p;
-    for (const std::string& o : SplitTopLevel(*opts, ',')) {
-      size_t k = 0;
-      auto key = ParseName(o, &k);
-      if (!key || key->size() != 1) {
-        out.error = "cannot read COPY option '" + o + "'";
-        return out;
-      }
-      std::string value(Trim(std::string_view(o).substr(k)));
-      if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
-        value = value.substr(1, value.size() - 2);
-      }
-      std::string lower = value;
-      for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      const std::string& name = (*key)[0];
-      if (name == "format") {
-        if (lower != "csv" && lower != "text") {
-          out.error = "COPY TO STDOUT format '" + value + "' is not supported (text, csv)";
-          return out;
-        }
-        c.csv = lower == "csv";
-      } else if (name == "header") {
-        c.header = lower.empty() || lower == "true" || lower == "on" || lower == "1";
-      } else if (name == "delimiter") {
-        if (value.size() != 1) {
-          out.error = "COPY delimiter must be a single character";
-          return out;
-        }
-        c.delimiter = value[0];
-      } else if (name == "null") {
-        c.null_text = value;
-      } else {
-        out.error = "COPY option '" + name + "' is not supported";
-        return out;
-      }
-    }
-  } else {
-    // Old syntax: WITH CSV HEADER, DELIMITER 'x'.
-    while (true) {
-      if (ConsumeKeyword(st, &pos, "CSV")) {
-        c.csv = true;
-      } else if (ConsumeKeyword(st, &pos, "HEADER")) {
-        c.header = true;
-      } else if (ConsumeKeyword(st, &pos, "BINARY")) {
-        out.error = "COPY TO STDOUT in binary format is not supported (text, csv)";
-        return out;
-      } else {
-        break;
-      }
-    }
-  }
-  if (c.csv && c.null_text == "\\N") c.null_text = "";
-  if (c.csv && c.delimiter == '\t') c.delimiter = ',';
-  if (SkipSpace(st, pos) < st.size()) {
-    out.error = "syntax error in COPY at \"" + std::string(st.substr(SkipSpace(st, pos), 20)) +
-                "\"";
+  CopyFromStdin o;
+  out.error = ParseCopyOptions(st, &pos, "TO STDOUT", &o);
+  if (!out.error.empty()) return out;
+  if (o.quote != '"' || o.escape != '"') {
+    out.error = "COPY TO STDOUT writes CSV with the quote and escape '\"'";
     return out;
   }
+  c.csv = o.csv;
+  c.header = o.header;
+  c.delimiter = o.delimiter;
+  c.null_text = o.null_text;
   out.copy = std::move(c);
   return out;
+}
+
+CopyInParse ParseCopyFromStdin(std::string_view st) {
+  CopyInParse out;
+  size_t pos = 0;
+  if (!ConsumeKeyword(st, &pos, "COPY")) return out;
+  size_t start = SkipSpace(st, pos);
+  if (start < st.size() && st[start] == '(') return out;  // COPY (query) ...
+  auto name = ParseName(st, &pos);
+  if (!name) return out;
+  CopyFromStdin c;
+  c.table = std::string(Trim(st.substr(start, pos - start)));
+  size_t p = pos;
+  if (auto list = ParseParenthesized(st, &p)) {
+    pos = p;
+    for (const std::string& col : SplitTopLevel(*list, ',')) {
+      size_t k = 0;
+      auto n = ParseName(col, &k);
+      if (!n || n->size() != 1 || SkipSpace(col, k) < col.size()) {
+        out.error = "bad column name '" + col + "' in COPY";
+        return out;
+      }
+      c.columns.push_back((*n)[0]);
+    }
+  }
+  if (!ConsumeKeyword(st, &pos, "FROM")) return out;
+  if (!ConsumeKeyword(st, &pos, "STDIN")) return out;
+  out.error = ParseCopyOptions(st, &pos, "FROM STDIN", &c);
+  if (out.error.empty()) out.copy = std::move(c);
+  return out;
+}
+
+void CopyTextLineToCsv(const CopyFromStdin& copy, std::string_view line, std::string* csv) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  size_t start = 0;
+  for (bool first = true;; first = false) {
+    size_t end = start;
+    while (end < line.size() && line[end] != copy.delimiter) end += line[end] == '\\' ? 2 : 1;
+    end = std::min(end, line.size());
+    std::string_view field = line.substr(start, end - start);
+    if (!first) csv->push_back(',');
+    if (field != copy.null_text) {
+      csv->push_back('"');
+      for (size_t i = 0; i < field.size(); ++i) {
+        char ch = field[i];
+        if (ch == '\\' && i + 1 < field.size()) {
+          char n = field[++i];
+          switch (n) {
+            case 'b': ch = '\b'; break;
+            case 'f': ch = '\f'; break;
+            case 'n': ch = '\n'; break;
+            case 'r': ch = '\r'; break;
+            case 't': ch = '\t'; break;
+            case 'v': ch = '\v'; break;
+            case 'x':
+              if (i + 1 < field.size() && std::isxdigit(static_cast<unsigned char>(field[i + 1]))) {
+                int v = 0;
+                for (int k = 0; k < 2 && i + 1 < field.size() &&
+                                std::isxdigit(static_cast<unsigned char>(field[i + 1]));
+                     ++k) {
+                  char h = field[++i];
+                  v = v * 16 + (std::isdigit(static_cast<unsigned char>(h))
+                                    ? h - '0'
+                                    : std::tolower(static_cast<unsigned char>(h)) - 'a' + 10);
+                }
+                ch = static_cast<char>(v);
+              } else {
+                ch = 'x';
+              }
+              break;
+            default:
+              if (n >= '0' && n <= '7') {
+                int v = n - '0';
+                for (int k = 0; k < 2 && i + 1 < field.size() && field[i + 1] >= '0' &&
+                                field[i + 1] <= '7';
+                     ++k) {
+                  v = v * 8 + (field[++i] - '0');
+                }
+                ch = static_cast<char>(v);
+              } else {
+                ch = n;  // \\, \<delimiter>, and any other character stand for themselves
+              }
+          }
+        }
+        if (ch == '"') csv->push_back('"');
+        csv->push_back(ch);
+      }
+      csv->push_back('"');
+    }
+    if (end >= line.size()) break;
+    start = end + 1;
+  }
+  csv->push_back('\n');
 }
 
 std::string FormatCopyRow(const CopyToStdout& c,

@@ -50,6 +50,28 @@ struct CopyParse {
   std::string error;
 };
 CopyParse ParseCopyToStdout(std::string_view statement);
+// COPY table [(columns)] FROM STDIN [[WITH] (FORMAT text|csv, HEADER [bool], DELIMITER 'c',
+// NULL 'x', QUOTE 'q', ESCAPE 'e')], also the old-style WITH CSV HEADER: rows the client sends.
+struct CopyFromStdin {
+  std::string table;                 // as written: [domain.]table[@ref]
+  std::vector<std::string> columns;  // the column list; empty: all, in order
+  bool csv = false;
+  bool header = false;
+  char delimiter = '\t';
+  std::string null_text = "\\N";
+  char quote = '"';
+  char escape = '"';
+};
+struct CopyInParse {
+  std::optional<CopyFromStdin> copy;  // nullopt: not a COPY ... FROM STDIN
+  std::string error;                  // a COPY FROM STDIN that cannot be read
+};
+CopyInParse ParseCopyFromStdin(std::string_view statement);
+// One line of COPY's text format (without its line end) appended to `csv` as a CSV line (comma,
+// double quotes, then a line end): fields split at the delimiter, the null string unquoted and
+// empty, every other value de-escaped (\n, \t, \\, \ooo, \xhh, \<any>) and quoted.
+void CopyTextLineToCsv(const CopyFromStdin& copy, std::string_view line, std::string* csv);
+
 // One row in COPY's text or CSV format, with the line end.
 std::string FormatCopyRow(const CopyToStdout& c,
                           const std::vector<std::optional<std::string_view>>& values);

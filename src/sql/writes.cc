@@ -6,6 +6,7 @@
 //   INSERT INTO d.t [(cols)] query         new Parquet data files, one append snapshot
 //   DELETE FROM d.t [WHERE c]              copy-on-write of the files with matching rows
 //   UPDATE d.t SET col = e, ... [WHERE c]  likewise
+//   COPY d.t [(cols)] FROM STDIN           the client's rows (CopyIn), one append snapshot
 //
 // The target is `domain.table` on the session's ref, or `domain."table@branch"`; writing at a
 // tag or a commit is refused (SQLSTATE 25006). Partitioning is given the Trino way, WITH
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <set>
 
 #include "sql/engine_impl.h"
@@ -602,6 +604,119 @@ struct Writer {
     return Done("INSERT 0 " + std::to_string(rows));
   }
 
+  // The table COPY FROM STDIN writes to, and how many columns its rows have.
+  std::optional<SqlError> CopyTarget(const CopyFromStdin& c, Target* t, size_t* columns) {
+    size_t pos = 0;
+    if (auto err = ParseTarget(c.table, &pos, s.ref, t)) return err;
+    // Writing at a tag or a commit is refused before the client sends its rows.
+    if (auto head = e.catalog.HeadOf(t->domain, t->branch); !head.ok()) {
+      return WriteError(head.status());
+    }
+    auto table = e.catalog.LoadTable(t->branch, t->ident);
+    if (!table.ok()) return FromStatus(table.status());
+    const Json* schema = table::FindSchema(table->metadata);
+    if (!schema) return Err("XX000", "table metadata has no current schema");
+    auto cols = DuckColumns(*schema);
+    if (!cols.ok()) return FromStatus(cols.status());
+    for (const std::string& name : c.columns) {
+      if (std::none_of(cols->begin(), cols->end(), [&](const auto& k) { return k.first == name; })) {
+        return Err("42703", "column \"" + name + "\" of relation \"" + t->table +
+                                "\" does not exist");
+      }
+    }
+    *columns = c.columns.empty() ? cols->size() : c.columns.size();
+    return std::nullopt;
+  }
+
+  // Appends the rows of CSV file `file` (`columns` fields a row, read as `c` says) to table `t`.
+  // A mistake in COPY's rows as PostgreSQL reports it, from DuckDB's CSV reader's error ("CSV
+  // Error on Line: 2 / Original Line: ... / Error when converting column "c0". Could not convert
+  // string "x" to 'BIGINT'" and a page of advice for its own options): the line (plus
+  // `line_offset`, lines the reader did not see), the column by its name, the value.
+  static SqlError CopyDataError(SqlError err, const std::vector<std::string>& names,
+                                int64_t line_offset) {
+    const std::string& m = err.message;
+    size_t at = m.find("CSV Error on Line: ");
+    if (at == std::string::npos) return err;
+    int64_t line = std::atoll(m.c_str() + at + 19) + line_offset;
+    auto rest_of_line = [&](const char* key) {
+      size_t k = m.find(key);
+      if (k == std::string::npos) return std::string();
+      k += std::strlen(key);
+      return m.substr(k, m.find('\n', k) - k);
+    };
+    std::string where = "line " + std::to_string(line);
+    if (std::string conv = rest_of_line("Error when converting column \"c"); !conv.empty()) {
+      size_t col = static_cast<size_t>(std::atoll(conv.c_str()));
+      std::string value = rest_of_line("Could not convert string ");
+      size_t to = value.rfind(" to ");
+      std::string type = to == std::string::npos ? "" : value.substr(to + 4);
+      if (to != std::string::npos) value = value.substr(0, to);
+      if (type.size() >= 2 && type.front() == '\'') type = type.substr(1, type.size() - 2);
+      std::string column = col < names.size() ? names[col] : "?";
+      return Err("22P02", "invalid input syntax for type " + type + ": " + value + " (COPY " +
+                              where + ", column " + column + ")");
+    }
+    if (std::string count = rest_of_line("Expected Number of Columns: "); !count.empty()) {
+      return Err("22P04", "COPY " + where + " has the wrong number of columns (expected " +
+                              count.substr(0, count.find(' ')) + ", found " +
+                              rest_of_line(" Found: ") + ")");
+    }
+    // Any other mistake (an unterminated quote, bad UTF-8): the reader's sentence after the line
+    // it quotes.
+    std::string why = m.substr(0, m.find('\n'));
+    if (size_t orig = m.find("Original Line:"); orig != std::string::npos) {
+      if (size_t b = m.find('\n', orig); b != std::string::npos) {
+        size_t end = m.find('\n', b + 1);
+        why = m.substr(b + 1, end == std::string::npos ? std::string::npos : end - b - 1);
+      }
+    }
+    return Err("22P04", "COPY " + where + ": " + why);
+  }
+
+  Outcome CopyRows(const CopyFromStdin& c, const Target& t, size_t columns,
+                   const std::string& file, int64_t line_offset) {
+    auto table = e.catalog.LoadTable(t.branch, t.ident);
+    if (!table.ok()) return Failed(FromStatus(table.status()));
+    const Json* schema = table::FindSchema(table->metadata);
+    if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
+    auto cols = DuckColumns(*schema);
+    if (!cols.ok()) return Failed(FromStatus(cols.status()));
+    // The CSV reader converts primitive values itself, so that a bad one is reported with its
+    // line; nested ones are read as text and cast.
+    std::vector<std::string> names = c.columns;
+    if (names.empty()) {
+      for (const auto& col : *cols) names.push_back(col.first);
+    }
+    std::string fields;
+    for (size_t i = 0; i < columns && i < names.size(); ++i) {
+      std::string type = "VARCHAR";
+      for (const auto& [name, duck] : *cols) {
+        if (name == names[i] && duck.find_first_of("[(") == std::string::npos) type = duck;
+        if (name == names[i] && duck.rfind("DECIMAL", 0) == 0) type = duck;
+      }
+      fields += (i ? ", " : "") + Literal("c" + std::to_string(i)) + ": " + Literal(type);
+    }
+    std::string query = "SELECT * FROM read_csv(" + Literal(file) + ", columns = {" + fields +
+                        "}, header = " + (c.header ? "true" : "false") +
+                        ", delim = " + Literal(std::string(1, c.delimiter)) +
+                        ", quote = " + Literal(std::string(1, c.quote)) +
+                        ", escape = " + Literal(std::string(1, c.escape)) +
+                        ", nullstr = " + Literal(c.null_text) +
+                        ", allow_quoted_nulls = false, auto_detect = false, strict_mode = true)";
+    std::string select;
+    if (auto err = CastToTable(*schema, query, c.columns, &select)) return Failed(*err);
+    std::vector<table::DataFile> files;
+    int64_t rows = 0;
+    if (auto err = WriteFiles(t, *table, select, &files, &rows)) {
+      return Failed(CopyDataError(*err, names, line_offset));
+    }
+    if (files.empty()) return Done("COPY 0");
+    auto committed = e.catalog.AppendFiles(t.branch, t.ident, files, s.user);
+    if (!committed.ok()) return Failed(WriteError(committed.status()));
+    return Done("COPY " + std::to_string(rows));
+  }
+
   Outcome CreateSchema(std::string_view st) {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "CREATE");
@@ -1098,6 +1213,102 @@ struct Writer {
 };
 
 }  // namespace
+
+// --- COPY ... FROM STDIN -------------------------------------------------------------------------
+
+struct CopyIn::Impl {
+  Session::Impl& s;
+  CopyFromStdin copy;
+  Target target;
+  size_t columns = 0;
+  std::string dir, file;
+  std::ofstream out;
+  // Text format is written to the file as CSV, a line at a time: a line that has not ended yet,
+  // whether the header line is still to be dropped, and whether the end marker `\.` came.
+  std::string partial;
+  bool skip_header = false, ended = false;
+
+  Impl(Session::Impl& session, CopyFromStdin c) : s(session), copy(std::move(c)) {}
+  ~Impl() {
+    out.close();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+  }
+
+  Status Write(std::string_view data) {
+    if (!copy.csv) {
+      std::string csv;
+      size_t start = 0;
+      while (!ended) {
+        size_t nl = data.find('\n', start);
+        if (nl == std::string_view::npos) break;
+        std::string_view line = data.substr(start, nl - start);
+        if (!partial.empty()) {
+          partial.append(line);
+          line = partial;
+        }
+        if (line == "\\." || line == "\\.\r") {
+          ended = true;
+        } else if (skip_header) {
+          skip_header = false;
+        } else {
+          CopyTextLineToCsv(copy, line, &csv);
+        }
+        partial.clear();
+        start = nl + 1;
+      }
+      if (!ended) partial.append(data.substr(start));
+      out.write(csv.data(), static_cast<std::streamsize>(csv.size()));
+    } else {
+      out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    }
+    if (!out) return IoError("writing " + file + ": " + std::strerror(errno));
+    return Status::OK();
+  }
+};
+
+CopyIn::CopyIn(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CopyIn::~CopyIn() = default;
+size_t CopyIn::columns() const { return impl_->columns; }
+Status CopyIn::Write(std::string_view data) { return impl_->Write(data); }
+
+Outcome CopyIn::Finish() {
+  Impl& c = *impl_;
+  if (!c.copy.csv && !c.ended && !c.partial.empty()) {  // a last line without its line end
+    std::string last = std::move(c.partial);
+    c.partial.clear();
+    if (Status st = c.Write(last + "\n"); !st.ok()) return Failed(FromStatus(st));
+  }
+  c.out.close();
+  if (!c.out) return Failed(FromStatus(IoError("writing " + c.file)));
+  CopyFromStdin how = c.copy;
+  if (!how.csv) {  // written as plain CSV, the header already dropped
+    how = CopyFromStdin{};
+    how.csv = true;
+    how.delimiter = ',';
+    how.null_text = "";
+    how.columns = c.copy.columns;
+  }
+  Writer w(c.s);
+  return w.CopyRows(how, c.target, c.columns, c.file, c.copy.header && !c.copy.csv ? 1 : 0);
+}
+
+std::optional<SqlError> Session::BeginCopyIn(std::string_view statement,
+                                             std::unique_ptr<CopyIn>* out) {
+  CopyInParse parsed = ParseCopyFromStdin(statement);
+  if (!parsed.error.empty()) return Err("0A000", parsed.error);
+  if (!parsed.copy) return Err("42601", "not a COPY ... FROM STDIN statement");
+  auto impl = std::make_unique<CopyIn::Impl>(*impl_, std::move(*parsed.copy));
+  Writer w(*impl_);
+  if (auto err = w.CopyTarget(impl->copy, &impl->target, &impl->columns)) return err;
+  impl->skip_header = !impl->copy.csv && impl->copy.header;
+  impl->dir = w.ScratchDir();
+  impl->file = impl->dir + "/rows.csv";
+  impl->out.open(impl->file, std::ios::binary);
+  if (!impl->out) return FromStatus(IoError("creating " + impl->file));
+  *out = std::unique_ptr<CopyIn>(new CopyIn(std::move(impl)));
+  return std::nullopt;
+}
 
 Outcome Session::Impl::Write(const std::string& keyword, std::string_view statement) {
   Writer w(*this);

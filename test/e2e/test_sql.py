@@ -3,6 +3,7 @@ extended protocol with parameters), node-postgres and the PostgreSQL JDBC driver
 Iceberg tables of two domains appended with `lakemesh table append`; queries join across
 domains, read other refs (`table@ref`, `SET lakemesh.ref`), and SQL that reaches outside the
 tables is refused."""
+import io
 import json
 import os
 import subprocess
@@ -228,7 +229,8 @@ def test_jdbc_driver(mesh, workdir):
     # Java 17 and the driver come with scripts/install-deps.sh (openjdk-17-jdk-headless,
     # libpostgresql-jdbc-java): a missing one fails here rather than skipping.
     src = os.path.join(HERE, "java", "PgClient.java")
-    subprocess.run(["javac", "-d", workdir, src], check=True, timeout=120)
+    subprocess.run(["javac", "-cp", "/usr/share/java/postgresql.jar", "-d", workdir, src],
+                   check=True, timeout=120)
     cp = "/usr/share/java/postgresql.jar:" + workdir
     r = subprocess.run(["java", "-cp", cp, "PgClient", mesh.ports["pg"], KEY_ID, SECRET],
                        capture_output=True, text=True, timeout=120)
@@ -247,6 +249,7 @@ def test_jdbc_driver(mesh, workdir):
     assert lines["tables"] == "crm.customers sales.orders"
     assert lines["columns"] == "id:int8 customer:int8 amount:numeric paid:bool ts:timestamptz"
     assert lines["primary-keys"] == "0"
+    assert lines["copied"] == "2 Turing|Hamilton, M."
 
 
 def test_sql_writes_are_iceberg_commits(mesh, workdir):
@@ -328,6 +331,97 @@ def test_copy_to_stdout(mesh, workdir):
     r = psql(mesh, "-c", "\\set VERBOSITY verbose", "-c",
              "COPY (SELECT 1) TO '%s'" % os.path.join(workdir, "x.csv"))
     assert "42501" in r.stderr, r.stderr
+
+
+def snapshots(server, table):
+    """How many snapshots table `domain.name` has on main (one per commit that changed it)."""
+    ns, name = table.split(".")
+    r = Iceberg(server).call("GET", "/namespaces/%s/tables/%s" % (ns, name))
+    assert r.status_code == 200, r.text
+    return len(r.json()["metadata"].get("snapshots", []))
+
+
+def test_copy_from_stdin(mesh, workdir):
+    """Rows sent with COPY FROM STDIN (psql's \\copy, psycopg2's copy_expert, psycopg's copy)
+    land as one commit each, byte for byte; bad rows, a client's CopyFail and ROLLBACK land
+    nothing."""
+    def rows():
+        r = psql(mesh, "-c", "COPY (SELECT * FROM crm.customers ORDER BY id) TO STDOUT")
+        assert r.returncode == 0, r.stderr
+        return r.stdout.splitlines()
+
+    before = snapshots(mesh, "crm.customers")
+    # psql's \copy of a CSV file with a header: quotes, a comma, a line break, an empty string
+    # (quoted) and a NULL (unquoted empty).
+    path = os.path.join(workdir, "customers.csv")
+    with open(path, "w") as f:
+        f.write('id,name\n20,"Lovelace, Ada"\n21,"two\nlines"\n22,""\n23,\n24,"say ""hi"""\n')
+    r = psql(mesh, "-c", "\\copy crm.customers FROM '%s' WITH (FORMAT csv, HEADER)" % path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "COPY 5"
+    assert snapshots(mesh, "crm.customers") == before + 1
+    assert rows()[2:] == ["20\tLovelace, Ada", "21\ttwo\\nlines", "22\t", "23\t\\N",
+                          '24\tsay "hi"']
+
+    # COPY's text format from standard input: escapes, a tab in a value, NULL, a column list.
+    text = "30\tback\\\\slash\n31\ttab\\there\n32\t\\N\n33\toct\\101\\x42\n"
+    r = psql(mesh, "-c", "COPY crm.customers (id, name) FROM STDIN", stdin=text)
+    assert r.returncode == 0, r.stderr
+    assert rows()[7:] == ["30\tback\\\\slash", "31\ttab\\there", "32\t\\N", "33\toctAB"]
+
+    conn = psycopg2.connect(dsn(mesh))
+    cur = conn.cursor()
+    # psycopg2: copy_expert with CSV, in a transaction with an INSERT: one commit for both.
+    cur.copy_expert("COPY crm.customers FROM STDIN WITH CSV", io.StringIO("40,Hopper\n41,Noether\n"))
+    cur.execute("INSERT INTO crm.customers VALUES (42, 'Curie')")
+    conn.commit()
+    cur.execute("SELECT count(*) FROM crm.customers WHERE id BETWEEN 40 AND 42")
+    assert cur.fetchone()[0] == 3
+    conn.commit()
+    # ... and ROLLBACK drops what COPY sent.
+    cur.copy_expert("COPY crm.customers FROM STDIN WITH CSV", io.StringIO("50,Gone\n"))
+    conn.rollback()
+    cur.execute("SELECT count(*) FROM crm.customers WHERE id = 50")
+    assert cur.fetchone()[0] == 0
+    conn.commit()
+    conn.autocommit = True
+    count = len(rows())
+
+    # Errors, in PostgreSQL's codes; nothing of a failed COPY is written.
+    def copy_error(sql, data):
+        with pytest.raises(psycopg2.Error) as e:
+            cur.copy_expert(sql, io.StringIO(data))
+        return e.value.pgcode, str(e.value)
+    code, msg = copy_error("COPY crm.customers FROM STDIN WITH CSV", "60,ok\nnot-a-number,x\n")
+    assert code == "22P02", msg
+    assert "not-a-number" in msg
+    code, msg = copy_error("COPY crm.customers FROM STDIN WITH CSV", "61,a,extra\n")
+    assert code == "22P04", msg
+    assert copy_error("COPY crm.nope FROM STDIN", "1\tx\n")[0] == "42P01"
+    assert copy_error("COPY crm.customers (id, age) FROM STDIN", "1\t2\n")[0] == "42703"
+    assert copy_error("COPY crm.customers FROM STDIN WITH (FORMAT binary)", "")[0] == "0A000"
+
+    class Failing(io.StringIO):
+        def read(self, *args):
+            raise RuntimeError("the source broke")
+    with pytest.raises(psycopg2.Error) as e:
+        cur.copy_expert("COPY crm.customers FROM STDIN", Failing())
+    assert e.value.pgcode == "57014" and "the source broke" in str(e.value), str(e.value)
+    assert len(rows()) == count
+
+    # psycopg (3): rows written one by one, in its text format.
+    with psycopg.connect(dsn(mesh), autocommit=True) as c3:
+        with c3.cursor() as c:
+            with c.copy("COPY crm.customers (id, name) FROM STDIN") as copy:
+                copy.write_row((70, "tab\there"))
+                copy.write_row((71, None))
+            assert c.rowcount == 2
+            c.execute("SELECT name FROM crm.customers WHERE id >= 70 ORDER BY id")
+            assert [r[0] for r in c.fetchall()] == ["tab\there", None]
+    # Writing at a tag is refused before any row is sent.
+    mesh.cli("tag", "create", "crm", "v1", "main")
+    assert copy_error('COPY crm."customers@v1" FROM STDIN', "")[0] == "25006"
+    conn.close()
 
 
 def test_statement_timeout_and_cancel(mesh):

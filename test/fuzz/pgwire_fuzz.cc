@@ -1,8 +1,11 @@
 // What a PostgreSQL client sends comes straight from the network: the startup packet, the typed
 // messages of the simple and extended protocols, binary parameters, SCRAM messages, and the
-// query text the statement splitter reads. The first byte picks the decoder.
+// query text the statement splitter reads, and the rows of COPY FROM STDIN. The first byte picks
+// the decoder.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "protocols/pgwire/messages.h"
 #include "protocols/pgwire/scram.h"
@@ -14,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t which = data[0];
   std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (which % 12) {
+  switch (which % 13) {
     case 0: pgwire::ParseStartup(in).status().IgnoreError(); break;
     case 1: pgwire::ParseQuery(in).status().IgnoreError(); break;
     case 2: pgwire::ParseParse(in).status().IgnoreError(); break;
@@ -46,6 +49,53 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         sql::AfterKeywords(st, 2);
       }
       break;
+    case 11: {
+      // COPY FROM STDIN: the statement; a line of its text format as CSV; and values written
+      // by COPY TO STDOUT (fields of the input split at \x01, \x02 alone is NULL) read back the
+      // same through that CSV.
+      sql::ParseCopyFromStdin(in);
+      sql::CopyFromStdin copy;
+      std::string csv;
+      sql::CopyTextLineToCsv(copy, in.substr(0, in.find('\n')), &csv);
+      std::vector<std::optional<std::string_view>> values;
+      for (size_t start = 0;;) {
+        size_t end = in.find('\x01', start);
+        std::string_view v = in.substr(start, end == std::string_view::npos ? end : end - start);
+        values.push_back(v == "\x02" ? std::nullopt : std::optional<std::string_view>(v));
+        if (end == std::string_view::npos) break;
+        start = end + 1;
+      }
+      std::string line = sql::FormatCopyRow(sql::CopyToStdout{}, values);
+      csv.clear();
+      sql::CopyTextLineToCsv(copy, std::string_view(line).substr(0, line.size() - 1), &csv);
+      std::vector<std::optional<std::string>> back;
+      for (size_t p = 0; p < csv.size();) {
+        std::optional<std::string> v;
+        if (csv[p] == '"') {
+          v.emplace();
+          for (++p; p < csv.size(); ++p) {
+            if (csv[p] == '"' && p + 1 < csv.size() && csv[p + 1] == '"') {
+              v->push_back('"');
+              ++p;
+            } else if (csv[p] == '"') {
+              ++p;
+              break;
+            } else {
+              v->push_back(csv[p]);
+            }
+          }
+        }
+        back.push_back(std::move(v));
+        if (p >= csv.size() || (csv[p] != ',' && csv[p] != '\n')) __builtin_trap();
+        ++p;
+      }
+      if (back.size() != values.size()) __builtin_trap();
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (values[i].has_value() != back[i].has_value()) __builtin_trap();
+        if (values[i] && *values[i] != *back[i]) __builtin_trap();
+      }
+      break;
+    }
     default: {
       pgwire::MessageWriter w;
       pgwire::ErrorFields e;

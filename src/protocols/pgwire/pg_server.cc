@@ -630,6 +630,54 @@ void PgServer::Serve(Conn& c) {
       (void)header.Columns(columns);
     };
 
+    // COPY ... FROM STDIN: CopyInResponse, then the client's CopyData up to CopyDone (the rows
+    // are written, one commit) or CopyFail (nothing is). Flush and Sync are ignored meanwhile,
+    // as PostgreSQL does; the statement's CommandComplete is written here.
+    bool connection_lost = false;
+    auto copy_in = [&](std::string_view statement) -> std::optional<sql::SqlError> {
+      std::unique_ptr<sql::CopyIn> rows;
+      if (auto err = s->BeginCopyIn(statement, &rows)) return err;
+      w.Begin('G');
+      w.Byte(0);  // text
+      w.Int16(static_cast<int16_t>(rows->columns()));
+      for (size_t i = 0; i < rows->columns(); ++i) w.Int16(0);
+      w.End();
+      if (!send()) {
+        connection_lost = true;
+        return sql::SqlError{"08006", "connection lost"};
+      }
+      std::optional<sql::SqlError> failed;
+      while (true) {
+        char t;
+        std::string data;
+        if (!read_message(&t, &data, -1)) {
+          connection_lost = true;
+          return sql::SqlError{"08006", "connection lost during COPY"};
+        }
+        if (t == 'd') {
+          if (!failed) {
+            if (Status st = rows->Write(data); !st.ok()) failed = sql::SqlError{"58030", st.message()};
+          }
+        } else if (t == 'c') {
+          break;
+        } else if (t == 'f') {
+          auto why = ParseQuery(data);
+          return sql::SqlError{"57014", "COPY from stdin failed: " +
+                                            (why.ok() ? *why : std::string("(no reason given)"))};
+        } else if (t == 'H' || t == 'S') {
+          continue;
+        } else {
+          return sql::SqlError{"08P01", std::string("unexpected message type '") + t +
+                                            "' during COPY from stdin"};
+        }
+      }
+      if (failed) return failed;
+      sql::Outcome o = rows->Finish();
+      if (o.error) return o.error;
+      complete(o, statement);
+      return std::nullopt;
+    };
+
     // The extended protocol's prepared statements; after an error, messages up to Sync are
     // skipped.
     struct Statement {
@@ -657,8 +705,18 @@ void PgServer::Serve(Conn& c) {
             w.Begin('I');  // EmptyQueryResponse
             w.End();
           }
+          bool copy_failed = false;
           for (const std::string& st : parts) {
             if (refused_in_failed(st)) break;
+            if (sql::CopyInParse in = sql::ParseCopyFromStdin(st); in.copy || !in.error.empty()) {
+              std::optional<sql::SqlError> err = copy_in(st);
+              if (err) {
+                write_error(*err);
+                copy_failed = true;
+                break;
+              }
+              continue;
+            }
             sql::CopyParse copy = sql::ParseCopyToStdout(st);
             std::optional<CopySink> copy_sink;
             std::optional<WireSink> wire_sink;
@@ -676,6 +734,7 @@ void PgServer::Serve(Conn& c) {
             if (copy_sink) copy_sink->Done();
             complete(o, st);
           }
+          if (copy_failed && connection_lost) return;
           WriteReadyForQuery(w, status());
           if (!send()) return;
           continue;

@@ -490,6 +490,55 @@ TEST_F(EngineTest, ValuesAreWrittenAsDuckDbWritesThemAsText) {
                           "0044-03-15 (BC)", "0001-01-01", "12345-06-07"}));
 }
 
+TEST_F(EngineTest, CopyFromStdinTakesRowsInPiecesOfAnySize) {
+  // COPY's text format, sent one byte at a time (pieces split lines and escapes): a header line
+  // skipped, escapes, a NULL, a line end of \r\n, a last line without its line end.
+  const std::string text =
+      "id\tname\n40\ta\\tb\\\\c\n41\t\\N\r\n42\t\\x41\\102\n43\tlast";
+  std::unique_ptr<CopyIn> in;
+  auto err = session_->BeginCopyIn("COPY crm.customers FROM STDIN WITH (HEADER)", &in);
+  ASSERT_FALSE(err) << err->message;
+  EXPECT_EQ(in->columns(), 2u);
+  for (char ch : text) ASSERT_TRUE(in->Write(std::string_view(&ch, 1)).ok());
+  Outcome o = in->Finish();
+  ASSERT_FALSE(o.error) << o.error->message;
+  EXPECT_EQ(o.tag, "COPY 4");
+  auto rows = Query("SELECT id, name FROM crm.customers WHERE id >= 40 ORDER BY id").rows;
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0][1], "a\tb\\c");
+  EXPECT_EQ(rows[1][1], std::nullopt);
+  EXPECT_EQ(rows[2][1], "AB");
+  EXPECT_EQ(rows[3][1], "last");
+  // CSV; the end marker of the text format ends it; an abandoned COPY writes nothing.
+  ASSERT_FALSE(session_->BeginCopyIn("COPY crm.customers (name, id) FROM STDIN CSV", &in));
+  ASSERT_TRUE(in->Write("\"x,\"\"y\"\"\",50\n").ok());
+  EXPECT_EQ(in->Finish().tag, "COPY 1");
+  EXPECT_EQ(Query("SELECT name FROM crm.customers WHERE id = 50").rows[0][0], "x,\"y\"");
+  ASSERT_FALSE(session_->BeginCopyIn("COPY crm.customers FROM STDIN", &in));
+  ASSERT_TRUE(in->Write("51\tkept\n\\.\n52\tafter the end\n").ok());
+  EXPECT_EQ(in->Finish().tag, "COPY 1");
+  ASSERT_FALSE(session_->BeginCopyIn("COPY crm.customers FROM STDIN", &in));
+  ASSERT_TRUE(in->Write("60\tabandoned\n").ok());
+  in.reset();
+  EXPECT_EQ(Query("SELECT count(*) FROM crm.customers WHERE id >= 51").rows[0][0], "1");
+  // What is checked before any row is sent, and what only the rows can show.
+  EXPECT_EQ(session_->BeginCopyIn("COPY crm.nope FROM STDIN", &in)->sqlstate, "42P01");
+  EXPECT_EQ(session_->BeginCopyIn("COPY crm.customers (nope) FROM STDIN", &in)->sqlstate,
+            "42703");
+  EXPECT_EQ(session_->BeginCopyIn("COPY crm.customers FROM STDIN (FORMAT parquet)", &in)->sqlstate,
+            "0A000");
+  ASSERT_FALSE(session_->BeginCopyIn("COPY crm.customers FROM STDIN", &in));
+  ASSERT_TRUE(in->Write("70\tok\nseventy\tno\n").ok());
+  Outcome bad = in->Finish();
+  ASSERT_TRUE(bad.error);
+  EXPECT_EQ(bad.error->sqlstate, "22P02") << bad.error->message;
+  EXPECT_EQ(bad.error->message,
+            "invalid input syntax for type BIGINT: \"seventy\" (COPY line 2, column id)");
+  EXPECT_EQ(Query("SELECT count(*) FROM crm.customers WHERE id = 70").rows[0][0], "0");
+  // Over Execute (no client to send rows) it is refused, clearly.
+  EXPECT_EQ(Fails("COPY crm.customers FROM STDIN").sqlstate, "0A000");
+}
+
 TEST_F(EngineTest, TheTableCacheEvictsTheLeastRecentlyReadVersion) {
   // A budget that holds one small table's copy: reading a second table twice makes it the one.
   EngineOptions o{(dir_ / "scratch2").string(), 2, "1GB"};

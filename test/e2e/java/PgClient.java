@@ -81,6 +81,17 @@ public class PgClient {
         r.next();
         System.out.println("ref " + r.getString(1));
       }
+      // The driver's CopyManager loads CSV rows (COPY FROM STDIN).
+      org.postgresql.copy.CopyManager copy =
+          c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+      long copied = copy.copyIn("COPY crm.customers (id, name) FROM STDIN WITH (FORMAT csv)",
+                                new java.io.StringReader("90,Turing\n91,\"Hamilton, M.\"\n"));
+      try (Statement s = c.createStatement();
+           ResultSet r = s.executeQuery("SELECT string_agg(name, '|' ORDER BY id) FROM "
+                                        + "crm.customers WHERE id >= 90")) {
+        r.next();
+        System.out.println("copied " + copied + " " + r.getString(1));
+      }
     }
   }
 }
