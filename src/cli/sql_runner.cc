@@ -5,6 +5,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <iostream>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "base/files.h"
@@ -56,6 +60,31 @@ class PgRunner : public Runner {
   Result_ Run(const std::string& statement) override {
     Result_ out;
     PGresult* res = PQexec(conn_, statement.c_str());
+    if (PQresultStatus(res) == PGRES_COPY_OUT) {  // COPY ... TO STDOUT: the rows to stdout
+      PQclear(res);
+      char* buf = nullptr;
+      int n;
+      while ((n = PQgetCopyData(conn_, &buf, 0)) > 0) {
+        std::fwrite(buf, 1, static_cast<size_t>(n), stdout);
+        PQfreemem(buf);
+      }
+      res = PQgetResult(conn_);
+    } else if (PQresultStatus(res) == PGRES_COPY_IN) {
+      // COPY ... FROM STDIN: the rows from standard input, up to its end or a line "\.", as
+      // psql reads them.
+      PQclear(res);
+      if (isatty(0)) std::fprintf(stderr, "Enter data to be copied, ending with a line \\.\n");
+      std::string line;
+      bool sent = true;
+      while (sent && std::getline(std::cin, line)) {
+        if (line == "\\.") break;
+        line.push_back('\n');
+        sent = PQputCopyData(conn_, line.data(), static_cast<int>(line.size())) == 1;
+      }
+      std::cin.clear();
+      PQputCopyEnd(conn_, sent ? nullptr : "reading standard input failed");
+      res = PQgetResult(conn_);
+    }
     switch (PQresultStatus(res)) {
       case PGRES_TUPLES_OK: {
         out.has_rows = true;
@@ -92,6 +121,7 @@ class PgRunner : public Runner {
       }
     }
     PQclear(res);
+    while ((res = PQgetResult(conn_)) != nullptr) PQclear(res);  // (after COPY)
     return out;
   }
   std::string Where() const override { return where_; }

@@ -476,6 +476,12 @@ def test_lakemesh_sql_shell(mesh, workdir):
     assert r.returncode == 1
     assert " a" in r.stdout and " 2" not in r.stdout.splitlines()
     assert 'Referenced column "nope" not found' in r.stderr
+    # COPY: rows from stdin (when -c gives the statement), rows to stdout.
+    r = mesh.cli("sql", "-c", "COPY crm.notes FROM STDIN WITH (FORMAT csv)",
+                 input="2,\"c,d\"\n3,\n")
+    assert r.stdout.splitlines() == ["COPY 2"], r.stdout + r.stderr
+    r = mesh.cli("sql", "-c", "COPY (SELECT * FROM crm.notes ORDER BY id) TO STDOUT")
+    assert r.stdout.splitlines() == ["1\ta;b", "2\tc,d", "3\t\\N", "COPY 3"], r.stdout
     # --data refuses a directory in use, and opens it once the server is gone.
     r = mesh.cli("sql", "--data", mesh.data_dir, "-c", "SELECT 1", check=False)
     assert r.returncode == 1 and "in use by a running server" in r.stderr
