@@ -9,7 +9,9 @@
     PostgreSQL's own buffers are);
   - `SELECT 1` with pgbench, 8 clients, against PostgreSQL (target: >= 0.5x its tps);
   - streaming the fact table to psql, as COPY ... TO STDOUT and as a plain SELECT, against
-    PostgreSQL (target: >= 0.8x its rows/s).
+    PostgreSQL (target: >= 0.8x its rows/s);
+  - loading 1 M rows from a CSV file with psql's \\copy (COPY ... FROM STDIN), against
+    PostgreSQL (no target).
 
 Needs postgresql-15 (initdb, pg_ctl, pgbench) and psycopg2. PostgreSQL runs as the `postgres`
 user in a scratch cluster on a free port. Usage:
@@ -343,6 +345,22 @@ def main():
             print("%-15s lakemesh %.2f s (%.2f M rows/s), PostgreSQL %.2f s (%.2f M rows/s): "
                   "%.2fx (target >= 0.8)" % (label, a, args.rows / a / 1e6, b,
                                             args.rows / b / 1e6, b / a))
+
+        # Loading: psql's \copy of a CSV file (COPY ... FROM STDIN), into a new table of each.
+        load_rows = min(args.rows, 1_000_000)
+        print("\n== loading %d rows from a CSV file with psql's \\copy" % load_rows)
+        csv_path = os.path.join(scratch, "load.csv")
+        with open(csv_path, "w") as f:
+            for i in range(load_rows):
+                f.write("%d,%d,%d.%02d,customer %d\n" % (i, i % 1000, i % 500, i % 100, i % 200000))
+        lm.cursor().execute("CREATE TABLE star.loaded (id BIGINT, k INTEGER, amount DECIMAL(9,2), "
+                    "name VARCHAR)")
+        pcur.execute("CREATE TABLE loaded (id BIGINT, k INTEGER, amount NUMERIC(9,2), name TEXT)")
+        copy_in = "\\copy %s FROM '" + csv_path + "' WITH (FORMAT csv)"
+        a = stream(ports["pg"], KEY, SECRET, copy_in % "star.loaded")
+        b = stream(pg_port, "postgres", None, copy_in % "loaded")
+        print("\\copy FROM       lakemesh %.2f s (%.2f M rows/s), PostgreSQL %.2f s (%.2f M rows/s): "
+              "%.2fx (no target)" % (a, load_rows / a / 1e6, b, load_rows / b / 1e6, b / a))
     finally:
         for p in procs:
             p.terminate()

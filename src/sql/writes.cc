@@ -628,7 +628,6 @@ struct Writer {
     return std::nullopt;
   }
 
-  // Appends the rows of CSV file `file` (`columns` fields a row, read as `c` says) to table `t`.
   // A mistake in COPY's rows as PostgreSQL reports it, from DuckDB's CSV reader's error ("CSV
   // Error on Line: 2 / Original Line: ... / Error when converting column "c0". Could not convert
   // string "x" to 'BIGINT'" and a page of advice for its own options): the line (plus
@@ -674,6 +673,8 @@ struct Writer {
     return Err("22P04", "COPY " + where + ": " + why);
   }
 
+  // Appends the rows of CSV file `file` (`columns` fields a row, read as `c` says) to table `t`
+  // as one commit; `line_offset`: lines of the client's data the file does not have.
   Outcome CopyRows(const CopyFromStdin& c, const Target& t, size_t columns,
                    const std::string& file, int64_t line_offset) {
     auto table = e.catalog.LoadTable(t.branch, t.ident);
