@@ -58,6 +58,12 @@ std::vector<std::string> PgCatalogSetup() {
       "1082 WHEN data_type = 'TIME' THEN 1083 WHEN data_type LIKE 'TIMESTAMP WITH TIME ZONE' "
       "THEN 1184 WHEN data_type LIKE 'TIMESTAMP%' THEN 1114 WHEN data_type = 'INTERVAL' THEN "
       "1186 WHEN data_type = 'UUID' THEN 2950 WHEN data_type = 'JSON' THEN 114 ELSE 25 END";
+  // The engine's views of a table at another ref than main (`orders@dev`, `orders@<commit>`,
+  // made when a query reads it there) are not tables of their own: the catalogs list a domain's
+  // tables once, by their names.
+  auto kNotRefView = [](const char* column) {
+    return std::string(column) + " NOT LIKE '%@%'";
+  };
   return {
       "CREATE SCHEMA IF NOT EXISTS " + s,
       // Domains and the two catalogs clients know; not DuckDB's main/temp, not this schema.
@@ -70,16 +76,18 @@ std::vector<std::string> PgCatalogSetup() {
       "WHERE nspname NOT IN ('pg_catalog', 'information_schema')) AND oid NOT IN (SELECT "
       "view_oid FROM duckdb_views() WHERE comment = 'lakemesh view') THEN 'r' ELSE relkind END "
       "AS relkind, 10 AS relowner), false AS relforcerowsecurity FROM pg_catalog.pg_class "
-      "WHERE relnamespace IN (SELECT oid FROM " + s + ".pg_namespace)",
+      "WHERE relnamespace IN (SELECT oid FROM " + s + ".pg_namespace) AND " + kNotRefView("relname"),
       // information_schema.tables / views as clients expect them: domain tables are BASE TABLEs.
       "CREATE OR REPLACE VIEW " + s + ".tables AS SELECT * REPLACE (CASE WHEN table_type = 'VIEW' "
       "AND table_schema NOT IN ('pg_catalog', 'information_schema') AND (table_schema, "
       "table_name) NOT IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE comment = "
       "'lakemesh view') THEN 'BASE TABLE' ELSE table_type END AS table_type) FROM "
-      "information_schema.tables WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "')",
+      "information_schema.tables WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "') "
+      "AND " + kNotRefView("table_name"),
       // The columns of the domains' tables and views, not of DuckDB's or lakemesh's own.
       "CREATE OR REPLACE VIEW " + s + ".columns AS SELECT * FROM information_schema.columns "
-      "WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "')",
+      "WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "') AND " +
+          kNotRefView("table_name"),
       "CREATE OR REPLACE VIEW " + s + ".views AS SELECT * FROM information_schema.views WHERE "
       "(table_schema, table_name) IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE "
       "comment = 'lakemesh view')",

@@ -164,6 +164,18 @@ TEST_F(EngineTest, ReadsAnyRefAndTheSessionsRef) {
   EXPECT_EQ(Query("SELECT count(*) FROM crm.\"customers@main\"").rows[0][0], "2");
   Query("RESET lakemesh.ref");
   EXPECT_EQ(Query("SELECT count(*) FROM sales.orders").rows[0][0], "3");
+  // Reading a table at other refs does not add tables to the catalogs: each is listed once.
+  for (const char* q :
+       {"SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sales'",
+        "SELECT count(DISTINCT table_name) FROM information_schema.columns WHERE "
+        "table_schema = 'sales'",
+        "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        "ON c.relnamespace = n.oid WHERE n.nspname = 'sales'"}) {
+    EXPECT_EQ(Query(q).rows[0][0], "1") << q;
+  }
+  auto shown = Query("SHOW TABLES").rows;
+  ASSERT_EQ(shown.size(), 2u);
+  EXPECT_EQ(shown[1][1], "orders");
 }
 
 TEST_F(EngineTest, TimeTravelsBySnapshotTimestampAndCommit) {
