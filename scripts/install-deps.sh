@@ -21,7 +21,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config git ca-certificates
   libpugixml-dev zlib1g-dev libavro-dev libedit-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-pytest python3-requests
   curl procps postgresql-client awscli python3-boto3 python3-avro s3cmd rclone
-  python3-psycopg2 python3-psycopg python3-pandas openjdk-17-jdk-headless libpostgresql-jdbc-java
+  python3-psycopg2 python3-psycopg python3-pandas python3-sqlalchemy openjdk-17-jdk-headless libpostgresql-jdbc-java
   python3-jinja2 chromium)
 
 pkgs=("${build_pkgs[@]}")

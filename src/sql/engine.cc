@@ -181,6 +181,10 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
   if (k == "DESCRIBE" || k == "SUMMARIZE" || (k == "SHOW" && second != "TABLES" &&
                                               second != "ALL" && second != "DATABASES")) {
     std::string target(AfterKeywords(statement, 1));
+    if (k == "SHOW" && LeadingKeywords(statement, 4) ==
+                           std::vector<std::string>{"SHOW", "TRANSACTION", "ISOLATION", "LEVEL"}) {
+      return s.Show("transaction_isolation", sink);  // PostgreSQL's spelling of that setting
+    }
     // SHOW name: a setting, unless it names a table (DuckDB's SHOW sales.orders).
     if (k == "SHOW" && target.find_first_of(" \t\n(") == std::string::npos &&
         (target.find('.') == std::string::npos || StartsWith(target, "lakemesh.") ||

@@ -1369,6 +1369,67 @@ struct Session::Impl {
       }
       if (!node.is_object()) return;
       const std::string type = Str(node, "type");
+      if (type == "JOIN" && node.contains("condition")) {
+        // `x = ANY(array)` in a join's condition (PostgreSQL's catalog queries have them): DuckDB
+        // makes it a subquery over unnest(array), which it cannot run in an outer join, so it
+        // becomes list_contains(array, x). (A NULL is false there either way.)
+        std::function<void(Json&)> any = [&](Json& e) {
+          if (e.is_array()) {
+            for (Json& c : e) any(c);
+            return;
+          }
+          if (!e.is_object()) return;
+          if (Str(e, "class") == "SUBQUERY" && Str(e, "subquery_type") == "ANY" &&
+              Str(e, "comparison_type") == "COMPARE_EQUAL" && e.contains("child") &&
+              e.contains("subquery") && e["subquery"].contains("node")) {
+            const Json& sub = e["subquery"]["node"];
+            const Json* list = nullptr;
+            if (Str(sub, "type") == "SELECT_NODE" && sub.contains("from_table") &&
+                Str(sub["from_table"], "type") == "EMPTY" && sub["where_clause"].is_null() &&
+                sub.contains("select_list") && sub["select_list"].size() == 1) {
+              const Json& f = sub["select_list"][0];
+              if (Str(f, "class") == "FUNCTION" && Str(f, "function_name") == "unnest" &&
+                  f.contains("children") && f["children"].size() == 1) {
+                list = &f["children"][0];
+              }
+            }
+            if (list) {
+              Json call = {{"class", "FUNCTION"}, {"type", "FUNCTION"}, {"alias", ""},
+                           {"query_location", e.value("query_location", Json(0))},
+                           {"function_name", "list_contains"}, {"schema", ""},
+                           {"children", Json::array({*list, e["child"]})}, {"filter", nullptr},
+                           {"order_bys", {{"type", "ORDER_MODIFIER"}, {"orders", Json::array()}}},
+                           {"distinct", false}, {"is_operator", false}, {"export_state", false},
+                           {"catalog", ""}};
+              e = std::move(call);
+              rewritten = true;
+              return;
+            }
+          }
+          for (auto& [k, v] : e.items()) {
+            if (k != "subquery") any(v);
+          }
+        };
+        any(node["condition"]);
+      }
+      if (type == "FUNCTION" && Str(node, "schema").empty()) {
+        // PostgreSQL's JSON constructors, by DuckDB's names (same arguments, same JSON).
+        static const std::map<std::string, std::string> kJson = {
+            {"json_build_object", "json_object"}, {"jsonb_build_object", "json_object"},
+            {"json_build_array", "json_array"}, {"jsonb_build_array", "json_array"}};
+        if (auto it = kJson.find(Str(node, "function_name")); it != kJson.end()) {
+          node["function_name"] = it->second;
+          rewritten = true;
+        }
+      }
+      if (type == "FUNCTION" && Str(node, "function_name") == "version" &&
+          (Str(node, "schema").empty() || Str(node, "schema") == "pg_catalog") &&
+          node.contains("children") && node["children"].empty()) {
+        // version() is PostgreSQL's string, which clients parse (SQLAlchemy, pgAdmin), not
+        // DuckDB's "v1.4.4".
+        node["schema"] = kPgCompatSchema;
+        rewritten = true;
+      }
       if (type == "VALUE_PARAMETER" && !casts.empty()) {
         size_t index = std::strtoul(Str(node, "identifier").c_str(), nullptr, 10);
         if (index >= 1 && index <= casts.size() && !casts[index - 1].empty()) {
@@ -1412,6 +1473,12 @@ struct Session::Impl {
         if (schema.empty() && catalog_name.empty() && !default_domain.empty() &&
             !cte_names.count(name) && !StartsWith(name, "pg_") && !StartsWith(name, "duckdb_")) {
           schema = default_domain;  // `orders` in a session whose domain is `sales`
+          node["schema_name"] = schema;
+          rewritten = true;
+        }
+        if (schema.empty() && catalog_name.empty() && !cte_names.count(name) &&
+            IsCompatTable(name)) {
+          schema = kPgCompatSchema;  // pg_namespace without pg_catalog., as PostgreSQL finds it
           node["schema_name"] = schema;
           rewritten = true;
         }
@@ -1559,6 +1626,42 @@ struct Session::Impl {
     };
     walk(tree["statements"]);
     if (failure) return failure;
+    // A domain's table read under an alias (the name it had, when it became the view of a ref,
+    // or one the statement gave it): its columns written schema.table.column, as SQLAlchemy
+    // writes them, become alias.column, which DuckDB binds.
+    std::set<std::pair<std::string, std::string>> renamed;
+    std::function<void(const Json&)> aliased = [&](const Json& n) {
+      if (n.is_array()) {
+        for (const Json& c : n) aliased(c);
+        return;
+      }
+      if (!n.is_object()) return;
+      if (Str(n, "type") == "BASE_TABLE" && !Str(n, "schema_name").empty() &&
+          !Str(n, "alias").empty() && !SystemSchema(Str(n, "schema_name"))) {
+        renamed.insert({Str(n, "schema_name"), Str(n, "alias")});
+      }
+      for (const auto& [k, v] : n.items()) aliased(v);
+    };
+    aliased(tree["statements"]);
+    if (!renamed.empty()) {
+      std::function<void(Json&)> columns = [&](Json& n) {
+        if (n.is_array()) {
+          for (Json& c : n) columns(c);
+          return;
+        }
+        if (!n.is_object()) return;
+        if (Str(n, "class") == "COLUMN_REF" && n.contains("column_names") &&
+            n["column_names"].is_array() && n["column_names"].size() == 3 &&
+            n["column_names"][0].is_string() && n["column_names"][1].is_string() &&
+            renamed.count({n["column_names"][0].get<std::string>(),
+                           n["column_names"][1].get<std::string>()})) {
+          n["column_names"].erase(0);
+          rewritten = true;
+        }
+        for (auto& [k, v] : n.items()) columns(v);
+      };
+      columns(tree["statements"]);
+    }
     if (PostgresColumnNames(tree)) rewritten = true;
     if (catalogs) {
       if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);

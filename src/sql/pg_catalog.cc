@@ -26,7 +26,7 @@ const std::set<std::string>& CompatFunctions() {
       "pg_get_partkeydef", "pg_get_indexdef", "pg_get_triggerdef", "pg_get_ruledef",
       "pg_total_relation_size", "pg_relation_size", "pg_tablespace_location",
       "current_setting", "pg_get_function_identity_arguments", "array_upper", "array_lower",
-      "pg_get_function_result", "pg_get_function_arguments", "format_type"};
+      "pg_get_function_result", "pg_get_function_arguments", "format_type", "version", "pg_get_serial_sequence"};
   return k;
 }
 
@@ -41,6 +41,8 @@ std::string TypeName(std::string t) {
 }
 
 }  // namespace
+
+bool IsCompatTable(const std::string& name) { return CompatTables().count(name) > 0; }
 
 std::vector<std::string> PgCatalogSetup() {
   const std::string s = kPgCompatSchema;
@@ -171,7 +173,10 @@ std::vector<std::string> PgCatalogSetup() {
       "CREATE OR REPLACE VIEW " + s + ".pg_extension AS SELECT NULL::BIGINT AS oid, "
       "NULL::VARCHAR AS extname, NULL::VARCHAR AS extversion WHERE false",
       // Functions.
+      "CREATE OR REPLACE MACRO " + s + ".version() AS 'PostgreSQL 16.0 (lakemesh) on "
+      "x86_64-pc-linux-gnu, embedding DuckDB ' || system.main.version()",
       "CREATE OR REPLACE MACRO " + s + ".pg_get_userbyid(id) AS 'lakemesh'",
+      "CREATE OR REPLACE MACRO " + s + ".pg_get_serial_sequence(t, c) AS NULL::VARCHAR",
       "CREATE OR REPLACE MACRO " + s + ".pg_encoding_to_char(e) AS 'UTF8'",
       "CREATE OR REPLACE MACRO " + s + ".pg_relation_is_publishable(r) AS false",
       "CREATE OR REPLACE MACRO " + s + ".pg_get_statisticsobjdef_columns(o) AS NULL::VARCHAR",

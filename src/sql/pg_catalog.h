@@ -16,6 +16,10 @@ namespace lakemesh::sql {
 // The schema of the compatibility objects.
 inline constexpr const char* kPgCompatSchema = "lakemesh_pg";
 
+// Whether the compatibility schema has its own version of pg_catalog table `name`
+// (pg_namespace, pg_class, ...): a query naming it without a schema reads that one too.
+bool IsCompatTable(const std::string& name);
+
 // The statements that create the compatibility schema (run once per database).
 std::vector<std::string> PgCatalogSetup();
 

@@ -620,6 +620,55 @@ def test_pandas_reads_sql(mesh):
     conn.close()
 
 
+@pytest.mark.filterwarnings("ignore:Deprecated API features")  # pandas on SQLAlchemy 1.4
+def test_sqlalchemy_and_pandas_write_and_reflect(mesh):
+    """SQLAlchemy's PostgreSQL dialect (python3-sqlalchemy) over psycopg2, as notebooks use it:
+    it connects (it parses version()), pandas writes DataFrames with to_sql (create, append,
+    replace) and reads them back, the inspector and Table reflection list schemas, tables and
+    columns, and Core statements run in a transaction with schema-qualified columns."""
+    import pandas as pd
+    import sqlalchemy as sa
+    host, port = mesh.ports["pg"].rsplit(":", 1)
+    eng = sa.create_engine("postgresql+psycopg2://%s:%s@%s:%s/lakemesh" % (KEY_ID, SECRET, host,
+                                                                          port))
+    with eng.connect() as c:
+        version = c.execute(sa.text("SELECT version()")).scalar()
+        assert version.startswith("PostgreSQL 16.0 (lakemesh)"), version
+        assert c.execute(sa.text("SHOW TRANSACTION ISOLATION LEVEL")).scalar() == "read committed"
+    assert eng.dialect.server_version_info[:2] == (16, 0)
+    with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(sa.text("CREATE SCHEMA ops"))
+    df = pd.DataFrame({"id": [1, 2, 3], "name": ["a", "b", None], "amount": [1.5, 2.25, None],
+                       "ok": [True, False, True],
+                       "ts": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"])})
+    assert df.to_sql("events", eng, schema="ops", index=False) == 3
+    back = pd.read_sql("SELECT * FROM ops.events ORDER BY id", eng)
+    assert back["name"].tolist() == ["a", "b", None]
+    assert back["amount"].tolist()[:2] == [1.5, 2.25] and pd.isna(back["amount"][2])
+    assert str(back["ts"][2]) == "2026-01-03 00:00:00"
+    df.to_sql("events", eng, schema="ops", index=False, if_exists="append")
+    assert len(pd.read_sql_table("events", eng, schema="ops")) == 6
+    df.head(1).to_sql("events", eng, schema="ops", index=False, if_exists="replace")
+    assert pd.read_sql("SELECT count(*) AS n FROM ops.events", eng)["n"][0] == 1
+
+    insp = sa.inspect(eng)
+    assert "ops" in insp.get_schema_names() and "lakemesh_pg" not in insp.get_schema_names()
+    assert insp.get_table_names(schema="ops") == ["events"]
+    assert [(c["name"], str(c["type"])) for c in insp.get_columns("events", schema="ops")] == [
+        ("id", "BIGINT"), ("name", "TEXT"), ("amount", "DOUBLE_PRECISION"), ("ok", "BOOLEAN"),
+        ("ts", "TIMESTAMP")]
+    assert insp.get_indexes("events", schema="ops") == []
+    t = sa.Table("events", sa.MetaData(), schema="ops", autoload_with=eng)
+    with eng.begin() as c:  # one transaction: Core writes ops.events.id-style columns
+        c.execute(t.insert(), [{"id": 7, "name": "x"}, {"id": 8, "name": "z"}])
+        assert c.execute(sa.select(t.c.id).where(t.c.id > 1).order_by(t.c.id)).all() == [(7,), (8,)]
+        assert c.execute(t.update().where(t.c.id == 7).values(name="y")).rowcount == 1
+        assert c.execute(t.delete().where(t.c.id == 8)).rowcount == 1
+    assert pd.read_sql("SELECT id, name FROM ops.events ORDER BY id", eng).values.tolist() == [
+        [1, "a"], [7, "y"]]
+    eng.dispose()
+
+
 def test_copy_query_results_to_objects(mesh):
     """COPY (query) TO 's3://...' writes one object: into a plain bucket, or staged on a
     repository branch as an S3 upload is; a tag is refused."""
