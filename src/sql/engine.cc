@@ -226,6 +226,27 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
     }
     return s.Materialized(text, sink, "");
   }
+  if (k == "DISCARD") {
+    // DISCARD ALL (what connection poolers run between clients): the session as it connected:
+    // its settings, ref and cursors. (The protocol forgets its prepared statements too.)
+    if (second == "ALL" && s.transaction) {
+      out.error = Err("25001", "DISCARD ALL cannot run inside a transaction block");
+      return out;
+    }
+    if (second == "ALL") {
+      s.CloseCursors(/*held_too=*/true);
+      s.settings.clear();
+      s.ref = "main";
+      s.default_domain.clear();
+      s.cache.clear();
+    }
+    out.tag = "DISCARD " + (second.empty() ? std::string("ALL") : second);
+    return out;
+  }
+  if (k == "DEALLOCATE") {  // prepared statements are the protocol's, which forgets them
+    out.tag = "DEALLOCATE" + std::string(second == "ALL" ? " ALL" : "");
+    return out;
+  }
   if (k == "SET") return s.Set(statement, false);
   if (k == "RESET") return s.Set(statement, true);
   if (k == "BEGIN" || (k == "START" && second == "TRANSACTION")) {

@@ -1412,6 +1412,36 @@ struct Session::Impl {
         };
         any(node["condition"]);
       }
+      // Who and where the session is, as PostgreSQL answers (DuckDB's would be "duckdb",
+      // "memory", "main"): the user, the one database, the domain of unqualified names.
+      auto constant = [&](const std::optional<std::string>& v, const std::string& name) {
+        Json c = {{"class", "CONSTANT"}, {"type", "VALUE_CONSTANT"},
+                  {"alias", Str(node, "alias").empty() ? name : Str(node, "alias")},
+                  {"query_location", node.value("query_location", Json(0))},
+                  {"value", {{"type", {{"id", "VARCHAR"}, {"type_info", nullptr}}},
+                             {"is_null", !v.has_value()}}}};
+        if (v) c["value"]["value"] = *v;
+        node = std::move(c);
+        rewritten = true;
+      };
+      if (type == "COLUMN_REF" && node.contains("column_names") &&
+          node["column_names"].size() == 1 && node["column_names"][0].is_string()) {
+        const std::string col = node["column_names"][0].get<std::string>();
+        if (col == "current_user" || col == "session_user") return constant(user, col);
+        if (col == "current_catalog") return constant(std::string("lakemesh"), col);
+      }
+      if (type == "FUNCTION" && (Str(node, "schema").empty() || Str(node, "schema") == "pg_catalog") &&
+          node.contains("children") && node["children"].empty()) {
+        const std::string fn = Str(node, "function_name");
+        if (fn == "current_database" || fn == "current_catalog") {
+          return constant(std::string("lakemesh"), fn);
+        }
+        if (fn == "current_schema") {
+          return constant(default_domain.empty() ? std::nullopt
+                                                 : std::optional<std::string>(default_domain),
+                          fn);
+        }
+      }
       if (type == "FUNCTION" && Str(node, "schema").empty()) {
         // PostgreSQL's JSON constructors, by DuckDB's names (same arguments, same JSON).
         static const std::map<std::string, std::string> kJson = {
@@ -1421,6 +1451,11 @@ struct Session::Impl {
           node["function_name"] = it->second;
           rewritten = true;
         }
+      }
+      if (type == "FUNCTION" && Str(node, "function_name") == "quote_ident" &&
+          Str(node, "schema").empty()) {
+        node["schema"] = kPgCompatSchema;  // PostgreSQL's, which DuckDB does not have
+        rewritten = true;
       }
       if (type == "FUNCTION" && Str(node, "function_name") == "version" &&
           (Str(node, "schema").empty() || Str(node, "schema") == "pg_catalog") &&
@@ -1483,7 +1518,7 @@ struct Session::Impl {
           rewritten = true;
         }
         if (schema == "information_schema" &&
-            (name == "tables" || name == "views" || name == "columns")) {
+            (name == "tables" || name == "views" || name == "columns" || name == "schemata")) {
           node["schema_name"] = kPgCompatSchema;  // tables listed as tables (see pg_catalog.cc)
           rewritten = true;
         }
@@ -2017,6 +2052,17 @@ struct Session::Impl {
     std::string_view rest = AfterKeywords(statement, 1);
     auto kw = LeadingKeywords(rest, 1);
     if (!kw.empty() && (kw[0] == "SESSION" || kw[0] == "LOCAL")) rest = AfterKeywords(rest, 1);
+    // PostgreSQL's other spellings: SET TIME ZONE x; SET [SESSION CHARACTERISTICS AS]
+    // TRANSACTION ... (isolation levels and access modes, which lakemesh's transactions do not
+    // vary: accepted, as BEGIN ISOLATION LEVEL ... is).
+    std::string time_zone;
+    auto words = LeadingKeywords(rest, 3);
+    if (words.size() >= 2 && words[0] == "TIME" && words[1] == "ZONE") {
+      time_zone = "timezone = " + std::string(AfterKeywords(rest, 2));
+      rest = time_zone;
+    } else if (!words.empty() && (words[0] == "TRANSACTION" || words[0] == "CHARACTERISTICS")) {
+      return out;
+    }
     size_t i = 0;
     while (i < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[i])) ||
                                rest[i] == '_' || rest[i] == '.')) {

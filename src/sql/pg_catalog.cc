@@ -26,7 +26,7 @@ const std::set<std::string>& CompatFunctions() {
       "pg_get_partkeydef", "pg_get_indexdef", "pg_get_triggerdef", "pg_get_ruledef",
       "pg_total_relation_size", "pg_relation_size", "pg_tablespace_location",
       "current_setting", "pg_get_function_identity_arguments", "array_upper", "array_lower",
-      "pg_get_function_result", "pg_get_function_arguments", "format_type", "version", "pg_get_serial_sequence"};
+      "pg_get_function_result", "pg_get_function_arguments", "format_type", "version", "pg_get_serial_sequence", "quote_ident"};
   return k;
 }
 
@@ -90,6 +90,10 @@ std::vector<std::string> PgCatalogSetup() {
       "CREATE OR REPLACE VIEW " + s + ".columns AS SELECT * FROM information_schema.columns "
       "WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "') AND " +
           kNotRefView("table_name"),
+      // The domains, and the two catalogs clients know.
+      "CREATE OR REPLACE VIEW " + s + ".schemata AS SELECT * REPLACE ('lakemesh' AS catalog_name, "
+      "'lakemesh' AS schema_owner) FROM information_schema.schemata WHERE schema_name NOT IN "
+      "('main', 'temp', '__lm_cache', '" + s + "')",
       "CREATE OR REPLACE VIEW " + s + ".views AS SELECT * FROM information_schema.views WHERE "
       "(table_schema, table_name) IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE "
       "comment = 'lakemesh view')",
@@ -177,6 +181,10 @@ std::vector<std::string> PgCatalogSetup() {
       "x86_64-pc-linux-gnu, embedding DuckDB ' || system.main.version()",
       "CREATE OR REPLACE MACRO " + s + ".pg_get_userbyid(id) AS 'lakemesh'",
       "CREATE OR REPLACE MACRO " + s + ".pg_get_serial_sequence(t, c) AS NULL::VARCHAR",
+      // An identifier as SQL writes it: as it is when lower-case letters, digits and _ are all
+      // it has, else double-quoted (Grafana's query builder lists columns with it).
+      "CREATE OR REPLACE MACRO " + s + ".quote_ident(i) AS CASE WHEN regexp_full_match(i, "
+      "'[a-z_][a-z0-9_$]*') THEN i ELSE '\"' || replace(i, '\"', '\"\"') || '\"' END",
       "CREATE OR REPLACE MACRO " + s + ".pg_encoding_to_char(e) AS 'UTF8'",
       "CREATE OR REPLACE MACRO " + s + ".pg_relation_is_publishable(r) AS false",
       "CREATE OR REPLACE MACRO " + s + ".pg_get_statisticsobjdef_columns(o) AS NULL::VARCHAR",

@@ -1327,6 +1327,37 @@ Outcome Session::Impl::Write(const std::string& keyword, std::string_view statem
   }
   if (keyword == "DROP") return w.Drop(statement);
   if (keyword == "DELETE") return w.Delete(statement);
+  if (keyword == "TRUNCATE") {
+    // TRUNCATE [TABLE] [ONLY] t [, ...] [CONTINUE IDENTITY | RESTRICT]: every row deleted, a
+    // commit per table (one for all inside a transaction).
+    size_t pos = 0;
+    ConsumeKeyword(statement, &pos, "TRUNCATE");
+    ConsumeKeyword(statement, &pos, "TABLE");
+    ConsumeKeyword(statement, &pos, "ONLY");
+    std::vector<std::string> names;
+    while (true) {
+      size_t start = SkipSpace(statement, pos);
+      if (!ParseName(statement, &pos)) return Failed(Err("42601", "syntax error: TRUNCATE table"));
+      names.emplace_back(statement.substr(start, pos - start));
+      size_t p = SkipSpace(statement, pos);
+      if (p >= statement.size() || statement[p] != ',') break;
+      pos = p + 1;
+    }
+    if (!ConsumeKeywords(statement, &pos, {"CONTINUE", "IDENTITY"})) {
+      ConsumeKeywords(statement, &pos, {"RESTART", "IDENTITY"});
+    }
+    ConsumeKeyword(statement, &pos, "RESTRICT");
+    if (SkipSpace(statement, pos) < statement.size()) {
+      return Failed(Err("42601", "syntax error in TRUNCATE at \"" +
+                                     std::string(statement.substr(SkipSpace(statement, pos), 20)) +
+                                     "\""));
+    }
+    for (const std::string& name : names) {
+      Outcome o = w.Delete("DELETE FROM " + name);
+      if (o.error) return o;
+    }
+    return Done("TRUNCATE TABLE");
+  }
   if (keyword == "MERGE") return w.Merge(statement);
   if (keyword == "UPDATE") return w.Update(statement);
   if (keyword == "ALTER") return w.Alter(statement);

@@ -669,6 +669,38 @@ def test_sqlalchemy_and_pandas_write_and_reflect(mesh):
     eng.dispose()
 
 
+def test_discard_all_resets_a_pooled_session(mesh):
+    """DISCARD ALL, which connection poolers (pgbouncer) run between clients, returns the session
+    to how it connected: settings and ref reset, and the protocol's prepared statements
+    forgotten, so the next client may prepare statements of the same names."""
+    from psycopg import pq
+    with psycopg.connect(dsn(mesh), autocommit=True) as c:
+        q = "SELECT count(*) FROM sales.orders WHERE id > %s"
+        assert c.execute(q, (0,), prepare=True).fetchone()[0] == 3
+        c.execute("SET lakemesh.ref = 'dev'")
+        c.execute("SET search_path = sales")
+        assert c.execute("SELECT count(*) FROM orders").fetchone()[0] == 4
+        assert c.execute("DISCARD ALL").statusmessage == "DISCARD ALL"
+        assert c.execute("SHOW lakemesh.ref").fetchone()[0] == "main"
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            c.execute("SELECT count(*) FROM orders")
+        # psycopg still holds its statement; the server forgot it, as PostgreSQL does.
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+            c.execute(q, (1,), prepare=True)
+
+        def prepare(name):
+            return c.pgconn.prepare(name, b"SELECT 1").status == pq.ExecStatus.COMMAND_OK
+        assert prepare(b"_pg3_0")  # the name is free again
+        assert not prepare(b"_pg3_0")  # ... and now taken (42P05)
+        assert c.execute("DEALLOCATE ALL").statusmessage == "DEALLOCATE ALL"
+        assert prepare(b"_pg3_0")
+        assert c.execute("DEALLOCATE _pg3_0").statusmessage == "DEALLOCATE"
+        assert prepare(b"_pg3_0")
+        c.execute("BEGIN")
+        with pytest.raises(psycopg.errors.ActiveSqlTransaction):
+            c.execute("DISCARD ALL")
+
+
 def test_copy_query_results_to_objects(mesh):
     """COPY (query) TO 's3://...' writes one object: into a plain bucket, or staged on a
     repository branch as an S3 upload is; a tag is refused."""

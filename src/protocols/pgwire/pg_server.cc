@@ -733,6 +733,21 @@ void PgServer::Serve(Conn& c) {
             }
             if (copy_sink) copy_sink->Done();
             complete(o, st);
+            // DISCARD ALL and DEALLOCATE forget the protocol's prepared statements (a pooler's
+            // next client may name its own the same).
+            auto kw = sql::LeadingKeywords(st, 3);
+            if (!kw.empty() && (kw[0] == "DISCARD" || kw[0] == "DEALLOCATE")) {
+              size_t at = kw.size() > 1 && kw[1] == "PREPARE" ? 2 : 1;
+              if (kw[0] == "DISCARD" ? kw.size() < 2 || kw[1] == "ALL"
+                                     : kw.size() <= at || kw[at] == "ALL") {
+                statements.clear();
+              } else if (kw[0] == "DEALLOCATE") {
+                std::string_view rest = sql::AfterKeywords(st, at);
+                std::string name(rest.substr(0, rest.find_first_of(" \t\n;")));
+                if (name.size() >= 2 && name.front() == '"') name = name.substr(1, name.size() - 2);
+                statements.erase(name);
+              }
+            }
           }
           if (copy_failed && connection_lost) return;
           WriteReadyForQuery(w, status());
