@@ -1452,6 +1452,36 @@ struct Session::Impl {
           rewritten = true;
         }
       }
+      if (type == "FUNCTION" && Str(node, "function_name") == "format" &&
+          Str(node, "schema").empty() && node.contains("children") &&
+          node["children"].is_array() && !node["children"].empty()) {
+        // PostgreSQL's format('%s-%s', a, b), which DuckDB's format ({} placeholders) would
+        // return unchanged: its printf, over the values as text (NULL as ''). %I and %L, which
+        // printf does not have, are errors rather than wrong text.
+        const Json& f = node["children"][0];
+        if (Str(f, "class") == "CONSTANT" && f.contains("value") && f["value"].is_object() &&
+            f["value"].contains("value") && f["value"]["value"].is_string()) {
+          const std::string text = f["value"]["value"].get<std::string>();
+          if (text.find('%') != std::string::npos && text.find('{') == std::string::npos) {
+            node["function_name"] = "printf";
+            Json& args = node["children"];
+            for (size_t i = 1; i < args.size(); ++i) {
+              Json cast = {{"class", "CAST"}, {"type", "OPERATOR_CAST"}, {"alias", ""},
+                           {"query_location", 0}, {"child", args[i]},
+                           {"cast_type", {{"id", "VARCHAR"}, {"type_info", nullptr}}},
+                           {"try_cast", false}};
+              Json empty = {{"class", "CONSTANT"}, {"type", "VALUE_CONSTANT"}, {"alias", ""},
+                            {"query_location", 0},
+                            {"value", {{"type", {{"id", "VARCHAR"}, {"type_info", nullptr}}},
+                                       {"is_null", false}, {"value", ""}}}};
+              args[i] = {{"class", "OPERATOR"}, {"type", "OPERATOR_COALESCE"}, {"alias", ""},
+                         {"query_location", 0},
+                         {"children", Json::array({std::move(cast), std::move(empty)})}};
+            }
+            rewritten = true;
+          }
+        }
+      }
       if (type == "FUNCTION" && Str(node, "function_name") == "quote_ident" &&
           Str(node, "schema").empty()) {
         node["schema"] = kPgCompatSchema;  // PostgreSQL's, which DuckDB does not have
