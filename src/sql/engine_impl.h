@@ -1845,7 +1845,8 @@ struct Session::Impl {
                                             const Session::Declared& declared, Portal& portal) {
     std::vector<std::string> casts;
     for (const auto& d : declared) casts.push_back(d ? DuckTypeId(*d) : "");
-    std::string key = ref + "\x03" + txn_branch;
+    // (The domain search_path chose resolves unqualified names: part of the key.)
+    std::string key = ref + "\x03" + txn_branch + "\x03" + default_domain;
     for (const auto& c : casts) key += "\x01" + c;
     key += "\x02";
     key.append(statement);
