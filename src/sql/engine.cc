@@ -316,7 +316,7 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
   }
   static const std::set<std::string> kWrites = {"INSERT", "UPDATE", "DELETE", "CREATE", "DROP",
                                                 "ALTER", "MERGE", "TRUNCATE", "COMMENT"};
-  if (kWrites.count(k)) return s.Write(k, statement);
+  if (kWrites.count(k)) return s.Write(k, statement, sink);
   out.error = Err("42601", "syntax error at or near \"" + k + "\"");
   out.error->position = static_cast<int64_t>(statement.size() - AfterKeywords(statement, 0).size());
   return out;

@@ -1134,7 +1134,8 @@ struct Session::Impl {
 
   // --- the write path (writes.cc) ---
   // INSERT, CREATE, DROP, ALTER, DELETE, UPDATE: one commit on the target's branch each.
-  Outcome Write(const std::string& keyword, std::string_view statement);
+  // `sink` receives the rows of INSERT ... RETURNING.
+  Outcome Write(const std::string& keyword, std::string_view statement, ResultSink& sink);
   Outcome Commit();
   void Rollback();
   ~Impl() {
@@ -1898,6 +1899,17 @@ struct Session::Impl {
       return std::nullopt;
     }
     return std::nullopt;
+  }
+
+  // Drops the session's prepared versions of `statement` (every ref and parameter typing).
+  void ForgetQuery(std::string_view statement) {
+    for (auto it = cache.begin(); it != cache.end();) {
+      const std::string& key = it->first;
+      bool match = key.size() > statement.size() &&
+                   key.compare(key.size() - statement.size(), statement.size(), statement) == 0 &&
+                   key[key.size() - statement.size() - 1] == '\x02';
+      it = match ? cache.erase(it) : std::next(it);
+    }
   }
 
   std::optional<SqlError> Bind(Portal& portal,

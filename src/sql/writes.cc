@@ -559,7 +559,14 @@ struct Writer {
     return Done(std::string(verb) + " " + std::to_string(result->rows));
   }
 
-  Outcome Insert(std::string_view st) {
+  // INSERT ...; with `returning` (the rows of INSERT ... RETURNING go there).
+  Outcome Insert(std::string_view st, ResultSink* returning_sink) {
+    std::string returning;
+    if (size_t r = FindTopLevelKeyword(st, "RETURNING"); r != std::string::npos) {
+      returning = Trimmed(st.substr(r + 9));
+      st = st.substr(0, r);
+      if (returning.empty()) return Failed(Err("42601", "syntax error at end of RETURNING"));
+    }
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "INSERT");
     if (!ConsumeKeyword(st, &pos, "INTO")) return Failed(Err("42601", "syntax error: INSERT INTO"));
@@ -595,13 +602,52 @@ struct Writer {
     if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
     std::string select;
     if (auto err = CastToTable(*schema, resolved, names, &select)) return Failed(*err);
+    // RETURNING: the rows are computed once, into a temporary table the files are written from
+    // and the RETURNING list then reads (under the table's name, as the list may name it).
+    const std::string kReturned = "__lm_returning";
+    if (!returning.empty()) {
+      if (auto err = Run("CREATE OR REPLACE TEMP TABLE " + kReturned + " AS " + select)) {
+        return Failed(*err);
+      }
+      select = "SELECT * FROM temp." + kReturned;
+    }
+    auto drop = [&] {
+      if (!returning.empty()) (void)Run("DROP TABLE IF EXISTS temp." + kReturned);
+    };
     std::vector<table::DataFile> files;
     int64_t rows = 0;
-    if (auto err = WriteFiles(t, *table, select, &files, &rows)) return Failed(*err);
-    if (files.empty()) return Done("INSERT 0 0");
-    auto committed = e.catalog.AppendFiles(t.branch, t.ident, files, s.user);
-    if (!committed.ok()) return Failed(WriteError(committed.status()));
-    return Done("INSERT 0 " + std::to_string(rows));
+    if (auto err = WriteFiles(t, *table, select, &files, &rows)) {
+      drop();
+      return Failed(*err);
+    }
+    Outcome out = Done("INSERT 0 " + std::to_string(rows));
+    if (!returning.empty()) {
+      // Sent before the commit: a RETURNING list that fails commits nothing.
+      const std::string q =
+          "SELECT " + returning + " FROM temp." + kReturned + " AS " + Ident(t.table);
+      Outcome r = s.Stream(q, *returning_sink);
+      s.ForgetQuery(q);  // the temporary table is another one next time
+      drop();
+      if (r.error) return r;
+      out.has_rows = true;
+    }
+    if (!files.empty()) {
+      auto committed = e.catalog.AppendFiles(t.branch, t.ident, files, s.user);
+      if (!committed.ok()) return Failed(WriteError(committed.status()));
+    }
+    return out;
+  }
+
+  // Runs a statement of the session's own (no rows); its error, if any.
+  std::optional<SqlError> Run(const std::string& sql) {
+    duckdb_result r;
+    if (duckdb_query(s.conn, sql.c_str(), &r) != DuckDBSuccess) {
+      SqlError err = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
+      duckdb_destroy_result(&r);
+      return err;
+    }
+    duckdb_destroy_result(&r);
+    return std::nullopt;
   }
 
   // The table COPY FROM STDIN writes to, and how many columns its rows have.
@@ -1311,11 +1357,18 @@ std::optional<SqlError> Session::BeginCopyIn(std::string_view statement,
   return std::nullopt;
 }
 
-Outcome Session::Impl::Write(const std::string& keyword, std::string_view statement) {
+Outcome Session::Impl::Write(const std::string& keyword, std::string_view statement,
+                             ResultSink& sink) {
   Writer w(*this);
   auto kw = LeadingKeywords(statement, 3);
   const std::string second = kw.size() > 1 ? kw[1] : "";
-  if (keyword == "INSERT") return w.Insert(statement);
+  if (keyword == "INSERT") return w.Insert(statement, &sink);
+  if ((keyword == "UPDATE" || keyword == "DELETE" || keyword == "MERGE") &&
+      FindTopLevelKeyword(statement, "RETURNING") != std::string::npos) {
+    return Failed(Err("0A000", keyword + " ... RETURNING is not supported (INSERT ... RETURNING "
+                                         "is): read the rows with a SELECT in the same "
+                                         "transaction"));
+  }
   if (transaction && second == "SCHEMA") {
     return Failed(Err("0A000", keyword + " " + second + " cannot run inside a transaction block; "
                                "run it on its own (autocommit)"));
