@@ -502,6 +502,13 @@ std::optional<SqlError> Session::Describe(std::string_view statement, Descriptio
     Outcome o = Execute(statement, sink);
     if (o.error) return o.error;
     out->columns = sink.columns;
+    return std::nullopt;
+  }
+  // Writes and the rest: their parameters are bound as literals (see Bind), of the declared
+  // types or text, which DuckDB converts where the statement uses them.
+  const size_t n = CountParameters(statement);
+  for (size_t i = 0; i < n; ++i) {
+    out->params.push_back(i < declared.size() && declared[i] ? *declared[i] : ColumnType::kText);
   }
   return std::nullopt;
 }
@@ -522,8 +529,16 @@ std::optional<SqlError> Session::Bind(const std::string& name, std::string_view 
     if (o.error) return o.error;
     portal->done = std::move(o);
   } else {
-    if (!params.empty()) {
-      return Err("42P02", "only queries take parameters");
+    // A write with parameters (INSERT ... VALUES ($1, $2), UPDATE ... WHERE id = $1): DuckDB
+    // prepares only queries, so the values are bound into the text as literals.
+    std::string bound;
+    if (!params.empty() || CountParameters(statement) > 0) {
+      std::vector<std::string> types;
+      for (const auto& d : declared) types.push_back(d ? DuckTypeId(*d) : "");
+      std::string error;
+      bound = BindParameters(statement, params, types, &error);
+      if (!error.empty()) return Err("08P01", error);
+      statement = bound;
     }
     BufferSink sink;
     Outcome o = Execute(statement, sink);

@@ -199,6 +199,72 @@ std::string TransformCode(std::string_view s,
   return out;
 }
 
+namespace {
+
+// Calls `f(n, start, end)` for each parameter $n of `code` (text outside quotes and comments);
+// `$1` inside a word (`a$1`) is not one.
+template <typename F>
+void ForEachParameter(std::string_view code, F&& f) {
+  for (size_t i = 0; i < code.size(); ++i) {
+    if (code[i] != '$' || i + 1 >= code.size() || !std::isdigit(static_cast<unsigned char>(code[i + 1])) ||
+        (i > 0 && IsWord(code[i - 1]))) {
+      continue;
+    }
+    size_t j = i + 1;
+    size_t n = 0;
+    while (j < code.size() && std::isdigit(static_cast<unsigned char>(code[j])) && n < 100000) {
+      n = n * 10 + static_cast<size_t>(code[j] - '0');
+      ++j;
+    }
+    f(n, i, j);
+    i = j - 1;
+  }
+}
+
+}  // namespace
+
+size_t CountParameters(std::string_view statement) {
+  size_t most = 0;
+  TransformCode(statement, [&](std::string_view code) {
+    ForEachParameter(code, [&](size_t n, size_t, size_t) { most = std::max(most, n); });
+    return std::string(code);
+  });
+  return most;
+}
+
+std::string BindParameters(std::string_view statement,
+                           const std::vector<std::optional<std::string>>& values,
+                           const std::vector<std::string>& types, std::string* error) {
+  std::string out = TransformCode(statement, [&](std::string_view code) {
+    std::string text;
+    size_t copied = 0;
+    ForEachParameter(code, [&](size_t n, size_t start, size_t end) {
+      text.append(code.substr(copied, start - copied));
+      copied = end;
+      if (n == 0 || n > values.size()) {
+        if (error->empty()) error->assign("there is no parameter $" + std::to_string(n));
+        return;
+      }
+      const std::optional<std::string>& v = values[n - 1];
+      if (!v) {
+        text += "NULL";
+        return;
+      }
+      std::string literal = "'";
+      for (char c : *v) {
+        literal.push_back(c);
+        if (c == '\'') literal.push_back('\'');
+      }
+      literal.push_back('\'');
+      const std::string& type = n - 1 < types.size() ? types[n - 1] : std::string();
+      text += type.empty() ? literal : "CAST(" + literal + " AS " + type + ")";
+    });
+    text.append(code.substr(copied));
+    return text;
+  });
+  return error->empty() ? out : std::string();
+}
+
 std::string RewriteAsOf(std::string_view s) {
   std::string out;
   size_t i = 0, copied = 0;

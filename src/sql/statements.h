@@ -76,6 +76,18 @@ void CopyTextLineToCsv(const CopyFromStdin& copy, std::string_view line, std::st
 std::string FormatCopyRow(const CopyToStdout& c,
                           const std::vector<std::optional<std::string_view>>& values);
 
+// The parameters ($1, $2, ...) of a statement, outside quotes and comments: the highest number
+// used (0: none).
+size_t CountParameters(std::string_view statement);
+// `statement` with each parameter $n replaced by `values[n-1]` as an SQL literal: quoted text
+// (cast to `types[n-1]` when that is not empty), or NULL. For statements that are not queries,
+// which DuckDB cannot prepare with parameters (INSERT ... VALUES ($1, $2)). The values cannot
+// change the statement's meaning: quotes in them are doubled. A parameter without a value is
+// kInvalidArgument-like: `*error` names it and "" is returned.
+std::string BindParameters(std::string_view statement,
+                           const std::vector<std::optional<std::string>>& values,
+                           const std::vector<std::string>& types, std::string* error);
+
 // `text` with `f` applied to each stretch outside quotes and comments (those are kept as they
 // are).
 std::string TransformCode(std::string_view text,

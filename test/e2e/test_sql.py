@@ -206,6 +206,18 @@ def test_psycopg3_extended_protocol_with_parameters(mesh):
             a = conn.execute("SELECT 1")
             b = conn.execute("SELECT %s::TEXT", ("two",))
         assert a.fetchone() == (1,) and b.fetchone() == ("two",)
+        # Writes take parameters too: the values stay values (quotes, a would-be injection, NULL).
+        row = conn.execute("INSERT INTO crm.customers VALUES (%s, %s) RETURNING id, name",
+                           (20, "O'Brien")).fetchone()
+        assert row == (20, "O'Brien")
+        cur.executemany("INSERT INTO crm.customers (id, name) VALUES (%s, %s)",
+                        [(21, "x'); DROP TABLE crm.customers; --"), (22, None)])
+        assert conn.execute("UPDATE crm.customers SET name = %s WHERE id = %s",
+                            ("Lin", 22)).rowcount == 1
+        assert conn.execute("DELETE FROM crm.customers WHERE id = %s", (20,)).rowcount == 1
+        assert conn.execute("SELECT id, name FROM crm.customers WHERE id >= 20 ORDER BY id"
+                            ).fetchall() == [(21, "x'); DROP TABLE crm.customers; --"),
+                                             (22, "Lin")]
 
 
 def test_node_postgres(mesh):
@@ -223,6 +235,8 @@ def test_node_postgres(mesh):
     assert out["types"]["ts"] == "2026-11-01T10:00:00.000Z"
     assert dict(out["fields"]) == {"i": 23, "b": 20, "d": 701, "t": 16, "day": 1082,
                                    "ts": 1184, "n": 25}
+    assert out["inserted"] == {"rows": [{"id": "30", "name": "Hopper"}], "count": 1,
+                               "command": "INSERT"}
 
 
 def test_jdbc_driver(mesh, workdir):
@@ -249,6 +263,7 @@ def test_jdbc_driver(mesh, workdir):
     assert lines["tables"] == "crm.customers sales.orders"
     assert lines["columns"] == "id:int8 customer:int8 amount:numeric paid:bool ts:timestamptz"
     assert lines["primary-keys"] == "0"
+    assert lines["written"] == "3 1 it's 0|renamed|it's 2"
     assert lines["copied"] == "2 Turing|Hamilton, M."
 
 

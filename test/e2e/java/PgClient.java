@@ -81,6 +81,30 @@ public class PgClient {
         r.next();
         System.out.println("ref " + r.getString(1));
       }
+      // Writes with parameters: a batch of INSERTs, an UPDATE (the extended protocol).
+      int inserted = 0;
+      try (PreparedStatement ps =
+               c.prepareStatement("INSERT INTO crm.customers (id, name) VALUES (?, ?)")) {
+        for (int i = 0; i < 3; i++) {
+          ps.setLong(1, 100 + i);
+          ps.setString(2, "it's " + i);
+          ps.addBatch();
+        }
+        for (int n : ps.executeBatch()) inserted += n;
+      }
+      int updated;
+      try (PreparedStatement ps =
+               c.prepareStatement("UPDATE crm.customers SET name = ? WHERE id = ?")) {
+        ps.setString(1, "renamed");
+        ps.setLong(2, 101);
+        updated = ps.executeUpdate();
+      }
+      try (Statement s = c.createStatement();
+           ResultSet r = s.executeQuery("SELECT string_agg(name, '|' ORDER BY id) FROM "
+                                        + "crm.customers WHERE id >= 100")) {
+        r.next();
+        System.out.println("written " + inserted + " " + updated + " " + r.getString(1));
+      }
       // The driver's CopyManager loads CSV rows (COPY FROM STDIN).
       org.postgresql.copy.CopyManager copy =
           c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
@@ -88,7 +112,7 @@ public class PgClient {
                                 new java.io.StringReader("90,Turing\n91,\"Hamilton, M.\"\n"));
       try (Statement s = c.createStatement();
            ResultSet r = s.executeQuery("SELECT string_agg(name, '|' ORDER BY id) FROM "
-                                        + "crm.customers WHERE id >= 90")) {
+                                        + "crm.customers WHERE id BETWEEN 90 AND 99")) {
         r.next();
         System.out.println("copied " + copied + " " + r.getString(1));
       }

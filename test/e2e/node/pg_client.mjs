@@ -26,5 +26,9 @@ const types = await client.query(
   "TIMESTAMPTZ '2026-11-01 10:00:00+00' AS ts, NULL::VARCHAR AS n");
 out.types = types.rows[0];
 out.fields = types.fields.map(f => [f.name, f.dataTypeID]);
+// A write with parameters, its rows returned.
+const inserted = await client.query(
+  "INSERT INTO crm.customers (id, name) VALUES ($1, $2) RETURNING id, name", [30, "Hopper"]);
+out.inserted = { rows: inserted.rows, count: inserted.rowCount, command: inserted.command };
 await client.end();
 console.log(JSON.stringify(out));
