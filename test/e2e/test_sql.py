@@ -264,6 +264,7 @@ def test_jdbc_driver(mesh, workdir):
     assert lines["columns"] == "id:int8 customer:int8 amount:numeric paid:bool ts:timestamptz"
     assert lines["primary-keys"] == "0"
     assert lines["written"] == "3 1 it's 0|renamed|it's 2"
+    assert lines["generated"] == "1 110 keyed"
     assert lines["copied"] == "2 Turing|Hamilton, M."
 
 

@@ -101,9 +101,20 @@ public class PgClient {
       }
       try (Statement s = c.createStatement();
            ResultSet r = s.executeQuery("SELECT string_agg(name, '|' ORDER BY id) FROM "
-                                        + "crm.customers WHERE id >= 100")) {
+                                        + "crm.customers WHERE id BETWEEN 100 AND 109")) {
         r.next();
         System.out.println("written " + inserted + " " + updated + " " + r.getString(1));
+      }
+      // Generated keys: the driver adds RETURNING * to the INSERT.
+      try (PreparedStatement ps = c.prepareStatement(
+               "INSERT INTO crm.customers (id, name) VALUES (?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+        ps.setLong(1, 110);
+        ps.setString(2, "keyed");
+        int n = ps.executeUpdate();
+        try (ResultSet k = ps.getGeneratedKeys()) {
+          k.next();
+          System.out.println("generated " + n + " " + k.getLong("id") + " " + k.getString("name"));
+        }
       }
       // The driver's CopyManager loads CSV rows (COPY FROM STDIN).
       org.postgresql.copy.CopyManager copy =
