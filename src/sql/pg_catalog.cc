@@ -63,7 +63,7 @@ std::vector<std::string> PgCatalogSetup() {
   // The engine's views of a table at another ref than main (`orders@dev`, `orders@<commit>`,
   // made when a query reads it there) are not tables of their own: the catalogs list a domain's
   // tables once, by their names.
-  auto kNotRefView = [](const char* column) {
+  auto not_ref_view = [](const char* column) {
     return std::string(column) + " NOT LIKE '%@%'";
   };
   return {
@@ -78,18 +78,19 @@ std::vector<std::string> PgCatalogSetup() {
       "WHERE nspname NOT IN ('pg_catalog', 'information_schema')) AND oid NOT IN (SELECT "
       "view_oid FROM duckdb_views() WHERE comment = 'lakemesh view') THEN 'r' ELSE relkind END "
       "AS relkind, 10 AS relowner), false AS relforcerowsecurity FROM pg_catalog.pg_class "
-      "WHERE relnamespace IN (SELECT oid FROM " + s + ".pg_namespace) AND " + kNotRefView("relname"),
+      "WHERE relnamespace IN (SELECT oid FROM " + s + ".pg_namespace) AND " +
+          not_ref_view("relname"),
       // information_schema.tables / views as clients expect them: domain tables are BASE TABLEs.
       "CREATE OR REPLACE VIEW " + s + ".tables AS SELECT * REPLACE (CASE WHEN table_type = 'VIEW' "
       "AND table_schema NOT IN ('pg_catalog', 'information_schema') AND (table_schema, "
       "table_name) NOT IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE comment = "
       "'lakemesh view') THEN 'BASE TABLE' ELSE table_type END AS table_type) FROM "
       "information_schema.tables WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "') "
-      "AND " + kNotRefView("table_name"),
+      "AND " + not_ref_view("table_name"),
       // The columns of the domains' tables and views, not of DuckDB's or lakemesh's own.
       "CREATE OR REPLACE VIEW " + s + ".columns AS SELECT * FROM information_schema.columns "
       "WHERE table_schema NOT IN ('main', 'temp', '__lm_cache', '" + s + "') AND " +
-          kNotRefView("table_name"),
+          not_ref_view("table_name"),
       // The domains, and the two catalogs clients know.
       "CREATE OR REPLACE VIEW " + s + ".schemata AS SELECT * REPLACE ('lakemesh' AS catalog_name, "
       "'lakemesh' AS schema_owner) FROM information_schema.schemata WHERE schema_name NOT IN "

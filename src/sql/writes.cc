@@ -606,13 +606,14 @@ struct Writer {
     // and the RETURNING list then reads (under the table's name, as the list may name it).
     const std::string kReturned = "__lm_returning";
     if (!returning.empty()) {
-      if (auto err = Run("CREATE OR REPLACE TEMP TABLE " + kReturned + " AS " + select)) {
-        return Failed(*err);
+      if (Status st = e.Run(s.conn, "CREATE OR REPLACE TEMP TABLE " + kReturned + " AS " + select);
+          !st.ok()) {
+        return Failed(FromDuckDb(st.message()));
       }
       select = "SELECT * FROM temp." + kReturned;
     }
     auto drop = [&] {
-      if (!returning.empty()) (void)Run("DROP TABLE IF EXISTS temp." + kReturned);
+      if (!returning.empty()) (void)e.Run(s.conn, "DROP TABLE IF EXISTS temp." + kReturned);
     };
     std::vector<table::DataFile> files;
     int64_t rows = 0;
@@ -638,17 +639,6 @@ struct Writer {
     return out;
   }
 
-  // Runs a statement of the session's own (no rows); its error, if any.
-  std::optional<SqlError> Run(const std::string& sql) {
-    duckdb_result r;
-    if (duckdb_query(s.conn, sql.c_str(), &r) != DuckDBSuccess) {
-      SqlError err = FromDuckDb(duckdb_result_error(&r) ? duckdb_result_error(&r) : "failed");
-      duckdb_destroy_result(&r);
-      return err;
-    }
-    duckdb_destroy_result(&r);
-    return std::nullopt;
-  }
 
   // The table COPY FROM STDIN writes to, and how many columns its rows have.
   std::optional<SqlError> CopyTarget(const CopyFromStdin& c, Target* t, size_t* columns) {
