@@ -196,7 +196,8 @@ Status Interactive(Runner& runner, Options o) {
 
 void AddSql(CLI::App& app, Cli& cli) {
   auto* cmd = app.add_subcommand(
-      "sql", "SQL shell: query and write lakemesh tables (see docs/sql.md)");
+      "sql", "SQL shell: query and write lakemesh tables; COPY ... FROM STDIN reads standard "
+             "input, COPY ... TO STDOUT prints (see docs/sql.md)");
   auto o = std::make_shared<Options>();
   cmd->add_option("-c,--command", o->commands, "run these statements and exit (repeatable)");
   cmd->add_option("-f,--file", o->file, "run the statements of this file and exit");
