@@ -191,7 +191,10 @@ Result<std::unique_ptr<Application>> Application::Start(const config::ServeOptio
             {"lakemesh_sql_table_cache_bytes", "Memory those table versions take.",
              static_cast<double>(st.bytes)},
             {"lakemesh_sql_table_cache_budget_bytes", "The most they may take.",
-             static_cast<double>(st.budget)}};
+             static_cast<double>(st.budget)},
+            {"lakemesh_sql_eager_aggregations",
+             "Queries prepared with their aggregation moved below their joins.",
+             static_cast<double>(raw->engine->EagerAggregations())}};
   });
   if (!opts.product_policies.empty()) {
     LM_ASSIGN_OR_RETURN(std::string text, ReadFile(opts.product_policies));

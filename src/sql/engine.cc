@@ -79,6 +79,27 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
   }
   // Bucket partitions of written rows are computed by lakemesh's own functions.
   LM_TRY(Connection::Borrow(impl->admin)->RegisterIcebergFunctions());
+  // Which functions aggregate, for eager aggregation (eager_aggregation.h).
+  duckdb_result kinds;
+  if (duckdb_query(impl->admin,
+                   "SELECT DISTINCT lower(function_name), function_type FROM duckdb_functions() "
+                   "WHERE function_type IN ('scalar', 'aggregate')",
+                   &kinds) != DuckDBSuccess) {
+    duckdb_destroy_result(&kinds);
+    return Internal("listing DuckDB's functions");
+  }
+  for (idx_t i = 0, n = duckdb_row_count(&kinds); i < n; ++i) {
+    char* name = duckdb_value_varchar(&kinds, 0, i);
+    char* type = duckdb_value_varchar(&kinds, 1, i);
+    if (name && type) {
+      (std::string(type) == "aggregate" ? impl->function_kinds.aggregates
+                                        : impl->function_kinds.scalars)
+          .insert(name);
+    }
+    duckdb_free(name);
+    duckdb_free(type);
+  }
+  duckdb_destroy_result(&kinds);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -91,6 +112,8 @@ Engine::CacheStats Engine::TableCacheStats() const {
   out.copies = impl_->cache_copies;
   return out;
 }
+
+uint64_t Engine::EagerAggregations() const { return impl_->eager_rewrites.load(); }
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;

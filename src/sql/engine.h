@@ -233,6 +233,8 @@ class Engine {
     uint64_t copies = 0;  // made since the engine opened
   };
   CacheStats TableCacheStats() const;
+  // Queries prepared with their aggregation moved below their joins (eager_aggregation.h).
+  uint64_t EagerAggregations() const;
 
   struct Impl;
 

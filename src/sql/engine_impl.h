@@ -33,9 +33,11 @@
 #include "versioning/repository.h"
 #include "sql/connection.h"
 #include "sql/data_files.h"
+#include "sql/eager_aggregation.h"
 #include "sql/engine.h"
 #include "sql/pg_catalog.h"
 #include "sql/statements.h"
+#include "table/value.h"
 
 namespace lakemesh::sql {
 namespace internal {
@@ -473,6 +475,11 @@ struct Engine::Impl {
   std::map<std::string, std::string> views;
   // "domain\0view" -> the relation (read_parquet of the version's files) the view reads
   std::map<std::string, std::string> view_relations;
+  // "domain\0view" -> what the version's manifests say of its rows and columns (eager
+  // aggregation decides with it)
+  std::map<std::string, std::shared_ptr<const TableStats>> view_stats;
+  FunctionKinds function_kinds;             // set once at open
+  std::atomic<uint64_t> eager_rewrites{0};  // queries prepared with aggregation below joins
   std::set<std::string> schemas;
   std::string cache_dir;  // table files of a non-local blob store, copied once
   ObjectSources sources;
@@ -845,6 +852,7 @@ struct Engine::Impl {
     std::lock_guard<std::mutex> lock(mu);
     if (!raw.ok()) {
       view_relations.erase(key);
+      view_stats.erase(key);
       if (views.erase(key)) (void)Run(admin, "DROP VIEW IF EXISTS " + qualified);
       if (raw.status().IsNotFound()) {
         return NotFound("relation \"" + domain + "." + view + "\" does not exist (" +
@@ -889,8 +897,48 @@ struct Engine::Impl {
     LM_TRY(Run(admin, "CREATE OR REPLACE VIEW " + qualified + " AS SELECT * FROM " + source));
     views[key] = raw->metadata_location;
     view_relations[key] = relation;
+    view_stats[key] = StatsOf(scan, plan.schema);
     if (read) NoteRead(relation);
     return Status::OK();
+  }
+
+  // Rows and column ranges of a scan, from its files' manifest entries (deleted rows counted).
+  static std::shared_ptr<const TableStats> StatsOf(const LocalScan& scan, const Json& schema) {
+    auto stats = std::make_shared<TableStats>();
+    for (const auto& f : scan.data) stats->rows += f.file.record_count;
+    for (const Json& field : schema.value("fields", Json::array())) {
+      if (!field.contains("name") || !field["name"].is_string()) continue;
+      ColumnStats c;
+      if (field.contains("type") && field["type"].is_string()) c.type = field["type"];
+      auto type = table::ParsePrimitiveType(c.type);
+      const int32_t id = field.value("id", int32_t{-1});
+      if (type.ok() && (type->id == table::TypeId::kInt || type->id == table::TypeId::kLong ||
+                        type->id == table::TypeId::kDate)) {
+        bool known = !scan.data.empty();
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (const auto& f : scan.data) {
+          if (f.file.record_count == 0) continue;
+          const std::string* l = table::Lookup(f.file.lower_bounds, id);
+          const std::string* u = table::Lookup(f.file.upper_bounds, id);
+          auto lv = l ? table::FromBytes(*type, *l) : Result<table::Literal>(NotFound(""));
+          auto uv = u ? table::FromBytes(*type, *u) : Result<table::Literal>(NotFound(""));
+          if (!lv.ok() || !uv.ok()) {
+            known = false;
+            break;
+          }
+          lo = std::min(lo, lv->i);
+          hi = std::max(hi, uv->i);
+        }
+        if (known && lo <= hi) {
+          c.min = lo;
+          c.max = hi;
+        }
+      }
+      std::string name = field["name"].get<std::string>();
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      stats->columns[name] = std::move(c);
+    }
+    return stats;
   }
 
   // The files of a scan plan where DuckDB reads them, each delete file once.
@@ -926,6 +974,7 @@ struct Engine::Impl {
         (void)Run(admin, "DROP VIEW IF EXISTS " + Ident(it->first.substr(0, zero)) + "." +
                              Ident(view));
         view_relations.erase(it->first);
+        view_stats.erase(it->first);
         it = views.erase(it);
       } else {
         ++it;
@@ -957,6 +1006,7 @@ struct Engine::Impl {
         (void)Run(admin, "DROP VIEW IF EXISTS " + Ident(it->first.substr(0, zero)) + "." +
                              Ident(view));
         view_relations.erase(it->first);
+        view_stats.erase(it->first);
         it = views.erase(it);
       } else {
         ++it;
@@ -1293,7 +1343,33 @@ struct Session::Impl {
     views_this_statement.insert(memo);
     engine.views.erase(domain + std::string(1, '\0') + name);  // never taken for a table's
     engine.view_relations.erase(domain + std::string(1, '\0') + name);
+    engine.view_stats.erase(domain + std::string(1, '\0') + name);
     return Status::OK();
+  }
+
+  // Moves aggregations below joins where that is exact and, by the tables' statistics, faster
+  // (eager_aggregation.h; the session's lakemesh.eager_aggregation); returns how many.
+  int EagerAggregation(Json& statements) {
+    EagerAggregationOptions o;
+    auto it = settings.find("lakemesh.eager_aggregation");
+    if (it != settings.end()) {
+      o.mode = it->second == "off" ? EagerAggregationMode::kOff
+               : it->second == "on" ? EagerAggregationMode::kAlways
+                                    : EagerAggregationMode::kAuto;
+    }
+    if (o.mode == EagerAggregationMode::kOff) return 0;
+    std::map<std::string, std::shared_ptr<const TableStats>> stats;
+    {
+      std::lock_guard<std::mutex> lock(engine.mu);
+      stats = engine.view_stats;
+    }
+    auto lookup = [&](const std::string& schema, const std::string& table) -> const TableStats* {
+      auto found = stats.find(schema + std::string(1, '\0') + table);
+      return found == stats.end() ? nullptr : found->second.get();
+    };
+    int n = PushAggregatesBelowJoins(statements, lookup, engine.function_kinds, o);
+    engine.eager_rewrites += n;
+    return n;
   }
 
   // Parses the query, resolves its lakemesh tables (defining their views) and checks what it
@@ -1729,6 +1805,7 @@ struct Session::Impl {
       columns(tree["statements"]);
     }
     if (PostgresColumnNames(tree)) rewritten = true;
+    if (EagerAggregation(tree["statements"]) > 0) rewritten = true;
     if (catalogs) {
       if (Status st = engine.SyncAll(ref); !st.ok()) return FromStatus(st);
       if (Status st = SyncViews(); !st.ok()) return FromStatus(st);
@@ -1848,6 +1925,9 @@ struct Session::Impl {
     for (const auto& d : declared) casts.push_back(d ? DuckTypeId(*d) : "");
     // (The domain search_path chose resolves unqualified names: part of the key.)
     std::string key = ref + "\x03" + txn_branch + "\x03" + default_domain;
+    if (auto mode = settings.find("lakemesh.eager_aggregation"); mode != settings.end()) {
+      key += "\x03" + mode->second;
+    }
     for (const auto& c : casts) key += "\x01" + c;
     key += "\x02";
     key.append(statement);
@@ -2141,6 +2221,21 @@ struct Session::Impl {
       }
       return out;
     }
+    if (name == "lakemesh.eager_aggregation") {  // auto (by statistics), on, off
+      std::string mode = v;
+      std::transform(mode.begin(), mode.end(), mode.begin(), ::tolower);
+      if (mode == "true") mode = "on";
+      if (mode == "false") mode = "off";
+      if (reset || mode == "default") {
+        settings.erase(name);
+      } else if (mode == "auto" || mode == "on" || mode == "off") {
+        settings[name] = mode;
+      } else {
+        out.error = Err("22023", "invalid value for parameter \"lakemesh.eager_aggregation\": \"" +
+                                     v + "\" (auto, on or off)");
+      }
+      return out;
+    }
     if (name == "lakemesh.commit_message") {  // the message of the next transactions' commits
       if (reset) {
         settings.erase(name);
@@ -2200,6 +2295,8 @@ struct Session::Impl {
       value = ref;
     } else if (auto it = settings.find(lower); it != settings.end()) {
       value = it->second;
+    } else if (lower == "lakemesh.eager_aggregation") {
+      value = "auto";
     } else if (lower == "server_version") {
       value = "16.0";
     } else if (lower == "timezone") {

@@ -446,6 +446,106 @@ TEST_F(EngineTest, GroupsByDimensionIdsWithoutHashing) {
   EXPECT_EQ(counts[0], (std::vector<std::optional<std::string>>{"200000", "2", "2"}));
 }
 
+TEST_F(EngineTest, EagerAggregationGivesTheSameRowsAsAggregatingAfterTheJoins) {
+  // Facts with NULL keys and values; a dimension with a missing id, a duplicated id (its facts
+  // count once per match) and a NULL id.
+  Query("CREATE TABLE sales.facts AS SELECT CAST(CASE WHEN i % 97 = 0 THEN NULL ELSE hash(i) % 50 "
+        "END AS INTEGER) AS a_id, CAST(hash(i * 3) % 20 AS INTEGER) AS b_id, CAST(hash(i * 5) % "
+        "1000 AS INTEGER) AS c_id, CAST(CASE WHEN i % 13 = 0 THEN NULL ELSE hash(i * 7) % 10 END "
+        "AS INTEGER) AS qty, CAST(CASE WHEN i % 11 = 0 THEN NULL ELSE (hash(i * 11) % 100000) / "
+        "100.0 END AS DECIMAL(10,2)) AS price, CAST(hash(i * 13) % 1000000 AS BIGINT) AS big "
+        "FROM range(0, 30000) t(i)");
+  Query("CREATE TABLE sales.dim_a AS SELECT CAST(i AS INTEGER) AS id, 'cat' || (i % 7) AS cat, "
+        "CAST(i * 1.5 AS DECIMAL(6,1)) AS weight FROM range(0, 45) t(i) UNION ALL "
+        "SELECT 3, 'dup', 0.5 UNION ALL SELECT NULL, 'none', 1.0");
+  Query("CREATE TABLE sales.dim_b AS SELECT CAST(i AS INTEGER) AS id, 'r' || (i % 4) AS region "
+        "FROM range(0, 20) t(i)");
+  const std::string fa = " FROM sales.facts f JOIN sales.dim_a a ON f.a_id = a.id ";
+  const std::string fab = fa + "JOIN sales.dim_b b ON f.b_id = b.id ";
+  const std::vector<std::string> rewritten = {
+      "SELECT a.cat, sum(f.qty), count(*), count(f.price), min(f.price), max(f.qty), avg(f.qty), "
+      "avg(f.price), avg(f.big), sum(f.price)" + fa + "GROUP BY a.cat ORDER BY 1",
+      "SELECT a.cat, b.region, sum(f.qty * f.price) AS v" + fab +
+          "WHERE f.qty > 2 GROUP BY 1, 2 HAVING count(*) > 3 ORDER BY v DESC, 1, 2",
+      "SELECT a.cat, count(DISTINCT f.c_id), sum(f.qty)" + fa + "GROUP BY 1 ORDER BY 1",
+      "SELECT a.cat, count(DISTINCT f.c_id)" + fa + "GROUP BY 1 ORDER BY 1",
+      "SELECT sum(f.qty), count(*), avg(f.price), min(f.big)" + fa + "WHERE f.qty > 1000",
+      "SELECT count(*), sum(f.price)" + fab + "AND f.price > 10",
+      "SELECT a.cat, sum(f.price) AS s, rank() OVER (ORDER BY sum(f.price) DESC)" + fa +
+          "GROUP BY a.cat ORDER BY 1",
+      "SELECT f.a_id, a.cat, sum(f.qty)" + fa + "GROUP BY f.a_id, a.cat ORDER BY 1 NULLS FIRST, 2",
+      "SELECT cat, sum(qty) FROM sales.facts JOIN sales.dim_a ON a_id = id GROUP BY cat ORDER BY cat",
+      "WITH t AS (SELECT a.cat, sum(f.qty) AS q" + fa + "GROUP BY 1) SELECT * FROM t ORDER BY 1",
+      "SELECT b.region, max(a.cat), min(a.weight), sum(f.qty)" + fab + "GROUP BY 1 ORDER BY 1",
+      "SELECT a.cat, avg(f.price) AS m, count(*) AS n" + fa +
+          "GROUP BY a.cat ORDER BY m DESC, n LIMIT 3",
+      "SELECT DISTINCT a.cat IS NULL, count(*) > 0" + fa + "GROUP BY a.cat",
+      // The aggregated table may be the one named second: the dimension, aggregated by its id
+      // (and the column grouped by) before it meets the facts.
+      "SELECT a.cat, count(a.weight)" + fa + "GROUP BY 1 ORDER BY 1",
+  };
+  const std::vector<std::string> unchanged = {
+      "SELECT a.cat, sum(a.weight), sum(f.qty)" + fa + "GROUP BY 1 ORDER BY 1",  // two tables
+      "SELECT a.cat, string_agg(CAST(f.qty AS VARCHAR), ',' ORDER BY f.c_id, f.qty)" + fa +
+          "GROUP BY 1 ORDER BY 1",
+      "SELECT a.cat, sum(f.qty) FROM sales.facts f LEFT JOIN sales.dim_a a ON f.a_id = a.id "
+      "GROUP BY 1 ORDER BY 1 NULLS FIRST",
+      "SELECT a.cat, avg(f.qty * 2)" + fa + "GROUP BY 1 ORDER BY 1",
+      "SELECT a.cat, sum(f.qty) FILTER (WHERE f.price > 5)" + fa + "GROUP BY 1 ORDER BY 1",
+      "SELECT f.qty, sum(f.price)" + fa + "GROUP BY ROLLUP (f.qty) ORDER BY 1 NULLS FIRST, 2",
+      "SELECT a.cat, sum(f.qty)" + fa + "AND f.qty < a.id GROUP BY 1 ORDER BY 1",
+      "SELECT a.cat, sum(f.qty)" + fa +
+          "WHERE f.c_id IN (SELECT id FROM sales.dim_b) GROUP BY 1 ORDER BY 1",
+  };
+  auto rows = [&](const std::string& mode, const std::string& q) {
+    Query("SET lakemesh.eager_aggregation = '" + mode + "'");
+    Collect c = Query(q);
+    std::vector<std::string> names;
+    for (const auto& col : c.columns) names.push_back(col.name + ":" + std::to_string(static_cast<int>(col.type)));
+    return std::make_pair(names, c.rows);
+  };
+  for (const auto& q : rewritten) {
+    auto before = engine_->EagerAggregations();
+    auto eager = rows("on", q);
+    EXPECT_EQ(engine_->EagerAggregations(), before + 1) << "not rewritten: " << q;
+    auto plain = rows("off", q);
+    EXPECT_EQ(engine_->EagerAggregations(), before + 1) << q;
+    EXPECT_EQ(eager, plain) << q;
+    EXPECT_FALSE(plain.second.empty()) << q;
+  }
+  for (const auto& q : unchanged) {
+    auto before = engine_->EagerAggregations();
+    auto eager = rows("on", q);
+    EXPECT_EQ(engine_->EagerAggregations(), before) << "rewritten: " << q;
+    EXPECT_EQ(eager, rows("off", q)) << q;
+  }
+
+  // By default (auto), only where the statistics promise fewer rows: at least a million facts,
+  // four times as many as the keys' combinations, and no filter on the other tables (which
+  // would let DuckDB skip most facts).
+  Query("RESET lakemesh.eager_aggregation");
+  EXPECT_EQ(Query("SHOW lakemesh.eager_aggregation").rows[0][0], "auto");
+  auto before = engine_->EagerAggregations();
+  Query("SELECT a.cat, sum(f.qty)" + fa + "GROUP BY 1");
+  EXPECT_EQ(engine_->EagerAggregations(), before) << "30,000 rows";
+  Query("CREATE TABLE sales.many AS SELECT CAST(hash(i) % 50 AS INTEGER) AS a_id, "
+        "CAST(hash(i * 3) % 20 AS INTEGER) AS b_id, CAST(i % 7 AS INTEGER) AS qty, "
+        "CAST(i AS INTEGER) AS serial "
+        "FROM range(0, 1200000) t(i)");
+  const std::string many = " FROM sales.many f JOIN sales.dim_a a ON f.a_id = a.id ";
+  Query("SELECT a.cat, sum(f.qty)" + many + "GROUP BY 1");
+  EXPECT_EQ(engine_->EagerAggregations(), before + 1) << "50 keys for 1.2 M rows";
+  Query("SELECT a.cat, sum(f.qty)" + many + "WHERE a.cat = 'cat1' GROUP BY 1");
+  EXPECT_EQ(engine_->EagerAggregations(), before + 1) << "a filter on the dimension";
+  Query("SELECT a.cat, b.region, sum(f.qty)" + many +
+        "JOIN sales.dim_b b ON f.b_id = b.id GROUP BY 1, 2");
+  EXPECT_EQ(engine_->EagerAggregations(), before + 2) << "1,000 key pairs";
+  Query("SELECT a.cat, sum(f.qty) FROM sales.many f JOIN sales.dim_a a ON f.serial = a.id "
+        "GROUP BY 1");
+  EXPECT_EQ(engine_->EagerAggregations(), before + 2) << "a key of 1.2 M values";
+  EXPECT_EQ(Fails("SET lakemesh.eager_aggregation = 'sometimes'").sqlstate, "22023");
+}
+
 TEST_F(EngineTest, ValuesAreWrittenAsDuckDbWritesThemAsText) {
   // Integers, decimals, dates and booleans are written as text by lakemesh itself from DuckDB's
   // vectors; they must read exactly as DuckDB's own cast to VARCHAR writes them (which is how
