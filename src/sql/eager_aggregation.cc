@@ -593,7 +593,8 @@ int Walk(Json& j, const StatsLookup& stats, const FunctionKinds& kinds,
   }
   if (!j.is_object()) return 0;
   for (auto& [key, value] : j.items()) n += Walk(value, stats, kinds, options);
-  if (Str(j, "type") == "SELECT_NODE") {
+  if (Str(j, "type") == "SELECT_NODE" && j.contains("from_table") &&
+      Str(j["from_table"], "type") == "JOIN") {
     Json copy = j;  // a rewrite that gives up half-way leaves the node as it was
     Rewriter r(stats, kinds, options);
     if (r.Try(copy)) {

@@ -1358,14 +1358,13 @@ struct Session::Impl {
                                     : EagerAggregationMode::kAuto;
     }
     if (o.mode == EagerAggregationMode::kOff) return 0;
-    std::map<std::string, std::shared_ptr<const TableStats>> stats;
-    {
-      std::lock_guard<std::mutex> lock(engine.mu);
-      stats = engine.view_stats;
-    }
+    std::vector<std::shared_ptr<const TableStats>> held;  // what lookups gave, kept alive
     auto lookup = [&](const std::string& schema, const std::string& table) -> const TableStats* {
-      auto found = stats.find(schema + std::string(1, '\0') + table);
-      return found == stats.end() ? nullptr : found->second.get();
+      std::lock_guard<std::mutex> lock(engine.mu);
+      auto found = engine.view_stats.find(schema + std::string(1, '\0') + table);
+      if (found == engine.view_stats.end()) return nullptr;
+      held.push_back(found->second);
+      return held.back().get();
     };
     int n = PushAggregatesBelowJoins(statements, lookup, engine.function_kinds, o);
     engine.eager_rewrites += n;
