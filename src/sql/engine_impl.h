@@ -208,8 +208,26 @@ inline ResultColumn ColumnOf(std::string name, duckdb_logical_type lt) {
 }
 
 // A value of column `col` as PostgreSQL's text output writes it, in SQL over column `c`; lists,
-// maps and structs as JSON when `nested_json`.
+// maps and structs as JSON when `nested_json`. A list of values of a primitive type is a
+// PostgreSQL array, `{1,NULL,3}`, `{"a b","say \"hi\"",plain}`: elements that are empty, NULL as
+// text, or hold braces, commas, quotes, backslashes or white space are quoted (array_out's rule).
 inline std::string AsPgText(const std::string& c, const ResultColumn& col, bool nested_json) {
+  if (!nested_json && col.nested == ResultColumn::Nested::kList && col.children.size() == 1 &&
+      col.children[0].nested == ResultColumn::Nested::kNone) {
+    const ResultColumn& e = col.children[0];
+    const bool bare = e.type == ColumnType::kBool || e.type == ColumnType::kInt16 ||
+                      e.type == ColumnType::kInt32 || e.type == ColumnType::kInt64 ||
+                      e.type == ColumnType::kFloat32 || e.type == ColumnType::kFloat64 ||
+                      e.type == ColumnType::kNumeric;
+    const std::string quoted =
+        bare ? "" : "WHEN __lm_v = '' OR upper(__lm_v) = 'NULL' OR "
+                    "regexp_matches(__lm_v, '[{},\"\\\\\\s]') THEN '\"' || "
+                    "replace(replace(__lm_v, '\\', '\\\\'), '\"', '\\\"') || '\"' ";
+    return "CASE WHEN " + c + " IS NULL THEN NULL ELSE '{' || coalesce(array_to_string("
+           "list_transform(list_transform(" + c + ", lambda __lm_x: " +
+           AsPgText("__lm_x", e, false) + "), lambda __lm_v: CASE WHEN __lm_v IS NULL THEN "
+           "'NULL' " + quoted + "ELSE __lm_v END), ','), '') || '}' END";
+  }
   switch (col.type) {
     case ColumnType::kBool: return "CASE WHEN " + c + " THEN 't' WHEN NOT " + c + " THEN 'f' END";
     case ColumnType::kBytes: return "'\\x' || lower(hex(" + c + "))";

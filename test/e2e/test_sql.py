@@ -180,7 +180,7 @@ def test_commits_are_seen_by_the_next_statement(mesh, workdir):
     assert cur.fetchone() == (4, 4)
     mesh.cli("table", "delete", "sales.orders", "--where", "id = 2")
     cur.execute("SELECT array_agg(id ORDER BY id) FROM sales.orders")
-    assert cur.fetchone()[0] == "[1, 3, 4]"
+    assert cur.fetchone()[0] == [1, 3, 4]  # an int8[] array, as from PostgreSQL
 
 
 def test_psycopg3_extended_protocol_with_parameters(mesh):
@@ -235,6 +235,7 @@ def test_node_postgres(mesh):
     assert out["types"]["ts"] == "2026-11-01T10:00:00.000Z"
     assert dict(out["fields"]) == {"i": 23, "b": 20, "d": 701, "t": 16, "day": 1082,
                                    "ts": 1184, "n": 25}
+    assert out["arrays"] == {"i": [1, None, 3], "t": ["a b", 'q"x', None]}
     assert out["inserted"] == {"rows": [{"id": "30", "name": "Hopper"}], "count": 1,
                                "command": "INSERT"}
 
@@ -256,6 +257,7 @@ def test_jdbc_driver(mesh, workdir):
     expected = ["1:5.50:true:2026-11-01T10:00:00Z", "2:7.25:false:2026-11-01T11:00:00Z",
                 "3:1.00:false:2026-11-02T09:30:00Z"]
     assert lines["prepared"].split() == [expected[i % 3] for i in range(8)]
+    assert lines["arrays"].split() == ['int8:[1,2,3]:[a_b,_null,_q"x]'] * 7
     assert lines["error"] == "42P01"
     assert lines["fetched"] == "50 1225"
     assert lines["ref"] == "main"

@@ -17,7 +17,10 @@ FILES = sorted(glob.glob(os.path.join(HERE, "..", "sql", "*.test")))
 
 # Every type as the text the server sent.
 TEXT = psycopg2.extensions.new_type(
-    (16, 17, 20, 21, 23, 25, 114, 700, 701, 1043, 1082, 1083, 1114, 1184, 1186, 1700, 2950),
+    (16, 17, 20, 21, 23, 25, 114, 700, 701, 1043, 1082, 1083, 1114, 1184, 1186, 1700, 2950,
+     # arrays of those
+     1000, 1001, 1005, 1007, 1009, 1015, 1016, 1021, 1022, 1115, 1182, 1183, 1185, 1187, 1231,
+     199, 2951),
     "AS_TEXT", lambda value, cursor: value)
 
 

@@ -27,8 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 6: pgwire::ParseClose(in).status().IgnoreError(); break;
     case 7: pgwire::ParseSaslInitial(in).status().IgnoreError(); break;
     case 8: {
-      static const uint32_t kOids[] = {16, 21, 23, 20, 26, 700, 701, 25, 17, 1082, 1114,
-                                       1184, 2950, 1700, 1083, 0};
+      static const uint32_t kOids[] = {16,   21,   23,   20,   26,   700,  701,  25,   17,
+                                       1082, 1114, 1184, 2950, 1700, 1083, 0,    1007, 1009,
+                                       1231, 1115, 1000, 1001};
       uint32_t oid = kOids[(which / 12) % (sizeof(kOids) / sizeof(kOids[0]))];
       pgwire::BinaryParamToText(oid, in).status().IgnoreError();
       pgwire::TextToBinary(oid, in).status().IgnoreError();

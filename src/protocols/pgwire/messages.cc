@@ -417,6 +417,73 @@ bool ParseNumeric(std::string_view t, std::string* out) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::pair<uint32_t, uint32_t> kArrayTypes[] = {
+    {16, 1000},   {21, 1005},   {23, 1007},   {20, 1016},   {700, 1021}, {701, 1022},
+    {1700, 1231}, {25, 1009},   {1043, 1015}, {17, 1001},   {1082, 1182}, {1083, 1183},
+    {1114, 1115}, {1184, 1185}, {1186, 1187}, {2950, 2951}, {114, 199},  {3802, 3807}};
+
+}  // namespace
+
+uint32_t ArrayOid(uint32_t element) {
+  for (const auto& [e, a] : kArrayTypes) {
+    if (e == element) return a;
+  }
+  return 0;
+}
+
+uint32_t ArrayElementOid(uint32_t array) {
+  for (const auto& [e, a] : kArrayTypes) {
+    if (a == array) return e;
+  }
+  return 0;
+}
+
+Result<std::vector<std::optional<std::string>>> ParseArrayText(std::string_view t) {
+  auto bad = [&] {
+    return InvalidArgument("not a one-dimensional array: '" + std::string(t.substr(0, 40)) + "'");
+  };
+  std::vector<std::optional<std::string>> out;
+  if (t.size() < 2 || t.front() != '{' || t.back() != '}') return bad();
+  std::string_view body = t.substr(1, t.size() - 2);
+  if (body.empty()) return out;
+  size_t i = 0;
+  while (true) {
+    std::string v;
+    bool quoted = false;
+    if (i < body.size() && body[i] == '"') {
+      quoted = true;
+      for (++i;; ++i) {
+        if (i >= body.size()) return bad();
+        if (body[i] == '\\') {
+          if (++i >= body.size()) return bad();
+          v.push_back(body[i]);
+        } else if (body[i] == '"') {
+          ++i;
+          break;
+        } else {
+          v.push_back(body[i]);
+        }
+      }
+    } else {
+      for (; i < body.size() && body[i] != ','; ++i) {
+        if (body[i] == '{' || body[i] == '}' || body[i] == '"' || body[i] == '\\') return bad();
+        v.push_back(body[i]);
+      }
+      if (v.empty()) return bad();
+    }
+    if (!quoted && v == "NULL") {
+      out.emplace_back(std::nullopt);
+    } else {
+      out.emplace_back(std::move(v));
+    }
+    if (i == body.size()) return out;
+    if (body[i] != ',') return bad();
+    ++i;
+  }
+}
+
 Result<std::string> TextToBinary(uint32_t oid, std::string_view t) {
   std::string out;
   auto bad = [&] {
@@ -515,9 +582,34 @@ Result<std::string> TextToBinary(uint32_t oid, std::string_view t) {
       return *bytes;
     }
     default:
-      return InvalidArgument("binary results of type " + std::to_string(oid) +
-                             " are not supported: request text");
+      break;
   }
+  if (uint32_t element = ArrayElementOid(oid)) {
+    // array_send: dimensions, has-nulls, element type, then each dimension's length and lower
+    // bound (1), then each element as its length (-1: NULL) and binary value.
+    LM_ASSIGN_OR_RETURN(auto elements, ParseArrayText(t));
+    bool nulls = false;
+    for (const auto& e : elements) nulls = nulls || !e;
+    PutBig(&out, elements.empty() ? 0 : 1, 4);
+    PutBig(&out, nulls ? 1 : 0, 4);
+    PutBig(&out, element, 4);
+    if (!elements.empty()) {
+      PutBig(&out, elements.size(), 4);
+      PutBig(&out, 1, 4);
+    }
+    for (const auto& e : elements) {
+      if (!e) {
+        PutBig(&out, 0xFFFFFFFFu, 4);
+        continue;
+      }
+      LM_ASSIGN_OR_RETURN(std::string b, TextToBinary(element, *e));
+      PutBig(&out, b.size(), 4);
+      out += b;
+    }
+    return out;
+  }
+  return InvalidArgument("binary results of type " + std::to_string(oid) +
+                         " are not supported: request text");
 }
 
 void MessageWriter::Begin(char type) {

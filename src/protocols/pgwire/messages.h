@@ -84,6 +84,15 @@ Result<std::string> BinaryParamToText(uint32_t oid, std::string_view bytes);
 // kInvalidArgument for other types or text that does not parse.
 Result<std::string> TextToBinary(uint32_t oid, std::string_view text);
 
+// The OID of the one-dimensional array type of elements of type `element` (int4 23 -> int4[]
+// 1007), or 0 when there is none here; ArrayElementOid is the reverse (0: not an array type).
+uint32_t ArrayOid(uint32_t element);
+uint32_t ArrayElementOid(uint32_t array);
+
+// The elements of a one-dimensional array in PostgreSQL's text form (`{1,NULL,"a b"}`), NULL
+// elements as nullopt; kInvalidArgument for anything else (nested arrays among it).
+Result<std::vector<std::optional<std::string>>> ParseArrayText(std::string_view text);
+
 // Builds backend messages into one buffer: Begin(type), fields, End() (which fills in the
 // length).
 class MessageWriter {
@@ -95,6 +104,7 @@ class MessageWriter {
   void CString(std::string_view s);  // the bytes and a terminating NUL
   void Bytes(std::string_view s) { buf_.append(s); }
   void End();
+  void Abandon() { buf_.resize(start_ - 1); }  // drops the message begun last, not ended
 
   std::string& buffer() { return buf_; }
   size_t size() const { return buf_.size(); }

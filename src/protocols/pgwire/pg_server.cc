@@ -157,6 +157,18 @@ TypeInfo PgType(sql::ColumnType t) {
   return {25, -1};
 }
 
+// A result column's type: a list of a primitive type is an array of it (the engine writes it
+// in array_out's text form), anything else nested is text.
+TypeInfo PgType(const sql::ResultColumn& c) {
+  if (c.nested == sql::ResultColumn::Nested::kList && c.children.size() == 1 &&
+      c.children[0].nested == sql::ResultColumn::Nested::kNone) {
+    const uint32_t element = static_cast<uint32_t>(PgType(c.children[0].type).oid);
+    if (uint32_t array = ArrayOid(element)) return {static_cast<int32_t>(array), -1};
+    return {1009, -1};  // text[]: elements of a type with no array OID here are text
+  }
+  return PgType(c.type);
+}
+
 // The engine type of a parameter type OID a client declared (nullopt: unspecified or unknown).
 std::optional<sql::ColumnType> FromOid(uint32_t oid) {
   using T = sql::ColumnType;
@@ -206,7 +218,7 @@ class WireSink : public sql::ResultSink {
     w_.Begin('T');
     w_.Int16(static_cast<int16_t>(columns.size()));
     for (size_t i = 0; i < columns.size(); ++i) {
-      TypeInfo t = PgType(columns[i].type);
+      TypeInfo t = PgType(columns[i]);
       w_.CString(columns[i].name);
       w_.Int32(0);  // table oid
       w_.Int16(0);  // column number
@@ -229,7 +241,10 @@ class WireSink : public sql::ResultSink {
       }
       if (i < binary_.size() && binary_[i]) {
         auto b = TextToBinary(oids_[i], *v);
-        if (!b.ok()) return b.status();
+        if (!b.ok()) {
+          w_.Abandon();  // the row's message is never sent half-written; the error follows
+          return b.status();
+        }
         w_.Int32(static_cast<int32_t>(b->size()));
         w_.Bytes(*b);
         continue;
@@ -250,7 +265,7 @@ class WireSink : public sql::ResultSink {
     binary_.assign(columns.size(), false);
     oids_.clear();
     for (size_t i = 0; i < columns.size(); ++i) {
-      oids_.push_back(static_cast<uint32_t>(PgType(columns[i].type).oid));
+      oids_.push_back(static_cast<uint32_t>(PgType(columns[i]).oid));
       int16_t f = formats_.empty() ? 0 : formats_.size() == 1 ? formats_[0]
                                    : i < formats_.size()      ? formats_[i]
                                                               : 0;

@@ -294,7 +294,7 @@ TEST_F(EngineTest, WritesCreateInsertDeleteUpdateAlterAndDrop) {
             "INSERT 0 2");
   Collect all = Query("SELECT id, name, amount, tags FROM ops.events ORDER BY id");
   ASSERT_EQ(all.rows.size(), 4u);
-  EXPECT_EQ(all.rows[0], (std::vector<std::optional<std::string>>{"1", "a", "1.50", "[x]"}));
+  EXPECT_EQ(all.rows[0], (std::vector<std::optional<std::string>>{"1", "a", "1.50", "{x}"}));
   EXPECT_EQ(all.rows[2], (std::vector<std::optional<std::string>>{"10", "Ada", std::nullopt,
                                                                   std::nullopt}));
   // The files are partitioned as declared.

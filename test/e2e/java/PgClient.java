@@ -31,6 +31,24 @@ public class PgClient {
         }
         System.out.println("prepared " + sb.toString().trim());
       }
+      // Lists are PostgreSQL arrays: java.sql.Array, in text and (past the threshold) binary.
+      try (PreparedStatement p = c.prepareStatement(
+               "SELECT array_agg(id ORDER BY id), ['a b', NULL, 'q\"x'] FROM sales.orders "
+               + "WHERE id <= ?")) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 7; i++) {
+          p.setLong(1, 3);
+          try (ResultSet r = p.executeQuery()) {
+            r.next();
+            Object[] ids = (Object[]) r.getArray(1).getArray();
+            Object[] texts = (Object[]) r.getArray(2).getArray();
+            sb.append(r.getArray(1).getBaseTypeName()).append(':')
+              .append(java.util.Arrays.toString(ids).replace(" ", "")).append(':')
+              .append(java.util.Arrays.toString(texts).replace(" ", "_")).append(' ');
+          }
+        }
+        System.out.println("arrays " + sb.toString().trim());
+      }
       try (Statement s = c.createStatement()) {
         s.executeQuery("SELECT * FROM sales.nope");
       } catch (SQLException e) {

@@ -26,6 +26,9 @@ const types = await client.query(
   "TIMESTAMPTZ '2026-11-01 10:00:00+00' AS ts, NULL::VARCHAR AS n");
 out.types = types.rows[0];
 out.fields = types.fields.map(f => [f.name, f.dataTypeID]);
+// Lists are PostgreSQL arrays, which pg parses into JavaScript arrays.
+const arrays = await client.query("SELECT [1, NULL, 3] AS i, ['a b', 'q\"x', NULL] AS t");
+out.arrays = arrays.rows[0];
 // A write with parameters, its rows returned.
 const inserted = await client.query(
   "INSERT INTO crm.customers (id, name) VALUES ($1, $2) RETURNING id, name", [30, "Hopper"]);
