@@ -1576,9 +1576,56 @@ struct Session::Impl {
           }
         }
       }
-      if (type == "FUNCTION" && Str(node, "function_name") == "quote_ident" &&
-          Str(node, "schema").empty()) {
+      if (type == "FUNCTION" &&
+          (Str(node, "function_name") == "quote_ident" || Str(node, "function_name") == "initcap") &&
+          (Str(node, "schema").empty() || Str(node, "schema") == "pg_catalog")) {
         node["schema"] = kPgCompatSchema;  // PostgreSQL's, which DuckDB does not have
+        rewritten = true;
+      }
+      if (type == "FUNCTION" && Str(node, "function_name") == "to_char" &&
+          (Str(node, "schema").empty() || Str(node, "schema") == "pg_catalog") &&
+          node.contains("children") && node["children"].is_array() &&
+          node["children"].size() == 2) {
+        // PostgreSQL's to_char(timestamp, 'YYYY-MM-DD HH24:MI'): its format translated
+        // (PgToCharSql) into strftime and functions of the value.
+        const Json& f = node["children"][1];
+        if (Str(f, "class") != "CONSTANT" || !f.contains("value") || !f["value"].is_object() ||
+            !f["value"].contains("value") || !f["value"]["value"].is_string()) {
+          failure = Err("0A000", "to_char takes its format as a string literal");
+          return;
+        }
+        auto sql = PgToCharSql(f["value"]["value"].get<std::string>());
+        if (!sql) {
+          failure = Err("0A000", "to_char with a number format is not supported: use "
+                                 "printf('%.2f', x) or format('{:,.2f}', x)");
+          return;
+        }
+        std::string perr;
+        auto parsed = CallText("json_serialize_sql", "SELECT " + *sql, &perr);
+        Json expr = parsed ? Json::parse(*parsed, nullptr, false) : Json();
+        if (expr.is_discarded() || !expr.contains("statements") ||
+            !expr["statements"].is_array() || expr["statements"].empty()) {
+          failure = Err("XX000", "cannot translate the to_char format");
+          return;
+        }
+        Json out = expr["statements"][0]["node"]["select_list"][0];
+        const Json value = node["children"][0];
+        std::function<void(Json&)> put = [&](Json& j) {
+          if (j.is_array()) {
+            for (Json& c : j) put(c);
+            return;
+          }
+          if (!j.is_object()) return;
+          if (Str(j, "class") == "COLUMN_REF" && j.contains("column_names") &&
+              j["column_names"] == Json::array({"__lm_x"})) {
+            j = value;
+            return;
+          }
+          for (auto& [k, v] : j.items()) put(v);
+        };
+        put(out);
+        out["alias"] = Str(node, "alias").empty() ? std::string("to_char") : Str(node, "alias");
+        node = std::move(out);
         rewritten = true;
       }
       if (type == "FUNCTION" && Str(node, "function_name") == "version" &&

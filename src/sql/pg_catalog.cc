@@ -3,7 +3,10 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <tuple>
+#include <cctype>
 
+#include "sql/connection.h"
 #include "sql/statements.h"
 
 namespace lakemesh::sql {
@@ -26,7 +29,8 @@ const std::set<std::string>& CompatFunctions() {
       "pg_get_partkeydef", "pg_get_indexdef", "pg_get_triggerdef", "pg_get_ruledef",
       "pg_total_relation_size", "pg_relation_size", "pg_tablespace_location",
       "current_setting", "pg_get_function_identity_arguments", "array_upper", "array_lower",
-      "pg_get_function_result", "pg_get_function_arguments", "format_type", "version", "pg_get_serial_sequence", "quote_ident"};
+      "pg_get_function_result", "pg_get_function_arguments", "format_type", "version", "pg_get_serial_sequence", "quote_ident",
+      "initcap"};
   return k;
 }
 
@@ -186,6 +190,11 @@ std::vector<std::string> PgCatalogSetup() {
       // it has, else double-quoted (Grafana's query builder lists columns with it).
       "CREATE OR REPLACE MACRO " + s + ".quote_ident(i) AS CASE WHEN regexp_full_match(i, "
       "'[a-z_][a-z0-9_$]*') THEN i ELSE '\"' || replace(i, '\"', '\"\"') || '\"' END",
+      // Each word (a run of letters and digits) with its first letter upper-case and the
+      // others lower-case.
+      "CREATE OR REPLACE MACRO " + s + ".initcap(t) AS CASE WHEN t IS NULL THEN NULL ELSE "
+      "coalesce(array_to_string(list_transform(regexp_extract_all(t, '[\\pL\\pN]+|"
+      "[^\\pL\\pN]+'), lambda w: upper(w[1]) || lower(w[2:])), ''), '') END",
       "CREATE OR REPLACE MACRO " + s + ".pg_encoding_to_char(e) AS 'UTF8'",
       "CREATE OR REPLACE MACRO " + s + ".pg_relation_is_publishable(r) AS false",
       "CREATE OR REPLACE MACRO " + s + ".pg_get_statisticsobjdef_columns(o) AS NULL::VARCHAR",
@@ -271,6 +280,127 @@ std::string RewritePgCatalog(std::string_view query) {
     });
     return s;
   });
+}
+
+std::optional<std::string> PgToCharSql(std::string_view f) {
+  // Numeric patterns are matched in any case (as PostgreSQL does); names and AM/PM keep the
+  // case they are written in, which is the case of what they write.
+  std::string upper(f);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::vector<std::string> parts;  // SQL expressions, concatenated
+  std::string chunk;               // strftime format text not yet in `parts`
+  bool any_pattern = false;
+  auto flush = [&] {
+    if (!chunk.empty()) parts.push_back("strftime(__lm_x, " + Literal(chunk) + ")");
+    chunk.clear();
+  };
+  auto expr = [&](std::string e) {
+    flush();
+    parts.push_back(std::move(e));
+  };
+  auto starts = [&](size_t i, std::string_view p) { return f.substr(i, p.size()) == p; };
+  auto starts_any_case = [&](size_t i, std::string_view p) {
+    return std::string_view(upper).substr(i, p.size()) == p;
+  };
+  size_t i = 0;
+  while (i < f.size()) {
+    if (f[i] == '"') {  // literal text
+      size_t end = f.find('"', i + 1);
+      std::string_view lit = f.substr(i + 1, end == f.npos ? f.npos : end - i - 1);
+      for (char c : lit) chunk += c == '%' ? std::string("%%") : std::string(1, c);
+      i = end == f.npos ? f.size() : end + 1;
+      continue;
+    }
+    bool fm = false;
+    if (starts_any_case(i, "FM")) {
+      fm = true;
+      i += 2;
+    }
+    // Month and day names in the case written; Month and Day padded to 9 unless FM.
+    bool named = false;
+    for (const auto& [pattern, spec, pad9] :
+         {std::tuple{std::string_view("MONTH"), "%B", true}, {"MON", "%b", false},
+          {"DAY", "%A", true}, {"DY", "%a", false}}) {
+      if (!starts_any_case(i, pattern)) continue;
+      const std::string_view written = f.substr(i, pattern.size());
+      const char* fn = written == pattern                     ? "upper"
+                       : std::islower(static_cast<unsigned char>(written[0])) ? "lower"
+                                                                               : "";
+      std::string e = std::string(fn) + "(strftime(__lm_x, '" + spec + "'))";
+      if (pad9 && !fm) {
+        expr("rpad(" + e + ", 9, ' ')");
+      } else if (*fn) {
+        expr(e);
+      } else {
+        chunk += spec;
+      }
+      i += pattern.size();
+      named = any_pattern = true;
+      break;
+    }
+    if (named) continue;
+    if (starts(i, "am") || starts(i, "pm") || starts(i, "a.m.") || starts(i, "p.m.")) {
+      expr("lower(strftime(__lm_x, '%p'))");
+      i += f[i + 1] == '.' ? 4 : 2;
+      any_pattern = true;
+      continue;
+    }
+    struct Pattern {
+      std::string_view pattern;
+      const char* spec;     // strftime, or ""
+      const char* sql;      // an expression instead, or ""
+      bool pads = false;    // FM drops the zero padding ("%-d")
+    };
+    static const Pattern kPatterns[] = {
+        {"HH24", "%H", "", true},
+        {"HH12", "%I", "", true},
+        {"HH", "%I", "", true},
+        {"MI", "%M", "", true},
+        {"SS", "%S", "", true},
+        {"MS", "%g", ""},
+        {"US", "%f", ""},
+        {"A.M.", "%p", ""},
+        {"P.M.", "%p", ""},
+        {"AM", "%p", ""},
+        {"PM", "%p", ""},
+        {"Y,YYY", "", "regexp_replace(strftime(__lm_x, '%Y'), '(\\d)(\\d{3})$', '\\1,\\2')"},
+        {"IYYY", "%G", ""},
+        {"YYYY", "%Y", ""},
+        {"YYY", "", "right(strftime(__lm_x, '%Y'), 3)"},
+        {"YY", "%y", ""},
+        {"Y", "", "right(strftime(__lm_x, '%Y'), 1)"},
+        {"MM", "%m", "", true},
+        {"DDD", "%j", "", true},
+        {"DD", "%d", "", true},
+        {"D", "", "CAST(dayofweek(__lm_x) + 1 AS VARCHAR)"},  // Sunday is 1
+        {"IW", "%V", "", true},
+        {"WW", "", "lpad(CAST((dayofyear(__lm_x) - 1) // 7 + 1 AS VARCHAR), 2, '0')", true},
+        {"Q", "", "CAST(quarter(__lm_x) AS VARCHAR)"},
+        {"TZ", "%Z", ""},
+    };
+    bool matched = false;
+    for (const Pattern& p : kPatterns) {
+      if (!starts_any_case(i, p.pattern)) continue;
+      if (*p.spec) {
+        chunk += fm && p.pads ? std::string("%-") + (p.spec + 1) : std::string(p.spec);
+      } else if (fm && p.pads) {  // WW without its zero
+        expr("CAST((dayofyear(__lm_x) - 1) // 7 + 1 AS VARCHAR)");
+      } else {
+        expr(p.sql);
+      }
+      i += p.pattern.size();
+      matched = any_pattern = true;
+      break;
+    }
+    if (matched) continue;
+    chunk += f[i] == '%' ? std::string("%%") : std::string(1, f[i]);
+    ++i;
+  }
+  if (!any_pattern) return std::nullopt;
+  flush();
+  std::string out = "(" + parts[0];
+  for (size_t k = 1; k < parts.size(); ++k) out += " || " + parts[k];
+  return out + ")";
 }
 
 }  // namespace lakemesh::sql

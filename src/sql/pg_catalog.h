@@ -7,6 +7,7 @@
 // features lakemesh does not have (policies, inheritance, publications, ...) are empty.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,5 +31,14 @@ bool MentionsPgCatalog(std::string_view query);
 // `query` with PostgreSQL-only syntax translated and pg_catalog names that the compatibility
 // schema provides pointed there. Text inside quotes and comments is kept.
 std::string RewritePgCatalog(std::string_view query);
+
+// PostgreSQL's to_char(timestamp or date, format) as a DuckDB SQL expression over the value
+// `__lm_x`: the template patterns (YYYY, MM, DD, HH24, HH12, MI, SS, MS, US, AM, Month, Mon,
+// Day, Dy, DDD, D, Q, IW, IYYY, WW, TZ, with their upper/lower/capitalized forms and the FM
+// prefix) become strftime formats and functions of the value, with PostgreSQL's padding
+// (Month and Day to 9 characters); text in double quotes and anything else is literal.
+// nullopt when the format has no date or time pattern (a number format, which this does not
+// translate).
+std::optional<std::string> PgToCharSql(std::string_view format);
 
 }  // namespace lakemesh::sql

@@ -1,7 +1,7 @@
 // What a PostgreSQL client sends comes straight from the network: the startup packet, the typed
 // messages of the simple and extended protocols, binary parameters, SCRAM messages, and the
 // query text the statement splitter reads, and the rows of COPY FROM STDIN. The first byte picks
-// the decoder.
+// the decoder. Also what query text becomes: to_char formats.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,6 +9,7 @@
 
 #include "protocols/pgwire/messages.h"
 #include "protocols/pgwire/scram.h"
+#include "sql/pg_catalog.h"
 #include "sql/statements.h"
 
 using namespace lakemesh;
@@ -112,6 +113,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       pgwire::ErrorFields e;
       e.message = std::string(in);
       pgwire::WriteError(w, e);
+      // A to_char format from a query: whatever it holds stays inside the literals of the
+      // SQL it becomes (their quotes pair up).
+      if (auto sql = sql::PgToCharSql(in)) {
+        size_t quotes = 0;
+        for (char c : *sql) quotes += c == '\'';
+        if (quotes % 2 != 0) __builtin_trap();
+      }
       break;
     }
   }
