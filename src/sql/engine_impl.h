@@ -1365,6 +1365,43 @@ struct Session::Impl {
     return Status::OK();
   }
 
+  // PostgreSQL's generate_series in a select list returns rows, DuckDB's a list: a select item
+  // that is a call of it (under casts) is unnested, and named as PostgreSQL names it. Calls
+  // inside other functions are left to DuckDB (list_sum(generate_series(1, 3)) is a list).
+  static bool SetReturningSelectItems(Json& j) {
+    bool changed = false;
+    if (j.is_array()) {
+      for (Json& c : j) changed |= SetReturningSelectItems(c);
+      return changed;
+    }
+    if (!j.is_object()) return false;
+    if (Str(j, "type") == "SELECT_NODE" && j.contains("select_list") &&
+        j["select_list"].is_array()) {
+      for (Json& item : j["select_list"]) {
+        Json* e = &item;
+        while (Str(*e, "class") == "CAST" && e->contains("child")) e = &(*e)["child"];
+        if (Str(*e, "class") != "FUNCTION" || Str(*e, "function_name") != "generate_series" ||
+            !(Str(*e, "schema").empty() || Str(*e, "schema") == "pg_catalog")) {
+          continue;
+        }
+        const std::string alias = Str(item, "alias");
+        (*e)["schema"] = "";
+        Json call = std::move(*e);
+        call["alias"] = "";
+        *e = {{"class", "FUNCTION"}, {"type", "FUNCTION"}, {"alias", ""},
+              {"query_location", 0}, {"function_name", "unnest"}, {"schema", ""},
+              {"children", Json::array({std::move(call)})}, {"filter", nullptr},
+              {"order_bys", {{"type", "ORDER_MODIFIER"}, {"orders", Json::array()}}},
+              {"distinct", false}, {"is_operator", false}, {"export_state", false},
+              {"catalog", ""}};
+        item["alias"] = alias.empty() ? std::string("generate_series") : alias;
+        changed = true;
+      }
+    }
+    for (auto& [k, v] : j.items()) changed |= SetReturningSelectItems(v);
+    return changed;
+  }
+
   // Moves aggregations below joins where that is exact and, by the tables' statistics, faster
   // (eager_aggregation.h; the session's lakemesh.eager_aggregation); returns how many.
   int EagerAggregation(Json& statements) {
@@ -1868,6 +1905,7 @@ struct Session::Impl {
       };
       columns(tree["statements"]);
     }
+    if (SetReturningSelectItems(tree["statements"])) rewritten = true;
     if (PostgresColumnNames(tree)) rewritten = true;
     if (EagerAggregation(tree["statements"]) > 0) rewritten = true;
     if (catalogs) {
