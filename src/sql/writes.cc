@@ -519,14 +519,21 @@ struct Writer {
   }
 
   // A copy-on-write rewrite committed, provided the table did not move meanwhile.
+  // `expect`: the snapshot the statement's RETURNING rows were read from, which the rewrite
+  // must start from too.
   Outcome Rewrite(const Target& t, const char* verb,
                   const std::function<Result<RewriteResult>(Connection&, const LocalScan&,
                                                             const Json&,
                                                             const table::PartitionSpec&,
-                                                            const std::string&)>& op) {
+                                                            const std::string&)>& op,
+                  std::optional<int64_t> expect = std::nullopt) {
     auto table = e.catalog.LoadTable(t.branch, t.ident);
     if (!table.ok()) return Failed(FromStatus(table.status()));
     int64_t snapshot = table->metadata.value("current-snapshot-id", int64_t{-1});
+    if (expect && *expect != snapshot) {
+      return Failed(Err("40001", "could not serialize access due to concurrent update of \"" +
+                                     t.domain + "." + t.table + "\": run the statement again"));
+    }
     const Json* schema = table::FindSchema(table->metadata);
     if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
     auto spec = table::TableSpec(table->metadata, table->metadata.value("default-spec-id", 0));
@@ -1089,30 +1096,70 @@ struct Writer {
     return Done(view ? "DROP VIEW" : "DROP TABLE");
   }
 
-  Outcome Delete(std::string_view st) {
+  // The rows of UPDATE/DELETE ... RETURNING: `rows` (a query naming the table `alias`, as the
+  // statement left them) read through `returning`, sent to `sink` before the write commits (a
+  // RETURNING list that fails writes nothing). `*snapshot` is the table's version they were
+  // read from.
+  std::optional<SqlError> SendReturning(const Target& t, const std::string& rows,
+                                        const std::string& alias, const std::string& returning,
+                                        ResultSink& sink, std::optional<int64_t>* snapshot) {
+    auto table = e.catalog.LoadTable(t.branch, t.ident);
+    if (!table.ok()) return FromStatus(table.status());
+    *snapshot = table->metadata.value("current-snapshot-id", int64_t{-1});
+    Outcome r = s.Stream("SELECT " + returning + " FROM (" + rows + ") AS " + Ident(alias), sink);
+    if (r.error) return r.error;
+    return std::nullopt;
+  }
+
+  // The table as a statement names it (a ref or an alias of its own), for RETURNING's query.
+  static std::string TableText(std::string_view st, size_t from, size_t to) {
+    return Trimmed(st.substr(from, to - from));
+  }
+
+  Outcome Delete(std::string_view st, const std::string& returning = "",
+                 ResultSink* returning_sink = nullptr) {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "DELETE");
     if (!ConsumeKeyword(st, &pos, "FROM")) return Failed(Err("42601", "syntax error: DELETE FROM"));
     Target t;
+    const size_t target_at = pos;
     if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    const std::string table_text = TableText(st, target_at, pos);
     const std::string alias = ParseAlias(st, &pos, "WHERE", t.table);
-    std::string cond = "true";
+    std::string cond = "true", where_text;
     if (ConsumeKeyword(st, &pos, "WHERE")) {
-      if (auto err = ResolveWhere(t, alias, Trimmed(st.substr(pos)), &cond)) return Failed(*err);
+      where_text = Trimmed(st.substr(pos));
+      if (auto err = ResolveWhere(t, alias, where_text, &cond)) return Failed(*err);
     } else if (SkipSpace(st, pos) < st.size()) {
       return Failed(Err("42601", "syntax error: DELETE FROM table [[AS] alias] [WHERE condition]"));
     }
-    return Rewrite(t, "DELETE", [&](Connection& db, const LocalScan& scan, const Json& schema,
-                                    const table::PartitionSpec& spec, const std::string& dir) {
-      return DeleteRowsWith(db, scan, cond, schema, spec, dir, alias);
-    });
+    std::optional<int64_t> snapshot;
+    if (!returning.empty()) {
+      const std::string rows = "SELECT * FROM " + table_text + " AS " + Ident(alias) +
+                               (where_text.empty() ? "" : " WHERE " + where_text);
+      if (auto err = SendReturning(t, rows, alias, returning, *returning_sink, &snapshot)) {
+        return Failed(*err);
+      }
+    }
+    Outcome out = Rewrite(
+        t, "DELETE",
+        [&](Connection& db, const LocalScan& scan, const Json& schema,
+            const table::PartitionSpec& spec, const std::string& dir) {
+          return DeleteRowsWith(db, scan, cond, schema, spec, dir, alias);
+        },
+        snapshot);
+    out.has_rows = !returning.empty() && !out.error;
+    return out;
   }
 
-  Outcome Update(std::string_view st) {
+  Outcome Update(std::string_view st, const std::string& returning = "",
+                 ResultSink* returning_sink = nullptr) {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "UPDATE");
     Target t;
+    const size_t target_at = pos;
     if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
+    const std::string table_text = TableText(st, target_at, pos);
     const std::string alias = ParseAlias(st, &pos, "SET", t.table);
     if (!ConsumeKeyword(st, &pos, "SET")) {
       return Failed(Err("42601", "syntax error: UPDATE table [[AS] alias] SET"));
@@ -1127,6 +1174,7 @@ struct Writer {
       }
     }
     std::vector<std::pair<std::string, std::string>> set;
+    std::vector<std::string> set_written;  // the expressions as the statement writes them
     std::string values;  // the expressions, resolved together as one row value
     for (const std::string& a : SplitTopLevel(assignments, ',')) {
       size_t p = 0;
@@ -1136,6 +1184,7 @@ struct Writer {
         return Failed(Err("42601", "syntax error in SET: '" + a + "' (column = expression)"));
       }
       set.emplace_back((*name)[0], Trimmed(std::string_view(a).substr(p + 1)));
+      set_written.push_back(set.back().second);
       values += "(" + set.back().second + "), ";
     }
     // The expressions as the session reads them (another table in a subquery is read at the
@@ -1155,11 +1204,45 @@ struct Writer {
     if (exprs.size() != set.size() + 1) {
       return Failed(Err("XX000", "cannot read the resolved SET expressions"));
     }
+    std::optional<int64_t> snapshot;
+    if (!returning.empty()) {
+      // The rows as the update leaves them: each SET column replaced by its expression, cast
+      // to the column's type as the update writes it.
+      auto table = e.catalog.LoadTable(t.branch, t.ident);
+      if (!table.ok()) return Failed(FromStatus(table.status()));
+      const Json* schema = table::FindSchema(table->metadata);
+      if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
+      auto cols = DuckColumns(*schema);
+      if (!cols.ok()) return Failed(FromStatus(cols.status()));
+      std::string replace;
+      for (size_t i = 0; i < set.size(); ++i) {
+        auto col = std::find_if(cols->begin(), cols->end(),
+                                [&](const auto& c) { return c.first == set[i].first; });
+        if (col == cols->end()) {
+          return Failed(Err("42703", "column \"" + set[i].first + "\" of relation \"" +
+                                         t.table + "\" does not exist"));
+        }
+        replace += (i ? ", " : "") + std::string("CAST((") + set_written[i] + ") AS " +
+                   col->second + ") AS " + Ident(col->first);
+      }
+      const std::string where_text =
+          where == std::string::npos ? "" : Trimmed(rest.substr(where + 5));
+      const std::string rows = "SELECT * REPLACE (" + replace + ") FROM " + table_text + " AS " +
+                               Ident(alias) + (where_text.empty() ? "" : " WHERE " + where_text);
+      if (auto err = SendReturning(t, rows, alias, returning, *returning_sink, &snapshot)) {
+        return Failed(*err);
+      }
+    }
     for (size_t i = 0; i < set.size(); ++i) set[i].second = Trimmed(exprs[i]);
-    return Rewrite(t, "UPDATE", [&](Connection& db, const LocalScan& scan, const Json& schema,
-                                    const table::PartitionSpec& spec, const std::string& dir) {
-      return UpdateRowsWith(db, scan, set, cond, schema, spec, dir, alias);
-    });
+    Outcome out = Rewrite(
+        t, "UPDATE",
+        [&](Connection& db, const LocalScan& scan, const Json& schema,
+            const table::PartitionSpec& spec, const std::string& dir) {
+          return UpdateRowsWith(db, scan, set, cond, schema, spec, dir, alias);
+        },
+        snapshot);
+    out.has_rows = !returning.empty() && !out.error;
+    return out;
   }
 
   Outcome Alter(std::string_view st) {
@@ -1353,11 +1436,17 @@ Outcome Session::Impl::Write(const std::string& keyword, std::string_view statem
   auto kw = LeadingKeywords(statement, 3);
   const std::string second = kw.size() > 1 ? kw[1] : "";
   if (keyword == "INSERT") return w.Insert(statement, &sink);
-  if ((keyword == "UPDATE" || keyword == "DELETE" || keyword == "MERGE") &&
-      FindTopLevelKeyword(statement, "RETURNING") != std::string::npos) {
-    return Failed(Err("0A000", keyword + " ... RETURNING is not supported (INSERT ... RETURNING "
-                                         "is): read the rows with a SELECT in the same "
-                                         "transaction"));
+  if (keyword == "UPDATE" || keyword == "DELETE") {
+    if (size_t r = FindTopLevelKeyword(statement, "RETURNING"); r != std::string::npos) {
+      const std::string returning = Trimmed(statement.substr(r + 9));
+      if (returning.empty()) return Failed(Err("42601", "syntax error at end of RETURNING"));
+      return keyword == "DELETE" ? w.Delete(statement.substr(0, r), returning, &sink)
+                                 : w.Update(statement.substr(0, r), returning, &sink);
+    }
+  }
+  if (keyword == "MERGE" && FindTopLevelKeyword(statement, "RETURNING") != std::string::npos) {
+    return Failed(Err("0A000", "MERGE ... RETURNING is not supported (INSERT, UPDATE and DELETE "
+                               "... RETURNING are)"));
   }
   if (transaction && second == "SCHEMA") {
     return Failed(Err("0A000", keyword + " " + second + " cannot run inside a transaction block; "

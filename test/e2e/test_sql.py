@@ -212,9 +212,11 @@ def test_psycopg3_extended_protocol_with_parameters(mesh):
         assert row == (20, "O'Brien")
         cur.executemany("INSERT INTO crm.customers (id, name) VALUES (%s, %s)",
                         [(21, "x'); DROP TABLE crm.customers; --"), (22, None)])
-        assert conn.execute("UPDATE crm.customers SET name = %s WHERE id = %s",
-                            ("Lin", 22)).rowcount == 1
-        assert conn.execute("DELETE FROM crm.customers WHERE id = %s", (20,)).rowcount == 1
+        cur = conn.execute("UPDATE crm.customers SET name = %s WHERE id = %s RETURNING id, name",
+                           ("Lin", 22))
+        assert cur.rowcount == 1 and cur.fetchall() == [(22, "Lin")]
+        cur = conn.execute("DELETE FROM crm.customers WHERE id = %s RETURNING *", (20,))
+        assert cur.rowcount == 1 and cur.fetchall() == [(20, "O'Brien")]
         assert conn.execute("SELECT id, name FROM crm.customers WHERE id >= 20 ORDER BY id"
                             ).fetchall() == [(21, "x'); DROP TABLE crm.customers; --"),
                                              (22, "Lin")]

@@ -25,6 +25,7 @@ struct Record {
   std::string sqlstate;
   std::string sql;
   std::vector<std::string> expected;
+  bool rowsort = false;  // rows compared in sorted order (their order is not defined)
   int line = 0;
 };
 
@@ -55,8 +56,9 @@ std::vector<Record> Parse(const std::string& path) {
       } else if (line.rfind("statement error", 0) == 0) {
         r.kind = Record::kError;
         r.sqlstate = line.size() > 16 ? line.substr(16) : "";
-      } else if (line == "query") {
+      } else if (line == "query" || line == "query rowsort") {
         r.kind = Record::kQuery;
+        r.rowsort = line != "query";
       } else {
         ADD_FAILURE() << path << ":" << n << ": unknown record '" << line << "'";
         return out;
@@ -129,7 +131,14 @@ TEST_P(LogicTest, RunsInProcess) {
           break;
         case Record::kQuery:
           EXPECT_FALSE(o.error) << where << ": " << (o.error ? o.error->message : "");
-          EXPECT_EQ(rows.lines, r.expected) << where;
+          if (r.rowsort) {
+            std::sort(rows.lines.begin(), rows.lines.end());
+            std::vector<std::string> expected = r.expected;
+            std::sort(expected.begin(), expected.end());
+            EXPECT_EQ(rows.lines, expected) << where;
+          } else {
+            EXPECT_EQ(rows.lines, r.expected) << where;
+          }
           break;
       }
     }
