@@ -170,6 +170,10 @@ Result<std::unique_ptr<Session>> Engine::Connect(const std::string& user, Sessio
   return std::unique_ptr<Session>(new Session(std::move(s)));
 }
 
+namespace {
+bool IsQuery(const std::vector<std::string>& kw);
+}  // namespace
+
 Outcome Session::Execute(std::string_view statement, ResultSink& sink) {
   Impl::TimeoutGuard timeout(*impl_);
   Outcome out = ExecuteStatement(statement, sink);
@@ -262,13 +266,112 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
       s.ref = "main";
       s.default_domain.clear();
       s.cache.clear();
+      s.sql_prepared.clear();
     }
     out.tag = "DISCARD " + (second.empty() ? std::string("ALL") : second);
     return out;
   }
-  if (k == "DEALLOCATE") {  // prepared statements are the protocol's, which forgets them
-    out.tag = "DEALLOCATE" + std::string(second == "ALL" ? " ALL" : "");
+  if (k == "DEALLOCATE") {
+    // SQL's prepared statements are forgotten here; the protocol's by the protocol.
+    size_t pos = 0;
+    ConsumeKeyword(statement, &pos, "DEALLOCATE");
+    ConsumeKeyword(statement, &pos, "PREPARE");
+    if (ConsumeKeyword(statement, &pos, "ALL")) {
+      s.sql_prepared.clear();
+      out.tag = "DEALLOCATE ALL";
+    } else {
+      if (auto name = ParseName(statement, &pos); name && name->size() == 1) {
+        s.sql_prepared.erase((*name)[0]);
+      }
+      out.tag = "DEALLOCATE";
+    }
     return out;
+  }
+  if (k == "PREPARE") {  // PREPARE name [(type, ...)] AS statement
+    const char* usage = "syntax error: PREPARE name [(type, ...)] AS statement";
+    size_t pos = 0;
+    ConsumeKeyword(statement, &pos, "PREPARE");
+    auto name = ParseName(statement, &pos);
+    if (!name || name->size() != 1) {
+      out.error = Err("42601", usage);
+      return out;
+    }
+    Impl::SqlPrepared p;
+    if (auto list = ParseParenthesized(statement, &pos)) {
+      for (const std::string& t : SplitTopLevel(*list, ',')) {
+        std::string type(t);
+        while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.pop_back();
+        while (!type.empty() && std::isspace(static_cast<unsigned char>(type.front()))) type.erase(0, 1);
+        if (type.empty()) {
+          out.error = Err("42601", usage);
+          return out;
+        }
+        p.types.push_back(type);
+      }
+    }
+    if (!ConsumeKeyword(statement, &pos, "AS") || SkipSpace(statement, pos) >= statement.size()) {
+      out.error = Err("42601", usage);
+      return out;
+    }
+    p.statement = std::string(statement.substr(SkipSpace(statement, pos)));
+    if (s.sql_prepared.count((*name)[0])) {
+      out.error = Err("42P05", "prepared statement \"" + (*name)[0] + "\" already exists");
+      return out;
+    }
+    if (IsQuery(LeadingKeywords(p.statement, 1))) {
+      // Checked now, as PostgreSQL does: its tables, columns and types, with NULL arguments.
+      const size_t n = std::max(CountParameters(p.statement), p.types.size());
+      std::string error;
+      std::string probe = SubstituteParameters(p.statement, std::vector<std::string>(n, "NULL"),
+                                               p.types, &error);
+      if (!error.empty()) {
+        out.error = Err("42P02", error);
+        return out;
+      }
+      Description d;
+      if (auto e = Describe(probe, &d)) {
+        out.error = std::move(e);
+        return out;
+      }
+    }
+    s.sql_prepared[(*name)[0]] = std::move(p);
+    out.tag = "PREPARE";
+    return out;
+  }
+  if (k == "EXECUTE") {  // EXECUTE name [(argument, ...)]: the statement, its $n the arguments
+    size_t pos = 0;
+    ConsumeKeyword(statement, &pos, "EXECUTE");
+    auto name = ParseName(statement, &pos);
+    if (!name || name->size() != 1) {
+      out.error = Err("42601", "syntax error: EXECUTE name [(argument, ...)]");
+      return out;
+    }
+    auto it = s.sql_prepared.find((*name)[0]);
+    if (it == s.sql_prepared.end()) {
+      out.error = Err("26000", "prepared statement \"" + (*name)[0] + "\" does not exist");
+      return out;
+    }
+    std::vector<std::string> args;
+    if (auto list = ParseParenthesized(statement, &pos)) args = SplitTopLevel(*list, ',');
+    if (SkipSpace(statement, pos) < statement.size()) {
+      out.error = Err("42601", "syntax error: EXECUTE name [(argument, ...)]");
+      return out;
+    }
+    const Impl::SqlPrepared& p = it->second;
+    const size_t n = std::max(CountParameters(p.statement), p.types.size());
+    if (args.size() != n) {
+      out.error = Err("42601", "wrong number of parameters for prepared statement \"" +
+                                   (*name)[0] + "\": expected " + std::to_string(n) +
+                                   ", got " + std::to_string(args.size()));
+      return out;
+    }
+    std::string error;
+    std::string bound = SubstituteParameters(p.statement, args, p.types, &error);
+    if (!error.empty()) {
+      out.error = Err("42P02", error);
+      return out;
+    }
+    return ExecuteStatement(bound, sink);
   }
   if (k == "SET") return s.Set(statement, false);
   if (k == "RESET") return s.Set(statement, true);
@@ -344,10 +447,6 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
   out.error->position = static_cast<int64_t>(statement.size() - AfterKeywords(statement, 0).size());
   return out;
 }
-
-namespace {
-bool IsQuery(const std::vector<std::string>& kw);
-}  // namespace
 
 // DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO] SCROLL] CURSOR [{WITH | WITHOUT} HOLD]
 // FOR query: a portal of the session that FETCH reads forward (psycopg2's named cursors,

@@ -1142,6 +1142,12 @@ struct Session::Impl {
     bool catalogs = false;
   };
   static constexpr size_t kCachedQueries = 256;
+  // SQL's PREPARE name [(types)] AS statement, for EXECUTE name (args).
+  struct SqlPrepared {
+    std::string statement;
+    std::vector<std::string> types;  // declared, as written ("int", "text"); may be fewer
+  };
+  std::map<std::string, SqlPrepared> sql_prepared;
   std::map<std::string, CachedQuery> cache;
   // An explicit transaction that writes: its statements commit on a branch of its own
   // (`txn_branch`, made from `txn_target` of `txn_domain` at commit `txn_base`), which its reads

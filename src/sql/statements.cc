@@ -232,37 +232,58 @@ size_t CountParameters(std::string_view statement) {
   return most;
 }
 
-std::string BindParameters(std::string_view statement,
-                           const std::vector<std::optional<std::string>>& values,
-                           const std::vector<std::string>& types, std::string* error) {
+namespace {
+
+// `statement` with each parameter $n (1 <= n <= count) replaced by `render(n)`; a parameter out
+// of that range sets `*error`.
+std::string ReplaceParameters(std::string_view statement, size_t count,
+                              const std::function<std::string(size_t)>& render,
+                              std::string* error) {
   std::string out = TransformCode(statement, [&](std::string_view code) {
     std::string text;
     size_t copied = 0;
     ForEachParameter(code, [&](size_t n, size_t start, size_t end) {
       text.append(code.substr(copied, start - copied));
       copied = end;
-      if (n == 0 || n > values.size()) {
+      if (n == 0 || n > count) {
         if (error->empty()) error->assign("there is no parameter $" + std::to_string(n));
         return;
       }
-      const std::optional<std::string>& v = values[n - 1];
-      if (!v) {
-        text += "NULL";
-        return;
-      }
-      std::string literal = "'";
-      for (char c : *v) {
-        literal.push_back(c);
-        if (c == '\'') literal.push_back('\'');
-      }
-      literal.push_back('\'');
-      const std::string& type = n - 1 < types.size() ? types[n - 1] : std::string();
-      text += type.empty() ? literal : "CAST(" + literal + " AS " + type + ")";
+      text += render(n);
     });
     text.append(code.substr(copied));
     return text;
   });
   return error->empty() ? out : std::string();
+}
+
+}  // namespace
+
+std::string BindParameters(std::string_view statement,
+                           const std::vector<std::optional<std::string>>& values,
+                           const std::vector<std::string>& types, std::string* error) {
+  return ReplaceParameters(statement, values.size(), [&](size_t n) {
+    const std::optional<std::string>& v = values[n - 1];
+    if (!v) return std::string("NULL");
+    std::string literal = "'";
+    for (char c : *v) {
+      literal.push_back(c);
+      if (c == '\'') literal.push_back('\'');
+    }
+    literal.push_back('\'');
+    const std::string& type = n - 1 < types.size() ? types[n - 1] : std::string();
+    return type.empty() ? literal : "CAST(" + literal + " AS " + type + ")";
+  }, error);
+}
+
+std::string SubstituteParameters(std::string_view statement,
+                                 const std::vector<std::string>& expressions,
+                                 const std::vector<std::string>& types, std::string* error) {
+  return ReplaceParameters(statement, expressions.size(), [&](size_t n) {
+    const std::string& type = n - 1 < types.size() ? types[n - 1] : std::string();
+    const std::string e = "(" + expressions[n - 1] + ")";
+    return type.empty() ? e : "CAST(" + e + " AS " + type + ")";
+  }, error);
 }
 
 std::string RewriteAsOf(std::string_view s) {

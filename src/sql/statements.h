@@ -88,6 +88,13 @@ std::string BindParameters(std::string_view statement,
                            const std::vector<std::optional<std::string>>& values,
                            const std::vector<std::string>& types, std::string* error);
 
+// `statement` with each parameter $n replaced by the SQL expression `expressions[n-1]`, in
+// parentheses (cast to `types[n-1]` when that is not empty): SQL's EXECUTE name (args). A
+// parameter without an expression is an error as for BindParameters.
+std::string SubstituteParameters(std::string_view statement,
+                                 const std::vector<std::string>& expressions,
+                                 const std::vector<std::string>& types, std::string* error);
+
 // `text` with `f` applied to each stretch outside quotes and comments (those are kept as they
 // are).
 std::string TransformCode(std::string_view text,
