@@ -239,6 +239,9 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
     }
     return s.Materialized(k + " " + query, sink, "");
   }
+  if (k == "SHOW" && second == "ALL" && LeadingKeywords(statement, 3).size() == 2) {
+    return s.ShowAll(sink);  // PostgreSQL's SHOW ALL: the settings
+  }
   if (k == "SHOW") {  // SHOW TABLES [FROM domain], SHOW ALL TABLES
     if (second == "TABLES" && LeadingKeywords(statement, 3).size() == 2) {
       // Every domain's tables and views (DuckDB's own would show its empty main schema).

@@ -2394,31 +2394,70 @@ struct Session::Impl {
     return out;
   }
 
+  // A setting's value as SHOW gives it (nullopt: no such setting).
+  std::optional<std::string> SettingValue(const std::string& lower) const {
+    if (lower == "lakemesh.ref") return ref;
+    if (auto it = settings.find(lower); it != settings.end()) return it->second;
+    if (lower == "lakemesh.eager_aggregation") return "auto";
+    if (lower == "server_version") return "16.0";
+    if (lower == "timezone") return "UTC";
+    if (lower == "client_encoding" || lower == "server_encoding") return "UTF8";
+    if (lower == "transaction_isolation" || lower == "default_transaction_isolation") {
+      return "read committed";
+    }
+    if (lower == "standard_conforming_strings") return "on";
+    if (lower == "search_path") return "\"$user\", public";
+    if (lower == "statement_timeout") return "0";
+    return std::nullopt;
+  }
+
+  // SHOW ALL: every setting SHOW knows, with what it is for, as PostgreSQL lists them.
+  Outcome ShowAll(ResultSink& sink) {
+    static const std::map<std::string, std::string> kAbout = {
+        {"lakemesh.ref", "The ref (branch, tag, commit) tables without one are read at."},
+        {"lakemesh.eager_aggregation",
+         "Aggregating a joined table by its join keys before the join: auto, on or off."},
+        {"lakemesh.commit_message", "The message of the next transactions' commits."},
+        {"server_version", "The PostgreSQL version clients are told."},
+        {"server_encoding", "The server's character set."},
+        {"client_encoding", "The client's character set."},
+        {"timezone", "The time zone timestamps are shown in."},
+        {"transaction_isolation", "The current transaction's isolation level."},
+        {"default_transaction_isolation", "The isolation level of new transactions."},
+        {"standard_conforming_strings", "Backslashes in ordinary string literals are literal."},
+        {"search_path", "The first domain in it is where unqualified table names are looked up."},
+        {"statement_timeout", "The longest a statement may run (0: no limit)."}};
+    std::set<std::string> names;
+    for (const auto& [n, about] : kAbout) names.insert(n);
+    for (const auto& [n, v] : settings) names.insert(n);
+    Outcome out;
+    Status st = sink.Columns({{"name", ColumnType::kText}, {"setting", ColumnType::kText},
+                              {"description", ColumnType::kText}});
+    for (const std::string& n : names) {
+      auto value = SettingValue(n);
+      if (!value || !st.ok()) continue;
+      auto about = kAbout.find(n);
+      const std::string description = about == kAbout.end() ? "" : about->second;
+      st = sink.Row({std::string_view(n), std::string_view(*value),
+                     std::string_view(description)});
+      ++out.rows;
+    }
+    if (!st.ok()) out.error = FromStatus(st);
+    out.has_rows = true;
+    out.tag = "SHOW";
+    return out;
+  }
+
   Outcome Show(const std::string& name, ResultSink& sink) {
     Outcome out;
     std::string lower = name;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    std::string value;
-    if (lower == "lakemesh.ref") {
-      value = ref;
-    } else if (auto it = settings.find(lower); it != settings.end()) {
-      value = it->second;
-    } else if (lower == "lakemesh.eager_aggregation") {
-      value = "auto";
-    } else if (lower == "server_version") {
-      value = "16.0";
-    } else if (lower == "timezone") {
-      value = "UTC";
-    } else if (lower == "client_encoding" || lower == "server_encoding") {
-      value = "UTF8";
-    } else if (lower == "transaction_isolation" || lower == "default_transaction_isolation") {
-      value = "read committed";
-    } else if (lower == "standard_conforming_strings") {
-      value = "on";
-    } else {
+    auto setting = SettingValue(lower);
+    if (!setting) {
       out.error = Err("42704", "unrecognized configuration parameter \"" + name + "\"");
       return out;
     }
+    const std::string value = *setting;
     Status s = sink.Columns({{lower, ColumnType::kText}});
     if (s.ok()) s = sink.Row({std::string_view(value)});
     if (!s.ok()) out.error = FromStatus(s);

@@ -214,6 +214,22 @@ TEST_F(EngineTest, UnnamedColumnsAreNamedAsPostgresNamesThem) {
   EXPECT_EQ(names, (std::vector<std::string>{"count", "sum", "top", "id", "?column?", "customer"}));
 }
 
+TEST_F(EngineTest, ShowAllListsTheSettings) {
+  Query("SET application_name = 'notebook'");
+  Query("SET lakemesh.ref = 'dev'");
+  Collect c = Query("SHOW ALL");
+  ASSERT_EQ(c.columns.size(), 3u);
+  EXPECT_EQ(c.columns[0].name, "name");
+  std::map<std::string, std::string> settings;
+  for (const auto& row : c.rows) settings[row[0].value_or("")] = row[1].value_or("NULL");
+  EXPECT_EQ(settings["application_name"], "notebook");
+  EXPECT_EQ(settings["lakemesh.ref"], "dev");
+  EXPECT_EQ(settings["lakemesh.eager_aggregation"], "auto");
+  EXPECT_EQ(settings["search_path"], "\"$user\", public");
+  EXPECT_EQ(settings.count("sales.orders"), 0u);  // DuckDB's SHOW ALL listed tables
+  EXPECT_EQ(Query("SHOW statement_timeout").rows[0][0], "0");
+}
+
 TEST_F(EngineTest, ErrorsCarryPostgresSqlStates) {
   EXPECT_EQ(Fails("SELECT * FROM sales.nope").sqlstate, "42P01");
   EXPECT_EQ(Fails("SELECT nope FROM sales.orders").sqlstate, "42703");
