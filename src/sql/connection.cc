@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sql/statements.h"
 #include "table/value.h"
 
 namespace lakemesh::sql {
@@ -167,8 +168,33 @@ void BucketDecimal(duckdb_function_info info, duckdb_data_chunk input, duckdb_ve
              });
 }
 
+// pg_array_as_list(text): PostgreSQL's array text as DuckDB's list text (PgArrayAsListText),
+// for casting to a list column.
+void PgArrayAsList(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
+  idx_t rows = duckdb_data_chunk_get_size(input);
+  duckdb_vector in = duckdb_data_chunk_get_vector(input, 0);
+  auto* values = static_cast<duckdb_string_t*>(duckdb_vector_get_data(in));
+  uint64_t* valid = duckdb_vector_get_validity(in);
+  duckdb_vector_ensure_validity_writable(output);
+  uint64_t* out_valid = duckdb_vector_get_validity(output);
+  for (idx_t r = 0; r < rows; ++r) {
+    if (valid && !duckdb_validity_row_is_valid(valid, r)) {
+      duckdb_validity_set_row_invalid(out_valid, r);
+      continue;
+    }
+    std::string_view text = Text(values + r);
+    auto list = PgArrayAsListText(text);
+    if (!list) {
+      std::string m = "malformed array literal: \"" + std::string(text.substr(0, 60)) + "\"";
+      duckdb_scalar_function_set_error(info, m.c_str());
+      return;
+    }
+    duckdb_vector_assign_string_element_len(output, r, list->data(), list->size());
+  }
+}
+
 Status Register(duckdb_connection conn, const char* name, std::vector<duckdb_type> params,
-                duckdb_scalar_function_t fn) {
+                duckdb_scalar_function_t fn, duckdb_type result = DUCKDB_TYPE_INTEGER) {
   duckdb_scalar_function f = duckdb_create_scalar_function();
   duckdb_scalar_function_set_name(f, name);
   for (duckdb_type p : params) {
@@ -176,7 +202,7 @@ Status Register(duckdb_connection conn, const char* name, std::vector<duckdb_typ
     duckdb_scalar_function_add_parameter(f, t);
     duckdb_destroy_logical_type(&t);
   }
-  duckdb_logical_type ret = duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+  duckdb_logical_type ret = duckdb_create_logical_type(result);
   duckdb_scalar_function_set_return_type(f, ret);
   duckdb_destroy_logical_type(&ret);
   duckdb_scalar_function_set_function(f, fn);
@@ -195,6 +221,8 @@ Status Connection::RegisterIcebergFunctions() {
                   BucketBytes));
   LM_TRY(Register(conn_, "iceberg_bucket_decimal",
                   {DUCKDB_TYPE_VARCHAR, DUCKDB_TYPE_INTEGER, DUCKDB_TYPE_INTEGER}, BucketDecimal));
+  LM_TRY(Register(conn_, "pg_array_as_list", {DUCKDB_TYPE_VARCHAR}, PgArrayAsList,
+                  DUCKDB_TYPE_VARCHAR));
   return Status::OK();
 }
 

@@ -82,7 +82,8 @@ inline SqlError FromDuckDb(std::string message) {
     } else {
       state = "42P18";
     }
-  } else if (kind == "Conversion" || kind == "Invalid Input") {
+  } else if (kind == "Conversion" || kind == "Invalid Input" ||
+             Contains(message, "malformed array literal")) {  // (pg_array_as_list's)
     state = "22P02";
   } else if (kind == "Out of Range") {
     state = "22003";

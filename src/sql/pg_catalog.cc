@@ -55,8 +55,18 @@ std::vector<std::string> PgCatalogSetup() {
       "WHEN 'max_index_keys' THEN '32' WHEN 'search_path' THEN 'public' "
       "WHEN 'standard_conforming_strings' THEN 'on' ELSE NULL END";
   // A DuckDB column type (duckdb_columns().data_type) as a PostgreSQL type OID.
+  // Lists of those are arrays of them (checked first: 'DECIMAL(9,2)[]' is LIKE 'DECIMAL%').
   const std::string oid_of =
-      "CASE WHEN data_type = 'BOOLEAN' THEN 16 WHEN data_type = 'BLOB' THEN 17 "
+      "CASE WHEN data_type = 'BOOLEAN[]' THEN 1000 WHEN data_type = 'BLOB[]' THEN 1001 "
+      "WHEN data_type IN ('SMALLINT[]', 'TINYINT[]', 'UTINYINT[]') THEN 1005 "
+      "WHEN data_type IN ('INTEGER[]', 'USMALLINT[]') THEN 1007 WHEN data_type = 'BIGINT[]' "
+      "THEN 1016 WHEN data_type = 'FLOAT[]' THEN 1021 WHEN data_type = 'DOUBLE[]' THEN 1022 "
+      "WHEN data_type = 'DATE[]' THEN 1182 WHEN data_type = 'TIME[]' THEN 1183 "
+      "WHEN data_type = 'TIMESTAMP WITH TIME ZONE[]' THEN 1185 WHEN data_type LIKE "
+      "'TIMESTAMP%[]' THEN 1115 WHEN data_type = 'INTERVAL[]' THEN 1187 WHEN data_type = "
+      "'UUID[]' THEN 2951 WHEN data_type LIKE 'DECIMAL%[]' OR data_type IN ('HUGEINT[]', "
+      "'UBIGINT[]') THEN 1231 WHEN data_type = 'VARCHAR[]' THEN 1009 "
+      "WHEN data_type = 'BOOLEAN' THEN 16 WHEN data_type = 'BLOB' THEN 17 "
       "WHEN data_type = 'BIGINT' THEN 20 WHEN data_type IN ('SMALLINT', 'TINYINT', 'UTINYINT') "
       "THEN 21 WHEN data_type IN ('INTEGER', 'USMALLINT') THEN 23 WHEN data_type = 'FLOAT' "
       "THEN 700 WHEN data_type = 'DOUBLE' THEN 701 WHEN data_type LIKE 'DECIMAL%' OR "
@@ -120,20 +130,28 @@ std::vector<std::string> PgCatalogSetup() {
       "0 AS attcollation, NULL AS attcompression, NULL::VARCHAR[] AS attacl, "
       "NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, "
       "NULL AS attmissingval FROM duckdb_columns()",
-      // The PostgreSQL types lakemesh's columns have, by their PostgreSQL OIDs.
-      "CREATE OR REPLACE VIEW " + s + ".pg_type AS SELECT oid, typname, (SELECT oid FROM "
-      "pg_catalog.pg_namespace WHERE nspname = 'pg_catalog') AS typnamespace, 10 AS typowner, "
-      "typlen, typlen > 0 AS typbyval, 'b' AS typtype, typcategory, false AS typispreferred, "
-      "true AS typisdefined, ',' AS typdelim, 0 AS typrelid, 0 AS typelem, 0 AS typarray, "
-      "typname || 'in' AS typinput, typname || 'out' AS typoutput, false AS typnotnull, "
-      "0 AS typbasetype, -1 AS typtypmod, 0 AS typndims, 0 AS typcollation, "
-      "NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl FROM (VALUES "
-      "(16, 'bool', 1, 'B'), (17, 'bytea', -1, 'U'), (20, 'int8', 8, 'N'), (21, 'int2', 2, 'N'), "
-      "(23, 'int4', 4, 'N'), (25, 'text', -1, 'S'), (114, 'json', -1, 'U'), "
+      // The PostgreSQL types lakemesh's columns have, by their PostgreSQL OIDs, and their
+      // arrays (typelem: the element's type; typarray: the type's array).
+      "CREATE OR REPLACE VIEW " + s + ".pg_type AS WITH base(oid, typname, typlen, typcategory) "
+      "AS (VALUES (16, 'bool', 1, 'B'), (17, 'bytea', -1, 'U'), (20, 'int8', 8, 'N'), "
+      "(21, 'int2', 2, 'N'), (23, 'int4', 4, 'N'), (25, 'text', -1, 'S'), (114, 'json', -1, 'U'), "
       "(700, 'float4', 4, 'N'), (701, 'float8', 8, 'N'), (1043, 'varchar', -1, 'S'), "
       "(1082, 'date', 4, 'D'), (1083, 'time', 8, 'D'), (1114, 'timestamp', 8, 'D'), "
       "(1184, 'timestamptz', 8, 'D'), (1186, 'interval', 16, 'T'), (1700, 'numeric', -1, 'N'), "
-      "(2950, 'uuid', 16, 'U')) t(oid, typname, typlen, typcategory)",
+      "(2950, 'uuid', 16, 'U')), arrays(array_oid, elem) AS (VALUES (1000, 16), (1001, 17), "
+      "(1005, 21), (1007, 23), (1016, 20), (1021, 700), (1022, 701), (1009, 25), (1015, 1043), "
+      "(1182, 1082), (1183, 1083), (1115, 1114), (1185, 1184), (1187, 1186), (1231, 1700), "
+      "(2951, 2950), (199, 114)), types AS (SELECT oid, typname, typlen, typcategory, "
+      "0 AS typelem, coalesce((SELECT array_oid FROM arrays WHERE elem = base.oid), 0) AS "
+      "typarray FROM base UNION ALL SELECT a.array_oid, '_' || b.typname, -1, 'A', a.elem, 0 "
+      "FROM arrays a JOIN base b ON b.oid = a.elem) "
+      "SELECT oid, typname, (SELECT oid FROM "
+      "pg_catalog.pg_namespace WHERE nspname = 'pg_catalog') AS typnamespace, 10 AS typowner, "
+      "typlen, typlen > 0 AS typbyval, 'b' AS typtype, typcategory, false AS typispreferred, "
+      "true AS typisdefined, ',' AS typdelim, 0 AS typrelid, typelem, typarray, "
+      "typname || 'in' AS typinput, typname || 'out' AS typoutput, false AS typnotnull, "
+      "0 AS typbasetype, -1 AS typtypmod, 0 AS typndims, 0 AS typcollation, "
+      "NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl FROM types",
       "CREATE OR REPLACE MACRO " + s + ".format_type(t, m) AS CASE t "
       "WHEN 16 THEN 'boolean' WHEN 17 THEN 'bytea' WHEN 20 THEN 'bigint' WHEN 21 THEN 'smallint' "
       "WHEN 23 THEN 'integer' WHEN 25 THEN 'text' WHEN 114 THEN 'json' WHEN 700 THEN 'real' "
@@ -141,7 +159,14 @@ std::vector<std::string> PgCatalogSetup() {
       "'date' WHEN 1083 THEN 'time without time zone' WHEN 1114 THEN "
       "'timestamp without time zone' WHEN 1184 THEN 'timestamp with time zone' WHEN 1186 THEN "
       "'interval' WHEN 2950 THEN 'uuid' WHEN 1700 THEN CASE WHEN m > 4 THEN 'numeric(' || "
-      "((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')' ELSE 'numeric' END ELSE 'text' END",
+      "((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')' ELSE 'numeric' END "
+      "WHEN 1000 THEN 'boolean[]' WHEN 1001 THEN 'bytea[]' WHEN 1005 THEN 'smallint[]' "
+      "WHEN 1007 THEN 'integer[]' WHEN 1016 THEN 'bigint[]' WHEN 1021 THEN 'real[]' WHEN 1022 "
+      "THEN 'double precision[]' WHEN 1009 THEN 'text[]' WHEN 1015 THEN 'character varying[]' "
+      "WHEN 1182 THEN 'date[]' WHEN 1183 THEN 'time without time zone[]' WHEN 1115 THEN "
+      "'timestamp without time zone[]' WHEN 1185 THEN 'timestamp with time zone[]' WHEN 1187 "
+      "THEN 'interval[]' WHEN 1231 THEN 'numeric[]' WHEN 2951 THEN 'uuid[]' WHEN 199 THEN "
+      "'json[]' ELSE 'text' END",
       "CREATE OR REPLACE VIEW " + s + ".pg_am AS SELECT 2 AS oid, 'heap' AS amname, 't' AS amtype",
       "CREATE OR REPLACE VIEW " + s + ".pg_roles AS SELECT 10 AS oid, 'lakemesh' AS rolname, "
       "true AS rolsuper, true AS rolinherit, true AS rolcreaterole, true AS rolcreatedb, "

@@ -286,6 +286,93 @@ std::string SubstituteParameters(std::string_view statement,
   }, error);
 }
 
+namespace {
+
+// One array `{...}` at `*i` of `t` appended to `out` as a DuckDB list; false if malformed.
+bool PgArrayAt(std::string_view t, size_t* i, std::string* out, int depth) {
+  auto space = [&] {
+    while (*i < t.size() && std::isspace(static_cast<unsigned char>(t[*i]))) ++*i;
+  };
+  if (depth > 32 || *i >= t.size() || t[*i] != '{') return false;
+  ++*i;
+  out->push_back('[');
+  space();
+  if (*i < t.size() && t[*i] == '}') {
+    ++*i;
+    out->push_back(']');
+    return true;
+  }
+  for (bool first = true;; first = false) {
+    if (!first) out->append(", ");
+    space();
+    if (*i >= t.size()) return false;
+    if (t[*i] == '{') {
+      if (!PgArrayAt(t, i, out, depth + 1)) return false;
+    } else {
+      std::string v;
+      bool quoted = t[*i] == '"';
+      if (quoted) {
+        for (++*i;; ++*i) {
+          if (*i >= t.size()) return false;
+          if (t[*i] == '\\') {
+            if (++*i >= t.size()) return false;
+            v.push_back(t[*i]);
+          } else if (t[*i] == '"') {
+            ++*i;
+            break;
+          } else {
+            v.push_back(t[*i]);
+          }
+        }
+      } else {
+        for (; *i < t.size() && t[*i] != ',' && t[*i] != '}'; ++*i) {
+          if (t[*i] == '{' || t[*i] == '"') return false;
+          if (t[*i] == '\\') {
+            if (++*i >= t.size()) return false;
+          }
+          v.push_back(t[*i]);
+        }
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+        if (v.empty()) return false;
+      }
+      std::string upper = v;
+      for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (!quoted && upper == "NULL") {
+        out->append("NULL");
+      } else {
+        out->push_back('\'');
+        for (char c : v) {
+          if (c == '\\' || c == '\'') out->push_back('\\');
+          out->push_back(c);
+        }
+        out->push_back('\'');
+      }
+    }
+    space();
+    if (*i >= t.size()) return false;
+    if (t[*i] == '}') {
+      ++*i;
+      out->push_back(']');
+      return true;
+    }
+    if (t[*i] != ',') return false;
+    ++*i;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> PgArrayAsListText(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  if (i >= text.size() || text[i] != '{') return std::string(text);
+  std::string out;
+  if (!PgArrayAt(text, &i, &out, 0)) return std::nullopt;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  if (i != text.size()) return std::nullopt;
+  return out;
+}
+
 std::string RewriteAsOf(std::string_view s) {
   std::string out;
   size_t i = 0, copied = 0;

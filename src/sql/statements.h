@@ -95,6 +95,13 @@ std::string SubstituteParameters(std::string_view statement,
                                  const std::vector<std::string>& expressions,
                                  const std::vector<std::string>& types, std::string* error);
 
+// PostgreSQL's array text (`{1,2}`, `{"a b",NULL}`, `{{1,2},{3,4}}`, as COPY, pg_dump and
+// clients write arrays) as DuckDB's list text (`['1', '2']`, `['a b', NULL]`,
+// `[['1', '2'], ['3', '4']]`), which DuckDB casts to a list of any element type. Text that does
+// not start with `{` (DuckDB's own `[1, 2]`) is returned as it is; nullopt when it starts with
+// `{` but is not a well-formed array.
+std::optional<std::string> PgArrayAsListText(std::string_view text);
+
 // `text` with `f` applied to each stretch outside quotes and comments (those are kept as they
 // are).
 std::string TransformCode(std::string_view text,

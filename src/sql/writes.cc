@@ -464,6 +464,10 @@ struct Writer {
       auto it = std::find(targets.begin(), targets.end(), name);
       size_t k = static_cast<size_t>(it - targets.begin());
       std::string value = it == targets.end() || k >= n ? "NULL" : "c" + std::to_string(k);
+      if (value != "NULL" && described[k].second == "VARCHAR" && type.size() > 2 &&
+          type.compare(type.size() - 2, 2, "[]") == 0) {
+        value = "pg_array_as_list(" + value + ")";  // '{a,b}', as PostgreSQL writes arrays
+      }
       select += (select.empty() ? "" : ", ") + std::string("CAST(") + value + " AS " + type +
                 ") AS " + Ident(name);
     }

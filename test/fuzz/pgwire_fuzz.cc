@@ -113,6 +113,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       pgwire::ErrorFields e;
       e.message = std::string(in);
       pgwire::WriteError(w, e);
+      // An array literal as PostgreSQL writes it, read as DuckDB's list text: any text, no
+      // crash, and a list comes out of an array.
+      if (auto list = sql::PgArrayAsListText(in); list && !in.empty() && in[0] == '{') {
+        if (list->empty() || list->front() != '[' || list->back() != ']') __builtin_trap();
+      }
       // A to_char format from a query: whatever it holds stays inside the literals of the
       // SQL it becomes (their quotes pair up).
       if (auto sql = sql::PgToCharSql(in)) {

@@ -831,6 +831,17 @@ TEST(Statements, RewritesPostgresCatalogQueriesForDuckDb) {
   EXPECT_FALSE(MentionsPgCatalog("SELECT * FROM sales.orders"));
 }
 
+TEST(Statements, ReadsPostgresArrayTextAsDuckDbListText) {
+  EXPECT_EQ(PgArrayAsListText(R"({a,"b c",NULL,"NULL", null ,"it's","q\"x",back\\slash})"),
+            R"(['a', 'b c', NULL, 'NULL', NULL, 'it\'s', 'q"x', 'back\\slash'])");
+  EXPECT_EQ(PgArrayAsListText("{{1,2},{3,4}}"), "[['1', '2'], ['3', '4']]");
+  EXPECT_EQ(PgArrayAsListText(" { } "), "[]");
+  EXPECT_EQ(PgArrayAsListText("[1, 2]"), "[1, 2]");  // DuckDB's own: as it is
+  for (const char* bad : {"{", "{a", "{a,}", "{,a}", "{\"a}", "{a}x", "{a\"b}"}) {
+    EXPECT_FALSE(PgArrayAsListText(bad)) << bad;
+  }
+}
+
 TEST(Statements, RewritesTrinoTimeTravelAsDuckDbAtClauses) {
   EXPECT_EQ(RewriteAsOf("SELECT * FROM t FOR VERSION AS OF 42"),
             "SELECT * FROM t AT (VERSION => 42)");
