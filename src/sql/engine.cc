@@ -1,5 +1,7 @@
 #include "sql/engine.h"
 
+#include <regex>
+
 #include "base/coding.h"
 #include "sql/engine_impl.h"
 #include "storage/blob_store.h"
@@ -100,6 +102,17 @@ Result<std::unique_ptr<Engine>> Engine::Open(catalog::Catalog& catalog, EngineOp
     duckdb_free(type);
   }
   duckdb_destroy_result(&kinds);
+  // DuckDB's settings, which SET refuses by name (PostgreSQL's are kept for SHOW).
+  duckdb_result names;
+  if (duckdb_query(impl->admin, "SELECT lower(name) FROM duckdb_settings()", &names) ==
+      DuckDBSuccess) {
+    for (idx_t i = 0, n = duckdb_row_count(&names); i < n; ++i) {
+      char* name = duckdb_value_varchar(&names, 0, i);
+      if (name) impl->duckdb_settings.insert(name);
+      duckdb_free(name);
+    }
+  }
+  duckdb_destroy_result(&names);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -192,6 +205,31 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
   }
   const std::string& k = kw[0];
   const std::string second = kw.size() > 1 ? kw[1] : "";
+  if (k == "SELECT" && statement.find("set_config") != std::string_view::npos) {
+    // SELECT [pg_catalog.]set_config('name', 'value', is_local): SET, as a query (pg_dump's
+    // scripts start with one). The setting holds for the session either way.
+    static const std::regex kSetConfig(
+        R"(^\s*SELECT\s+(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*'((?:[^']|'')*)'\s*,\s*)"
+        R"('((?:[^']|'')*)'\s*,\s*(?:true|false|'t'|'f')\s*\)\s*(?:AS\s+\w+\s*)?;?\s*$)",
+        std::regex::icase);
+    std::cmatch m;
+    if (std::regex_match(statement.data(), statement.data() + statement.size(), m, kSetConfig)) {
+      auto unquote = [](std::string v) {
+        for (size_t p = v.find("''"); p != std::string::npos; p = v.find("''", p + 1)) v.erase(p, 1);
+        return v;
+      };
+      const std::string name = unquote(m[1].str()), value = unquote(m[2].str());
+      Outcome set = s.Set("SET " + name + " = " + Literal(value), false);
+      if (set.error) return set;
+      Status st = sink.Columns({{"set_config", ColumnType::kText}});
+      if (st.ok()) st = sink.Row({std::string_view(value)});
+      if (!st.ok()) out.error = FromStatus(st);
+      out.has_rows = true;
+      out.rows = 1;
+      out.tag = "SELECT 1";
+      return out;
+    }
+  }
   if (k == "SELECT" || k == "WITH" || k == "VALUES" || k == "TABLE" || k == "FROM") {
     return s.Stream(statement, sink);
   }
@@ -213,9 +251,11 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
       return s.Show("transaction_isolation", sink);  // PostgreSQL's spelling of that setting
     }
     // SHOW name: a setting, unless it names a table (DuckDB's SHOW sales.orders).
+    std::string lower = target;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     if (k == "SHOW" && target.find_first_of(" \t\n(") == std::string::npos &&
-        (target.find('.') == std::string::npos || StartsWith(target, "lakemesh.") ||
-         StartsWith(target, "LAKEMESH."))) {
+        (target.find('.') == std::string::npos || StartsWith(lower, "lakemesh.") ||
+         s.settings.count(lower))) {
       return s.Show(target, sink);
     }
     std::string query;

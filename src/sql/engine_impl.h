@@ -498,6 +498,7 @@ struct Engine::Impl {
   // aggregation decides with it)
   std::map<std::string, std::shared_ptr<const TableStats>> view_stats;
   FunctionKinds function_kinds;             // set once at open
+  std::set<std::string> duckdb_settings;    // DuckDB's setting names, lower case (set at open)
   std::atomic<uint64_t> eager_rewrites{0};  // queries prepared with aggregation below joins
   std::set<std::string> schemas;
   std::string cache_dir;  // table files of a non-local blob store, copied once
@@ -2316,7 +2317,13 @@ struct Session::Impl {
     while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(0, 1);
     while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
     if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) {
-      v = v.substr(1, v.size() - 2);
+      const char q = v.front();
+      std::string inner;
+      for (size_t i = 1; i + 1 < v.size(); ++i) {
+        inner.push_back(v[i]);
+        if (v[i] == q && v[i + 1] == q && i + 2 < v.size()) ++i;  // 'it''s' is it's
+      }
+      v = std::move(inner);
     }
     if (name.empty()) {
       out.error = Err("42601", "SET needs a setting name");
@@ -2353,15 +2360,37 @@ struct Session::Impl {
       }
       return out;
     }
-    // PostgreSQL settings that drivers and tools set; kept for SHOW, no effect on DuckDB.
+    // PostgreSQL settings that drivers, tools and pg_dump's scripts set; kept for SHOW, no
+    // effect on DuckDB. Names with a dot are an application's own variables (PostgreSQL's
+    // custom settings), kept likewise; lakemesh's own are those above.
     static const std::set<std::string> kPg = {
         "application_name", "client_encoding", "datestyle", "extra_float_digits",
-        "search_path", "statement_timeout", "timezone", "intervalstyle", "standard_conforming_strings",
-        "client_min_messages", "lock_timeout", "idle_in_transaction_session_timeout",
-        "bytea_output", "jit", "default_transaction_isolation", "transaction_isolation"};
-    if (!kPg.count(name)) {
-      out.error = Err("42501", "setting \"" + name + "\" cannot be changed (lakemesh.ref selects "
-                               "the ref unqualified tables read)");
+        "search_path", "statement_timeout", "timezone", "intervalstyle",
+        "standard_conforming_strings", "client_min_messages", "lock_timeout",
+        "idle_in_transaction_session_timeout", "bytea_output", "jit",
+        "default_transaction_isolation", "transaction_isolation", "check_function_bodies",
+        "xmloption", "row_security", "default_tablespace", "default_table_access_method",
+        "synchronous_commit", "work_mem", "maintenance_work_mem", "temp_buffers",
+        "session_replication_role", "escape_string_warning", "default_with_oids",
+        "lc_messages", "lc_monetary", "lc_numeric", "lc_time", "temp_tablespaces",
+        "max_parallel_workers_per_gather", "plan_cache_mode", "enable_seqscan",
+        "enable_indexscan", "enable_bitmapscan", "enable_nestloop", "enable_hashjoin",
+        "enable_mergejoin", "random_page_cost", "effective_cache_size", "geqo",
+        "default_transaction_read_only", "default_transaction_deferrable",
+        "transaction_read_only", "idle_session_timeout", "tcp_keepalives_idle",
+        "tcp_keepalives_interval", "tcp_keepalives_count", "gin_fuzzy_search_limit",
+        "cursor_tuple_fraction", "from_collapse_limit", "join_collapse_limit",
+        "constraint_exclusion", "default_statistics_target", "vacuum_cost_delay",
+        "trace_sort", "log_statement", "log_min_duration_statement", "timezone_abbreviations"};
+    const bool custom = name.find('.') != std::string::npos && name.rfind("lakemesh.", 0) != 0;
+    if (!kPg.count(name) && !custom) {
+      if (engine.duckdb_settings.count(name)) {
+        out.error = Err("42501", "setting \"" + name + "\" cannot be changed: DuckDB's settings "
+                                 "are lakemesh's (lakemesh.ref selects the ref unqualified "
+                                 "tables read)");
+      } else {
+        out.error = Err("42704", "unrecognized configuration parameter \"" + name + "\"");
+      }
       return out;
     }
     if (reset) {

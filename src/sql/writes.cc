@@ -1252,7 +1252,12 @@ struct Writer {
   Outcome Alter(std::string_view st) {
     size_t pos = 0;
     ConsumeKeyword(st, &pos, "ALTER");
-    if (!ConsumeKeyword(st, &pos, "TABLE")) return Failed(Err("0A000", "ALTER takes TABLE"));
+    if (!ConsumeKeyword(st, &pos, "TABLE")) {
+      auto what = LeadingKeywords(st, 2);
+      return Failed(Err("0A000", "ALTER " + (what.size() > 1 ? what[1] : std::string()) +
+                                     " is not supported (ALTER TABLE is)"));
+    }
+    ConsumeKeyword(st, &pos, "ONLY");  // (no inheritance: the same)
     Target t;
     if (auto err = ParseTarget(st, &pos, s.ref, &t)) return Failed(*err);
     auto table = e.catalog.LoadTable(t.branch, t.ident);
@@ -1288,6 +1293,13 @@ struct Writer {
       if (find((*to)[0]) >= 0) return Failed(Err("42701", "column \"" + (*to)[0] + "\" already exists"));
       fields[static_cast<size_t>(i)]["name"] = (*to)[0];
     } else if (ConsumeKeyword(st, &pos, "ADD")) {
+      auto added = LeadingKeywords(st.substr(pos), 1);
+      static const std::set<std::string> kConstraints = {"CONSTRAINT", "PRIMARY", "FOREIGN",
+                                                         "UNIQUE", "CHECK", "EXCLUDE"};
+      if (!added.empty() && kConstraints.count(added[0])) {
+        return Failed(Err("0A000", "table constraints are not supported: an Iceberg table holds "
+                                   "none (NOT NULL is declared with a column)"));
+      }
       ConsumeKeyword(st, &pos, "COLUMN");
       bool if_not_exists = ConsumeKeywords(st, &pos, {"IF", "NOT", "EXISTS"});
       auto name = ParseName(st, &pos);

@@ -802,3 +802,31 @@ def test_engine_limits_from_serve_flags(workdir):
                         "serve", "--data", os.path.join(workdir, "x"), "--sql-threads", "-1"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "--sql-threads" in r.stderr
+
+
+def test_pg_dump_script_loads_its_tables(server):
+    """A plain pg_dump script of a PostgreSQL 15 schema (fixtures/pg_dump_shop.sql: its SET
+    lines and set_config, CREATE SCHEMA/TABLE, COPY ... FROM stdin with an array column) run
+    with psql loads its tables; what an Iceberg table has no place for (sequences, defaults,
+    constraints) fails with a message saying so, and nothing else does."""
+    r = psql(server, "-v", "ON_ERROR_STOP=0", "-f", os.path.join(HERE, "fixtures",
+                                                                   "pg_dump_shop.sql"))
+    errors = [l.split("ERROR:", 1)[1].strip() for l in r.stderr.splitlines() if "ERROR:" in l]
+    assert errors == [
+        "CREATE SEQUENCE is not supported",
+        "ALTER SEQUENCE is not supported (ALTER TABLE is)",
+        "ALTER TABLE supports ADD COLUMN, DROP COLUMN, RENAME COLUMN and RENAME TO",
+        "Scalar Function with name setval does not exist!",
+    ] + ["table constraints are not supported: an Iceberg table holds none (NOT NULL is "
+         "declared with a column)"] * 3, r.stderr
+    conn = psycopg2.connect(dsn(server))
+    cur = conn.cursor()
+    cur.execute("SELECT id, customer, amount, placed, tags FROM shop.orders ORDER BY id")
+    rows = cur.fetchall()
+    assert [(i, c, str(a), p.isoformat(), t) for i, c, a, p, t in rows] == [
+        (1, "Ada", "5.50", "2026-11-01T10:00:00+00:00", ["a", "b"]),
+        (2, "Grace", "None", "2026-11-02T11:00:00+00:00", None)]
+    cur.execute("SELECT id, order_id, sku FROM shop.items ORDER BY id")
+    assert cur.fetchall() == [(1, 1, "x-1"), (2, 1, 'y"2')]
+    conn.close()
+    assert " set_config " in r.stdout  # SELECT pg_catalog.set_config('search_path', '', false)
