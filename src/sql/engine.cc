@@ -673,7 +673,8 @@ std::optional<SqlError> Session::Describe(std::string_view statement, Descriptio
   // types or text, which DuckDB converts where the statement uses them.
   const size_t n = CountParameters(statement);
   for (size_t i = 0; i < n; ++i) {
-    out->params.push_back(i < declared.size() && declared[i] ? *declared[i] : ColumnType::kText);
+    out->params.push_back(i < declared.size() && declared[i] ? declared[i]->type
+                                                             : ColumnType::kText);
   }
   return std::nullopt;
 }
@@ -699,7 +700,7 @@ std::optional<SqlError> Session::Bind(const std::string& name, std::string_view 
     std::string bound;
     if (!params.empty() || CountParameters(statement) > 0) {
       std::vector<std::string> types;
-      for (const auto& d : declared) types.push_back(d ? DuckTypeId(*d) : "");
+      for (const auto& d : declared) types.push_back(d ? DuckTypeOf(*d) : "");
       std::string error;
       bound = BindParameters(statement, params, types, &error);
       if (!error.empty()) return Err("08P01", error);

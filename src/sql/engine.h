@@ -168,7 +168,11 @@ class Session {
   // such as SHOW, are run to find out).
   // `declared`: the parameter types the client gave (nullopt: unspecified); a parameter the
   // statement leaves untyped takes its declared type, or text.
-  using Declared = std::vector<std::optional<ColumnType>>;
+  struct DeclaredType {
+    ColumnType type = ColumnType::kText;
+    bool array = false;  // a one-dimensional array of `type` (int4[], text[], ...)
+  };
+  using Declared = std::vector<std::optional<DeclaredType>>;
   std::optional<SqlError> Describe(std::string_view statement, Description* out,
                                    const Declared& declared = {});
   // Binds `statement` to the parameter values `params` (text; nullopt = NULL) as portal `name`,

@@ -240,6 +240,15 @@ inline std::string AsPgText(const std::string& c, const ResultColumn& col, bool 
   }
 }
 
+inline std::string DuckTypeId(ColumnType t);
+
+// The DuckDB type a declared parameter is cast to: its type, or a list of it ("INTEGER[]");
+// "" leaves it to DuckDB.
+inline std::string DuckTypeOf(const Session::DeclaredType& d) {
+  std::string t = DuckTypeId(d.type);
+  return t.empty() || !d.array ? t : t + "[]";
+}
+
 // The DuckDB type id a declared parameter type is cast to ("" = leave it to DuckDB).
 inline std::string DuckTypeId(ColumnType t) {
   switch (t) {
@@ -1373,6 +1382,28 @@ struct Session::Impl {
     return Status::OK();
   }
 
+  // A parameter that `x = ANY($1)` (DuckDB: ANY(SELECT unnest($1))) or unnest($1) reads is an
+  // array, as PostgreSQL infers: sent as text or untyped (psycopg's lists of strings), it is
+  // read as a list of text (PostgreSQL's array text, `{a,b}`).
+  static void ArrayParameters(const Json& j, std::vector<std::string>* casts) {
+    if (j.is_array()) {
+      for (const Json& c : j) ArrayParameters(c, casts);
+      return;
+    }
+    if (!j.is_object()) return;
+    if (Str(j, "class") == "FUNCTION" && Str(j, "function_name") == "unnest" &&
+        j.contains("children") && j["children"].is_array() && j["children"].size() == 1 &&
+        Str(j["children"][0], "type") == "VALUE_PARAMETER") {
+      size_t index = std::strtoul(Str(j["children"][0], "identifier").c_str(), nullptr, 10);
+      if (index >= 1) {
+        if (casts->size() < index) casts->resize(index);
+        std::string& c = (*casts)[index - 1];
+        if (c.empty() || c == "VARCHAR") c = "VARCHAR[]";
+      }
+    }
+    for (const auto& [k, v] : j.items()) ArrayParameters(v, casts);
+  }
+
   // PostgreSQL's generate_series in a select list returns rows, DuckDB's a list: a select item
   // that is a call of it (under casts) is unnested, and named as PostgreSQL names it. Calls
   // inside other functions are left to DuckDB (list_sum(generate_series(1, 3)) is a list).
@@ -1439,10 +1470,11 @@ struct Session::Impl {
   // `casts`: for parameter $i+1, the DuckDB type it is cast to where it appears ("" = none), so
   // that parameters the query leaves untyped get the type the client declared (or text).
   std::optional<SqlError> Resolve(const std::string& original, std::string* out,
-                                  const std::vector<std::string>& casts = {},
+                                  const std::vector<std::string>& declared_casts = {},
                                   std::vector<ViewRef>* views_out = nullptr,
                                   bool* catalogs_out = nullptr, bool* constant_out = nullptr,
                                   bool* objects_out = nullptr) {
+    std::vector<std::string> casts = declared_casts;
     std::string err;
     if (view_depth == 0 && !syncing_views) views_this_statement.clear();  // a new statement
     std::string query = RewriteAsOf(original);
@@ -1451,6 +1483,7 @@ struct Session::Impl {
     if (!serialized) return FromDuckDb(err);
     Json tree = Json::parse(*serialized, nullptr, false);
     if (tree.is_discarded()) return Err("XX000", "cannot read the parsed query");
+    if (!casts.empty()) ArrayParameters(tree, &casts);
     if (tree.is_object() && tree.contains("error") && tree["error"].is_boolean() &&
         tree["error"].get<bool>()) {
       std::string type = Str(tree, "error_type");
@@ -1683,6 +1716,25 @@ struct Session::Impl {
       }
       if (type == "VALUE_PARAMETER" && !casts.empty()) {
         size_t index = std::strtoul(Str(node, "identifier").c_str(), nullptr, 10);
+        const std::string& to = index >= 1 && index <= casts.size() ? casts[index - 1] : "";
+        if (to.size() > 2 && to.compare(to.size() - 2, 2, "[]") == 0) {
+          // An array parameter comes as PostgreSQL's array text ({1,2}): read as a list.
+          std::string perr;
+          auto parsed = CallText("json_serialize_sql", "SELECT CAST(pg_array_as_list(CAST($" +
+                                     std::to_string(index) + " AS VARCHAR)) AS " + to + ")",
+                                 &perr);
+          Json expr = parsed ? Json::parse(*parsed, nullptr, false) : Json();
+          if (expr.is_discarded() || !expr.contains("statements") ||
+              !expr["statements"].is_array() || expr["statements"].empty()) {
+            failure = Err("XX000", "cannot read array parameter $" + std::to_string(index));
+            return;
+          }
+          Json cast = expr["statements"][0]["node"]["select_list"][0];
+          cast["alias"] = node.value("alias", Json(""));
+          node = std::move(cast);
+          rewritten = true;
+          return;
+        }
         if (index >= 1 && index <= casts.size() && !casts[index - 1].empty()) {
           Json param = node;
           param["alias"] = "";
@@ -2032,7 +2084,7 @@ struct Session::Impl {
   std::optional<SqlError> PrepareWithParams(std::string_view statement,
                                             const Session::Declared& declared, Portal& portal) {
     std::vector<std::string> casts;
-    for (const auto& d : declared) casts.push_back(d ? DuckTypeId(*d) : "");
+    for (const auto& d : declared) casts.push_back(d ? DuckTypeOf(*d) : "");
     // (The domain search_path chose resolves unqualified names: part of the key.)
     std::string key = ref + "\x03" + txn_branch + "\x03" + default_domain;
     if (auto mode = settings.find("lakemesh.eager_aggregation"); mode != settings.end()) {

@@ -272,6 +272,9 @@ std::string BindParameters(std::string_view statement,
     }
     literal.push_back('\'');
     const std::string& type = n - 1 < types.size() ? types[n - 1] : std::string();
+    if (type.size() > 2 && type.compare(type.size() - 2, 2, "[]") == 0) {
+      return "CAST(pg_array_as_list(" + literal + ") AS " + type + ")";  // '{1,2}'
+    }
     return type.empty() ? literal : "CAST(" + literal + " AS " + type + ")";
   }, error);
 }

@@ -201,6 +201,13 @@ def test_psycopg3_extended_protocol_with_parameters(mesh):
         # After the error the connection goes on.
         assert conn.execute("SELECT count(*) FROM sales.\"orders@dev\" WHERE id > %s",
                             (0,)).fetchone() == (4,)
+        # Lists are arrays: as parameters (`= ANY(%s)`, typed int2[] or sent untyped as
+        # strings) and as results.
+        assert conn.execute("SELECT id FROM sales.orders WHERE id = ANY(%s) ORDER BY id",
+                            ([1, 3],)).fetchall() == [(1,), (3,)]
+        assert conn.execute("SELECT name FROM crm.customers WHERE name = ANY(%s) ORDER BY 1",
+                            (["Grace", "Ada", "it's"],)).fetchall() == [("Ada",), ("Grace",)]
+        assert conn.execute("SELECT %s AS l", ([1, None, 3],)).fetchone() == ([1, None, 3],)
         # Pipeline mode: several statements before one Sync.
         with conn.pipeline():
             a = conn.execute("SELECT 1")

@@ -170,7 +170,7 @@ TypeInfo PgType(const sql::ResultColumn& c) {
 }
 
 // The engine type of a parameter type OID a client declared (nullopt: unspecified or unknown).
-std::optional<sql::ColumnType> FromOid(uint32_t oid) {
+std::optional<sql::ColumnType> ScalarFromOid(uint32_t oid) {
   using T = sql::ColumnType;
   switch (oid) {
     case 16: return T::kBool;
@@ -194,6 +194,15 @@ std::optional<sql::ColumnType> FromOid(uint32_t oid) {
     case 3802: return T::kJson;
     default: return std::nullopt;
   }
+}
+
+// ... or an array of one (int4[] 1007: a list of int4).
+std::optional<sql::Session::DeclaredType> FromOid(uint32_t oid) {
+  if (auto t = ScalarFromOid(oid)) return sql::Session::DeclaredType{*t, false};
+  if (uint32_t element = ArrayElementOid(oid)) {
+    if (auto t = ScalarFromOid(element)) return sql::Session::DeclaredType{*t, true};
+  }
+  return std::nullopt;
 }
 
 sql::Session::Declared DeclaredTypes(const std::vector<uint32_t>& oids) {

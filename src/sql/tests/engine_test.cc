@@ -837,6 +837,12 @@ TEST(Statements, ReadsPostgresArrayTextAsDuckDbListText) {
   EXPECT_EQ(PgArrayAsListText("{{1,2},{3,4}}"), "[['1', '2'], ['3', '4']]");
   EXPECT_EQ(PgArrayAsListText(" { } "), "[]");
   EXPECT_EQ(PgArrayAsListText("[1, 2]"), "[1, 2]");  // DuckDB's own: as it is
+  // A write's array parameter (int4[] from a client) is read as such.
+  std::string error;
+  EXPECT_EQ(BindParameters("INSERT INTO t VALUES ($1, $2)", {std::string("{1,2}"), std::nullopt},
+                           {"INTEGER[]", "INTEGER[]"}, &error),
+            "INSERT INTO t VALUES (CAST(pg_array_as_list('{1,2}') AS INTEGER[]), NULL)");
+  EXPECT_EQ(error, "");
   for (const char* bad : {"{", "{a", "{a,}", "{,a}", "{\"a}", "{a}x", "{a\"b}"}) {
     EXPECT_FALSE(PgArrayAsListText(bad)) << bad;
   }
