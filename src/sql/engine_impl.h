@@ -1382,6 +1382,21 @@ struct Session::Impl {
     return Status::OK();
   }
 
+  // The parsed tree of SQL expression `sql` (as json_serialize_sql gives a select item), or
+  // nullopt when it does not parse.
+  std::optional<Json> ParseExpression(const std::string& sql) {
+    std::string err;
+    auto parsed = CallText("json_serialize_sql", "SELECT " + sql, &err);
+    Json tree = parsed ? Json::parse(*parsed, nullptr, false) : Json();
+    if (tree.is_discarded() || !tree.is_object() || !tree.contains("statements") ||
+        !tree["statements"].is_array() || tree["statements"].empty()) {
+      return std::nullopt;
+    }
+    const Json& items = tree["statements"][0]["node"]["select_list"];
+    if (!items.is_array() || items.empty()) return std::nullopt;
+    return items[0];
+  }
+
   // A parameter that `x = ANY($1)` (DuckDB: ANY(SELECT unnest($1))) or unnest($1) reads is an
   // array, as PostgreSQL infers: sent as text or untyped (psycopg's lists of strings), it is
   // read as a list of text (PostgreSQL's array text, `{a,b}`).
@@ -1678,15 +1693,12 @@ struct Session::Impl {
                                  "printf('%.2f', x) or format('{:,.2f}', x)");
           return;
         }
-        std::string perr;
-        auto parsed = CallText("json_serialize_sql", "SELECT " + *sql, &perr);
-        Json expr = parsed ? Json::parse(*parsed, nullptr, false) : Json();
-        if (expr.is_discarded() || !expr.contains("statements") ||
-            !expr["statements"].is_array() || expr["statements"].empty()) {
+        auto parsed = ParseExpression(*sql);
+        if (!parsed) {
           failure = Err("XX000", "cannot translate the to_char format");
           return;
         }
-        Json out = expr["statements"][0]["node"]["select_list"][0];
+        Json out = std::move(*parsed);
         const Json value = node["children"][0];
         std::function<void(Json&)> put = [&](Json& j) {
           if (j.is_array()) {
@@ -1719,17 +1731,13 @@ struct Session::Impl {
         const std::string& to = index >= 1 && index <= casts.size() ? casts[index - 1] : "";
         if (to.size() > 2 && to.compare(to.size() - 2, 2, "[]") == 0) {
           // An array parameter comes as PostgreSQL's array text ({1,2}): read as a list.
-          std::string perr;
-          auto parsed = CallText("json_serialize_sql", "SELECT CAST(pg_array_as_list(CAST($" +
-                                     std::to_string(index) + " AS VARCHAR)) AS " + to + ")",
-                                 &perr);
-          Json expr = parsed ? Json::parse(*parsed, nullptr, false) : Json();
-          if (expr.is_discarded() || !expr.contains("statements") ||
-              !expr["statements"].is_array() || expr["statements"].empty()) {
+          auto parsed = ParseExpression("CAST(pg_array_as_list(CAST($" +
+                                        std::to_string(index) + " AS VARCHAR)) AS " + to + ")");
+          if (!parsed) {
             failure = Err("XX000", "cannot read array parameter $" + std::to_string(index));
             return;
           }
-          Json cast = expr["statements"][0]["node"]["select_list"][0];
+          Json cast = std::move(*parsed);
           cast["alias"] = node.value("alias", Json(""));
           node = std::move(cast);
           rewritten = true;
