@@ -291,40 +291,47 @@ std::string SubstituteParameters(std::string_view statement,
 
 namespace {
 
-// One array `{...}` at `*i` of `t` appended to `out` as a DuckDB list; false if malformed.
-bool PgArrayAt(std::string_view t, size_t* i, std::string* out, int depth) {
+// What reading a PostgreSQL array meets, in order: an array opening ('{') and closing ('}'),
+// and each element (nullopt: NULL).
+struct PgArrayVisitor {
+  std::function<void()> open, close;
+  std::function<void(std::optional<std::string>)> element;
+};
+
+// One array `{...}` at `*i` of `t`, told to `v`; false if malformed (array_in's rules: quoted
+// elements with backslash escapes, unquoted ones trimmed, NULL in any case is NULL).
+bool PgArrayAt(std::string_view t, size_t* i, const PgArrayVisitor& v, int depth) {
   auto space = [&] {
     while (*i < t.size() && std::isspace(static_cast<unsigned char>(t[*i]))) ++*i;
   };
   if (depth > 32 || *i >= t.size() || t[*i] != '{') return false;
   ++*i;
-  out->push_back('[');
+  v.open();
   space();
   if (*i < t.size() && t[*i] == '}') {
     ++*i;
-    out->push_back(']');
+    v.close();
     return true;
   }
-  for (bool first = true;; first = false) {
-    if (!first) out->append(", ");
+  while (true) {
     space();
     if (*i >= t.size()) return false;
     if (t[*i] == '{') {
-      if (!PgArrayAt(t, i, out, depth + 1)) return false;
+      if (!PgArrayAt(t, i, v, depth + 1)) return false;
     } else {
-      std::string v;
+      std::string e;
       bool quoted = t[*i] == '"';
       if (quoted) {
         for (++*i;; ++*i) {
           if (*i >= t.size()) return false;
           if (t[*i] == '\\') {
             if (++*i >= t.size()) return false;
-            v.push_back(t[*i]);
+            e.push_back(t[*i]);
           } else if (t[*i] == '"') {
             ++*i;
             break;
           } else {
-            v.push_back(t[*i]);
+            e.push_back(t[*i]);
           }
         }
       } else {
@@ -333,29 +340,24 @@ bool PgArrayAt(std::string_view t, size_t* i, std::string* out, int depth) {
           if (t[*i] == '\\') {
             if (++*i >= t.size()) return false;
           }
-          v.push_back(t[*i]);
+          e.push_back(t[*i]);
         }
-        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
-        if (v.empty()) return false;
+        while (!e.empty() && std::isspace(static_cast<unsigned char>(e.back()))) e.pop_back();
+        if (e.empty()) return false;
       }
-      std::string upper = v;
+      std::string upper = e;
       for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       if (!quoted && upper == "NULL") {
-        out->append("NULL");
+        v.element(std::nullopt);
       } else {
-        out->push_back('\'');
-        for (char c : v) {
-          if (c == '\\' || c == '\'') out->push_back('\\');
-          out->push_back(c);
-        }
-        out->push_back('\'');
+        v.element(std::move(e));
       }
     }
     space();
     if (*i >= t.size()) return false;
     if (t[*i] == '}') {
       ++*i;
-      out->push_back(']');
+      v.close();
       return true;
     }
     if (t[*i] != ',') return false;
@@ -363,16 +365,62 @@ bool PgArrayAt(std::string_view t, size_t* i, std::string* out, int depth) {
   }
 }
 
+// The whole of `text` as one array; false if malformed or followed by anything.
+bool PgArray(std::string_view text, const PgArrayVisitor& v) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  if (!PgArrayAt(text, &i, v, 0)) return false;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  return i == text.size();
+}
+
 }  // namespace
 
 std::optional<std::string> PgArrayAsListText(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-  if (i >= text.size() || text[i] != '{') return std::string(text);
+  size_t start = text.find_first_not_of(" \t\r\n\f\v");
+  if (start == std::string_view::npos || text[start] != '{') return std::string(text);
   std::string out;
-  if (!PgArrayAt(text, &i, &out, 0)) return std::nullopt;
-  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-  if (i != text.size()) return std::nullopt;
+  std::vector<bool> first = {true};  // per open array: no element written yet
+  auto separate = [&] {
+    if (!first.back()) out.append(", ");
+    first.back() = false;
+  };
+  PgArrayVisitor v;
+  v.open = [&] {
+    separate();
+    out.push_back('[');
+    first.push_back(true);
+  };
+  v.close = [&] {
+    out.push_back(']');
+    first.pop_back();
+  };
+  v.element = [&](std::optional<std::string> e) {
+    separate();
+    if (!e) {
+      out.append("NULL");
+      return;
+    }
+    out.push_back('\'');
+    for (char c : *e) {
+      if (c == '\\' || c == '\'') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('\'');
+  };
+  if (!PgArray(text, v)) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<std::optional<std::string>>> PgArrayElements(std::string_view text) {
+  std::vector<std::optional<std::string>> out;
+  int depth = 0;
+  bool nested = false;
+  PgArrayVisitor v;
+  v.open = [&] { nested = nested || ++depth > 1; };
+  v.close = [&] { --depth; };
+  v.element = [&](std::optional<std::string> e) { out.push_back(std::move(e)); };
+  if (!PgArray(text, v) || nested) return std::nullopt;
   return out;
 }
 

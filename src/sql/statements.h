@@ -101,6 +101,9 @@ std::string SubstituteParameters(std::string_view statement,
 // not start with `{` (DuckDB's own `[1, 2]`) is returned as it is; nullopt when it starts with
 // `{` but is not a well-formed array.
 std::optional<std::string> PgArrayAsListText(std::string_view text);
+// The elements of a one-dimensional PostgreSQL array (NULL ones nullopt); nullopt when `text`
+// is not one (malformed, or an array of arrays).
+std::optional<std::vector<std::optional<std::string>>> PgArrayElements(std::string_view text);
 
 // `text` with `f` applied to each stretch outside quotes and comments (those are kept as they
 // are).

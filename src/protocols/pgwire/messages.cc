@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "base/hash.h"
+#include "sql/statements.h"
 
 namespace lakemesh::pgwire {
 namespace {
@@ -441,47 +442,11 @@ uint32_t ArrayElementOid(uint32_t array) {
 }
 
 Result<std::vector<std::optional<std::string>>> ParseArrayText(std::string_view t) {
-  auto bad = [&] {
+  auto elements = sql::PgArrayElements(t);
+  if (!elements) {
     return InvalidArgument("not a one-dimensional array: '" + std::string(t.substr(0, 40)) + "'");
-  };
-  std::vector<std::optional<std::string>> out;
-  if (t.size() < 2 || t.front() != '{' || t.back() != '}') return bad();
-  std::string_view body = t.substr(1, t.size() - 2);
-  if (body.empty()) return out;
-  size_t i = 0;
-  while (true) {
-    std::string v;
-    bool quoted = false;
-    if (i < body.size() && body[i] == '"') {
-      quoted = true;
-      for (++i;; ++i) {
-        if (i >= body.size()) return bad();
-        if (body[i] == '\\') {
-          if (++i >= body.size()) return bad();
-          v.push_back(body[i]);
-        } else if (body[i] == '"') {
-          ++i;
-          break;
-        } else {
-          v.push_back(body[i]);
-        }
-      }
-    } else {
-      for (; i < body.size() && body[i] != ','; ++i) {
-        if (body[i] == '{' || body[i] == '}' || body[i] == '"' || body[i] == '\\') return bad();
-        v.push_back(body[i]);
-      }
-      if (v.empty()) return bad();
-    }
-    if (!quoted && v == "NULL") {
-      out.emplace_back(std::nullopt);
-    } else {
-      out.emplace_back(std::move(v));
-    }
-    if (i == body.size()) return out;
-    if (body[i] != ',') return bad();
-    ++i;
   }
+  return std::move(*elements);
 }
 
 Result<std::string> TextToBinary(uint32_t oid, std::string_view t) {
