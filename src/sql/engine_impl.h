@@ -1675,6 +1675,41 @@ struct Session::Impl {
         node["schema"] = kPgCompatSchema;  // PostgreSQL's, which DuckDB does not have
         rewritten = true;
       }
+      if (type == "FUNCTION" && Str(node, "function_name") == "current_setting" &&
+          (Str(node, "schema").empty() || Str(node, "schema") == "pg_catalog" ||
+           Str(node, "schema") == kPgCompatSchema) &&
+          node.contains("children") && node["children"].is_array() &&
+          !node["children"].empty() && node["children"].size() <= 2) {
+        // current_setting('name' [, missing_ok]): the session's setting, as SHOW gives it (an
+        // application's own too); DuckDB's settings (memory_limit, threads) are DuckDB's to
+        // answer. Its value changes with SET: never cached.
+        const Json& n = node["children"][0];
+        if (Str(n, "class") == "CONSTANT" && n.contains("value") && n["value"].is_object() &&
+            n["value"].contains("value") && n["value"]["value"].is_string()) {
+          std::string name = n["value"]["value"].get<std::string>();
+          std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+          bool missing_ok = false;
+          if (node["children"].size() == 2) {
+            // true, which DuckDB's parser writes CAST('t' AS BOOLEAN)
+            const Json& m = node["children"][1];
+            const Json& c = Str(m, "class") == "CAST" && m.contains("child") ? m["child"] : m;
+            if (Str(c, "class") == "CONSTANT" && c.contains("value") && c["value"].is_object()) {
+              const Json v = c["value"].value("value", Json());
+              missing_ok = v == true || v == "t" || v == "true";
+            }
+          }
+          auto value = SettingValue(name);
+          if (value || !engine.duckdb_settings.count(name)) {  // (DuckDB's own are read there)
+            if (!value && !missing_ok) {
+              failure = Err("42704", "unrecognized configuration parameter \"" + name + "\"");
+              return;
+            }
+            constant(value, "current_setting");
+            reads_objects = true;
+            return;
+          }
+        }
+      }
       if (type == "FUNCTION" && Str(node, "function_name") == "to_char" &&
           (Str(node, "schema").empty() || Str(node, "schema") == "pg_catalog") &&
           node.contains("children") && node["children"].is_array() &&
@@ -2490,6 +2525,8 @@ struct Session::Impl {
     if (auto it = settings.find(lower); it != settings.end()) return it->second;
     if (lower == "lakemesh.eager_aggregation") return "auto";
     if (lower == "server_version") return "16.0";
+    if (lower == "server_version_num") return "160000";
+    if (lower == "max_index_keys") return "32";
     if (lower == "timezone") return "UTC";
     if (lower == "client_encoding" || lower == "server_encoding") return "UTF8";
     if (lower == "transaction_isolation" || lower == "default_transaction_isolation") {
