@@ -341,10 +341,7 @@ Outcome Session::ExecuteStatement(std::string_view statement, ResultSink& sink) 
     }
     Impl::SqlPrepared p;
     if (auto list = ParseParenthesized(statement, &pos)) {
-      for (const std::string& t : SplitTopLevel(*list, ',')) {
-        std::string type(t);
-        while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) type.pop_back();
-        while (!type.empty() && std::isspace(static_cast<unsigned char>(type.front()))) type.erase(0, 1);
+      for (const std::string& type : SplitTopLevel(*list, ',')) {  // (parts come trimmed)
         if (type.empty()) {
           out.error = Err("42601", usage);
           return out;

@@ -652,6 +652,19 @@ struct Writer {
 
 
   // The table COPY FROM STDIN writes to, and how many columns its rows have.
+  // The columns of table `t` as DuckDB types them (name, type), in schema order.
+  std::optional<SqlError> TableColumns(const Target& t,
+                                       std::vector<std::pair<std::string, std::string>>* out) {
+    auto table = e.catalog.LoadTable(t.branch, t.ident);
+    if (!table.ok()) return FromStatus(table.status());
+    const Json* schema = table::FindSchema(table->metadata);
+    if (!schema) return Err("XX000", "table metadata has no current schema");
+    auto cols = DuckColumns(*schema);
+    if (!cols.ok()) return FromStatus(cols.status());
+    *out = std::move(*cols);
+    return std::nullopt;
+  }
+
   std::optional<SqlError> CopyTarget(const CopyFromStdin& c, Target* t, size_t* columns) {
     size_t pos = 0;
     if (auto err = ParseTarget(c.table, &pos, s.ref, t)) return err;
@@ -659,19 +672,15 @@ struct Writer {
     if (auto head = e.catalog.HeadOf(t->domain, t->branch); !head.ok()) {
       return WriteError(head.status());
     }
-    auto table = e.catalog.LoadTable(t->branch, t->ident);
-    if (!table.ok()) return FromStatus(table.status());
-    const Json* schema = table::FindSchema(table->metadata);
-    if (!schema) return Err("XX000", "table metadata has no current schema");
-    auto cols = DuckColumns(*schema);
-    if (!cols.ok()) return FromStatus(cols.status());
+    std::vector<std::pair<std::string, std::string>> cols;
+    if (auto err = TableColumns(*t, &cols)) return err;
     for (const std::string& name : c.columns) {
-      if (std::none_of(cols->begin(), cols->end(), [&](const auto& k) { return k.first == name; })) {
+      if (std::none_of(cols.begin(), cols.end(), [&](const auto& k) { return k.first == name; })) {
         return Err("42703", "column \"" + name + "\" of relation \"" + t->table +
                                 "\" does not exist");
       }
     }
-    *columns = c.columns.empty() ? cols->size() : c.columns.size();
+    *columns = c.columns.empty() ? cols.size() : c.columns.size();
     return std::nullopt;
   }
 
@@ -1212,17 +1221,13 @@ struct Writer {
     if (!returning.empty()) {
       // The rows as the update leaves them: each SET column replaced by its expression, cast
       // to the column's type as the update writes it.
-      auto table = e.catalog.LoadTable(t.branch, t.ident);
-      if (!table.ok()) return Failed(FromStatus(table.status()));
-      const Json* schema = table::FindSchema(table->metadata);
-      if (!schema) return Failed(Err("XX000", "table metadata has no current schema"));
-      auto cols = DuckColumns(*schema);
-      if (!cols.ok()) return Failed(FromStatus(cols.status()));
+      std::vector<std::pair<std::string, std::string>> cols;
+      if (auto err = TableColumns(t, &cols)) return Failed(*err);
       std::string replace;
       for (size_t i = 0; i < set.size(); ++i) {
-        auto col = std::find_if(cols->begin(), cols->end(),
+        auto col = std::find_if(cols.begin(), cols.end(),
                                 [&](const auto& c) { return c.first == set[i].first; });
-        if (col == cols->end()) {
+        if (col == cols.end()) {
           return Failed(Err("42703", "column \"" + set[i].first + "\" of relation \"" +
                                          t.table + "\" does not exist"));
         }
